@@ -1,0 +1,24 @@
+/* authd/authd.h — the process-wide context shared by every part of the daemon. */
+#ifndef AUTHD_AUTHD_H
+#define AUTHD_AUTHD_H
+
+#include <stdatomic.h>
+
+#include "config.h"
+#include "store.h"
+
+#define AUTHD_VERSION "0.1.0"
+
+struct keyring;
+struct http_server;
+
+struct authd {
+	struct conf *conf;
+	struct store *store;
+	struct keyring *keys;        /* signing keys (keys.h), reloaded when T_META changes */
+	struct http_server *http;    /* owned by http.c */
+	atomic_int stopping;         /* set on SIGTERM/SIGINT */
+	uint8_t secret_key[32];      /* keyed hash for client secrets (from T_META "secret") */
+};
+
+#endif

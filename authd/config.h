@@ -1,0 +1,79 @@
+/* authd/config.h — the INI configuration (inih). Every key has a safe default
+ * except [server] issuer. Relative paths are resolved against the folder of the
+ * config file. docs/operations.md is the reference; keep both in step. */
+#ifndef AUTHD_CONFIG_H
+#define AUTHD_CONFIG_H
+
+#include <stddef.h>
+
+#define CONF_MAX_LISTEN 8
+#define CONF_MAX_PROXIES 16
+
+struct conf {
+	char *path;                 /* the config file itself */
+	char *dir;                  /* its folder, for relative paths */
+
+	/* [server] */
+	char *issuer;               /* https://localhost:8443 (no trailing slash) */
+	char *listen[CONF_MAX_LISTEN]; /* "host:port", "[::1]:port"; default 127.0.0.1:8443 */
+	int n_listen;
+	char *tls_cert, *tls_key;   /* PEM paths; both unset = plain HTTP (tests behind a proxy only) */
+	int tls;                    /* 1 when tls_cert and tls_key are set */
+	int threads;                /* event-loop threads; 0 = number of cores */
+	int workers;                /* worker threads for Argon2id/RSA; 0 = number of cores */
+	size_t max_header_bytes;    /* 8192 */
+	size_t max_body_bytes;      /* 65536 */
+	int read_timeout_s;         /* 10: whole request must arrive within this */
+	int max_connections;        /* 4096 per process */
+	char *user;                 /* drop privileges to this user after binding when root; "" = stay */
+	char *trusted_proxies[CONF_MAX_PROXIES]; /* addresses whose X-Forwarded-For is believed */
+	int n_trusted_proxies;
+
+	/* [store] */
+	char *store_path;           /* folder holding the LMDB environment; "data" */
+	size_t store_map_mb;        /* 1024 */
+	int store_nosync;           /* 0; 1 only for throwaway test instances */
+
+	/* [tokens] (seconds) */
+	int access_ttl;             /* 300 */
+	int id_ttl;                 /* 300 */
+	int refresh_ttl;            /* 2592000 (30 days, absolute for a family) */
+	int code_ttl;               /* 60 */
+	int login_ttl;              /* 600: a login transaction (page shown -> form posted) */
+	int session_ttl;            /* 43200: SSO session absolute lifetime */
+	int session_idle;           /* 1800 */
+	int leeway;                 /* 30: clock skew allowed when checking JWTs */
+	char *signing_alg;          /* "ES256" default for ID and access tokens */
+
+	/* [password] */
+	unsigned long argon2_memory_kib; /* 19456 (19 MiB) */
+	unsigned long argon2_ops;   /* 2 */
+	int min_length;             /* 8 */
+	int max_length;             /* 128 (NIST: at least 64) */
+	char *breached_list;        /* path of the common-password list; default: share/common-passwords.txt */
+
+	/* [throttle] */
+	int account_max_failures;   /* 5 consecutive failures ... */
+	int account_lockout_s;      /* ... lock the account name for 900 s */
+	int address_free_failures;  /* 10 failures from one address before slowing down */
+	int address_base_delay_ms;  /* 1000, doubled each further failure */
+	int address_max_delay_s;    /* 900 */
+	int address_window_s;       /* 3600: counters older than this are forgotten */
+
+	/* [log] */
+	int log_level;              /* 0 error, 1 warn, 2 info (default), 3 debug */
+
+	/* [ui] */
+	char *default_lang;         /* "zh-TW" */
+
+	/* [audit] */
+	int audit_retention_days;   /* 200 (>= 183 enforced: 資通安全管理法 asks for 6 months) */
+};
+
+/* Loads and validates. On error returns -1 and writes a human message into err. */
+int conf_load(struct conf *c, const char *path, char *err, size_t errsz);
+void conf_free(struct conf *c);
+/* Resolves p against c->dir into a malloc'd absolute path (p returned copied if absolute). */
+char *conf_path(const struct conf *c, const char *p);
+
+#endif

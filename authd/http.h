@@ -1,0 +1,99 @@
+/* authd/http.h — the HTTP(S) server: N event-loop threads (libevent evhttp over
+ * OpenSSL bufferevents, one SO_REUSEPORT listener each), request limits, routing,
+ * responses, cookies, and the ways back onto a loop from other threads.
+ *
+ * Threading rule: a struct http_req belongs to the loop thread that accepted it.
+ * Handlers run on that thread and must not block (no Argon2, no fsync, no network).
+ * Slow work goes to the worker pool (http_work) or the store writer
+ * (http_store_write); their completions run back on the request's loop, where the
+ * handler finally calls exactly one http_reply* function. If the client went away
+ * meanwhile, the reply is dropped safely (the http_req stays valid until replied). */
+#ifndef AUTHD_HTTP_H
+#define AUTHD_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/form.h"
+#include "store.h"
+
+struct authd;
+struct loop;
+
+enum http_method { HTTP_GET = 1, HTTP_POST = 2, HTTP_HEAD = 4, HTTP_OPTIONS = 8 };
+
+struct http_req {
+	struct authd *authd;
+	struct loop *loop;
+	void *ev;                   /* struct evhttp_request * (owned by http.c) */
+	enum http_method method;
+	const char *path;           /* decoded path, no query; never contains ".." segments */
+	struct form *query;         /* parsed query string (empty form when none) */
+	struct form *form;          /* parsed body for application/x-www-form-urlencoded POST, else NULL */
+	const char *body;           /* raw body (NUL-terminated copy), body_len bytes */
+	size_t body_len;
+	char peer[64];              /* client address (after trusted-proxy X-Forwarded-For), no port */
+	const char *lang;           /* "zh-TW" or "en": ?lang=, the "lang" cookie, Accept-Language, default */
+	int route;                  /* index of the matched route, for metrics */
+	uint64_t start_ns;
+	int tls_client_cert;        /* reserved for the x509 method (TLS client auth) */
+	void *udata;                /* the handler's own state while a reply is pending */
+};
+
+typedef void (*http_handler)(struct http_req *req);
+
+struct http_route {
+	const char *path;           /* exact match */
+	unsigned methods;           /* HTTP_GET | HTTP_POST ... (HEAD follows GET) */
+	http_handler handler;
+	const char *name;           /* metrics label, e.g. "token" */
+	int form_body;              /* 1: POST bodies must be form-urlencoded (else 415) */
+};
+
+/* The routing table lives in authd/routes.c (NULL-path terminated). */
+extern const struct http_route http_routes[];
+
+/* Request accessors. Header names are case-insensitive. */
+const char *http_header(struct http_req *r, const char *name);
+/* Value of a cookie from the Cookie header, or NULL. Returned string lives as long as r. */
+const char *http_cookie(struct http_req *r, const char *name);
+/* Parameter from the POST form when present, else from the query. */
+const char *http_param(struct http_req *r, const char *key);
+
+/* Response building: headers added before the reply call are sent with it. */
+void http_add_header(struct http_req *r, const char *name, const char *value);
+/* Set-Cookie: name=value; Path=/; Secure; HttpOnly; SameSite=Lax [; Max-Age=max_age]
+ * max_age < 0: session cookie; max_age == 0: delete. Secure is omitted only when
+ * the server runs without TLS. */
+void http_set_cookie(struct http_req *r, const char *name, const char *value, int max_age);
+
+/* Each of these sends the reply and frees r (r must not be used afterwards).
+ * All responses get: X-Content-Type-Options, Referrer-Policy: no-referrer,
+ * Strict-Transport-Security (TLS), and the metrics/log line. */
+void http_reply(struct http_req *r, int status, const char *content_type,
+                const void *body, size_t len);
+/* JSON body, Cache-Control: no-store, Pragma: no-cache. Steals the reference. */
+void http_reply_json(struct http_req *r, int status, json_t *body);
+/* {"error":error,"error_description":desc} with no-store; 401 adds WWW-Authenticate. */
+void http_reply_oauth_error(struct http_req *r, int status, const char *error, const char *desc);
+/* HTML with CSP (default-src 'none'; style-src 'self'; script-src 'self';
+ * img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'),
+ * X-Frame-Options: DENY and Cache-Control: no-store. */
+void http_reply_html(struct http_req *r, int status, const char *html, size_t len);
+/* 303 See Other to location (already fully encoded). */
+void http_redirect(struct http_req *r, const char *location);
+
+/* Runs fn(arg) on the given loop's thread. Thread-safe; never blocks. Matches store_post_fn. */
+void loop_post(void *loop, void (*fn)(void *), void *arg);
+
+/* Runs work(arg) on a worker thread, then done(arg) on r's loop. */
+int http_work(struct http_req *r, void (*work)(void *), void (*done)(void *), void *arg);
+/* store_write_async whose completion runs on r's loop. */
+int http_store_write(struct http_req *r, store_write_fn fn, store_done_fn done, void *ctx);
+
+/* Server life cycle (called by main). */
+int http_start(struct authd *a);       /* bind all listeners, start loop and worker threads */
+void http_stop(struct authd *a);       /* stop accepting, finish in-flight requests, join */
+
+#endif

@@ -1,0 +1,19 @@
+/* authd/metrics.h — process counters for /metrics (Prometheus text format 0.0.4).
+ * Lock-free: relaxed atomics, one set per process. */
+#ifndef AUTHD_METRICS_H
+#define AUTHD_METRICS_H
+
+#include <stdint.h>
+
+#include "../lib/buf.h"
+
+/* Called by http.c for every reply: route name, status and latency. */
+void metrics_request(const char *route, int status, uint64_t latency_ns);
+/* method: "password", "totp", ...; result: "success", "failure", "throttled". */
+void metrics_login(const char *method, const char *result);
+/* grant: "authorization_code", "refresh_token", "client_credentials", ... */
+void metrics_token(const char *grant);
+/* Appends the exposition text (also gauges: uptime, store commits). */
+void metrics_render(struct buf *out);
+
+#endif

@@ -1,0 +1,41 @@
+/* lib/form.h — bounded application/x-www-form-urlencoded parser (query strings
+ * and POST bodies). Refuses repeated parameters (OAuth 2.0 §3.1), invalid
+ * percent-encoding, invalid UTF-8, NUL bytes, and more than FORM_MAX_FIELDS
+ * fields or FORM_MAX_VALUE bytes in one value. */
+#ifndef AUTHD_LIB_FORM_H
+#define AUTHD_LIB_FORM_H
+
+#include <stddef.h>
+
+#define FORM_MAX_FIELDS 64
+#define FORM_MAX_VALUE 8192
+
+enum form_err {
+	FORM_OK = 0,
+	FORM_ERR_SYNTAX,    /* bad percent-encoding or empty key */
+	FORM_ERR_UTF8,      /* not valid UTF-8, or NUL / control characters */
+	FORM_ERR_REPEATED,  /* the same key twice */
+	FORM_ERR_TOO_MANY,  /* more than FORM_MAX_FIELDS fields */
+	FORM_ERR_TOO_LONG,  /* a value longer than FORM_MAX_VALUE */
+	FORM_ERR_NOMEM,
+};
+
+struct form_field {
+	char *key;
+	char *value;
+};
+
+struct form {
+	struct form_field f[FORM_MAX_FIELDS];
+	size_t n;
+};
+
+/* Parses n bytes of s into *out (which it allocates). On error *out is NULL. */
+enum form_err form_parse(const char *s, size_t n, struct form **out);
+/* Value of key, or NULL when absent. */
+const char *form_get(const struct form *f, const char *key);
+/* Frees the form, wiping values (they may hold passwords). NULL is fine. */
+void form_free(struct form *f);
+const char *form_strerror(enum form_err e);
+
+#endif

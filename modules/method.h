@@ -1,0 +1,84 @@
+/* modules/method.h — the authentication-method interface (DESIGN.md).
+ *
+ * One file per method fills one struct authd_method; methods.c lists them in one
+ * NULL-terminated table. A method only proves things about a person (struct
+ * proof); it never issues tokens and never decides assurance levels — the policy
+ * (authd/policy.h) does. */
+#ifndef AUTHD_METHOD_H
+#define AUTHD_METHOD_H
+
+#include <jansson.h>
+
+#include "../authd/store.h"
+#include "../lib/form.h"
+
+struct authd;
+struct conf;
+
+/* What one success proves (factors). */
+#define FACTOR_KNOW 1u
+#define FACTOR_HAVE 2u
+#define FACTOR_ARE  4u
+/* Properties of the authenticator. */
+#define PROP_PHISHING_RESISTANT 1u
+#define PROP_HARDWARE           2u
+#define PROP_REPLAY_RESISTANT   4u
+/* RFC 8176 amr values, as bits. */
+#define AMR_PWD  1u
+#define AMR_OTP  2u
+#define AMR_HWK  4u
+#define AMR_SWK  8u
+#define AMR_SC   16u
+#define AMR_PIN  32u
+#define AMR_MFA  64u
+#define AMR_USER 128u
+
+/* A login attempt as the methods see it. */
+struct login {
+	struct authd *authd;
+	struct store_txn *txn;     /* read view valid on the calling thread */
+	const char *username;      /* as typed (may be NULL for usernameless methods) */
+	json_t *user;              /* user record, or NULL when no such user */
+	const char *ip;
+	json_t *tx;                /* the login transaction record (T_LOGINS) */
+};
+
+struct proof {
+	char user_id[33];
+	unsigned amr;              /* AMR_* bits */
+	unsigned factors;          /* FACTOR_* bits shown */
+	unsigned props;            /* PROP_* bits shown */
+	/* Optional credential rewrite to store with the login (e.g. a rehashed
+	 * password): key in T_CREDS and the new record (owned). */
+	char cred_key[128];
+	json_t *cred_update;
+};
+
+/* Method results. */
+#define METHOD_OK        0
+#define METHOD_FAIL     -1    /* wrong answer / unknown user: one message for all */
+#define METHOD_INVALID  -2    /* malformed input */
+#define METHOD_ERROR    -3    /* internal error */
+
+struct account;
+
+struct authd_method {
+	const char *name;          /* "password", "totp", "webauthn", "x509" */
+	unsigned factors;
+	unsigned props;
+	int (*init)(struct authd *, const struct conf *);
+	int (*begin)(struct login *, json_t *challenge_out);
+	/* May block (Argon2id): always called on a worker thread. */
+	int (*finish)(struct login *, const struct form *, struct proof *);
+	int (*enrol_begin)(struct account *, json_t *out);
+	int (*enrol_finish)(struct account *, const struct form *);
+	void (*fini)(void);
+};
+
+extern const struct authd_method *const authd_methods[];
+const struct authd_method *method_find(const char *name);
+/* Calls every method's init (then fini at exit). 0 on success. */
+int methods_init(struct authd *a);
+void methods_fini(void);
+
+#endif
