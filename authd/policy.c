@@ -1,0 +1,95 @@
+/* authd/policy.c — decides the assurance level a session has reached and how it
+ * is named in tokens (acr, amr). Methods only report what they proved; every
+ * level decision in authd goes through policy_level_of(). */
+#include "policy.h"
+
+#include <string.h>
+
+#include "../modules/method.h"
+
+static int
+popcount3(unsigned factors)
+{
+	factors &= FACTOR_KNOW | FACTOR_HAVE | FACTOR_ARE;
+	return (int)((factors & FACTOR_KNOW) != 0) + (int)((factors & FACTOR_HAVE) != 0) +
+	    (int)((factors & FACTOR_ARE) != 0);
+}
+
+int
+policy_level_of(unsigned amr, unsigned factors, unsigned props)
+{
+	const unsigned hw_pr = PROP_PHISHING_RESISTANT | PROP_HARDWARE;
+	unsigned other = FACTOR_KNOW | FACTOR_ARE;
+	int nfactors = popcount3(factors);
+
+	if (nfactors == 0)
+		return AAL_NONE;	/* an amr without a factor proves nothing */
+	/* AAL3 (SP 800-63B §4.3): the possession factor must be a hardware,
+	 * phishing-resistant authenticator, and a second factor (its user
+	 * verification, or a memorised secret) must be shown as well. */
+	if ((props & hw_pr) == hw_pr && (factors & FACTOR_HAVE) && (factors & other))
+		return AAL3;
+	if (nfactors >= 2)
+		return AAL2;
+	/* A multi-factor authenticator: something you have, unlocked by a PIN or
+	 * by user verification on the device itself. */
+	if ((factors & FACTOR_HAVE) && (amr & (AMR_USER | AMR_PIN)))
+		return AAL2;
+	return AAL1;
+}
+
+static const char *const acr_names[] = { NULL, "aal1", "aal2", "aal3" };
+
+const char *
+policy_acr_name(int level)
+{
+	if (level < AAL1 || level > AAL3)
+		return NULL;
+	return acr_names[level];
+}
+
+int
+policy_acr_level(const char *acr)
+{
+	int i;
+
+	if (acr == NULL)
+		return AAL_NONE;
+	for (i = AAL1; i <= AAL3; i++)
+		if (strcmp(acr, acr_names[i]) == 0)
+			return i;
+	return AAL_NONE;
+}
+
+/* RFC 8176 §2 names, in the order they appear in tokens. */
+static const struct {
+	unsigned bit;
+	const char *name;
+} amr_names[] = {
+	{ AMR_PWD, "pwd" }, { AMR_OTP, "otp" }, { AMR_HWK, "hwk" }, { AMR_SWK, "swk" },
+	{ AMR_SC, "sc" },   { AMR_PIN, "pin" }, { AMR_USER, "user" },
+};
+
+json_t *
+policy_amr_json(unsigned amr, unsigned factors)
+{
+	json_t *a;
+	size_t i;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(amr_names) / sizeof(amr_names[0]); i++) {
+		if (!(amr & amr_names[i].bit))
+			continue;
+		if (json_array_append_new(a, json_string(amr_names[i].name)) != 0)
+			goto fail;
+	}
+	if ((amr & AMR_MFA) || popcount3(factors) >= 2) {
+		if (json_array_append_new(a, json_string("mfa")) != 0)
+			goto fail;
+	}
+	return a;
+fail:
+	json_decref(a);
+	return NULL;
+}
