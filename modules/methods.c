@@ -1,0 +1,57 @@
+/* modules/methods.c — the table of authentication methods. A new method is a
+ * new file in modules/ plus one line here; nothing else names a method. */
+#include <string.h>
+
+#include "../authd/authd.h"
+#include "method.h"
+#include "password.h"
+
+const struct authd_method *const authd_methods[] = {
+	&method_password,
+	NULL,
+};
+
+/* How many methods methods_init() brought up, so fini undoes exactly those. */
+static size_t methods_up;
+
+const struct authd_method *
+method_find(const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 0; authd_methods[i] != NULL; i++)
+		if (strcmp(authd_methods[i]->name, name) == 0)
+			return authd_methods[i];
+	return NULL;
+}
+
+void
+methods_fini(void)
+{
+	while (methods_up > 0) {
+		const struct authd_method *m = authd_methods[--methods_up];
+
+		if (m->fini != NULL)
+			m->fini();
+	}
+}
+
+int
+methods_init(struct authd *a)
+{
+	size_t i;
+
+	if (a == NULL || a->conf == NULL)
+		return -1;
+	methods_fini();	/* re-init starts clean */
+	for (i = 0; authd_methods[i] != NULL; i++) {
+		if (authd_methods[i]->init != NULL && authd_methods[i]->init(a, a->conf) != 0) {
+			methods_fini();	/* unwind the ones already up */
+			return -1;
+		}
+		methods_up = i + 1;
+	}
+	return 0;
+}
