@@ -29,7 +29,8 @@ int keys_init(struct authd *a);
 int keys_refresh(struct authd *a, struct store_txn *t);
 /* The current signing key for alg (never NULL after keys_init for ES256/RS256/EdDSA). */
 const struct jose_key *keys_signing(struct authd *a, enum jose_alg alg);
-/* Public keys of every key in the ring (current, next, retired): what /jwks serves. */
+/* Public keys of every key in the ring (current, next, retired): what /jwks serves.
+ * A new reference (a copy the caller owns and json_decref()s). */
 json_t *keys_jwks(struct authd *a);
 /* The same keys as a key set, for verifying tokens authd issued (introspection,
  * id_token_hint). */
