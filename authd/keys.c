@@ -377,9 +377,8 @@ ensure_cb(struct store_txn *t, void *ctx)
 	return keys_ensure(t);
 }
 
-/* Reads T_META "secret" into key. */
-static int
-secret_load(struct store_txn *t, uint8_t key[32])
+int
+keys_secret_load(struct store_txn *t, uint8_t key[32])
 {
 	json_t *rec = NULL, *hex;
 	int rc;
@@ -452,7 +451,7 @@ keys_init(struct authd *a)
 		rc = keyring_from_record(rec, &r);
 	ring_record_free(rec);
 	if (rc == STORE_OK)
-		rc = secret_load(t, key);
+		rc = keys_secret_load(t, key);
 	store_read_end(t);
 	if (rc != STORE_OK) {
 		if (r != NULL)

@@ -16,6 +16,7 @@
 #define AUTHD_KEYS_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "../lib/jose.h"
 #include "store.h"
@@ -44,5 +45,9 @@ int keys_rotate(struct store_txn *t, long max_token_ttl);
 int keys_list(struct store_txn *t, json_t **out);
 /* Creates the ring / the server secret in t if absent (used by keys_init and authctl init). */
 int keys_ensure(struct store_txn *t);
+/* Reads the server secret (T_META "secret") into key: STORE_NOTFOUND before
+ * keys_ensure, STORE_CORRUPT when malformed. For authctl, which hashes client
+ * secrets inside its own write txn; the caller wipes key. */
+int keys_secret_load(struct store_txn *t, uint8_t key[32]);
 
 #endif
