@@ -57,6 +57,7 @@ enum store_err {
 	STORE_CORRUPT,   /* record with unknown version or bad JSON */
 	STORE_IO,        /* any other backend failure */
 	STORE_SHUTDOWN,  /* the writer is stopping; nothing was written */
+	STORE_INVALID,   /* bad argument (key size, table, value size, reserved name); nothing done */
 };
 
 struct store;
@@ -74,7 +75,9 @@ int store_open(struct store **out, const char *dir, const struct store_opts *opt
 /* Stops accepting writes, commits what is queued, joins the writer, closes. */
 void store_close(struct store *s);
 
-/* Per-thread read view; valid until store_read_end() on the same thread. */
+/* Per-thread read view; valid until store_read_end() on the same thread. NULL on
+ * failure (reader table full). Calls nest: an inner begin returns the same view.
+ * End every view before the thread exits; close the store after its threads stop. */
 struct store_txn *store_read_begin(struct store *s);
 void store_read_end(struct store_txn *t);
 
@@ -94,6 +97,12 @@ int store_dels(struct store_txn *t, enum store_table tab, const char *key);
 typedef int (*store_iter_fn)(const void *key, size_t klen, json_t *value, void *ctx);
 int store_iter(struct store_txn *t, enum store_table tab, const void *from, size_t flen,
                store_iter_fn cb, void *ctx);
+/* As store_iter, but hands over the exact stored bytes (version byte included);
+ * a record that does not parse is not an error here. val is valid only during cb. */
+typedef int (*store_iter_raw_fn)(const void *key, size_t klen, const void *val, size_t vlen,
+                                 void *ctx);
+int store_iter_raw(struct store_txn *t, enum store_table tab, const void *from, size_t flen,
+                   store_iter_raw_fn cb, void *ctx);
 /* Raw access for the audit chain (which hashes the exact stored bytes). */
 int store_get_raw(struct store_txn *t, enum store_table tab, const void *key, size_t klen,
                   const void **val, size_t *vlen);
@@ -116,7 +125,10 @@ typedef void (*store_done_fn)(int rc, void *ctx);
 typedef void (*store_post_fn)(void *poster, void (*fn)(void *), void *arg);
 
 /* Queues fn; done(rc, ctx) later runs via post(poster, ...). Returns STORE_OK when
- * queued, STORE_SHUTDOWN when the writer is stopping (done is then not called). */
+ * queued, STORE_SHUTDOWN when the writer is stopping (done is then not called).
+ * post NULL: done runs on the writer thread itself (tests, fire-and-forget); done
+ * may be NULL. Without a writer thread (no_writer) fn runs at once on the calling
+ * thread and done is still delivered through post. */
 int store_write_async(struct store *s, store_write_fn fn, store_done_fn done, void *ctx,
                       store_post_fn post, void *poster);
 /* Runs fn in a durable transaction and waits for it. With the writer thread
