@@ -60,13 +60,18 @@ json_t *jose_key_to_jwk(const struct jose_key *k);
 const char *jose_key_kid(const struct jose_key *k);
 enum jose_alg jose_key_alg(const struct jose_key *k);
 int jose_key_has_private(const struct jose_key *k);
+/* Keys are reference-counted: jose_key_ref adds a reference (so one key can sit
+ * in a key set and be kept for signing), jose_key_free drops one. Thread-safe. */
+struct jose_key *jose_key_ref(const struct jose_key *k);
 void jose_key_free(struct jose_key *k);
 
 /* Signs payload with k: header {"alg":k.alg,"kid":k.kid,"typ":typ} (typ omitted
  * when NULL). Returns a malloc'd compact JWS or NULL. Thread-safe for one k. */
 char *jose_sign(const struct jose_key *k, const char *typ, const json_t *payload);
 
-/* Key sets hold references; jose_keyset_add takes ownership of k. */
+/* Key sets hold references; jose_keyset_add takes ownership of k (also when it
+ * fails: a full set or a kid already present; then k is freed and -1 returned).
+ * A key set is read-only once built and may be shared between threads. */
 struct jose_keyset *jose_keyset_new(void);
 int jose_keyset_add(struct jose_keyset *ks, struct jose_key *k);
 /* From a JWKS object {"keys":[...]}; keys it cannot use are skipped. */
