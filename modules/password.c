@@ -27,9 +27,9 @@
 #define PASSWORD_LIST_MAX_BYTES (1024UL * 1024 * 1024)
 /* Lines longer than this cannot be a password anyone types; skipped. */
 #define PASSWORD_LIST_MAX_LINE 256
-/* Hard ceiling for max_length: 1024 code points of up to 4 bytes stay within
- * PASSWORD_MAX_BYTES. */
-#define PASSWORD_MAX_CODEPOINTS 1024
+/* Hard ceiling for max_length (what config.c accepts). A code point is at
+ * least one byte, so PASSWORD_MAX_BYTES still bounds the input whatever this is. */
+#define PASSWORD_MAX_CODEPOINTS PASSWORD_MAX_BYTES
 #define MSG_MAX 256
 
 struct pw_state {

@@ -203,6 +203,9 @@ test_init_refuses_bad_config(void **state)
 	c.max_length = 63;					/* must allow 64 */
 	assert_int_equal(password_init(&c), -1);
 	conf_test(&c, 1);
+	c.max_length = PASSWORD_MAX_BYTES + 1;			/* beyond the byte bound */
+	assert_int_equal(password_init(&c), -1);
+	conf_test(&c, 1);
 	c.min_length = 100;
 	c.max_length = 64;
 	assert_int_equal(password_init(&c), -1);
