@@ -447,9 +447,9 @@ pw_finish(struct login *l, const struct form *f, struct proof *proof)
 	size_t n;
 	int ok;
 
+	memset(proof, 0, sizeof(*proof));	/* nothing proved unless we say so */
 	if (pw == NULL)
 		return METHOD_ERROR;
-	memset(proof, 0, sizeof(*proof));
 	p = form_get(f, "password");
 	if (p == NULL)
 		return METHOD_INVALID;
