@@ -1,0 +1,232 @@
+/* authd/oidc/client_auth.c — who is calling /token, /introspect and /revoke:
+ * client_secret_basic, client_secret_post, private_key_jwt (RFC 7523) and "none"
+ * for public clients. A client uses exactly the method it registered; presenting
+ * two methods at once is refused (RFC 6749 §2.3). */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../../lib/b64.h"
+#include "../../lib/util.h"
+#include "../audit.h"
+#include "../authd.h"
+#include "../clients.h"
+#include "oidc.h"
+
+#define ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#define ASSERTION_MAX_LIFETIME 3600
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* In-place form-urlencoding decode (RFC 6749 §2.3.1 encodes id and secret). */
+static int pct_decode(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (*s == '%') {
+			int h = hexval((unsigned char)s[1]), l = h < 0 ? -1 : hexval((unsigned char)s[2]);
+			if (h < 0 || l < 0 || (h == 0 && l == 0))
+				return -1;
+			*o++ = (char)(h * 16 + l);
+			s += 2;
+		} else {
+			*o++ = *s == '+' ? ' ' : *s;
+		}
+	}
+	*o = '\0';
+	return 0;
+}
+
+static int fail(struct client_auth *ca, int status, const char *err, const char *desc)
+{
+	json_decref(ca->client);
+	ca->client = NULL;
+	ca->status = status;
+	ca->err = err;
+	ca->desc = desc;
+	return -1;
+}
+
+static const char *client_method(const json_t *c)
+{
+	const char *m = json_string_value(json_object_get(c, "token_endpoint_auth_method"));
+	return m ? m : "client_secret_basic";
+}
+
+static int check_assertion(struct http_req *r, struct client_auth *ca, const char *assertion)
+{
+	json_t *payload = NULL;
+	struct jose_keyset *ks;
+	const char *id = json_string_value(json_object_get(ca->client, "client_id"));
+	char token_url[512];
+	int rc;
+
+	ks = jose_keyset_from_jwks(json_object_get(ca->client, "jwks"));
+	if (!ks || jose_keyset_count(ks) == 0) {
+		jose_keyset_free(ks);
+		return fail(ca, 401, "invalid_client", "client has no usable jwks");
+	}
+	rc = jose_verify(assertion, ks, NULL, NULL, &payload);
+	jose_keyset_free(ks);
+	if (rc != JOSE_OK)
+		return fail(ca, 401, "invalid_client", "client assertion signature invalid");
+
+	/* aud: the issuer or the endpoint it was sent to (RFC 7523 §3, OIDC Core §9). */
+	struct jose_claims_want want = { .iss = id, .leeway = r->authd->conf->leeway };
+	snprintf(token_url, sizeof(token_url), "%s%s", r->authd->conf->issuer, r->path);
+	want.aud = r->authd->conf->issuer;
+	rc = jose_check_claims(payload, &want);
+	if (rc == JOSE_ERR_AUD) {
+		want.aud = token_url;
+		rc = jose_check_claims(payload, &want);
+	}
+	const char *sub = json_string_value(json_object_get(payload, "sub"));
+	const char *jti = json_string_value(json_object_get(payload, "jti"));
+	json_int_t exp = json_integer_value(json_object_get(payload, "exp"));
+	if (rc == JOSE_OK && (!sub || strcmp(sub, id) != 0))
+		rc = JOSE_ERR_ISS;
+	if (rc == JOSE_OK && (!jti || !*jti || strlen(jti) >= sizeof(ca->jti)))
+		rc = JOSE_ERR_FORMAT;
+	if (rc == JOSE_OK && exp > now_s() + ASSERTION_MAX_LIFETIME)
+		rc = JOSE_ERR_EXPIRED;
+	if (rc != JOSE_OK) {
+		json_decref(payload);
+		return fail(ca, 401, "invalid_client", "client assertion claims invalid");
+	}
+	snprintf(ca->jti, sizeof(ca->jti), "%s", jti);
+	ca->jti_exp = exp;
+	json_decref(payload);
+	return 0;
+}
+
+int client_authenticate(struct http_req *r, struct store_txn *t, struct client_auth *ca)
+{
+	const char *authz = http_header(r, "Authorization");
+	const char *form_id = http_param(r, "client_id");
+	const char *form_secret = http_param(r, "client_secret");
+	const char *atype = http_param(r, "client_assertion_type");
+	const char *assertion = http_param(r, "client_assertion");
+	char *basic = NULL, *basic_secret = NULL;
+	const char *id = form_id, *method;
+	int used = 0, rc = -1;
+
+	memset(ca, 0, sizeof(*ca));
+	if (authz && strncasecmp(authz, "Basic ", 6) == 0) {
+		size_t n = strlen(authz + 6), dl;
+		basic = malloc(n + 1);
+		if (!basic || n > 1024 || b64std_decode((uint8_t *)basic, &dl, authz + 6, n) != 0) {
+			free(basic);
+			return fail(ca, 401, "invalid_client", "malformed Basic authorization header");
+		}
+		basic[dl] = '\0';
+		char *colon = strchr(basic, ':');
+		if (!colon || strlen(basic) != dl) {
+			free_secret_str(basic);
+			return fail(ca, 401, "invalid_client", "malformed Basic authorization header");
+		}
+		*colon = '\0';
+		basic_secret = colon + 1;
+		if (pct_decode(basic) != 0 || pct_decode(basic_secret) != 0) {
+			free_secret_str(basic);
+			return fail(ca, 401, "invalid_client", "malformed Basic authorization header");
+		}
+		if (form_id && strcmp(form_id, basic) != 0) {
+			free_secret_str(basic);
+			return fail(ca, 400, "invalid_request", "client_id differs from the Basic credentials");
+		}
+		id = basic;
+		used++;
+	}
+	if (form_secret)
+		used++;
+	if (atype || assertion)
+		used++;
+	if (used > 1) {
+		free_secret_str(basic);
+		return fail(ca, 400, "invalid_request", "more than one client authentication method");
+	}
+	if (assertion && !form_id) {
+		/* RFC 7523 lets client_id be omitted: it is the assertion's sub, checked below. */
+		json_t *p = NULL;
+		const char *d1 = strchr(assertion, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+		if (d1 && d2 && d2 - d1 - 1 < 4096) {
+			size_t pl;
+			uint8_t *raw = b64url_decode_alloc(d1 + 1, (size_t)(d2 - d1 - 1), &pl);
+			if (raw)
+				p = json_loadb((const char *)raw, pl, JSON_REJECT_DUPLICATES, NULL);
+			free(raw);
+		}
+		const char *sub = json_string_value(json_object_get(p, "sub"));
+		if (sub && strlen(sub) < sizeof(ca->jti))
+			snprintf(ca->jti, sizeof(ca->jti), "%s", sub);
+		json_decref(p);
+		id = ca->jti[0] ? ca->jti : NULL;
+	}
+	if (!id || !*id) {
+		free_secret_str(basic);
+		return fail(ca, 401, "invalid_client", "client authentication required");
+	}
+	if (client_get(t, id, &ca->client) != STORE_OK ||
+	    json_is_true(json_object_get(ca->client, "disabled"))) {
+		/* Same work as a known client, so unknown ids are not told apart by time. */
+		client_secret_check(r->authd->secret_key, NULL, basic_secret ? basic_secret : "x");
+		free_secret_str(basic);
+		ca->jti[0] = '\0';
+		return fail(ca, 401, "invalid_client", "unknown client or bad credentials");
+	}
+	ca->jti[0] = '\0';
+	method = client_method(ca->client);
+
+	if (strcmp(method, "client_secret_basic") == 0) {
+		if (basic_secret && client_secret_check(r->authd->secret_key, ca->client, basic_secret))
+			rc = 0;
+		else
+			fail(ca, 401, "invalid_client", "unknown client or bad credentials");
+	} else if (strcmp(method, "client_secret_post") == 0) {
+		if (form_secret && !basic &&
+		    client_secret_check(r->authd->secret_key, ca->client, form_secret))
+			rc = 0;
+		else
+			fail(ca, 401, "invalid_client", "unknown client or bad credentials");
+	} else if (strcmp(method, "private_key_jwt") == 0) {
+		if (!atype || strcmp(atype, ASSERTION_TYPE) != 0 || !assertion)
+			fail(ca, 401, "invalid_client", "client_assertion of type jwt-bearer required");
+		else
+			rc = check_assertion(r, ca, assertion);
+	} else if (strcmp(method, "none") == 0) {
+		if (used == 0)
+			rc = 0;
+		else
+			fail(ca, 401, "invalid_client", "public client must not send credentials");
+	} else {
+		fail(ca, 401, "invalid_client", "client authentication method not supported");
+	}
+	free_secret_str(basic);
+	return rc;
+}
+
+int client_auth_record(struct store_txn *t, const struct client_auth *ca)
+{
+	char key[160];
+	json_t *v;
+	int rc;
+
+	if (!ca->jti[0])
+		return STORE_OK;
+	snprintf(key, sizeof(key), "assertion:%s:%s",
+	         json_string_value(json_object_get(ca->client, "client_id")), ca->jti);
+	v = json_pack("{sI}", "exp", (json_int_t)ca->jti_exp);
+	rc = store_puts(t, T_JTI, key, v, STORE_NOOVERWRITE);
+	json_decref(v);
+	return rc;
+}

@@ -1,0 +1,118 @@
+/* authd/oidc/oidc.h — what the OpenID Connect endpoints share: handlers for the
+ * routing table, client authentication, token minting, PKCE, redirects with errors.
+ *
+ * Bearer secrets handed out here (codes, refresh tokens, session ids, login
+ * cookies) are 256-bit random base64url strings; only their SHA-256 is stored. */
+#ifndef AUTHD_OIDC_H
+#define AUTHD_OIDC_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "../../lib/jose.h"
+#include "../http.h"
+#include "../store.h"
+
+#define OIDC_SECRET_LEN 43          /* 32 random bytes, base64url */
+#define OIDC_MAX_STATE 512
+#define OIDC_MAX_NONCE 256
+#define OIDC_MAX_SCOPE 512
+
+/* Cookie names. __Host- pins them to this origin, Path=/ and Secure. */
+#define COOKIE_SESSION "__Host-authd_session"
+#define COOKIE_LOGIN "__Host-authd_login"
+
+/* s, or dflt when s is NULL. */
+static inline const char *str_or(const char *s, const char *dflt)
+{
+	return s ? s : dflt;
+}
+
+/* Handlers (routes.c). */
+void oidc_discovery(struct http_req *r);
+void oidc_jwks(struct http_req *r);
+void oidc_authorize(struct http_req *r);
+void oidc_login_page(struct http_req *r);   /* GET /login */
+void oidc_login_post(struct http_req *r);   /* POST /login */
+void oidc_login(struct http_req *r);        /* dispatches GET/POST /login */
+void oidc_token(struct http_req *r);
+void oidc_userinfo(struct http_req *r);
+void oidc_introspect(struct http_req *r);
+void oidc_revoke(struct http_req *r);
+void oidc_logout(struct http_req *r);
+void ui_static_css(struct http_req *r);
+
+/* PKCE (RFC 7636): 1 when verifier (43..128 unreserved chars) hashes to challenge. */
+int pkce_verify_s256(const char *challenge, const char *verifier);
+/* 1 when s is a well-formed S256 challenge (43 base64url chars). */
+int pkce_challenge_ok(const char *s);
+
+/* Hex SHA-256 of a bearer secret: its key in the store. */
+void secret_key_hex(const char *secret, char out[65]);
+/* A fresh 256-bit bearer secret (base64url, 43 chars). */
+int secret_new(char out[OIDC_SECRET_LEN + 1]);
+
+/* Client authentication at /token, /introspect, /revoke (RFC 6749 §2.3,
+ * OIDC Core §9). On success *client is the client record (new reference). When a
+ * private_key_jwt assertion was used, jti/exp name it: the caller records it
+ * (T_JTI, STORE_NOOVERWRITE) in its write so an assertion is used once.
+ * On failure *err / *desc are static strings and the status is 400 or 401. */
+struct client_auth {
+	json_t *client;
+	char jti[129];
+	int64_t jti_exp;
+	const char *err;
+	const char *desc;
+	int status;
+};
+int client_authenticate(struct http_req *r, struct store_txn *t, struct client_auth *out);
+/* Records a used assertion jti in t (write txn). STORE_EXISTS when replayed. */
+int client_auth_record(struct store_txn *t, const struct client_auth *ca);
+
+/* Redirect back to the client with an error (only after redirect_uri was validated). */
+void oidc_redirect_error(struct http_req *r, const char *redirect_uri, const char *error,
+                         const char *desc, const char *state);
+
+/* Token minting (tokens.c). */
+struct token_grant {
+	const char *client_id;
+	const char *user_id;        /* NULL for client_credentials */
+	const char *scope;          /* space separated, already validated */
+	const char *family;         /* refresh family id or NULL */
+	const char *sid;            /* public session id or NULL */
+	const char *nonce;          /* ID token only */
+	int64_t auth_time;
+	int level;                  /* 0 for client_credentials */
+	unsigned amr, factors;
+};
+/* Signed RFC 9068 access token (malloc'd) and its lifetime. */
+char *token_access(struct http_req *r, const struct token_grant *g, json_t *user, int *ttl);
+/* Signed ID token for the client (its alg or the configured default). */
+char *token_id(struct http_req *r, const struct token_grant *g, const json_t *client, json_t *user,
+               const char *access_token);
+/* Claims by scope for userinfo and the ID token (profile, email). Adds to obj. */
+void token_user_claims(json_t *obj, const json_t *user, const char *scope);
+/* 1 when space-separated list has word. */
+int scope_has(const char *scope, const char *word);
+/* Verifies one of our access tokens: signature, typ, iss, exp, and that neither its jti
+ * nor its refresh family was revoked. *claims new reference on success. */
+int token_access_check(struct http_req *r, struct store_txn *t, const char *token, json_t **claims);
+
+/* Sessions (session.c). Record in T_SESSIONS keyed by hex sha256(cookie value):
+ * {"user","sid","auth_time","amr","factors","props","created","last_seen","expires",
+ *  "clients":[...],"families":[...]} */
+/* The valid session of this request (cookie present, known, not expired, not idle
+ * too long), or NULL. *key_out (65) gets its store key. */
+json_t *session_find(struct http_req *r, struct store_txn *t, char key_out[65]);
+/* Level the session has reached (policy_level_of over its amr/factors/props). */
+int session_level(const json_t *session);
+
+/* Login transactions and codes shared between authorize.c and login.c. */
+/* After authentication (or SSO), issues a code: writes it in t with the request
+ * parameters in tx; code_out gets the bearer code. */
+int code_issue(struct store_txn *t, struct http_req *r, const json_t *tx, const json_t *session,
+               char code_out[OIDC_SECRET_LEN + 1]);
+/* The redirect_uri?code=..&state=..&iss=.. location (malloc'd). */
+char *code_location(struct http_req *r, const json_t *tx, const char *code);
+
+#endif

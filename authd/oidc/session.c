@@ -1,0 +1,38 @@
+/* authd/oidc/session.c — the SSO session a browser holds after signing in.
+ * The cookie carries a 256-bit random id; the store keeps only its SHA-256.
+ * A session ends at its absolute expiry, after session_idle seconds without
+ * use, at logout, or when its user is disabled. */
+#include <string.h>
+
+#include "../../lib/util.h"
+#include "../authd.h"
+#include "../policy.h"
+#include "oidc.h"
+
+json_t *session_find(struct http_req *r, struct store_txn *t, char key_out[65])
+{
+	const char *cookie = http_cookie(r, COOKIE_SESSION);
+	json_t *s = NULL;
+	int64_t now = now_s();
+
+	key_out[0] = '\0';
+	if (!cookie || strlen(cookie) != OIDC_SECRET_LEN)
+		return NULL;
+	secret_key_hex(cookie, key_out);
+	if (store_gets(t, T_SESSIONS, key_out, &s) != STORE_OK)
+		return NULL;
+	json_int_t exp = json_integer_value(json_object_get(s, "expires"));
+	json_int_t seen = json_integer_value(json_object_get(s, "last_seen"));
+	if (exp <= now || seen + r->authd->conf->session_idle <= now) {
+		json_decref(s);
+		return NULL;
+	}
+	return s;
+}
+
+int session_level(const json_t *s)
+{
+	return policy_level_of((unsigned)json_integer_value(json_object_get(s, "amr")),
+	                       (unsigned)json_integer_value(json_object_get(s, "factors")),
+	                       (unsigned)json_integer_value(json_object_get(s, "props")));
+}

@@ -1,0 +1,478 @@
+/* authd/oidc/token.c — the token endpoint (RFC 6749 §3.2, OIDC Core §3.1.3):
+ * authorization_code (PKCE S256 required), refresh_token (rotation with reuse
+ * detection) and client_credentials.
+ *
+ * Invariants, each decided inside one write transaction so concurrent requests
+ * cannot both win:
+ *  - a code is redeemed at most once; a second redemption revokes the refresh
+ *    family (and so every access token) the first one produced;
+ *  - a refresh token is used at most once; presenting a superseded one revokes
+ *    its whole family;
+ *  - tokens are signed and sent only after the write recording them is durable.
+ * Write functions return STORE_OK whenever their changes must be kept (a
+ * revocation, an audit record) and report protocol errors through the context. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/util.h"
+#include "../audit.h"
+#include "../authd.h"
+#include "../clients.h"
+#include "../metrics.h"
+#include "../policy.h"
+#include "../users.h"
+#include "oidc.h"
+
+struct grant {
+	struct http_req *r;
+	struct client_auth ca;
+	const char *grant_type;
+	const char *client_id;
+	char key[65];                    /* store key of the presented code / refresh token */
+	char family[32];
+	char refresh[OIDC_SECRET_LEN + 1];
+	char scope[OIDC_MAX_SCOPE + 1];
+	char nonce[OIDC_MAX_NONCE + 1];
+	char sid[32];
+	char user_id[USER_ID_LEN + 1];
+	int64_t auth_time;
+	unsigned amr, factors, props;
+	json_t *user;
+	const char *err, *desc;
+	int status;
+};
+
+static void grant_free(struct grant *g)
+{
+	json_decref(g->ca.client);
+	json_decref(g->user);
+	wipe(g->refresh, sizeof(g->refresh));
+	free(g);
+}
+
+static int refuse(struct grant *g, int status, const char *err, const char *desc)
+{
+	g->status = status;
+	g->err = err;
+	g->desc = desc;
+	return STORE_OK;
+}
+
+static int audit_grant(struct store_txn *t, struct grant *g, const char *event, const char *reason)
+{
+	json_t *f = json_pack("{s:s s:s s:s}", "client", g->client_id, "grant", g->grant_type,
+	                      "ip", g->r->peer);
+	int rc;
+
+	if (g->user_id[0])
+		json_object_set_new(f, "user", json_string(g->user_id));
+	if (g->family[0])
+		json_object_set_new(f, "family", json_string(g->family));
+	if (reason)
+		json_object_set_new(f, "reason", json_string(reason));
+	rc = audit_append(t, event, f);
+	json_decref(f);
+	return rc;
+}
+
+static int family_revoke(struct store_txn *t, const char *family)
+{
+	json_t *fam = NULL;
+	int rc;
+
+	if (store_gets(t, T_FAMILIES, family, &fam) != STORE_OK)
+		return STORE_OK;
+	json_object_set_new(fam, "revoked", json_true());
+	json_object_set_new(fam, "revoked_at", json_integer(now_s()));
+	rc = store_puts(t, T_FAMILIES, family, fam, 0);
+	json_decref(fam);
+	return rc;
+}
+
+static int copy_str(char *dst, size_t n, const json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	if (!s || strlen(s) >= n) {
+		dst[0] = '\0';
+		return -1;
+	}
+	memcpy(dst, s, strlen(s) + 1);
+	return 0;
+}
+
+/* Stores a new refresh token of generation gen for the family. Superseded tokens
+ * stay until the family expires (exp), so their reuse is still recognised. */
+static int refresh_store(struct store_txn *t, struct grant *g, json_int_t gen, json_int_t exp)
+{
+	char key[65];
+	json_t *rt;
+	int rc;
+
+	if (secret_new(g->refresh) != 0)
+		return STORE_IO;
+	secret_key_hex(g->refresh, key);
+	rt = json_pack("{s:s s:I s:I}", "family", g->family, "gen", gen, "exp", exp);
+	rc = store_puts(t, T_REFRESH, key, rt, STORE_NOOVERWRITE);
+	json_decref(rt);
+	return rc;
+}
+
+static int load_user(struct store_txn *t, struct grant *g)
+{
+	if (user_by_id(t, g->user_id, &g->user) != STORE_OK ||
+	    json_is_true(json_object_get(g->user, "disabled")))
+		return -1;
+	return 0;
+}
+
+static int code_write(struct store_txn *t, void *arg)
+{
+	struct grant *g = arg;
+	const struct conf *c = g->r->authd->conf;
+	const char *verifier = http_param(g->r, "code_verifier");
+	const char *ru = http_param(g->r, "redirect_uri");
+	json_t *code = NULL, *fam, *sess = NULL;
+	int64_t now = now_s();
+	int rc;
+
+	if (client_auth_record(t, &g->ca) != STORE_OK)
+		return refuse(g, 401, "invalid_client", "client assertion already used");
+	if (store_gets(t, T_CODES, g->key, &code) != STORE_OK) {
+		refuse(g, 400, "invalid_grant", "unknown or expired authorization code");
+		return audit_grant(t, g, "token.failure", "unknown code");
+	}
+	copy_str(g->family, sizeof(g->family), json_object_get(code, "family"));
+	copy_str(g->user_id, sizeof(g->user_id), json_object_get(code, "user"));
+	if (json_is_true(json_object_get(code, "used"))) {
+		/* Replay: whoever holds this code may be an attacker; undo the first use. */
+		json_decref(code);
+		if ((rc = family_revoke(t, g->family)) != STORE_OK)
+			return rc;
+		refuse(g, 400, "invalid_grant", "authorization code already used; tokens issued from it are revoked");
+		return audit_grant(t, g, "token.code_reuse", "code reused");
+	}
+	const char *why = NULL;
+	if (strcmp(json_string_value(json_object_get(code, "client_id")), g->client_id) != 0)
+		why = "code was issued to another client";
+	else if (json_integer_value(json_object_get(code, "expires")) <= now)
+		why = "authorization code expired";
+	else if (!ru || strcmp(ru, json_string_value(json_object_get(code, "redirect_uri"))) != 0)
+		why = "redirect_uri does not match the authorization request";
+	else if (!verifier || !pkce_verify_s256(json_string_value(json_object_get(code, "code_challenge")),
+	                                        verifier))
+		why = "code_verifier does not match code_challenge (PKCE)";
+	if (why) {
+		json_decref(code);
+		refuse(g, 400, "invalid_grant", why);
+		return audit_grant(t, g, "token.failure", why);
+	}
+	copy_str(g->scope, sizeof(g->scope), json_object_get(code, "scope"));
+	copy_str(g->nonce, sizeof(g->nonce), json_object_get(code, "nonce"));
+	copy_str(g->sid, sizeof(g->sid), json_object_get(code, "sid"));
+	g->auth_time = json_integer_value(json_object_get(code, "auth_time"));
+	g->amr = (unsigned)json_integer_value(json_object_get(code, "amr"));
+	g->factors = (unsigned)json_integer_value(json_object_get(code, "factors"));
+	g->props = (unsigned)json_integer_value(json_object_get(code, "props"));
+	json_object_set_new(code, "used", json_true());
+	rc = store_puts(t, T_CODES, g->key, code, 0);
+	const char *skey = json_string_value(json_object_get(code, "session"));
+	if (rc == STORE_OK && skey && store_gets(t, T_SESSIONS, skey, &sess) == STORE_OK) {
+		json_t *fams = json_object_get(sess, "families");
+		if (json_is_array(fams))
+			json_array_append_new(fams, json_string(g->family));
+		rc = store_puts(t, T_SESSIONS, skey, sess, 0);
+	}
+	json_decref(sess);
+	if (rc != STORE_OK) {
+		json_decref(code);
+		return rc;
+	}
+	if (load_user(t, g) != 0) {
+		json_decref(code);
+		refuse(g, 400, "invalid_grant", "account disabled");
+		return audit_grant(t, g, "token.failure", "account disabled");
+	}
+	/* Every code gets a family record so a replay can revoke what it produced. */
+	fam = json_pack("{s:s s:s s:s s:O? s:I s:I s:I s:I s:I s:b s:I s:I s:O?}",
+	                "client", g->client_id, "user", g->user_id, "scope", g->scope,
+	                "sid", json_object_get(code, "sid"),
+	                "auth_time", (json_int_t)g->auth_time, "amr", (json_int_t)g->amr,
+	                "factors", (json_int_t)g->factors, "props", (json_int_t)g->props,
+	                "gen", (json_int_t)1, "revoked", 0, "created", (json_int_t)now,
+	                "expires", (json_int_t)(now + c->refresh_ttl), "session",
+	                json_object_get(code, "session"));
+	json_decref(code);
+	if (!fam)
+		return STORE_IO;
+	rc = store_puts(t, T_FAMILIES, g->family, fam, STORE_NOOVERWRITE);
+	json_decref(fam);
+	if (rc == STORE_OK && client_has(g->ca.client, "grant_types", "refresh_token"))
+		rc = refresh_store(t, g, 1, (json_int_t)(now + c->refresh_ttl));
+	if (rc != STORE_OK)
+		return rc;
+	return audit_grant(t, g, "token.issue", NULL);
+}
+
+static int refresh_write(struct store_txn *t, void *arg)
+{
+	struct grant *g = arg;
+	const char *want_scope = http_param(g->r, "scope");
+	json_t *rt = NULL, *fam = NULL;
+	int64_t now = now_s();
+	int rc;
+
+	if (client_auth_record(t, &g->ca) != STORE_OK)
+		return refuse(g, 401, "invalid_client", "client assertion already used");
+	if (store_gets(t, T_REFRESH, g->key, &rt) != STORE_OK) {
+		refuse(g, 400, "invalid_grant", "unknown refresh token");
+		return audit_grant(t, g, "token.failure", "unknown refresh token");
+	}
+	copy_str(g->family, sizeof(g->family), json_object_get(rt, "family"));
+	json_int_t gen = json_integer_value(json_object_get(rt, "gen"));
+	json_decref(rt);
+	if (store_gets(t, T_FAMILIES, g->family, &fam) != STORE_OK) {
+		refuse(g, 400, "invalid_grant", "unknown refresh token");
+		return audit_grant(t, g, "token.failure", "family missing");
+	}
+	copy_str(g->user_id, sizeof(g->user_id), json_object_get(fam, "user"));
+	const char *why = NULL;
+	if (strcmp(json_string_value(json_object_get(fam, "client")), g->client_id) != 0)
+		why = "refresh token was issued to another client";
+	else if (json_is_true(json_object_get(fam, "revoked")))
+		why = "refresh token revoked";
+	else if (json_integer_value(json_object_get(fam, "expires")) <= now)
+		why = "refresh token expired";
+	if (why) {
+		json_decref(fam);
+		refuse(g, 400, "invalid_grant", why);
+		return audit_grant(t, g, "token.failure", why);
+	}
+	if (gen != json_integer_value(json_object_get(fam, "gen"))) {
+		/* An old token came back: it was stolen or the client is broken. Revoke all. */
+		json_decref(fam);
+		if ((rc = family_revoke(t, g->family)) != STORE_OK)
+			return rc;
+		refuse(g, 400, "invalid_grant", "refresh token already used; the whole token family is revoked");
+		return audit_grant(t, g, "token.refresh_reuse", "refresh token reused");
+	}
+	copy_str(g->scope, sizeof(g->scope), json_object_get(fam, "scope"));
+	if (want_scope) {
+		/* A narrower scope may be asked for (RFC 6749 §6), never a wider one. */
+		for (const char *p = want_scope; *p;) {
+			while (*p == ' ')
+				p++;
+			size_t l = strcspn(p, " ");
+			char w[64];
+			if (l == 0)
+				break;
+			if (l >= sizeof(w)) {
+				json_decref(fam);
+				return refuse(g, 400, "invalid_scope", "scope wider than the original grant");
+			}
+			memcpy(w, p, l);
+			w[l] = '\0';
+			if (!scope_has(g->scope, w)) {
+				json_decref(fam);
+				return refuse(g, 400, "invalid_scope", "scope wider than the original grant");
+			}
+			p += l;
+		}
+		snprintf(g->scope, sizeof(g->scope), "%s", want_scope);
+	}
+	copy_str(g->sid, sizeof(g->sid), json_object_get(fam, "sid"));
+	g->auth_time = json_integer_value(json_object_get(fam, "auth_time"));
+	g->amr = (unsigned)json_integer_value(json_object_get(fam, "amr"));
+	g->factors = (unsigned)json_integer_value(json_object_get(fam, "factors"));
+	g->props = (unsigned)json_integer_value(json_object_get(fam, "props"));
+	if (load_user(t, g) != 0) {
+		json_decref(fam);
+		if ((rc = family_revoke(t, g->family)) != STORE_OK)
+			return rc;
+		refuse(g, 400, "invalid_grant", "account disabled");
+		return audit_grant(t, g, "token.failure", "account disabled");
+	}
+	json_int_t fam_exp = json_integer_value(json_object_get(fam, "expires"));
+	json_object_set_new(fam, "gen", json_integer(gen + 1));
+	json_object_set_new(fam, "last_used", json_integer(now));
+	rc = store_puts(t, T_FAMILIES, g->family, fam, 0);
+	json_decref(fam);
+	if (rc == STORE_OK)
+		rc = refresh_store(t, g, gen + 1, fam_exp);
+	if (rc != STORE_OK)
+		return rc;
+	return audit_grant(t, g, "token.refresh", NULL);
+}
+
+static int cc_write(struct store_txn *t, void *arg)
+{
+	struct grant *g = arg;
+
+	if (client_auth_record(t, &g->ca) != STORE_OK)
+		return refuse(g, 401, "invalid_client", "client assertion already used");
+	return audit_grant(t, g, "token.issue", NULL);
+}
+
+static void grant_done(int rc, void *arg)
+{
+	struct grant *g = arg;
+	struct http_req *r = g->r;
+	char *at = NULL, *idt = NULL;
+	int ttl = 0;
+
+	if (rc != STORE_OK) {
+		http_reply_oauth_error(r, rc == STORE_SHUTDOWN ? 503 : 500, "server_error",
+		                       "the grant could not be recorded");
+		grant_free(g);
+		return;
+	}
+	if (g->err) {
+		http_reply_oauth_error(r, g->status, g->err, g->desc);
+		grant_free(g);
+		return;
+	}
+	int level = g->user_id[0] ? policy_level_of(g->amr, g->factors, g->props) : 0;
+	struct token_grant tg = {
+		.client_id = g->client_id,
+		.user_id = g->user_id[0] ? g->user_id : NULL,
+		.scope = g->scope,
+		.family = g->family[0] ? g->family : NULL,
+		.sid = g->sid[0] ? g->sid : NULL,
+		.nonce = g->nonce[0] ? g->nonce : NULL,
+		.auth_time = g->auth_time,
+		.level = level,
+		.amr = g->amr,
+		.factors = g->factors,
+	};
+	at = token_access(r, &tg, g->user, &ttl);
+	if (at && tg.user_id && scope_has(g->scope, "openid"))
+		idt = token_id(r, &tg, g->ca.client, g->user, at);
+	if (!at || (tg.user_id && scope_has(g->scope, "openid") && !idt)) {
+		free(at);
+		free(idt);
+		http_reply_oauth_error(r, 500, "server_error", "token signing failed");
+		grant_free(g);
+		return;
+	}
+	json_t *o = json_pack("{s:s s:s s:i}", "access_token", at, "token_type", "Bearer",
+	                      "expires_in", ttl);
+	if (idt)
+		json_object_set_new(o, "id_token", json_string(idt));
+	if (g->refresh[0])
+		json_object_set_new(o, "refresh_token", json_string(g->refresh));
+	if (g->scope[0])
+		json_object_set_new(o, "scope", json_string(g->scope));
+	metrics_token(g->grant_type);
+	free(at);
+	free(idt);
+	http_reply_json(r, 200, o);
+	grant_free(g);
+}
+
+void oidc_token(struct http_req *r)
+{
+	struct store_txn *t;
+	struct grant *g;
+	store_write_fn fn;
+	const char *gt = http_param(r, "grant_type");
+
+	if (!r->form) {
+		http_reply_oauth_error(r, 400, "invalid_request", "form-encoded POST body required");
+		return;
+	}
+	if (!gt) {
+		http_reply_oauth_error(r, 400, "invalid_request", "grant_type missing");
+		return;
+	}
+	if (!(g = calloc(1, sizeof(*g)))) {
+		http_reply_oauth_error(r, 500, "server_error", "out of memory");
+		return;
+	}
+	g->r = r;
+	if (!(t = store_read_begin(r->authd->store))) {
+		grant_free(g);
+		http_reply_oauth_error(r, 500, "server_error", "store unavailable");
+		return;
+	}
+	int authn = client_authenticate(r, t, &g->ca);
+	store_read_end(t);
+	if (authn != 0) {
+		http_reply_oauth_error(r, g->ca.status, g->ca.err, g->ca.desc);
+		grant_free(g);
+		return;
+	}
+	g->client_id = json_string_value(json_object_get(g->ca.client, "client_id"));
+
+	if (strcmp(gt, "authorization_code") == 0) {
+		const char *code = http_param(r, "code");
+		if (!code || strlen(code) != OIDC_SECRET_LEN) {
+			http_reply_oauth_error(r, 400, code ? "invalid_grant" : "invalid_request",
+			                       code ? "unknown or expired authorization code" : "code missing");
+			grant_free(g);
+			return;
+		}
+		if (!http_param(r, "code_verifier")) {
+			http_reply_oauth_error(r, 400, "invalid_request", "code_verifier missing (PKCE is required)");
+			grant_free(g);
+			return;
+		}
+		secret_key_hex(code, g->key);
+		g->grant_type = "authorization_code";
+		fn = code_write;
+	} else if (strcmp(gt, "refresh_token") == 0) {
+		const char *rt = http_param(r, "refresh_token");
+		if (!rt || strlen(rt) != OIDC_SECRET_LEN) {
+			http_reply_oauth_error(r, 400, rt ? "invalid_grant" : "invalid_request",
+			                       rt ? "unknown refresh token" : "refresh_token missing");
+			grant_free(g);
+			return;
+		}
+		secret_key_hex(rt, g->key);
+		g->grant_type = "refresh_token";
+		fn = refresh_write;
+	} else if (strcmp(gt, "client_credentials") == 0) {
+		const char *sc = http_param(r, "scope");
+		g->grant_type = "client_credentials";
+		if (sc && strlen(sc) > OIDC_MAX_SCOPE) {
+			http_reply_oauth_error(r, 400, "invalid_scope", "scope too long");
+			grant_free(g);
+			return;
+		}
+		snprintf(g->scope, sizeof(g->scope), "%s", sc ? sc : "");
+		for (const char *p = g->scope; *p;) {
+			while (*p == ' ')
+				p++;
+			size_t l = strcspn(p, " ");
+			char w[64];
+			if (!l)
+				break;
+			if (l >= sizeof(w) || (memcpy(w, p, l), w[l] = '\0', !client_has(g->ca.client, "scopes", w)) ||
+			    strcmp(w, "openid") == 0 || strcmp(w, "offline_access") == 0) {
+				http_reply_oauth_error(r, 400, "invalid_scope", "scope not allowed for this client");
+				grant_free(g);
+				return;
+			}
+			p += l;
+		}
+		fn = cc_write;
+	} else {
+		http_reply_oauth_error(r, 400, "unsupported_grant_type", "grant_type not supported");
+		grant_free(g);
+		return;
+	}
+	if (!client_has(g->ca.client, "grant_types", g->grant_type)) {
+		http_reply_oauth_error(r, 400, "unauthorized_client", "client may not use this grant type");
+		grant_free(g);
+		return;
+	}
+	if (strcmp(g->grant_type, "client_credentials") == 0 &&
+	    strcmp(str_or(json_string_value(json_object_get(g->ca.client, "token_endpoint_auth_method")), ""), "none") == 0) {
+		http_reply_oauth_error(r, 400, "unauthorized_client", "public clients cannot use client_credentials");
+		grant_free(g);
+		return;
+	}
+	if (http_store_write(r, fn, grant_done, g) != STORE_OK) {
+		http_reply_oauth_error(r, 503, "temporarily_unavailable", "shutting down");
+		grant_free(g);
+	}
+}

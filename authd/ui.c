@@ -1,0 +1,252 @@
+/* authd/ui.c — renders the pages people see and owns their wording in zh-TW and
+ * English. Every value that comes from a request or the store is HTML-escaped. */
+#include <string.h>
+
+#include "oidc/oidc.h"
+#include "ui.h"
+
+struct text {
+	const char *key, *zh, *en;
+};
+
+static const struct text texts[] = {
+	{ "site", "市政府單一登入", "City Single Sign-On" },
+	{ "login.title", "登入", "Sign in" },
+	{ "login.to", "登入以繼續使用", "Sign in to continue to" },
+	{ "login.username", "帳號", "Username" },
+	{ "login.password", "密碼", "Password" },
+	{ "login.submit", "登入", "Sign in" },
+	{ "login.failed", "帳號或密碼不正確。請再試一次；若忘記密碼，請洽各機關資訊窗口或 1999。",
+	  "The username or password is incorrect. Try again; if you forgot your password, contact your agency's IT desk or call 1999." },
+	{ "login.throttled", "嘗試次數過多，為保護帳號已暫停登入。請於下列時間後再試：",
+	  "Too many attempts. To protect the account, sign-in is paused. Try again after:" },
+	{ "login.minutes", "分鐘", "minutes" },
+	{ "login.seconds", "秒", "seconds" },
+	{ "login.invalid", "表單內容不完整或格式錯誤，請重新輸入。", "The form was incomplete or malformed. Please fill it in again." },
+	{ "login.help", "請勿在公用電腦上儲存密碼。使用完畢請登出。", "Do not save your password on a shared computer. Sign out when you are done." },
+	{ "lang.switch", "English", "中文" },
+	{ "err.title", "無法完成登入", "Sign-in could not be completed" },
+	{ "err.bad_request", "這個登入要求無效。請回到原本的網站重新操作。",
+	  "This sign-in request is not valid. Go back to the website you came from and start again." },
+	{ "err.unknown_client", "這個應用程式尚未向單一登入服務註冊，請聯絡該應用程式的管理者。",
+	  "This application is not registered with the sign-in service. Contact the application's administrator." },
+	{ "err.redirect_uri", "應用程式提供的返回網址（redirect_uri）與註冊資料不符，為了安全已停止。請聯絡該應用程式的管理者。",
+	  "The return address (redirect_uri) sent by the application does not match its registration, so sign-in was stopped for your safety. Contact the application's administrator." },
+	{ "err.tx_expired", "登入頁面已逾時或已使用過。請回到原本的網站重新登入。",
+	  "This sign-in page has expired or was already used. Go back to the website and sign in again." },
+	{ "err.csrf", "無法確認這個表單來自本網站（可能是瀏覽器封鎖了 Cookie 或頁面開太久）。請重新整理後再試。",
+	  "We could not confirm that this form came from this site (cookies may be blocked, or the page was open too long). Reload and try again." },
+	{ "err.level", "這個應用程式要求更高等級的身分驗證（例如兩步驟驗證或安全金鑰），而您的帳號尚未設定可達到該等級的驗證方式。請先登入帳號頁面設定，或洽資訊窗口。",
+	  "This application requires a stronger sign-in (such as two-step verification or a security key), and your account has no method that reaches that level yet. Set one up on your account page first, or contact your IT desk." },
+	{ "err.server", "系統暫時無法處理，請稍後再試。若持續發生，請撥 1999。",
+	  "The service could not handle this right now. Try again in a moment; if it keeps happening, call 1999." },
+	{ "err.not_found", "找不到這個頁面。", "This page does not exist." },
+	{ "logout.title", "登出", "Sign out" },
+	{ "logout.confirm", "要登出單一登入服務嗎？所有使用這個登入的應用程式都需要重新登入。",
+	  "Sign out of the sign-in service? Every application using this sign-in will ask you to sign in again." },
+	{ "logout.button", "登出", "Sign out" },
+	{ "logout.done", "您已登出。為了安全，請關閉瀏覽器。", "You are signed out. For safety, close the browser." },
+	{ NULL, NULL, NULL }
+};
+
+const char *ui_t(const char *lang, const char *key)
+{
+	int en = lang && strcmp(lang, "en") == 0;
+
+	for (const struct text *t = texts; t->key; t++)
+		if (strcmp(t->key, key) == 0)
+			return en ? t->en : t->zh;
+	return key;
+}
+
+static void page_begin(struct buf *b, const char *lang, const char *title_key)
+{
+	int en = lang && strcmp(lang, "en") == 0;
+
+	buf_printf(b, "<!doctype html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
+	           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+	           "<meta name=\"referrer\" content=\"no-referrer\"><title>",
+	           en ? "en" : "zh-Hant-TW");
+	buf_add_html(b, ui_t(lang, title_key));
+	buf_adds(b, " — ");
+	buf_add_html(b, ui_t(lang, "site"));
+	buf_adds(b, "</title><link rel=\"stylesheet\" href=\"/static/authd.css\"></head>\n<body><main>"
+	            "<p class=\"site\">");
+	buf_add_html(b, ui_t(lang, "site"));
+	buf_adds(b, "</p><h1>");
+	buf_add_html(b, ui_t(lang, title_key));
+	buf_adds(b, "</h1>\n");
+}
+
+/* The language switch keeps the current query (it may carry tx) and sets lang. */
+static void page_end(struct buf *b, struct http_req *r)
+{
+	int en = r->lang && strcmp(r->lang, "en") == 0;
+
+	buf_adds(b, "<nav class=\"lang\"><a href=\"");
+	buf_add_html(b, r->path);
+	buf_adds(b, "?");
+	for (size_t i = 0; r->query && i < r->query->n; i++) {
+		if (strcmp(r->query->f[i].key, "lang") == 0)
+			continue;
+		buf_add_urlenc(b, r->query->f[i].key);
+		buf_adds(b, "=");
+		buf_add_urlenc(b, r->query->f[i].value);
+		buf_adds(b, "&amp;");
+	}
+	buf_printf(b, "lang=%s\" hreflang=\"%s\" lang=\"%s\">", en ? "zh-TW" : "en",
+	           en ? "zh-Hant-TW" : "en", en ? "zh-Hant-TW" : "en");
+	buf_add_html(b, ui_t(r->lang, "lang.switch"));
+	buf_adds(b, "</a></nav></main></body></html>\n");
+}
+
+static void page_send(struct http_req *r, int status, struct buf *b)
+{
+	if (b->oom) {
+		buf_free(b);
+		http_reply(r, 500, "text/plain; charset=utf-8", "out of memory\n", 14);
+		return;
+	}
+	http_reply_html(r, status, b->p, b->len);
+	buf_free(b);
+}
+
+void ui_error(struct http_req *r, int status, const char *title_key, const char *msg_key,
+              const char *detail)
+{
+	struct buf b;
+
+	buf_init(&b);
+	page_begin(&b, r->lang, title_key);
+	buf_adds(&b, "<p role=\"alert\" class=\"error\">");
+	buf_add_html(&b, ui_t(r->lang, msg_key));
+	buf_adds(&b, "</p>\n");
+	if (detail) {
+		buf_adds(&b, "<p class=\"detail\"><code>");
+		buf_add_html(&b, detail);
+		buf_adds(&b, "</code></p>\n");
+	}
+	page_end(&b, r);
+	page_send(r, status, &b);
+}
+
+void ui_login_form(struct http_req *r, int status, const struct ui_login *l)
+{
+	struct buf b;
+	const char *lang = r->lang;
+
+	buf_init(&b);
+	page_begin(&b, lang, "login.title");
+	if (l->client_name) {
+		buf_adds(&b, "<p class=\"app\">");
+		buf_add_html(&b, ui_t(lang, "login.to"));
+		buf_adds(&b, " <strong>");
+		buf_add_html(&b, l->client_name);
+		buf_adds(&b, "</strong></p>\n");
+	}
+	if (l->error_text || l->retry_after > 0) {
+		buf_adds(&b, "<p role=\"alert\" class=\"error\" id=\"login-error\">");
+		buf_add_html(&b, l->error_text);
+		if (l->retry_after > 0) {
+			int min = (l->retry_after + 59) / 60;
+			if (l->retry_after >= 60)
+				buf_printf(&b, " %d %s", min, ui_t(lang, "login.minutes"));
+			else
+				buf_printf(&b, " %d %s", l->retry_after, ui_t(lang, "login.seconds"));
+		}
+		buf_adds(&b, "</p>\n");
+	}
+	buf_adds(&b, "<form method=\"post\" action=\"/login\">\n<input type=\"hidden\" name=\"tx\" value=\"");
+	buf_add_html(&b, l->tx);
+	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
+	buf_add_html(&b, l->csrf);
+	buf_adds(&b, "\">\n<label for=\"username\">");
+	buf_add_html(&b, ui_t(lang, "login.username"));
+	buf_adds(&b, "</label>\n<input id=\"username\" name=\"username\" type=\"text\" "
+	             "autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" "
+	             "maxlength=\"64\" required");
+	if (l->error_text)
+		buf_adds(&b, " aria-describedby=\"login-error\"");
+	if (l->username && *l->username) {
+		buf_adds(&b, " value=\"");
+		buf_add_html(&b, l->username);
+		buf_adds(&b, "\">\n");
+	} else {
+		buf_adds(&b, " autofocus>\n");
+	}
+	buf_adds(&b, "<label for=\"password\">");
+	buf_add_html(&b, ui_t(lang, "login.password"));
+	buf_adds(&b, "</label>\n<input id=\"password\" name=\"password\" type=\"password\" "
+	             "autocomplete=\"current-password\" maxlength=\"4096\" required");
+	if (l->username && *l->username)
+		buf_adds(&b, " autofocus");
+	buf_adds(&b, ">\n<button type=\"submit\">");
+	buf_add_html(&b, ui_t(lang, "login.submit"));
+	buf_adds(&b, "</button>\n</form>\n<p class=\"help\">");
+	buf_add_html(&b, ui_t(lang, "login.help"));
+	buf_adds(&b, "</p>\n");
+	page_end(&b, r);
+	if (l->retry_after > 0) {
+		char ra[24];
+		snprintf(ra, sizeof(ra), "%d", l->retry_after);
+		http_add_header(r, "Retry-After", ra);
+	}
+	page_send(r, status, &b);
+}
+
+void ui_message(struct http_req *r, int status, const char *title_key, const char *msg_key,
+                const char *form_action, const char *csrf, const char *button_key)
+{
+	struct buf b;
+
+	buf_init(&b);
+	page_begin(&b, r->lang, title_key);
+	buf_adds(&b, "<p>");
+	buf_add_html(&b, ui_t(r->lang, msg_key));
+	buf_adds(&b, "</p>\n");
+	if (form_action) {
+		buf_adds(&b, "<form method=\"post\" action=\"");
+		buf_add_html(&b, form_action);
+		buf_adds(&b, "\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
+		buf_add_html(&b, csrf);
+		buf_adds(&b, "\">\n");
+		/* Carry the end_session parameters through the confirmation. */
+		static const char *const keep[] = { "post_logout_redirect_uri", "state", "client_id", NULL };
+		for (int i = 0; keep[i]; i++) {
+			const char *v = http_param(r, keep[i]);
+			if (!v)
+				continue;
+			buf_printf(&b, "<input type=\"hidden\" name=\"%s\" value=\"", keep[i]);
+			buf_add_html(&b, v);
+			buf_adds(&b, "\">\n");
+		}
+		buf_adds(&b, "<button type=\"submit\">");
+		buf_add_html(&b, ui_t(r->lang, button_key));
+		buf_adds(&b, "</button>\n</form>\n");
+	}
+	page_end(&b, r);
+	page_send(r, status, &b);
+}
+
+static const char css[] =
+	":root{color-scheme:light dark;--fg:#1b1b1b;--bg:#f6f7f9;--card:#fff;--accent:#0b5cad;--err:#a4000f}"
+	"@media (prefers-color-scheme:dark){:root{--fg:#eee;--bg:#15171a;--card:#20242a;--accent:#7db8ff;--err:#ff8a8a}}"
+	"body{margin:0;font:16px/1.6 system-ui,\"Noto Sans TC\",\"PingFang TC\",\"Microsoft JhengHei\",sans-serif;"
+	"color:var(--fg);background:var(--bg)}"
+	"main{max-width:26rem;margin:3rem auto;padding:2rem;background:var(--card);border-radius:8px;"
+	"box-shadow:0 1px 4px rgba(0,0,0,.15)}"
+	".site{margin:0;color:var(--accent);font-weight:600}h1{font-size:1.5rem;margin:.25rem 0 1rem}"
+	"label{display:block;margin-top:1rem;font-weight:600}"
+	"input[type=text],input[type=password]{box-sizing:border-box;width:100%;padding:.6rem;font:inherit;"
+	"border:1px solid #888;border-radius:4px;background:transparent;color:inherit}"
+	"input:focus,button:focus,a:focus{outline:3px solid var(--accent);outline-offset:2px}"
+	"button{margin-top:1.5rem;width:100%;padding:.7rem;font:inherit;font-weight:600;color:#fff;"
+	"background:var(--accent);border:0;border-radius:4px;cursor:pointer}"
+	".error{color:var(--err);font-weight:600}.help,.detail{font-size:.9rem;opacity:.85}"
+	".lang{margin-top:1.5rem;text-align:right}a{color:var(--accent)}\n";
+
+void ui_static_css(struct http_req *r)
+{
+	http_add_header(r, "Cache-Control", "public, max-age=86400");
+	http_reply(r, 200, "text/css; charset=utf-8", css, sizeof(css) - 1);
+}

@@ -1,0 +1,34 @@
+/* authd/ui.h — the server-rendered pages people see (login, errors, logout), in
+ * zh-TW (default) and English. Plain accessible HTML, no inline script or style
+ * (the CSP forbids both); one stylesheet at /static/authd.css. */
+#ifndef AUTHD_UI_H
+#define AUTHD_UI_H
+
+#include "../lib/buf.h"
+#include "http.h"
+
+/* Text for key in lang ("zh-TW" or "en"); the key itself if unknown. */
+const char *ui_t(const char *lang, const char *key);
+
+/* Error page: a title, a message telling what happened and what to do, and an
+ * optional detail line (escaped). Replies and frees r. */
+void ui_error(struct http_req *r, int status, const char *title_key, const char *msg_key,
+              const char *detail);
+
+/* The login form. error_text (already translated) may be NULL. */
+struct ui_login {
+	const char *tx;             /* login transaction id */
+	const char *csrf;
+	const char *client_name;    /* app name in the page's language */
+	const char *username;       /* prefill (login_hint or what was typed) */
+	const char *error_text;
+	int retry_after;            /* > 0: throttled; the form says how long */
+};
+void ui_login_form(struct http_req *r, int status, const struct ui_login *l);
+
+/* A short page with a title and a message (logged out, confirmations). When
+ * form_action is set, a POST form with csrf and one button labelled button_key. */
+void ui_message(struct http_req *r, int status, const char *title_key, const char *msg_key,
+                const char *form_action, const char *csrf, const char *button_key);
+
+#endif
