@@ -52,6 +52,10 @@ struct proof {
 	 * password): key in T_CREDS and the new record (owned). */
 	char cred_key[128];
 	json_t *cred_update;
+	/* The credential record as it was verified (owned). The caller stores
+	 * cred_update only while the stored record still equals it, so a password
+	 * changed meanwhile by an administrator is never overwritten by a rehash. */
+	json_t *cred_expect;
 };
 
 /* Method results. */

@@ -487,8 +487,10 @@ pw_finish(struct login *l, const struct form *f, struct proof *proof)
 		int64_t created = json_is_integer(cr) ? (int64_t)json_integer_value(cr) : now;
 
 		proof->cred_update = password_record_new(p, created, now);
-		if (proof->cred_update != NULL)
+		if (proof->cred_update != NULL) {
 			snprintf(proof->cred_key, sizeof(proof->cred_key), "%s", key);
+			proof->cred_expect = json_incref(rec);
+		}
 	}
 	json_decref(rec);
 	return METHOD_OK;

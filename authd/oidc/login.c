@@ -44,6 +44,7 @@ static void attempt_free(struct attempt *a)
 	json_decref(a->tx);
 	json_decref(a->user);
 	json_decref(a->proof.cred_update);
+	json_decref(a->proof.cred_expect);
 	wipe(a, sizeof(*a));
 	free(a);
 }
@@ -211,9 +212,17 @@ static int success_write(struct store_txn *t, void *arg)
 		return rc;
 	if ((rc = throttle_success(t, a->uname, a->r->peer)) != STORE_OK)
 		return rc;
-	if (a->proof.cred_update &&
-	    (rc = store_puts(t, T_CREDS, a->proof.cred_key, a->proof.cred_update, 0)) != STORE_OK)
-		return rc;
+	if (a->proof.cred_update) {
+		/* Rehash only the credential we verified; a newer one (changed by an
+		 * administrator meanwhile) stays. */
+		json_t *cur = NULL;
+		int same = store_gets(t, T_CREDS, a->proof.cred_key, &cur) == STORE_OK &&
+		           json_equal(cur, a->proof.cred_expect);
+		json_decref(cur);
+		if (same &&
+		    (rc = store_puts(t, T_CREDS, a->proof.cred_key, a->proof.cred_update, 0)) != STORE_OK)
+			return rc;
+	}
 	/* A new session id at every login: an id planted before login is worthless. */
 	if (a->old_skey[0])
 		store_dels(t, T_SESSIONS, a->old_skey);

@@ -572,7 +572,9 @@ test_rehash_on_parameter_change(void **state)
 	assert_int_equal(crypto_pwhash_str_needs_rehash(hash, 2, TEST_MEM_KIB * 1024), 0);
 	assert_int_equal(json_integer_value(json_object_get(p.cred_update, "created")),
 	    json_integer_value(json_object_get(old, "created")));
+	assert_non_null(p.cred_expect);
 	json_decref(p.cred_update);
+	json_decref(p.cred_expect);
 	json_decref(old);
 	/* a wrong password never produces an update */
 	assert_int_equal(try_login(f, "Lin.Meiling", "river-lantern-43", &p), METHOD_FAIL);
