@@ -1,0 +1,238 @@
+#!/bin/sh
+# tests/bench/run.sh BUILD — `make bench`: starts its own authd with production
+# parameters (Argon2id 19 MiB / t=2, fsync on, threads = workers = cores) on a
+# free loopback port and measures, with wrk over TLS keep-alive and a node load
+# generator, the figures the design promises; prints them beside their targets.
+# Bounded: every phase has a fixed duration, the whole run stays under 5 minutes.
+# Stops every process it starts. Environment knobs: BENCH_SECONDS (10 per wrk
+# phase), BENCH_SESSIONS (100000), BENCH_SESSION_BUDGET (150 s for that phase).
+set -u
+
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root" || exit 1
+case "$build" in
+/*) ;;
+*) build="$root/$build" ;;
+esac
+secs=${BENCH_SECONDS:-10}
+sessions_target=${BENCH_SESSIONS:-100000}
+session_budget=${BENCH_SESSION_BUDGET:-150}
+cores=$(nproc)
+conns=64
+wrk_threads=2
+
+pid=
+T=$(mktemp -d "${TMPDIR:-/tmp}/authd-bench.XXXXXX") || exit 1
+cleanup() {
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null
+		sleep 1
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+die() {
+	echo "bench: $*" >&2
+	[ -f "$T/authd.log" ] && tail -n 20 "$T/authd.log" >&2
+	exit 1
+}
+say() { echo "bench: $*"; }
+
+for f in "$build/authd" "$build/authctl"; do
+	[ -x "$f" ] || die "$f is missing (make all)"
+done
+for c in wrk node curl openssl; do
+	command -v $c >/dev/null 2>&1 || die "$c is not installed (make deps-test)"
+done
+
+# The raw Argon2id ceiling, built here so the bench needs no Makefile rule.
+${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -pthread -o "$T/argon2-raw" \
+	"$here/argon2-raw.c" $(pkg-config --cflags --libs libsodium) || die "cannot build argon2-raw"
+sh "$root/certs/dev-cert.sh" "$T/certs" >"$T/certs.log" 2>&1 || die "certs/dev-cert.sh failed"
+
+free_port() {
+	node -e 'const s = require("net").createServer();
+		s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+
+# instance NAME ARGON2_KIB ARGON2_OPS NOSYNC: a fresh store, users, clients and
+# a running authd; sets pid, issuer, SVC_SECRET, WEB_SECRET.
+instance() {
+	d="$T/$1"
+	mkdir -p "$d"
+	ln -s "$T/certs" "$d/certs"
+	port=$(free_port) || die "no free port"
+	issuer="https://127.0.0.1:$port"
+	cat >"$d/authd.conf" <<EOF
+[server]
+issuer = $issuer
+listen = 127.0.0.1:$port
+tls_cert = certs/tls.crt
+tls_key = certs/tls.key
+threads = $cores
+workers = $cores
+
+[store]
+path = data
+nosync = $4
+
+[password]
+argon2_memory_kib = $2
+argon2_ops = $3
+EOF
+	ctl() { "$build/authctl" -c "$d/authd.conf" "$@"; }
+	ctl init >"$d/init.log" 2>&1 || die "authctl init: $(tail -n 2 "$d/init.log")"
+	: >"$d/users"
+	i=1
+	while [ $i -le 16 ]; do
+		pw=$(openssl rand 18 | openssl base64 -A | tr '+/' 'xy')
+		printf '%s\n' "$pw" | ctl user add "bench$i" --password-stdin >/dev/null 2>"$d/user.err" ||
+			die "authctl user add: $(tail -n 2 "$d/user.err")"
+		echo "bench$i $pw" >>"$d/users"
+		i=$((i + 1))
+	done
+	SVC_SECRET=$(ctl client add bench-svc --redirect-uri https://svc.bench.example/cb \
+		--grant client_credentials --scope openid 2>"$d/client.err" |
+		sed -n 's/^client_secret: *//p')
+	WEB_SECRET=$(ctl client add bench-web --redirect-uri https://web.bench.example/cb \
+		--grant authorization_code --grant refresh_token --scope openid \
+		--scope offline_access 2>>"$d/client.err" | sed -n 's/^client_secret: *//p')
+	[ -n "$SVC_SECRET" ] && [ -n "$WEB_SECRET" ] || die "authctl client add: $(tail -n 2 "$d/client.err")"
+	"$build/authd" -c "$d/authd.conf" 2>"$T/authd.log" &
+	pid=$!
+	n=0
+	until curl -fsS --max-time 2 --cacert "$T/certs/ca.crt" -o /dev/null \
+		"$issuer/.well-known/openid-configuration" 2>/dev/null; do
+		kill -0 "$pid" 2>/dev/null || die "authd ($1) exited during startup"
+		n=$((n + 1))
+		[ $n -lt 200 ] || die "authd ($1) not ready within 20 s"
+		sleep 0.1
+	done
+}
+
+stop_instance() {
+	kill -TERM "$pid" 2>/dev/null
+	n=0
+	while kill -0 "$pid" 2>/dev/null && [ $n -lt 100 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	pid=
+}
+
+rss_kb() { sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status"; }
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# wrk_run NAME SCRIPT PATH: sets OK_RPS (2xx per second), P99_MS, BAD.
+wrk_run() {
+	BENCH_DIR=$here wrk -t$wrk_threads -c$conns -d"${secs}s" --timeout 5s \
+		-s "$here/$2" "$issuer$3" >"$T/$1.wrk" 2>&1 || die "wrk $1 failed: $(tail -n 3 "$T/$1.wrk")"
+	line=$(sed -n 's/^BENCH //p' "$T/$1.wrk")
+	[ -n "$line" ] || die "wrk $1 printed no summary"
+	set -- $(node -e '
+		const j = JSON.parse(process.argv[1]);
+		const ok = j.requests - j.non2xx;
+		console.log((ok / (j.duration_us / 1e6)).toFixed(0), (j.p99_us / 1000).toFixed(2), j.non2xx + j.errors);
+	' "$line")
+	OK_RPS=$1 P99_MS=$2 BAD=$3
+}
+
+json_field() { node -e 'console.log(JSON.parse(process.argv[1])[process.argv[2]])' "$1" "$2"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+meets() { awk -v a="$1" -v t="$2" -v op="$3" 'BEGIN {
+	if (a == "n/a") { print "n/a"; exit }
+	ok = (op == "ge") ? (a + 0 >= t + 0) : (a + 0 <= t + 0); print ok ? "met" : "MISSED" }'; }
+
+start=$(date +%s)
+say "machine: $cores cores; wrk $wrk_threads threads, $conns connections, ${secs} s per phase"
+
+# ---- instance 1: production parameters ------------------------------------
+instance prod 19456 2 0
+say "authd (Argon2id 19 MiB t=2, fsync on, threads=$cores) at $issuer"
+sleep 1
+rss_idle=$(rss_kb "$pid" VmRSS)
+basic_svc=$(printf '%s' "bench-svc:$SVC_SECRET" | openssl base64 -A)
+basic_web=$(printf '%s' "bench-web:$WEB_SECRET" | openssl base64 -A)
+
+say "GET /healthz ..."
+wrk_run healthz healthz.lua /healthz
+hz_rps=$OK_RPS hz_p99=$P99_MS hz_bad=$BAD
+say "POST /token client_credentials ..."
+export BENCH_BASIC="$basic_svc"
+wrk_run cc cc.lua /token
+cc_rps=$OK_RPS cc_p99=$P99_MS cc_bad=$BAD
+
+say "raw Argon2id, $cores threads ..."
+raw=$("$T/argon2-raw" "$cores" 5 19456 2) || die "argon2-raw failed"
+raw_rate=$(printf '%s\n' "$raw" | sed -n 's/.*rate=\([0-9.]*\).*/\1/p')
+
+say "password logins through /authorize + /login ..."
+lg=$(node "$here/load.mjs" logins "$issuer" bench-web https://web.bench.example/cb \
+	"$T/prod/users" $((cores * 8)) "$secs" 1000000) || die "login load failed"
+login_rate=$(json_field "$lg" rate)
+login_fail=$(json_field "$lg" failures)
+[ "$login_fail" = 0 ] || say "login failures: $lg"
+
+say "refresh grants: seeding $conns chains ..."
+node "$here/load.mjs" seed "$issuer" bench-web "$WEB_SECRET" https://web.bench.example/cb \
+	"$T/prod/users" $conns "$T/seeds" >/dev/null || die "seeding refresh chains failed"
+say "refresh grants (each chain presents its newest token) ..."
+export BENCH_BASIC="$basic_web" BENCH_SEEDS="$T/seeds" BENCH_PER_THREAD=$((conns / wrk_threads))
+wrk_run refresh refresh.lua /token
+rf_rps=$OK_RPS rf_p99=$P99_MS rf_bad=$BAD
+rss_loaded=$(rss_kb "$pid" VmRSS)
+stop_instance
+
+# ---- instance 2: memory with many sessions ----------------------------------
+# 100k logins at 19 MiB Argon2id would take far longer than the bench may; this
+# instance hashes with the minimum parameters (8 MiB, t=1) and no fsync, which
+# changes the time to create sessions, not what a session costs in memory.
+instance sessions 8192 1 1
+say "second authd (Argon2id 8 MiB t=1, nosync: only for the session-memory phase)"
+sleep 1
+rss_idle2=$(rss_kb "$pid" VmRSS)
+say "creating up to $sessions_target sessions through real logins (budget ${session_budget} s) ..."
+sl=$(node "$here/load.mjs" logins "$issuer" bench-web https://web.bench.example/cb \
+	"$T/sessions/users" 32 "$session_budget" "$sessions_target") || die "session load failed"
+n_sessions=$(json_field "$sl" logins)
+sleep 1
+rss_sessions=$(rss_kb "$pid" VmRSS)
+rss_sessions_anon=$(rss_kb "$pid" RssAnon)
+rss_sessions_file=$(rss_kb "$pid" RssFile)
+stop_instance
+elapsed=$(($(date +%s) - start))
+
+# ---- the table ------------------------------------------------------------------
+cc_vs_hz=$(ratio "$cc_rps" "$hz_rps")
+login_vs_raw=$(ratio "$login_rate" "$raw_rate")
+per_session=$(awk -v a="$rss_sessions" -v b="$rss_idle2" -v n="$n_sessions" \
+	'BEGIN { if (n > 0) printf "%.0f", (a - b) * 1024 / n; else print "n/a" }')
+echo
+echo "authd bench — $(date -u +%Y-%m-%dT%H:%M:%SZ), $cores cores, ${elapsed} s"
+printf '%-44s %14s %10s  %-22s %s\n' "measure" "value" "p99 ms" "target" "status"
+printf '%-44s %14s %10s  %-22s %s\n' "GET /healthz (req/s)" "$hz_rps" "$hz_p99" "baseline" "-"
+printf '%-44s %14s %10s  %-22s %s\n' "POST /token client_credentials (req/s)" "$cc_rps" "$cc_p99" ">= 15000" \
+	"$(meets "$cc_rps" 15000 ge)"
+printf '%-44s %14s %10s  %-22s %s\n' "  client_credentials / healthz" "$cc_vs_hz" "" ">= 0.50" "$(meets "$cc_vs_hz" 0.5 ge)"
+printf '%-44s %14s %10s  %-22s %s\n' "raw Argon2id 19 MiB t=2, $cores threads (/s)" "$raw_rate" "" "ceiling" "-"
+printf '%-44s %14s %10s  %-22s %s\n' "password logins, full flow (/s)" "$(printf '%.1f' "$login_rate")" "" "" ""
+printf '%-44s %14s %10s  %-22s %s\n' "  logins / raw Argon2id" "$login_vs_raw" "" ">= 0.90" "$(meets "$login_vs_raw" 0.9 ge)"
+printf '%-44s %14s %10s  %-22s %s\n' "refresh grants, fsync on, $conns chains (/s)" "$rf_rps" "$rf_p99" ">= 5000" \
+	"$(meets "$rf_rps" 5000 ge)"
+printf '%-44s %14s %10s  %-22s %s\n' "RSS idle (MB)" "$(mb "$rss_idle")" "" "<= 30" "$(meets "$(mb "$rss_idle")" 30 le)"
+printf '%-44s %14s %10s  %-22s %s\n' "RSS after the load above (MB)" "$(mb "$rss_loaded")" "" "" ""
+printf '%-44s %14s %10s  %-22s %s\n' "sessions created (2nd instance)" "$n_sessions" "" "$sessions_target" \
+	"$( [ "$n_sessions" -ge "$sessions_target" ] && echo met || echo "MISSED (time budget)")"
+printf '%-44s %14s %10s  %-22s %s\n' "RSS with those sessions (MB)" "$(mb "$rss_sessions")" "" "" ""
+printf '%-44s %14s %10s  %-22s %s\n' "  of which anonymous / file-backed (MB)" "$(mb "$rss_sessions_anon") / $(mb "$rss_sessions_file")" "" "" ""
+printf '%-44s %14s %10s  %-22s %s\n' "  bytes of RSS per session" "$per_session" "" "" ""
+echo "errors or non-2xx answers: healthz $hz_bad, client_credentials $cc_bad, refresh $rf_bad, logins $login_fail"
+echo "session-memory phase: $(json_field "$sl" seconds | awk '{ printf "%.0f", $1 }') s, $(json_field "$sl" failures) failed logins"
