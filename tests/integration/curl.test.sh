@@ -228,8 +228,9 @@ req health "$AUTHD_ISSUER/healthz"
 ok "/healthz -> 200" eq "$(status_of health)" 200
 req metrics "$AUTHD_ISSUER/metrics"
 ok "/metrics -> 200 text/plain" has "$(status_of metrics) $(header metrics content-type)" "200 text/plain"
-ok "/metrics counts requests to /token" \
-	sh -c 'grep -v "^#" "$1" | grep -q "token" ' - "$T/metrics.body"
+ok "/metrics counts the 200s and 413 of /token" \
+	sh -c 'grep -Eq "^authd_requests_total\{route=\"[^\"]*token\",status=\"200\"\} [1-9]" "$1" &&
+		grep -Eq "^authd_requests_total\{route=\"[^\"]*token\",status=\"413\"\} [1-9]" "$1"' - "$T/metrics.body"
 ok "/metrics has HELP and TYPE lines" \
 	sh -c 'grep -q "^# HELP " "$1" && grep -q "^# TYPE " "$1"' - "$T/metrics.body"
 
@@ -240,6 +241,12 @@ if [ -n "${AUTHD_CITY_SECRETS:-}" ]; then
 	ok "imported client $city: code flow -> code at its registered callback" \
 		code_flow city "$T/jar4" "$city" "$city_r" "$AUTHD_USER2" "$AUTHD_PASSWORD2"
 	ok "imported client's Location is its callback" has "$(header city location)" "$city_r?code="
+	city_s=$(awk -F '\t' -v id="$city" '$1 == id { print $2 }' "$AUTHD_CITY_SECRETS")
+	ok "import wrote the client's secret to --secrets-out" test -n "$city_s"
+	token city_tok "$city" "$city_s" -d grant_type=authorization_code --data-urlencode "code=$CODE" \
+		--data-urlencode "redirect_uri=$city_r" --data-urlencode "code_verifier=$VERIFIER"
+	ok "imported client redeems its code with the imported secret" eq "$(status_of city_tok)" 200
+	ok "its ID token is for it" eq "$(json city_tok 'JSON.parse(Buffer.from(j.id_token.split(".")[1], "base64url")).aud')" "$city"
 	authorize city_bad "$T/jar4" "$city" "https://leave.edu.city.example/oidc/callbackX"
 	ok "imported client: unregistered redirect_uri -> 400" eq "$(status_of city_bad)" 400
 else
