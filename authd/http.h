@@ -53,6 +53,9 @@ struct http_route {
 
 /* The routing table lives in authd/routes.c (NULL-path terminated). */
 extern const struct http_route http_routes[];
+/* Serves another table instead of http_routes (tests); NULL restores http_routes.
+ * Call before http_start. */
+void http_set_routes(const struct http_route *routes);
 
 /* Request accessors. Header names are case-insensitive. */
 const char *http_header(struct http_req *r, const char *name);
@@ -95,5 +98,8 @@ int http_store_write(struct http_req *r, store_write_fn fn, store_done_fn done, 
 /* Server life cycle (called by main). */
 int http_start(struct authd *a);       /* bind all listeners, start loop and worker threads */
 void http_stop(struct authd *a);       /* stop accepting, finish in-flight requests, join */
+/* The port listen address i (conf order) is bound to: the configured one, or the
+ * one the kernel chose for port 0. -1 when not started or i is out of range. */
+int http_bound_port(struct authd *a, int i);
 
 #endif

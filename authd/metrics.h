@@ -13,7 +13,10 @@ void metrics_request(const char *route, int status, uint64_t latency_ns);
 void metrics_login(const char *method, const char *result);
 /* grant: "authorization_code", "refresh_token", "client_credentials", ... */
 void metrics_token(const char *grant);
-/* Appends the exposition text (also gauges: uptime, store commits). */
+/* Appends the exposition text (also gauges: uptime, resident memory). */
 void metrics_render(struct buf *out);
+/* Appends the store counters (commits, writes, failed writes) from store_get_stats. */
+struct store_stats;
+void metrics_render_store(struct buf *out, const struct store_stats *st);
 
 #endif

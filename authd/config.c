@@ -1,0 +1,590 @@
+/* authd/config.c — loads the INI configuration (config.h) with inih: defaults
+ * for every key, strict parsing (unknown section/key, bad numbers, repeated
+ * keys are errors naming file:line), relative paths resolved against the config
+ * file's folder, and the checks that keep a deployment safe (issuer form, audit
+ * retention). */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum kind { K_STR, K_PATH, K_INT, K_SIZE, K_ULONG, K_BOOL, K_LISTEN, K_PROXY,
+	K_LEVEL, K_ALG, K_LANG };
+
+struct key {
+	const char *section, *name;
+	enum kind kind;
+	size_t off;
+	long long min, max;
+};
+
+#define O(m) offsetof(struct conf, m)
+static const struct key keys[] = {
+	{ "server", "issuer", K_STR, O(issuer), 0, 0 },
+	{ "server", "listen", K_LISTEN, 0, 0, 0 },
+	{ "server", "tls_cert", K_PATH, O(tls_cert), 0, 0 },
+	{ "server", "tls_key", K_PATH, O(tls_key), 0, 0 },
+	{ "server", "threads", K_INT, O(threads), 0, 256 },
+	{ "server", "workers", K_INT, O(workers), 0, 256 },
+	{ "server", "max_header_bytes", K_SIZE, O(max_header_bytes), 1024, 1 << 20 },
+	{ "server", "max_body_bytes", K_SIZE, O(max_body_bytes), 1024, 16 << 20 },
+	{ "server", "read_timeout_s", K_INT, O(read_timeout_s), 1, 600 },
+	{ "server", "max_connections", K_INT, O(max_connections), 1, 1000000 },
+	{ "server", "user", K_STR, O(user), 0, 0 },
+	{ "server", "trusted_proxies", K_PROXY, 0, 0, 0 },
+	{ "store", "path", K_PATH, O(store_path), 0, 0 },
+	{ "store", "map_mb", K_SIZE, O(store_map_mb), 16, 1 << 20 },
+	{ "store", "nosync", K_BOOL, O(store_nosync), 0, 1 },
+	{ "tokens", "access_ttl", K_INT, O(access_ttl), 30, 86400 },
+	{ "tokens", "id_ttl", K_INT, O(id_ttl), 30, 86400 },
+	{ "tokens", "refresh_ttl", K_INT, O(refresh_ttl), 60, 31536000 },
+	{ "tokens", "code_ttl", K_INT, O(code_ttl), 10, 600 },
+	{ "tokens", "login_ttl", K_INT, O(login_ttl), 60, 3600 },
+	{ "tokens", "session_ttl", K_INT, O(session_ttl), 60, 2592000 },
+	{ "tokens", "session_idle", K_INT, O(session_idle), 60, 2592000 },
+	{ "tokens", "leeway", K_INT, O(leeway), 0, 300 },
+	{ "tokens", "signing_alg", K_ALG, O(signing_alg), 0, 0 },
+	{ "password", "argon2_memory_kib", K_ULONG, O(argon2_memory_kib), 8192, 4194304 },
+	{ "password", "argon2_ops", K_ULONG, O(argon2_ops), 1, 32 },
+	{ "password", "min_length", K_INT, O(min_length), 8, 128 },
+	{ "password", "max_length", K_INT, O(max_length), 64, 4096 },
+	{ "password", "breached_list", K_PATH, O(breached_list), 0, 0 },
+	{ "throttle", "account_max_failures", K_INT, O(account_max_failures), 1, 1000 },
+	{ "throttle", "account_lockout_s", K_INT, O(account_lockout_s), 1, 86400 },
+	{ "throttle", "address_free_failures", K_INT, O(address_free_failures), 0, 100000 },
+	{ "throttle", "address_base_delay_ms", K_INT, O(address_base_delay_ms), 0, 60000 },
+	{ "throttle", "address_max_delay_s", K_INT, O(address_max_delay_s), 0, 86400 },
+	{ "throttle", "address_window_s", K_INT, O(address_window_s), 60, 604800 },
+	{ "log", "level", K_LEVEL, O(log_level), 0, 3 },
+	{ "ui", "default_lang", K_LANG, O(default_lang), 0, 0 },
+	{ "audit", "retention_days", K_INT, O(audit_retention_days), 1, 36500 },
+};
+#undef O
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* The breached-password list installed by `make install`. */
+#define DEFAULT_BREACHED_LIST "/usr/local/share/authd/common-passwords.txt"
+
+struct parse {
+	struct conf *c;
+	char err[512];          /* first error, without file:line */
+	unsigned char seen[N_KEYS];
+	int failed;
+};
+
+static void
+perr(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+perr(struct parse *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->failed)
+		return;
+	p->failed = 1;
+	va_start(ap, fmt);
+	vsnprintf(p->err, sizeof(p->err), fmt, ap);
+	va_end(ap);
+}
+
+static char **
+str_at(struct conf *c, size_t off)
+{
+	return (char **)((char *)c + off);
+}
+
+char *
+conf_path(const struct conf *c, const char *p)
+{
+	char *out;
+	size_t n;
+
+	if (p == NULL)
+		return NULL;
+	if (p[0] == '/' || c->dir == NULL)
+		return strdup(p);
+	n = strlen(c->dir) + 1 + strlen(p) + 1;
+	if ((out = malloc(n)) == NULL)
+		return NULL;
+	snprintf(out, n, "%s/%s", c->dir, p);
+	return out;
+}
+
+static int
+parse_ll(const char *v, long long *out)
+{
+	char *end;
+	long long x;
+
+	if (*v == '\0')
+		return -1;
+	errno = 0;
+	x = strtoll(v, &end, 10);
+	if (errno != 0 || *end != '\0' || end == v)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+/* "host:port" or "[v6]:port" with a numeric port; the host is resolved at bind. */
+static int
+listen_valid(const char *s)
+{
+	const char *colon;
+	long long port;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		char host[64];
+		unsigned char a6[16];
+
+		if (close == NULL || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host))
+			return 0;
+		memcpy(host, s + 1, (size_t)(close - s - 1));
+		host[close - s - 1] = '\0';
+		if (inet_pton(AF_INET6, host, a6) != 1)
+			return 0;
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL || colon == s || memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return 0;
+	}
+	if (parse_ll(colon + 1, &port) != 0 || port < 0 || port > 65535)
+		return 0;
+	return 1;
+}
+
+static int
+proxy_valid(const char *s)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
+/* Splits a comma list into the array, trimming blanks. */
+static int
+add_list(struct parse *p, const char *name, const char *v, char **arr, int *n, int max,
+    int (*valid)(const char *))
+{
+	char *copy = strdup(v), *save = NULL, *tok;
+	int rc = 0;
+
+	if (copy == NULL) {
+		perr(p, "out of memory");
+		return -1;
+	}
+	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		char *e;
+
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		e = tok + strlen(tok);
+		while (e > tok && (e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		if (*tok == '\0')
+			continue;
+		if (!valid(tok)) {
+			perr(p, "%s: invalid value \"%s\"", name, tok);
+			rc = -1;
+			break;
+		}
+		if (*n >= max) {
+			perr(p, "%s: more than %d entries", name, max);
+			rc = -1;
+			break;
+		}
+		if ((arr[*n] = strdup(tok)) == NULL) {
+			perr(p, "out of memory");
+			rc = -1;
+			break;
+		}
+		(*n)++;
+	}
+	free(copy);
+	return rc;
+}
+
+static int
+set_str(struct parse *p, char **dst, const char *v)
+{
+	char *s = strdup(v);
+
+	if (s == NULL) {
+		perr(p, "out of memory");
+		return -1;
+	}
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+	struct conf *c = p->c;
+	const struct key *k = NULL;
+	int sect_known = 0;
+	long long x;
+	size_t i;
+
+	for (i = 0; i < N_KEYS; i++) {
+		if (strcmp(keys[i].section, section) != 0)
+			continue;
+		sect_known = 1;
+		if (strcmp(keys[i].name, name) == 0) {
+			k = &keys[i];
+			break;
+		}
+	}
+	if (!sect_known) {
+		perr(p, "unknown section [%s] (key \"%s\")", section, name);
+		return 0;
+	}
+	if (k == NULL) {
+		perr(p, "unknown key \"%s\" in [%s]", name, section);
+		return 0;
+	}
+	/* Lists accumulate; any other key given twice is almost always a mistake
+	 * (which one wins?), so it is refused. */
+	if (k->kind != K_LISTEN && k->kind != K_PROXY && p->seen[i]) {
+		perr(p, "key \"%s\" in [%s] given twice", name, section);
+		return 0;
+	}
+	p->seen[i] = 1;
+
+	switch (k->kind) {
+	case K_STR:
+		return set_str(p, str_at(c, k->off), value) == 0;
+	case K_PATH:
+		if (*value == '\0') {
+			perr(p, "%s: empty path", name);
+			return 0;
+		}
+		return set_str(p, str_at(c, k->off), value) == 0;
+	case K_LISTEN:
+		return add_list(p, name, value, c->listen, &c->n_listen, CONF_MAX_LISTEN,
+		    listen_valid) == 0;
+	case K_PROXY:
+		return add_list(p, name, value, c->trusted_proxies, &c->n_trusted_proxies,
+		    CONF_MAX_PROXIES, proxy_valid) == 0;
+	case K_INT:
+	case K_SIZE:
+	case K_ULONG:
+		if (parse_ll(value, &x) != 0) {
+			perr(p, "%s: \"%s\" is not a number", name, value);
+			return 0;
+		}
+		if (x < k->min || x > k->max) {
+			perr(p, "%s: %lld is out of range (%lld..%lld)", name, x, k->min, k->max);
+			return 0;
+		}
+		if (k->kind == K_INT)
+			*(int *)((char *)c + k->off) = (int)x;
+		else if (k->kind == K_SIZE)
+			*(size_t *)((char *)c + k->off) = (size_t)x;
+		else
+			*(unsigned long *)((char *)c + k->off) = (unsigned long)x;
+		return 1;
+	case K_BOOL:
+		if (!strcasecmp(value, "1") || !strcasecmp(value, "yes") || !strcasecmp(value, "true"))
+			*(int *)((char *)c + k->off) = 1;
+		else if (!strcasecmp(value, "0") || !strcasecmp(value, "no") || !strcasecmp(value, "false"))
+			*(int *)((char *)c + k->off) = 0;
+		else {
+			perr(p, "%s: \"%s\" is not a boolean (yes/no)", name, value);
+			return 0;
+		}
+		return 1;
+	case K_LEVEL: {
+		static const char *const names[] = { "error", "warn", "info", "debug" };
+
+		for (i = 0; i < 4; i++)
+			if (!strcasecmp(value, names[i]) || (value[0] == (char)('0' + i) && !value[1])) {
+				*(int *)((char *)c + k->off) = (int)i;
+				return 1;
+			}
+		perr(p, "%s: \"%s\" is not one of error, warn, info, debug", name, value);
+		return 0;
+	}
+	case K_ALG:
+		if (strcmp(value, "ES256") && strcmp(value, "RS256") && strcmp(value, "EdDSA")) {
+			perr(p, "%s: \"%s\" is not one of ES256, RS256, EdDSA", name, value);
+			return 0;
+		}
+		return set_str(p, str_at(c, k->off), value) == 0;
+	case K_LANG:
+		if (strcmp(value, "zh-TW") && strcmp(value, "en")) {
+			perr(p, "%s: \"%s\" is not one of zh-TW, en", name, value);
+			return 0;
+		}
+		return set_str(p, str_at(c, k->off), value) == 0;
+	}
+	return 0;
+}
+
+static int
+defaults(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->threads = 0;
+	c->workers = 0;
+	c->max_header_bytes = 8192;
+	c->max_body_bytes = 65536;
+	c->read_timeout_s = 10;
+	c->max_connections = 4096;
+	c->store_map_mb = 1024;
+	c->access_ttl = 300;
+	c->id_ttl = 300;
+	c->refresh_ttl = 2592000;
+	c->code_ttl = 60;
+	c->login_ttl = 600;
+	c->session_ttl = 43200;
+	c->session_idle = 1800;
+	c->leeway = 30;
+	c->argon2_memory_kib = 19456;
+	c->argon2_ops = 2;
+	c->min_length = 8;
+	c->max_length = 128;
+	c->account_max_failures = 5;
+	c->account_lockout_s = 900;
+	c->address_free_failures = 10;
+	c->address_base_delay_ms = 1000;
+	c->address_max_delay_s = 900;
+	c->address_window_s = 3600;
+	c->log_level = 2;
+	c->audit_retention_days = 200;
+	if ((c->signing_alg = strdup("ES256")) == NULL ||
+	    (c->default_lang = strdup("zh-TW")) == NULL ||
+	    (c->user = strdup("")) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+loopback_host(const char *h, size_t n)
+{
+	return (n == 9 && !strncasecmp(h, "localhost", 9)) ||
+	    (n == 9 && !strncmp(h, "127.0.0.1", 9)) ||
+	    (n == 5 && !strncmp(h, "[::1]", 5));
+}
+
+/* https://host[:port][/path], no trailing slash, no query, fragment or userinfo
+ * (OIDC Discovery §3: the issuer is compared byte for byte by clients).
+ * http:// only for loopback hosts (local development). */
+static int
+issuer_check(const char *iss, char *err, size_t errsz)
+{
+	const char *host, *end, *hostend;
+	size_t i, n = strlen(iss);
+	int https;
+
+	if (!strncmp(iss, "https://", 8)) {
+		https = 1;
+		host = iss + 8;
+	} else if (!strncmp(iss, "http://", 7)) {
+		https = 0;
+		host = iss + 7;
+	} else {
+		snprintf(err, errsz, "issuer must start with https://");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)iss[i];
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#' || ch == '@' || ch == '\\') {
+			snprintf(err, errsz, "issuer must be a plain URL without query, fragment, "
+			    "user info or spaces");
+			return -1;
+		}
+	}
+	if (n > 0 && iss[n - 1] == '/') {
+		snprintf(err, errsz, "issuer must not end with a slash");
+		return -1;
+	}
+	end = strchr(host, '/');
+	if (end == NULL)
+		end = host + strlen(host);
+	if (end == host) {
+		snprintf(err, errsz, "issuer has no host");
+		return -1;
+	}
+	if (host[0] == '[') {
+		hostend = memchr(host, ']', (size_t)(end - host));
+		if (hostend == NULL) {
+			snprintf(err, errsz, "issuer has a bad IPv6 host");
+			return -1;
+		}
+		hostend++;
+	} else {
+		hostend = memchr(host, ':', (size_t)(end - host));
+		if (hostend == NULL)
+			hostend = end;
+	}
+	if (hostend == host) {
+		snprintf(err, errsz, "issuer has no host");
+		return -1;
+	}
+	if (hostend < end) {
+		long long port;
+		char pbuf[8];
+		size_t pl = (size_t)(end - hostend - 1);
+
+		if (*hostend != ':' || pl == 0 || pl >= sizeof(pbuf)) {
+			snprintf(err, errsz, "issuer has a bad port");
+			return -1;
+		}
+		memcpy(pbuf, hostend + 1, pl);
+		pbuf[pl] = '\0';
+		if (parse_ll(pbuf, &port) != 0 || port < 1 || port > 65535) {
+			snprintf(err, errsz, "issuer has a bad port");
+			return -1;
+		}
+	}
+	if (!https && !loopback_host(host, (size_t)(hostend - host))) {
+		snprintf(err, errsz, "issuer must use https:// (http:// is allowed only for "
+		    "localhost, 127.0.0.1 and [::1])");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+resolve(struct conf *c, char **p)
+{
+	char *abs;
+
+	if (*p == NULL || (*p)[0] == '/')
+		return 0;
+	if ((abs = conf_path(c, *p)) == NULL)
+		return -1;
+	free(*p);
+	*p = abs;
+	return 0;
+}
+
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errsz)
+{
+	struct parse p;
+	char *slash, dirbuf[PATH_MAX];
+	FILE *f;
+	int line;
+
+	if (defaults(c) != 0) {
+		snprintf(err, errsz, "out of memory");
+		conf_free(c);
+		return -1;
+	}
+	if ((c->path = strdup(path)) == NULL)
+		goto oom;
+	if (realpath(path, dirbuf) == NULL) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	slash = strrchr(dirbuf, '/');
+	if (slash == dirbuf)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	if ((c->dir = strdup(dirbuf)) == NULL)
+		goto oom;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	memset(&p, 0, sizeof(p));
+	p.c = c;
+	line = ini_parse_file(f, handler, &p);
+	fclose(f);
+	if (line != 0) {
+		if (line < 0)
+			snprintf(err, errsz, "%s: cannot read", path);
+		else if (p.failed)
+			snprintf(err, errsz, "%s:%d: %s", path, line, p.err);
+		else
+			snprintf(err, errsz, "%s:%d: syntax error", path, line);
+		goto fail;
+	}
+
+	if (c->issuer == NULL) {
+		snprintf(err, errsz, "%s: [server] issuer is required", path);
+		goto fail;
+	}
+	{
+		char why[160];
+
+		if (issuer_check(c->issuer, why, sizeof(why)) != 0) {
+			snprintf(err, errsz, "%s: [server] issuer \"%s\": %s", path, c->issuer, why);
+			goto fail;
+		}
+	}
+	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
+		snprintf(err, errsz, "%s: [server] tls_cert and tls_key must be set together", path);
+		goto fail;
+	}
+	c->tls = c->tls_cert != NULL;
+	if (c->audit_retention_days < 183) {
+		snprintf(err, errsz, "%s: [audit] retention_days = %d is too short: the Cyber "
+		    "Security Management Act (資通安全管理法) requires keeping logs at least "
+		    "6 months (183 days)", path, c->audit_retention_days);
+		goto fail;
+	}
+	if (c->session_idle > c->session_ttl) {
+		snprintf(err, errsz, "%s: [tokens] session_idle must not exceed session_ttl", path);
+		goto fail;
+	}
+	if (c->min_length > c->max_length) {
+		snprintf(err, errsz, "%s: [password] min_length must not exceed max_length", path);
+		goto fail;
+	}
+	if (c->n_listen == 0 && (c->listen[c->n_listen++] = strdup("127.0.0.1:8443")) == NULL)
+		goto oom;
+	if (c->store_path == NULL && (c->store_path = strdup("data")) == NULL)
+		goto oom;
+	if (c->breached_list == NULL && (c->breached_list = strdup(DEFAULT_BREACHED_LIST)) == NULL)
+		goto oom;
+	if (resolve(c, &c->tls_cert) || resolve(c, &c->tls_key) ||
+	    resolve(c, &c->store_path) || resolve(c, &c->breached_list))
+		goto oom;
+	return 0;
+oom:
+	snprintf(err, errsz, "out of memory");
+fail:
+	conf_free(c);
+	return -1;
+}
+
+void
+conf_free(struct conf *c)
+{
+	int i;
+
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->dir);
+	free(c->issuer);
+	for (i = 0; i < c->n_listen; i++)
+		free(c->listen[i]);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->user);
+	for (i = 0; i < c->n_trusted_proxies; i++)
+		free(c->trusted_proxies[i]);
+	free(c->store_path);
+	free(c->signing_alg);
+	free(c->breached_list);
+	free(c->default_lang);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,1293 @@
+/* authd/http.c — the HTTP(S) server (http.h): N event-loop threads, each with
+ * its own event_base, evhttp and SO_REUSEPORT listeners; one OpenSSL context;
+ * request limits; the generic callback that builds struct http_req and routes
+ * it; replies with security headers, metrics and the access log; loop_post and
+ * the worker pool that bring slow work back onto the request's loop; graceful
+ * start and stop.
+ *
+ * Lifetime invariant: a struct http_req lives from the generic callback until
+ * exactly one http_reply* call. If the connection goes away first, the close
+ * callback marks it dead (and notes whether libevent still frees the
+ * evhttp_request or left it to us); the late reply then only releases memory. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "../lib/util.h"
+#include "authd.h"
+#include "log.h"
+#include "metrics.h"
+
+#define LISTEN_BACKLOG 1024
+#define STOP_GRACE_MS 10000     /* how long http_stop waits for in-flight requests */
+
+struct post {
+	void (*fn)(void *);
+	void *arg;
+	struct post *next;
+};
+
+struct loop {
+	struct http_server *srv;
+	int idx;
+	pthread_t thread;
+	int started;
+	struct event_base *base;
+	struct evhttp *http;
+	struct event *post_ev;
+	pthread_mutex_t mu;          /* guards head/tail/closed */
+	struct post *head, *tail;
+	int closed;                  /* thread gone: posts run inline (see loop_post) */
+	struct evhttp_bound_socket *bound[CONF_MAX_LISTEN];
+	int nbound;
+};
+
+struct job {
+	void (*work)(void *);
+	void (*done)(void *);
+	void *arg;
+	struct loop *loop;
+	struct job *next;
+};
+
+struct http_server {
+	struct authd *a;
+	SSL_CTX *ssl;
+	struct sockaddr_storage addr[CONF_MAX_LISTEN];
+	socklen_t addrlen[CONF_MAX_LISTEN];
+	int port[CONF_MAX_LISTEN];
+	int nloops;
+	struct loop *loops;
+	int nworkers;
+	pthread_t *workers;
+	pthread_mutex_t wmu;
+	pthread_cond_t wcv;
+	struct job *jhead, *jtail;
+	int wstop;
+	atomic_int conns;            /* open TLS connections (the max_connections cap) */
+	atomic_int inflight;         /* http_req not yet replied */
+	atomic_int stopping;
+	int secure_cookies;
+};
+
+struct alloc {
+	struct alloc *next;
+	char s[];
+};
+
+struct hreq {
+	struct http_req r;           /* first member: struct http_req * is a struct hreq * */
+	struct evhttp_request *ev;   /* NULL once libevent freed it */
+	struct evhttp_connection *evcon;
+	int dead;                    /* connection closed before the reply */
+	int orphan;                  /* libevent detached ev and left freeing it to us */
+	const struct http_route *rt;
+	char *path;
+	char *body;
+	struct alloc *allocs;        /* strings handed out by http_cookie */
+};
+
+static const struct http_route *routes_override;
+static int ssl_conn_idx = -1, ssl_refuse_idx = -1;
+static pthread_once_t ssl_idx_once = PTHREAD_ONCE_INIT;
+
+void
+http_set_routes(const struct http_route *routes)
+{
+	routes_override = routes;
+}
+
+static const struct http_route *
+route_table(void)
+{
+	return routes_override ? routes_override : http_routes;
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static const char *
+reason_phrase(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	default: return "Status";
+	}
+}
+
+static const char *
+method_name(enum http_method m)
+{
+	switch (m) {
+	case HTTP_GET: return "GET";
+	case HTTP_POST: return "POST";
+	case HTTP_HEAD: return "HEAD";
+	case HTTP_OPTIONS: return "OPTIONS";
+	}
+	return "-";
+}
+
+/* ---- posting onto a loop ---------------------------------------------- */
+
+static void
+post_run(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop *l = arg;
+	struct post *p, *next;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&l->mu);
+	p = l->head;
+	l->head = l->tail = NULL;
+	pthread_mutex_unlock(&l->mu);
+	for (; p != NULL; p = next) {
+		next = p->next;
+		p->fn(p->arg);
+		free(p);
+	}
+}
+
+void
+loop_post(void *loopp, void (*fn)(void *), void *arg)
+{
+	struct loop *l = loopp;
+	struct post *p;
+	int closed;
+
+	pthread_mutex_lock(&l->mu);
+	closed = l->closed;
+	pthread_mutex_unlock(&l->mu);
+	if (closed) {
+		/* The loop thread has ended (http_stop). Every request still
+		 * pending is dead by then, so its completion only frees memory
+		 * and may run here. */
+		fn(arg);
+		return;
+	}
+	if ((p = malloc(sizeof(*p))) == NULL) {
+		/* Running it here would break the threading rule; losing it
+		 * leaks one request. The lesser evil, loudly. */
+		log_msg(LOG_ERROR, "loop_post: out of memory, completion dropped", NULL);
+		return;
+	}
+	p->fn = fn;
+	p->arg = arg;
+	p->next = NULL;
+	pthread_mutex_lock(&l->mu);
+	if (l->closed) {
+		pthread_mutex_unlock(&l->mu);
+		free(p);
+		fn(arg);
+		return;
+	}
+	if (l->tail)
+		l->tail->next = p;
+	else
+		l->head = p;
+	l->tail = p;
+	pthread_mutex_unlock(&l->mu);
+	/* event_active is thread-safe once evthread_use_pthreads() ran. */
+	event_active(l->post_ev, EV_READ, 0);
+}
+
+/* ---- worker pool --------------------------------------------------------- */
+
+static void *
+worker_main(void *arg)
+{
+	struct http_server *s = arg;
+	struct job *j;
+
+	for (;;) {
+		pthread_mutex_lock(&s->wmu);
+		while (s->jhead == NULL && !s->wstop)
+			pthread_cond_wait(&s->wcv, &s->wmu);
+		j = s->jhead;
+		if (j == NULL) {        /* stopping and drained */
+			pthread_mutex_unlock(&s->wmu);
+			break;
+		}
+		s->jhead = j->next;
+		if (s->jhead == NULL)
+			s->jtail = NULL;
+		pthread_mutex_unlock(&s->wmu);
+		j->work(j->arg);
+		loop_post(j->loop, j->done, j->arg);
+		free(j);
+	}
+	return NULL;
+}
+
+int
+http_work(struct http_req *r, void (*work)(void *), void (*done)(void *), void *arg)
+{
+	struct http_server *s = r->loop->srv;
+	struct job *j;
+
+	if ((j = malloc(sizeof(*j))) == NULL)
+		return -1;
+	j->work = work;
+	j->done = done;
+	j->arg = arg;
+	j->loop = r->loop;
+	j->next = NULL;
+	pthread_mutex_lock(&s->wmu);
+	if (s->wstop) {
+		pthread_mutex_unlock(&s->wmu);
+		free(j);
+		return -1;
+	}
+	if (s->jtail)
+		s->jtail->next = j;
+	else
+		s->jhead = j;
+	s->jtail = j;
+	pthread_cond_signal(&s->wcv);
+	pthread_mutex_unlock(&s->wmu);
+	return 0;
+}
+
+int
+http_store_write(struct http_req *r, store_write_fn fn, store_done_fn done, void *ctx)
+{
+	return store_write_async(r->authd->store, fn, done, ctx, loop_post, r->loop);
+}
+
+/* ---- request accessors ------------------------------------------------- */
+
+const char *
+http_header(struct http_req *r, const char *name)
+{
+	struct hreq *h = (struct hreq *)r;
+
+	if (h->ev == NULL)
+		return NULL;
+	return evhttp_find_header(evhttp_request_get_input_headers(h->ev), name);
+}
+
+static char *
+req_strdup(struct hreq *h, const char *s, size_t n)
+{
+	struct alloc *a = malloc(sizeof(*a) + n + 1);
+
+	if (a == NULL)
+		return NULL;
+	memcpy(a->s, s, n);
+	a->s[n] = '\0';
+	a->next = h->allocs;
+	h->allocs = a;
+	return a->s;
+}
+
+const char *
+http_cookie(struct http_req *r, const char *name)
+{
+	const char *c = http_header(r, "Cookie"), *p, *end, *eq;
+	size_t nl = strlen(name);
+
+	if (c == NULL)
+		return NULL;
+	for (p = c; *p; p = *end ? end + 1 : end) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		end = strchr(p, ';');
+		if (end == NULL)
+			end = p + strlen(p);
+		eq = memchr(p, '=', (size_t)(end - p));
+		if (eq == NULL || (size_t)(eq - p) != nl || memcmp(p, name, nl) != 0)
+			continue;
+		eq++;
+		{
+			const char *ve = end;
+
+			while (ve > eq && (ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			if (ve - eq >= 2 && *eq == '"' && ve[-1] == '"') {
+				eq++;
+				ve--;
+			}
+			return req_strdup((struct hreq *)r, eq, (size_t)(ve - eq));
+		}
+	}
+	return NULL;
+}
+
+const char *
+http_param(struct http_req *r, const char *key)
+{
+	const char *v = NULL;
+
+	if (r->form != NULL)
+		v = form_get(r->form, key);
+	if (v == NULL && r->query != NULL)
+		v = form_get(r->query, key);
+	return v;
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+void
+http_add_header(struct http_req *r, const char *name, const char *value)
+{
+	struct hreq *h = (struct hreq *)r;
+
+	if (h->dead || h->ev == NULL)
+		return;
+	/* evhttp refuses CR/LF in values, so no header injection gets through. */
+	if (evhttp_add_header(evhttp_request_get_output_headers(h->ev), name, value) != 0)
+		log_msg(LOG_WARN, "refused response header", "name", name, NULL);
+}
+
+static int
+cookie_token_ok(const char *s, int value)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p; p++) {
+		if (*p <= 0x20 || *p >= 0x7f || *p == ';' || *p == ',' || *p == '"' ||
+		    *p == '\\')
+			return 0;
+		if (!value && (*p == '=' || *p == '(' || *p == ')' || *p == '<' || *p == '>' ||
+		    *p == '@' || *p == ':' || *p == '/' || *p == '[' || *p == ']' ||
+		    *p == '?' || *p == '{' || *p == '}'))
+			return 0;
+	}
+	return 1;
+}
+
+void
+http_set_cookie(struct http_req *r, const char *name, const char *value, int max_age)
+{
+	struct hreq *h = (struct hreq *)r;
+	char buf[4096];
+	int n;
+
+	if (!*name || !cookie_token_ok(name, 0) || !cookie_token_ok(value, 1)) {
+		log_msg(LOG_ERROR, "refused to set a malformed cookie", "name", name, NULL);
+		return;
+	}
+	n = snprintf(buf, sizeof(buf), "%s=%s; Path=/;%s HttpOnly; SameSite=Lax", name,
+	    max_age == 0 ? "" : value, r->loop->srv->secure_cookies ? " Secure;" : "");
+	if (n > 0 && (size_t)n < sizeof(buf) && max_age >= 0)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "; Max-Age=%d", max_age);
+	if (n <= 0 || (size_t)n >= sizeof(buf)) {
+		log_msg(LOG_ERROR, "cookie too large", "name", name, NULL);
+		return;
+	}
+	(void)h;
+	http_add_header(r, "Set-Cookie", buf);
+}
+
+static void
+req_free(struct hreq *h)
+{
+	struct alloc *a, *next;
+	struct http_server *s = h->r.loop->srv;
+
+	for (a = h->allocs; a != NULL; a = next) {
+		next = a->next;
+		wipe(a->s, strlen(a->s));
+		free(a);
+	}
+	form_free(h->r.query);
+	form_free(h->r.form);
+	if (h->body != NULL) {
+		/* Bodies carry passwords and codes. */
+		wipe(h->body, h->r.body_len);
+		free(h->body);
+	}
+	free(h->path);
+	free(h);
+	atomic_fetch_sub(&s->inflight, 1);
+}
+
+static void
+access_log(struct hreq *h, int status, uint64_t ns)
+{
+	char st[8], ms[32];
+
+	snprintf(st, sizeof(st), "%d", status);
+	snprintf(ms, sizeof(ms), "%.3f", (double)ns / 1e6);
+	log_msg(LOG_INFO, "request", "method", method_name(h->r.method),
+	    "path", h->path ? h->path : "-", "status", st, "ms", ms,
+	    "peer", h->r.peer, h->dead ? "dropped" : NULL, "client gone", NULL);
+}
+
+void
+http_reply(struct http_req *r, int status, const char *content_type,
+    const void *body, size_t len)
+{
+	struct hreq *h = (struct hreq *)r;
+	struct http_server *s = r->loop->srv;
+	uint64_t ns = now_ns() - r->start_ns;
+	struct evkeyvalq *out;
+	struct evbuffer *b;
+
+	metrics_request(h->rt ? h->rt->name : "unmatched", status, ns);
+	access_log(h, status, ns);
+
+	if (h->dead) {
+		if (h->orphan && h->ev != NULL)
+			evhttp_request_free(h->ev);
+		req_free(h);
+		return;
+	}
+	/* From here on libevent owns ev again; no close notice for this request. */
+	if (h->evcon != NULL)
+		evhttp_connection_set_closecb(h->evcon, NULL, NULL);
+	out = evhttp_request_get_output_headers(h->ev);
+	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(out, "Referrer-Policy", "no-referrer");
+	if (s->ssl != NULL)
+		evhttp_add_header(out, "Strict-Transport-Security", "max-age=31536000");
+	if (content_type != NULL)
+		evhttp_add_header(out, "Content-Type", content_type);
+	if (atomic_load(&s->stopping))
+		evhttp_add_header(out, "Connection", "close");
+	b = evbuffer_new();
+	if (b != NULL && len > 0 && evbuffer_add(b, body, len) != 0) {
+		evbuffer_free(b);
+		b = NULL;
+	}
+	if (b == NULL && len > 0) {
+		evhttp_send_error(h->ev, 500, NULL);
+	} else {
+		evhttp_send_reply(h->ev, status, reason_phrase(status), b);
+	}
+	if (b != NULL)
+		evbuffer_free(b);
+	h->ev = NULL;
+	req_free(h);
+}
+
+void
+http_reply_json(struct http_req *r, int status, json_t *body)
+{
+	char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	json_decref(body);
+	if (s == NULL) {
+		http_add_header(r, "Cache-Control", "no-store");
+		http_reply(r, 500, "application/json", "{\"error\":\"server_error\"}", 24);
+		return;
+	}
+	http_add_header(r, "Cache-Control", "no-store");
+	http_add_header(r, "Pragma", "no-cache");
+	http_reply(r, status, "application/json", s, strlen(s));
+	free(s);
+}
+
+void
+http_reply_oauth_error(struct http_req *r, int status, const char *error, const char *desc)
+{
+	struct hreq *h = (struct hreq *)r;
+	json_t *j = json_pack("{s:s}", "error", error);
+
+	if (j != NULL && desc != NULL)
+		json_object_set_new(j, "error_description", json_string(desc));
+	if (status == 401 && h->ev != NULL && !h->dead &&
+	    evhttp_find_header(evhttp_request_get_output_headers(h->ev),
+	    "WWW-Authenticate") == NULL) {
+		char v[160];
+
+		/* error codes are fixed ASCII tokens of ours; never user input. */
+		snprintf(v, sizeof(v), "Bearer error=\"%s\"", error);
+		http_add_header(r, "WWW-Authenticate", v);
+	}
+	http_reply_json(r, status, j);
+}
+
+void
+http_reply_html(struct http_req *r, int status, const char *html, size_t len)
+{
+	http_add_header(r, "Content-Security-Policy", "default-src 'none'; style-src 'self'; "
+	    "script-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "
+	    "form-action 'self'");
+	http_add_header(r, "X-Frame-Options", "DENY");
+	http_add_header(r, "Cache-Control", "no-store");
+	http_reply(r, status, "text/html; charset=utf-8", html, len);
+}
+
+void
+http_redirect(struct http_req *r, const char *location)
+{
+	http_add_header(r, "Location", location);
+	http_add_header(r, "Cache-Control", "no-store");
+	http_reply(r, 303, NULL, NULL, 0);
+}
+
+static void
+reply_error(struct http_req *r, int status, const char *error, const char *desc)
+{
+	http_reply_oauth_error(r, status, error, desc);
+}
+
+/* ---- the generic callback ---------------------------------------------- */
+
+/* The connection is going away. If libevent still lists ev on it, libevent
+ * frees ev right after this call; if it already detached ev (EOF/timeout while
+ * the handler works), freeing ev is ours. Either way the reply is now dropped. */
+static void
+conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct hreq *h = arg;
+
+	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	h->dead = 1;
+	h->evcon = NULL;
+	if (h->ev != NULL && evhttp_request_get_connection(h->ev) == NULL)
+		h->orphan = 1;
+	else
+		h->ev = NULL;
+	h->r.ev = h->ev;
+}
+
+static int
+peer_trusted(struct http_server *s, const char *peer)
+{
+	int i;
+
+	for (i = 0; i < s->a->conf->n_trusted_proxies; i++)
+		if (strcmp(s->a->conf->trusted_proxies[i], peer) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+ip_valid(const char *s)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
+/* The client address: the TCP peer, or, when the peer is a trusted proxy, the
+ * right-most X-Forwarded-For entry that is not itself a trusted proxy (entries
+ * further left are whatever the client chose to send). */
+static void
+set_peer(struct hreq *h)
+{
+	struct http_server *s = h->r.loop->srv;
+	const struct sockaddr *sa = evhttp_connection_get_addr(h->evcon);
+	const char *xff;
+	char tmp[512];
+
+	strcpy(h->r.peer, "-");
+	if (sa != NULL && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, h->r.peer,
+		    sizeof(h->r.peer));
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, h->r.peer,
+		    sizeof(h->r.peer));
+	if (s->a->conf->n_trusted_proxies == 0 || !peer_trusted(s, h->r.peer))
+		return;
+	xff = http_header(&h->r, "X-Forwarded-For");
+	if (xff == NULL || strlen(xff) >= sizeof(tmp))
+		return;
+	strcpy(tmp, xff);
+	for (;;) {
+		char *comma = strrchr(tmp, ','), *e = comma ? comma + 1 : tmp, *end;
+
+		while (*e == ' ' || *e == '\t')
+			e++;
+		end = e + strlen(e);
+		while (end > e && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (!ip_valid(e))
+			return;
+		if (!peer_trusted(s, e) || comma == NULL) {
+			snprintf(h->r.peer, sizeof(h->r.peer), "%s", e);
+			return;
+		}
+		*comma = '\0';
+	}
+}
+
+static const char *
+lang_norm(const char *v)
+{
+	if (v == NULL)
+		return NULL;
+	if (!strncasecmp(v, "zh", 2) && (v[2] == '\0' || v[2] == '-' || v[2] == '_'))
+		return "zh-TW";
+	if (!strncasecmp(v, "en", 2) && (v[2] == '\0' || v[2] == '-' || v[2] == '_'))
+		return "en";
+	return NULL;
+}
+
+static const char *
+pick_lang(struct hreq *h)
+{
+	const char *l, *al;
+	char tag[16];
+
+	if ((l = lang_norm(form_get(h->r.query, "lang"))) != NULL)
+		return l;
+	if ((l = lang_norm(http_cookie(&h->r, "lang"))) != NULL)
+		return l;
+	/* Accept-Language: the first tag we serve, in the order given. */
+	if ((al = http_header(&h->r, "Accept-Language")) != NULL) {
+		while (*al) {
+			size_t n = 0;
+
+			while (*al == ' ' || *al == ',')
+				al++;
+			while (al[n] && al[n] != ',' && al[n] != ';' && n < sizeof(tag) - 1) {
+				tag[n] = al[n];
+				n++;
+			}
+			tag[n] = '\0';
+			if ((l = lang_norm(tag)) != NULL)
+				return l;
+			al = strchr(al, ',');
+			if (al == NULL)
+				break;
+		}
+	}
+	return strcmp(h->r.loop->srv->a->conf->default_lang, "en") == 0 ? "en" : "zh-TW";
+}
+
+static int
+is_form_type(const char *ct)
+{
+	size_t n = strlen("application/x-www-form-urlencoded");
+
+	if (ct == NULL || strncasecmp(ct, "application/x-www-form-urlencoded", n) != 0)
+		return 0;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+static void
+allow_header(struct http_req *r, unsigned methods)
+{
+	char allow[48] = "";
+
+	if (methods & HTTP_GET)
+		strcat(allow, "GET, HEAD, ");
+	if (methods & HTTP_POST)
+		strcat(allow, "POST, ");
+	strcat(allow, "OPTIONS");
+	http_add_header(r, "Allow", allow);
+}
+
+static void
+handle(struct evhttp_request *ev, void *arg)
+{
+	struct loop *l = arg;
+	struct http_server *s = l->srv;
+	struct hreq *h;
+	struct http_req *r;
+	const struct evhttp_uri *uri;
+	const struct http_route *rt;
+	struct evbuffer *in;
+	const char *raw, *q, *ct;
+	size_t plen;
+	enum form_err fe;
+	int fd;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		evhttp_send_error(ev, 503, NULL);
+		return;
+	}
+	atomic_fetch_add(&s->inflight, 1);
+	r = &h->r;
+	r->authd = s->a;
+	r->loop = l;
+	r->ev = ev;
+	r->start_ns = now_ns();
+	r->route = -1;
+	h->ev = ev;
+	h->evcon = evhttp_request_get_connection(ev);
+	evhttp_connection_set_closecb(h->evcon, conn_closed, h);
+
+	fd = bufferevent_getfd(evhttp_connection_get_bufferevent(h->evcon));
+	if (fd >= 0) {
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	set_peer(h);
+
+	switch (evhttp_request_get_command(ev)) {
+	case EVHTTP_REQ_GET: r->method = HTTP_GET; break;
+	case EVHTTP_REQ_POST: r->method = HTTP_POST; break;
+	case EVHTTP_REQ_HEAD: r->method = HTTP_HEAD; break;
+	case EVHTTP_REQ_OPTIONS: r->method = HTTP_OPTIONS; break;
+	default:
+		reply_error(r, 405, "invalid_request", "method not allowed");
+		return;
+	}
+	/* A TLS listener only ever serves TLS bufferevents (see make_bev). */
+	if (s->ssl != NULL &&
+	    bufferevent_openssl_get_ssl(evhttp_connection_get_bufferevent(h->evcon)) == NULL) {
+		http_add_header(r, "Connection", "close");
+		reply_error(r, 400, "invalid_request", "TLS required");
+		return;
+	}
+
+	uri = evhttp_request_get_evhttp_uri(ev);
+	raw = uri ? evhttp_uri_get_path(uri) : NULL;
+	if (raw == NULL || *raw == '\0')
+		raw = "/";
+	h->path = evhttp_uridecode(raw, 0, &plen);
+	if (h->path == NULL || plen != strlen(h->path) || !utf8_valid(h->path, plen) ||
+	    h->path[0] != '/' || strstr(h->path, "..") != NULL) {
+		free(h->path);
+		h->path = NULL;
+		reply_error(r, 400, "invalid_request", "invalid request path");
+		return;
+	}
+	r->path = h->path;
+
+	q = uri ? evhttp_uri_get_query(uri) : NULL;
+	fe = form_parse(q ? q : "", q ? strlen(q) : 0, &r->query);
+	if (fe != FORM_OK) {
+		char d[96];
+
+		snprintf(d, sizeof(d), "query string: %s", form_strerror(fe));
+		reply_error(r, 400, "invalid_request", d);
+		return;
+	}
+
+	in = evhttp_request_get_input_buffer(ev);
+	r->body_len = evbuffer_get_length(in);
+	if ((h->body = malloc(r->body_len + 1)) == NULL) {
+		reply_error(r, 503, "temporarily_unavailable", "out of memory");
+		return;
+	}
+	if (r->body_len > 0)
+		evbuffer_remove(in, h->body, r->body_len);
+	h->body[r->body_len] = '\0';
+	r->body = h->body;
+	r->lang = pick_lang(h);
+
+	for (rt = route_table(); rt->path != NULL; rt++)
+		if (strcmp(rt->path, r->path) == 0)
+			break;
+	if (rt->path == NULL) {
+		reply_error(r, 404, "not_found", "no such endpoint");
+		return;
+	}
+	h->rt = rt;
+	r->route = (int)(rt - route_table());
+	if (!(rt->methods & r->method) &&
+	    !(r->method == HTTP_HEAD && (rt->methods & HTTP_GET))) {
+		allow_header(r, rt->methods);
+		if (r->method == HTTP_OPTIONS) {
+			http_reply(r, 204, NULL, NULL, 0);
+			return;
+		}
+		reply_error(r, 405, "invalid_request", "method not allowed");
+		return;
+	}
+	if (r->method == HTTP_POST) {
+		ct = http_header(r, "Content-Type");
+		if (is_form_type(ct)) {
+			fe = form_parse(h->body, r->body_len, &r->form);
+			if (fe != FORM_OK) {
+				reply_error(r, 400, "invalid_request", form_strerror(fe));
+				return;
+			}
+		} else if (rt->form_body) {
+			reply_error(r, 415, "invalid_request",
+			    "Content-Type must be application/x-www-form-urlencoded");
+			return;
+		}
+	}
+	rt->handler(r);
+}
+
+/* ---- TLS ----------------------------------------------------------------- */
+
+static void
+conn_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	struct http_server *s = ptr;
+
+	(void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
+	if (s != NULL)
+		atomic_fetch_sub(&s->conns, 1);
+}
+
+static void
+ssl_idx_init(void)
+{
+	ssl_conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_gone);
+	ssl_refuse_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* Connections over the cap are accepted by the kernel but refused at the
+ * ClientHello, before any work on their behalf. */
+static int
+client_hello(SSL *ssl, int *al, void *arg)
+{
+	(void)arg;
+	if (SSL_get_ex_data(ssl, ssl_refuse_idx) != NULL) {
+		*al = SSL_AD_INTERNAL_ERROR;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/* HTTP/1.1 only: evhttp does not speak h2. */
+static int
+alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	static const unsigned char h11[] = { 8, 'h', 't', 't', 'p', '/', '1', '.', '1' };
+	unsigned char *sel;
+
+	(void)ssl; (void)arg;
+	if (SSL_select_next_proto(&sel, outlen, h11, sizeof(h11), in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+static int
+ssl_setup(struct http_server *s)
+{
+	const struct conf *c = s->a->conf;
+	SSL_CTX *ctx;
+	unsigned long e;
+	char eb[256];
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		goto fail;
+	s->ssl = ctx;
+	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
+		goto fail;
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* TLS 1.2: forward-secret AEAD suites only. TLS 1.3 suites are all AEAD. */
+	if (!SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:"
+	    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+	    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
+	    "ECDHE-RSA-CHACHA20-POLY1305"))
+		goto fail;
+	if (!SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384"))
+		goto fail;
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_set_client_hello_cb(ctx, client_hello, NULL);
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1) {
+		e = ERR_get_error();
+		ERR_error_string_n(e, eb, sizeof(eb));
+		log_msg(LOG_ERROR, "cannot load TLS certificate chain", "file", c->tls_cert,
+		    "error", eb, NULL);
+		goto fail_quiet;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, c->tls_key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		e = ERR_get_error();
+		ERR_error_string_n(e, eb, sizeof(eb));
+		log_msg(LOG_ERROR, "cannot load TLS key (or it does not match the certificate)",
+		    "file", c->tls_key, "error", eb, NULL);
+		goto fail_quiet;
+	}
+	return 0;
+fail:
+	e = ERR_get_error();
+	ERR_error_string_n(e, eb, sizeof(eb));
+	log_msg(LOG_ERROR, "TLS setup failed", "error", eb, NULL);
+fail_quiet:
+	ERR_clear_error();
+	return -1;
+}
+
+static struct bufferevent *
+make_bev(struct event_base *base, void *arg)
+{
+	struct loop *l = arg;
+	struct http_server *s = l->srv;
+	struct bufferevent *bev;
+	SSL *ssl;
+	int n;
+
+	if (s->ssl == NULL)
+		return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if ((ssl = SSL_new(s->ssl)) == NULL)
+		goto plain;
+	n = atomic_fetch_add(&s->conns, 1) + 1;
+	SSL_set_ex_data(ssl, ssl_conn_idx, s);     /* conn_gone() undoes the count */
+	if (n > s->a->conf->max_connections)
+		SSL_set_ex_data(ssl, ssl_refuse_idx, s);
+	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		goto plain;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+plain:
+	/* Returning NULL would make evhttp build a plain bufferevent anyway;
+	 * handle() refuses every request on such a connection. */
+	log_msg(LOG_ERROR, "cannot set up a TLS connection", NULL);
+	return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+}
+
+/* ---- listeners and threads --------------------------------------------- */
+
+static int
+resolve_listen(struct http_server *s, int i, const char *spec)
+{
+	char host[256], port[8];
+	const char *colon;
+	struct addrinfo hints, *res = NULL;
+	size_t hl;
+	int rc;
+
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+
+		if (close == NULL)
+			return -1;
+		hl = (size_t)(close - spec - 1);
+		if (hl >= sizeof(host))
+			return -1;
+		memcpy(host, spec + 1, hl);
+		colon = close + 1;
+	} else {
+		colon = strrchr(spec, ':');
+		if (colon == NULL)
+			return -1;
+		hl = (size_t)(colon - spec);
+		if (hl >= sizeof(host))
+			return -1;
+		memcpy(host, spec, hl);
+	}
+	host[hl] = '\0';
+	if (*colon != ':' || strlen(colon + 1) >= sizeof(port))
+		return -1;
+	strcpy(port, colon + 1);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0 || res == NULL) {
+		log_msg(LOG_ERROR, "cannot resolve listen address", "addr", spec,
+		    "error", gai_strerror(rc), NULL);
+		return -1;
+	}
+	memcpy(&s->addr[i], res->ai_addr, res->ai_addrlen);
+	s->addrlen[i] = (socklen_t)res->ai_addrlen;
+	s->port[i] = atoi(port);
+	freeaddrinfo(res);
+	return 0;
+}
+
+static void
+set_port(struct sockaddr_storage *ss, int port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+}
+
+static int
+open_listener(struct http_server *s, int i, const char *spec)
+{
+	int fd, one = 1;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char err[128];
+
+	set_port(&s->addr[i], s->port[i]);
+	fd = socket(s->addr[i].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+		goto fail;
+	/* Accepted sockets inherit TCP_NODELAY on Linux; handle() sets it again. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (s->addr[i].ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&s->addr[i], s->addrlen[i]) != 0 ||
+	    listen(fd, LISTEN_BACKLOG) != 0)
+		goto fail;
+	if (s->port[i] == 0) {
+		/* Port 0: the first socket gets a port from the kernel, the other
+		 * loops' sockets share it through SO_REUSEPORT. */
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+			goto fail;
+		s->port[i] = ntohs(ss.ss_family == AF_INET ?
+		    ((struct sockaddr_in *)&ss)->sin_port : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	return fd;
+fail:
+	snprintf(err, sizeof(err), "%s", strerror(errno));
+	log_msg(LOG_ERROR, "cannot listen", "addr", spec, "error", err, NULL);
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static int
+loop_setup(struct http_server *s, struct loop *l)
+{
+	const struct conf *c = s->a->conf;
+	int i, fd;
+
+	pthread_mutex_init(&l->mu, NULL);
+	if ((l->base = event_base_new()) == NULL || (l->http = evhttp_new(l->base)) == NULL)
+		return -1;
+	if ((l->post_ev = event_new(l->base, -1, 0, post_run, l)) == NULL)
+		return -1;
+	evhttp_set_max_headers_size(l->http, (ev_ssize_t)c->max_header_bytes);
+	evhttp_set_max_body_size(l->http, (ev_ssize_t)c->max_body_bytes);
+	evhttp_set_timeout(l->http, c->read_timeout_s);
+	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+	evhttp_set_default_content_type(l->http, "text/plain; charset=utf-8");
+	evhttp_set_gencb(l->http, handle, l);
+	evhttp_set_bevcb(l->http, make_bev, l);
+	for (i = 0; i < c->n_listen; i++) {
+		if ((fd = open_listener(s, i, c->listen[i])) < 0)
+			return -1;
+		if ((l->bound[i] = evhttp_accept_socket_with_handle(l->http, fd)) == NULL) {
+			close(fd);
+			return -1;
+		}
+		l->nbound = i + 1;
+	}
+	return 0;
+}
+
+static void *
+loop_main(void *arg)
+{
+	struct loop *l = arg;
+
+	event_base_loop(l->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+static int
+ncpu(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+static void server_free(struct http_server *s);
+
+int
+http_start(struct authd *a)
+{
+	const struct conf *c = a->conf;
+	struct http_server *s;
+	int i;
+
+	if (evthread_use_pthreads() != 0)
+		return -1;
+	pthread_once(&ssl_idx_once, ssl_idx_init);
+	if (ssl_conn_idx < 0 || ssl_refuse_idx < 0)
+		return -1;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -1;
+	s->a = a;
+	pthread_mutex_init(&s->wmu, NULL);
+	pthread_cond_init(&s->wcv, NULL);
+	/* Behind a TLS proxy the browser still sees https, so cookies stay
+	 * Secure unless the issuer itself is plain http (loopback development). */
+	s->secure_cookies = c->tls || strncmp(c->issuer ? c->issuer : "", "http://", 7) != 0;
+	if (c->tls && ssl_setup(s) != 0)
+		goto fail;
+	for (i = 0; i < c->n_listen; i++)
+		if (resolve_listen(s, i, c->listen[i]) != 0)
+			goto fail;
+	s->nloops = c->threads > 0 ? c->threads : ncpu();
+	s->nworkers = c->workers > 0 ? c->workers : ncpu();
+	if ((s->loops = calloc((size_t)s->nloops, sizeof(*s->loops))) == NULL ||
+	    (s->workers = calloc((size_t)s->nworkers, sizeof(*s->workers))) == NULL)
+		goto fail;
+	a->http = s;
+	for (i = 0; i < s->nloops; i++) {
+		s->loops[i].srv = s;
+		s->loops[i].idx = i;
+		if (loop_setup(s, &s->loops[i]) != 0)
+			goto fail;
+	}
+	for (i = 0; i < s->nworkers; i++) {
+		if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) {
+			s->nworkers = i;
+			goto fail;
+		}
+	}
+	for (i = 0; i < s->nloops; i++) {
+		if (pthread_create(&s->loops[i].thread, NULL, loop_main, &s->loops[i]) != 0)
+			goto fail;
+		s->loops[i].started = 1;
+	}
+	return 0;
+fail:
+	a->http = NULL;
+	server_free(s);
+	return -1;
+}
+
+int
+http_bound_port(struct authd *a, int i)
+{
+	if (a->http == NULL || i < 0 || i >= a->conf->n_listen)
+		return -1;
+	return a->http->port[i];
+}
+
+static void
+unbind(void *arg)
+{
+	struct loop *l = arg;
+	int i;
+
+	for (i = 0; i < l->nbound; i++)
+		evhttp_del_accept_socket(l->http, l->bound[i]);
+	l->nbound = 0;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Stops workers and loops (joined) and frees what is safe to free. */
+static void
+server_free(struct http_server *s)
+{
+	struct post *p, *next;
+	int i, pending;
+
+	pthread_mutex_lock(&s->wmu);
+	s->wstop = 1;
+	pthread_cond_broadcast(&s->wcv);
+	pthread_mutex_unlock(&s->wmu);
+	for (i = 0; i < s->nworkers; i++)
+		pthread_join(s->workers[i], NULL);
+	for (i = 0; s->loops != NULL && i < s->nloops; i++) {
+		struct loop *l = &s->loops[i];
+
+		if (l->started) {
+			event_base_loopexit(l->base, NULL);
+			pthread_join(l->thread, NULL);
+			l->started = 0;
+		}
+		/* Completions posted before the thread ended run now; later ones
+		 * run inline (loop_post). */
+		pthread_mutex_lock(&l->mu);
+		l->closed = 1;
+		p = l->head;
+		l->head = l->tail = NULL;
+		pthread_mutex_unlock(&l->mu);
+		for (; p != NULL; p = next) {
+			next = p->next;
+			p->fn(p->arg);
+			free(p);
+		}
+		if (l->http != NULL)
+			evhttp_free(l->http);   /* closes connections: pending requests turn dead */
+		l->http = NULL;
+	}
+	pending = atomic_load(&s->inflight);
+	if (pending > 0) {
+		/* A store write or worker still holds requests and will reply
+		 * later through these loops: keep them (and the server) alive. */
+		char n[16];
+
+		snprintf(n, sizeof(n), "%d", pending);
+		log_msg(LOG_WARN, "stopped with requests still pending", "count", n, NULL);
+		return;
+	}
+	for (i = 0; s->loops != NULL && i < s->nloops; i++) {
+		struct loop *l = &s->loops[i];
+
+		if (l->post_ev != NULL)
+			event_free(l->post_ev);
+		if (l->base != NULL)
+			event_base_free(l->base);
+		pthread_mutex_destroy(&l->mu);
+	}
+	free(s->loops);
+	free(s->workers);
+	if (s->ssl != NULL)
+		SSL_CTX_free(s->ssl);
+	pthread_mutex_destroy(&s->wmu);
+	pthread_cond_destroy(&s->wcv);
+	free(s);
+}
+
+void
+http_stop(struct authd *a)
+{
+	struct http_server *s = a->http;
+	int i, waited;
+
+	if (s == NULL)
+		return;
+	atomic_store(&s->stopping, 1);
+	for (i = 0; i < s->nloops; i++)
+		loop_post(&s->loops[i], unbind, &s->loops[i]);
+	for (waited = 0; waited < STOP_GRACE_MS && atomic_load(&s->inflight) > 0; waited += 10)
+		sleep_ms(10);
+	a->http = NULL;
+	server_free(s);
+}

@@ -1,0 +1,190 @@
+/* authd/main.c — the daemon's entry point: command line, start-up order
+ * (config, store, keys, methods, listeners, privilege drop), the signal wait and
+ * the orderly shutdown. Exit codes: 0 ok, 1 failure, 2 usage. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/util.h"
+#include "../modules/method.h"
+#include "authd.h"
+#include "config.h"
+#include "http.h"
+#include "keys.h"
+#include "log.h"
+#include "store.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: authd -c FILE            run in the foreground (logs on stderr)\n"
+	    "       authd --check-config -c FILE\n"
+	    "       authd --version\n"
+	    "       authd -h | --help\n");
+}
+
+/* Root only binds; everything after runs as conf->user. Verified, not assumed:
+ * if root can be regained the process refuses to continue. */
+static int
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+	gid_t gid;
+
+	if (getuid() != 0 && geteuid() != 0)
+		return 0;
+	if (user == NULL || *user == '\0') {
+		log_msg(LOG_WARN, "running as root: set [server] user to drop privileges", NULL);
+		return 0;
+	}
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		log_msg(LOG_ERROR, "unknown user in [server] user", "user", user, NULL);
+		return -1;
+	}
+	gid = pw->pw_gid;
+	if (pw->pw_uid == 0) {
+		log_msg(LOG_ERROR, "[server] user must not be root", "user", user, NULL);
+		return -1;
+	}
+	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0) {
+		log_msg(LOG_ERROR, "cannot drop privileges", "user", user,
+		    "error", strerror(errno), NULL);
+		return -1;
+	}
+	if (setuid(0) == 0 || seteuid(0) == 0 || getuid() == 0 || geteuid() == 0 ||
+	    getegid() != gid) {
+		log_msg(LOG_ERROR, "privileges could be regained after dropping them", NULL);
+		return -1;
+	}
+	log_msg(LOG_INFO, "dropped privileges", "user", user, NULL);
+	return 0;
+}
+
+static void
+banner(struct authd *a)
+{
+	const struct conf *c = a->conf;
+	int i;
+
+	printf("authd %s — 單一登入服務 / single sign-on\n", AUTHD_VERSION);
+	printf("  Issuer:     %s\n", c->issuer);
+	printf("  Discovery:  %s/.well-known/openid-configuration\n", c->issuer);
+	printf("  Data:       %s\n", c->store_path);
+	for (i = 0; i < c->n_listen; i++) {
+		const char *spec = c->listen[i], *colon = strrchr(spec, ':');
+
+		printf("  Listening:  %s://%.*s:%d\n", c->tls ? "https" : "http",
+		    (int)(colon - spec), spec, http_bound_port(a, i));
+	}
+	printf("Press Ctrl-C to stop.\n");
+	fflush(stdout);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct authd a;
+	struct conf conf;
+	struct store_opts so;
+	const char *path = NULL;
+	char err[1024];
+	sigset_t set;
+	int ch, check = 0, sig = 0, rc = 1;
+
+	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'C': check = 1; break;
+		case 'V': printf("authd %s\n", AUTHD_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || path == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	if (conf_load(&conf, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "authd: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("config ok\n");
+		conf_free(&conf);
+		return 0;
+	}
+	log_set_level(conf.log_level);
+	umask(077);
+
+	/* Block the stop signals before any thread exists, so every thread
+	 * inherits the mask and only sigwait() below sees them. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	memset(&a, 0, sizeof(a));
+	a.conf = &conf;
+	memset(&so, 0, sizeof(so));
+	so.map_size = conf.store_map_mb * 1024 * 1024;
+	so.nosync = conf.store_nosync;
+	if ((ch = store_open(&a.store, conf.store_path, &so)) != STORE_OK) {
+		log_msg(LOG_ERROR, "cannot open the store", "path", conf.store_path,
+		    "error", store_strerror(ch), NULL);
+		goto out_conf;
+	}
+	if (keys_init(&a) != 0) {
+		log_msg(LOG_ERROR, "cannot load the signing keys", NULL);
+		goto out_store;
+	}
+	if (methods_init(&a) != 0) {
+		log_msg(LOG_ERROR, "cannot initialise the authentication methods", NULL);
+		goto out_keys;
+	}
+	if (http_start(&a) != 0) {
+		log_msg(LOG_ERROR, "cannot start the HTTP server", NULL);
+		goto out_methods;
+	}
+	if (drop_privileges(conf.user) != 0)
+		goto out_http;
+
+	banner(&a);
+	log_msg(LOG_INFO, "ready", "issuer", conf.issuer, "version", AUTHD_VERSION, NULL);
+
+	while (sigwait(&set, &sig) != 0)
+		;
+	atomic_store(&a.stopping, 1);
+	log_msg(LOG_INFO, "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+	rc = 0;
+out_http:
+	http_stop(&a);
+out_methods:
+	methods_fini();
+out_keys:
+	keys_fini(&a);
+out_store:
+	store_close(a.store);
+out_conf:
+	wipe(a.secret_key, sizeof(a.secret_key));
+	if (rc == 0)
+		log_msg(LOG_INFO, "stopped", NULL);
+	conf_free(&conf);
+	return rc;
+}
