@@ -181,6 +181,14 @@ uri_ok(const char *u, char *err, size_t errsz, const char *what)
 	return 0;
 }
 
+/* A JSON string without embedded NUL (jansson can hold one under JSON_ALLOW_NUL;
+ * C code would then check and compare only a prefix). */
+static int
+plain_string(const json_t *v)
+{
+	return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v);
+}
+
 static int
 uri_list_ok(const json_t *rec, const char *member, int required, char *err, size_t errsz)
 {
@@ -194,7 +202,7 @@ uri_list_ok(const json_t *rec, const char *member, int required, char *err, size
 	if (required && json_array_size(a) == 0)
 		return fail(err, errsz, "%s must not be empty", member);
 	json_array_foreach(a, i, v) {
-		if (!json_is_string(v))
+		if (!plain_string(v))
 			return fail(err, errsz, "%s must hold strings", member);
 		if (uri_ok(json_string_value(v), err, errsz, member) != 0)
 			return -1;
@@ -207,7 +215,7 @@ text_ok(const json_t *v, size_t max)
 {
 	size_t n;
 
-	return json_is_string(v) && (n = json_string_length(v)) > 0 && n <= max &&
+	return plain_string(v) && (n = json_string_length(v)) > 0 && n <= max &&
 	       utf8_valid(json_string_value(v), n) &&
 	       strpbrk(json_string_value(v), "\r\n\t") == NULL;
 }
@@ -242,7 +250,7 @@ client_validate(const json_t *rec, char *err, size_t errsz)
 	}
 
 	v = json_object_get(rec, "client_id");
-	if (!json_is_string(v) || !client_id_ok(json_string_value(v)))
+	if (!plain_string(v) || !client_id_ok(json_string_value(v)))
 		return fail(err, errsz, "client_id must be 1..%d characters of [A-Za-z0-9._-]",
 		            CLIENT_ID_MAX);
 	if (!text_ok(json_object_get(rec, "name"), NAME_MAX_BYTES))
@@ -263,7 +271,7 @@ client_validate(const json_t *rec, char *err, size_t errsz)
 	if (!json_is_array(grants) || json_array_size(grants) == 0 || json_array_size(grants) > 8)
 		return fail(err, errsz, "grant_types must be a non-empty array");
 	json_array_foreach(grants, i, v) {
-		const char *g = json_string_value(v);
+		const char *g = plain_string(v) ? json_string_value(v) : NULL;
 
 		if (g == NULL || !in_list(grant_types, g))
 			return fail(err, errsz, "unknown grant type \"%.80s\"", g != NULL ? g : "?");
@@ -285,7 +293,7 @@ client_validate(const json_t *rec, char *err, size_t errsz)
 		return -1;
 	v = json_object_get(rec, "backchannel_logout_uri");
 	if (v != NULL && !json_is_null(v)) {
-		if (!json_is_string(v))
+		if (!plain_string(v))
 			return fail(err, errsz, "backchannel_logout_uri must be a string");
 		if (uri_ok(json_string_value(v), err, errsz, "backchannel_logout_uri") != 0)
 			return -1;
@@ -295,7 +303,7 @@ client_validate(const json_t *rec, char *err, size_t errsz)
 		if (!json_is_array(scopes) || json_array_size(scopes) > SCOPES_MAX)
 			return fail(err, errsz, "scopes must be an array of at most %d scopes", SCOPES_MAX);
 		json_array_foreach(scopes, i, v)
-			if (!json_is_string(v) || !scope_ok(json_string_value(v)))
+			if (!plain_string(v) || !scope_ok(json_string_value(v)))
 				return fail(err, errsz, "bad scope at index %zu", i);
 	}
 	v = json_object_get(rec, "audience");

@@ -175,11 +175,17 @@ user_update(struct store_txn *t, const json_t *user)
 	id = json_string_value(json_object_get(user, "id"));
 	if (!user_id_ok(id) || !username_normalise(json_string_value(json_object_get(user, "username")), norm))
 		return STORE_INVALID;
+	/* The checks read C strings: a member with an embedded NUL is refused whole. */
 	if ((v = json_object_get(user, "display_name")) != NULL &&
-	    (!json_is_string(v) || !display_name_ok(json_string_value(v))))
+	    (!json_is_string(v) || !display_name_ok(json_string_value(v)) ||
+	     strlen(json_string_value(v)) != json_string_length(v)))
 		return STORE_INVALID;
 	if ((v = json_object_get(user, "email")) != NULL && !json_is_null(v) &&
-	    (!json_is_string(v) || !email_ok(json_string_value(v))))
+	    (!json_is_string(v) || !email_ok(json_string_value(v)) ||
+	     strlen(json_string_value(v)) != json_string_length(v)))
+		return STORE_INVALID;
+	v = json_object_get(user, "username");
+	if (strlen(json_string_value(v)) != json_string_length(v))
 		return STORE_INVALID;
 	if ((v = json_object_get(user, "disabled")) != NULL && !json_is_boolean(v))
 		return STORE_INVALID;

@@ -233,6 +233,14 @@ test_update_and_rename(void **state)
 	assert_int_equal(store_write_sync(f->s, update_fn, u), STORE_NOTFOUND);
 	json_object_set_new(u, "id", json_string("not-an-id"));
 	assert_int_equal(store_write_sync(f->s, update_fn, u), STORE_INVALID);
+	json_object_set_new(u, "id", json_string(id));
+	json_object_set_new(u, "display_name", json_stringn("Lin\0<script>", 12));
+	assert_int_equal(store_write_sync(f->s, update_fn, u), STORE_INVALID);
+	json_object_set_new(u, "display_name", json_string("Lin Mei"));
+	json_object_set_new(u, "username", json_stringn("lin.mei\0x", 9));
+	assert_int_equal(store_write_sync(f->s, update_fn, u), STORE_INVALID);
+	json_object_set_new(u, "username", json_string("lin.mei"));
+	assert_int_equal(store_write_sync(f->s, update_fn, u), STORE_OK);
 	json_decref(u);
 }
 

@@ -1,0 +1,371 @@
+/* tests/unit/test_clients.c — client records: every entry of the city's app list
+ * validates, each rule refuses what it should, secrets are checked in constant
+ * time against their keyed hash, and records round-trip through the store. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../authd/clients.h"
+
+static const uint8_t key[32] = "0123456789abcdef0123456789abcdef";
+
+/* Tests run from the repository root; the shared folder sits beside it. */
+static json_t *
+load_city_apps(void)
+{
+	const char *dir = getenv("AUTHD_SHARED");
+	char path[512];
+	json_error_t e;
+	json_t *root, *clients;
+
+	snprintf(path, sizeof(path), "%s/data/city-apps.json", dir != NULL ? dir : "../shared");
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
+	if (root == NULL)
+		fail_msg("cannot read %s: %s", path, e.text);
+	clients = json_incref(json_object_get(root, "clients"));
+	json_decref(root);
+	return clients;
+}
+
+static json_t *
+base_client(void)
+{
+	json_t *c = json_loads("{\"client_id\":\"rdec-1999\",\"name\":\"派工系統\","
+	                       "\"name_en\":\"Dispatch\",\"min_aal\":2,"
+	                       "\"redirect_uris\":[\"https://1999.rdec.city.example/oidc/callback\"],"
+	                       "\"post_logout_redirect_uris\":[\"https://1999.rdec.city.example/\"],"
+	                       "\"grant_types\":[\"authorization_code\",\"refresh_token\"],"
+	                       "\"scopes\":[\"openid\",\"profile\"],"
+	                       "\"token_endpoint_auth_method\":\"client_secret_basic\","
+	                       "\"backchannel_logout_uri\":\"https://1999.rdec.city.example/bcl\","
+	                       "\"audience\":\"staff\"}", 0, NULL);
+
+	assert_non_null(c);
+	return c;
+}
+
+static int
+validate(const json_t *c)
+{
+	char err[256] = "";
+	int rc = client_validate(c, err, sizeof(err));
+
+	if (rc != 0)
+		assert_true(err[0] != '\0');   /* every refusal says why */
+	return rc;
+}
+
+static void
+test_city_apps_all_valid(void **state)
+{
+	json_t *clients = load_city_apps(), *c;
+	size_t i;
+	char err[256];
+
+	(void)state;
+	assert_true(json_is_array(clients));
+	assert_int_equal(json_array_size(clients), 115);
+	json_array_foreach(clients, i, c) {
+		err[0] = '\0';
+		if (client_validate(c, err, sizeof(err)) != 0)
+			fail_msg("entry %zu (%s): %s", i,
+			         json_string_value(json_object_get(c, "client_id")), err);
+	}
+	json_decref(clients);
+}
+
+/* Sets member to the JSON text v (or removes it when v is NULL) and validates. */
+static int
+with(const char *member, const char *v)
+{
+	json_t *c = base_client();
+	int rc;
+
+	if (v == NULL) {
+		json_object_del(c, member);
+	} else {
+		json_t *j = json_loads(v, JSON_DECODE_ANY, NULL);
+
+		assert_non_null(j);
+		assert_int_equal(json_object_set_new(c, member, j), 0);
+	}
+	rc = validate(c);
+	json_decref(c);
+	return rc;
+}
+
+static void
+test_redirect_uris(void **state)
+{
+	static const char *ok[] = {
+		"[\"https://app.city.example/cb\"]",
+		"[\"https://app.city.example:8443/cb?x=1\"]",
+		"[\"http://localhost/cb\"]",
+		"[\"http://127.0.0.1:51004/cb\"]",
+		"[\"http://[::1]:8080/cb\"]",
+		"[\"https://[2001:db8::1]/cb\"]",
+	};
+	static const char *bad[] = {
+		"[\"http://app.city.example/cb\"]",         /* http to a non-loopback host */
+		"[\"http://127.0.0.2/cb\"]",
+		"[\"http://localhost.evil.example/cb\"]",
+		"[\"https://app.city.example/cb#frag\"]",   /* fragment */
+		"[\"https://*.city.example/cb\"]",          /* wildcard */
+		"[\"https://app.city.example/*\"]",
+		"[\"/relative/cb\"]",
+		"[\"app.city.example/cb\"]",
+		"[\"javascript:alert(1)\"]",
+		"[\"https://user@app.city.example/cb\"]",   /* userinfo */
+		"[\"https://app.city.example:0/cb\"]",
+		"[\"https://app.city.example:70000/cb\"]",
+		"[\"https://app.city.example:8x/cb\"]",
+		"[\"https:///cb\"]",
+		"[\"https://app.city.example/c b\"]",
+		"[\"https://app..example/cb\"]",
+		"[]",
+		"\"https://app.city.example/cb\"",
+		"[1]",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (with("redirect_uris", ok[i]) != 0)
+			fail_msg("refused %s", ok[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (with("redirect_uris", bad[i]) != -1)
+			fail_msg("accepted %s", bad[i]);
+	/* An embedded NUL would let C code see only a harmless-looking prefix. */
+	{
+		json_t *c = base_client();
+
+		json_object_set_new(c, "redirect_uris",
+		                    json_pack("[o]", json_stringn("https://a.example/\0@evil", 24)));
+		assert_int_equal(validate(c), -1);
+		json_object_set_new(c, "redirect_uris", json_pack("[s]", "https://a.example/"));
+		json_object_set_new(c, "client_id", json_stringn("app\0x", 5));
+		assert_int_equal(validate(c), -1);
+		json_decref(c);
+	}
+	/* The code flow needs somewhere to redirect. */
+	assert_int_equal(with("redirect_uris", NULL), -1);
+	/* Logout and back-channel URIs follow the same rules. */
+	assert_int_equal(with("post_logout_redirect_uris", "[\"http://city.example/\"]"), -1);
+	assert_int_equal(with("backchannel_logout_uri", "\"https://a.example/x#y\""), -1);
+	assert_int_equal(with("backchannel_logout_uri", "null"), 0);
+	assert_int_equal(with("backchannel_logout_uri", "42"), -1);
+}
+
+static void
+test_grants_and_methods(void **state)
+{
+	json_t *c;
+
+	(void)state;
+	assert_int_equal(with("grant_types", "[\"implicit\"]"), -1);
+	assert_int_equal(with("grant_types", "[\"password\"]"), -1);
+	assert_int_equal(with("grant_types", "[]"), -1);
+	assert_int_equal(with("grant_types", "[\"authorization_code\",\"authorization_code\"]"), -1);
+	assert_int_equal(with("grant_types", "[\"refresh_token\"]"), -1);
+	assert_int_equal(with("grant_types", "[\"authorization_code\","
+	                      "\"urn:ietf:params:oauth:grant-type:device_code\"]"), 0);
+	assert_int_equal(with("token_endpoint_auth_method", "\"client_secret_jwt\""), -1);
+	assert_int_equal(with("token_endpoint_auth_method", "\"client_secret_post\""), 0);
+	assert_int_equal(with("min_aal", "4"), -1);
+	assert_int_equal(with("min_aal", "0"), -1);
+	assert_int_equal(with("min_aal", "\"2\""), -1);
+	assert_int_equal(with("min_aal", "3"), 0);
+	assert_int_equal(with("id_token_signed_response_alg", "\"none\""), -1);
+	assert_int_equal(with("id_token_signed_response_alg", "\"HS256\""), -1);
+	assert_int_equal(with("id_token_signed_response_alg", "\"EdDSA\""), 0);
+	assert_int_equal(with("scopes", "[\"open id\"]"), -1);
+	assert_int_equal(with("disabled", "\"no\""), -1);
+	assert_int_equal(with("secret_hash", "\"zz\""), -1);
+	assert_int_equal(with("name", "\"\""), -1);
+	assert_int_equal(with("name", NULL), -1);
+	/* Typos and plaintext secrets do not slip into a record. */
+	assert_int_equal(with("redirect_uri", "\"https://a.example/cb\""), -1);
+	assert_int_equal(with("client_secret", "\"hunter2\""), -1);
+
+	/* client_credentials alone needs no redirect URI. */
+	c = json_loads("{\"client_id\":\"health-api\",\"name\":\"API\",\"min_aal\":1,"
+	               "\"grant_types\":[\"client_credentials\"],\"scopes\":[\"api.read\"],"
+	               "\"token_endpoint_auth_method\":\"client_secret_basic\"}", 0, NULL);
+	assert_int_equal(validate(c), 0);
+	json_decref(c);
+}
+
+static void
+test_public_and_private_key_jwt(void **state)
+{
+	json_t *c = base_client();
+
+	(void)state;
+	json_object_set_new(c, "token_endpoint_auth_method", json_string("none"));
+	assert_int_equal(validate(c), 0);
+	json_object_set_new(c, "require_pkce", json_false());
+	assert_int_equal(validate(c), -1);
+	json_object_set_new(c, "require_pkce", json_true());
+	assert_int_equal(validate(c), 0);
+	json_object_set_new(c, "grant_types", json_pack("[s,s]", "authorization_code",
+	                                                "client_credentials"));
+	assert_int_equal(validate(c), -1);   /* a public client cannot act on its own */
+	json_object_set_new(c, "grant_types", json_pack("[s]", "authorization_code"));
+	json_object_set_new(c, "secret_hash", json_string("00000000000000000000000000000000"
+	                                                  "00000000000000000000000000000000"));
+	assert_int_equal(validate(c), -1);   /* nor hold a secret */
+	json_object_del(c, "secret_hash");
+
+	json_object_set_new(c, "token_endpoint_auth_method", json_string("private_key_jwt"));
+	assert_int_equal(validate(c), -1);   /* no jwks */
+	json_object_set_new(c, "jwks", json_pack("{s:[]}", "keys"));
+	assert_int_equal(validate(c), -1);
+	json_object_set_new(c, "jwks", json_pack("{s:[{s:s,s:s,s:s,s:s}]}", "keys", "kty", "EC",
+	                                         "crv", "P-256", "x", "AAAA", "y", "AAAA"));
+	assert_int_equal(validate(c), 0);
+	json_decref(c);
+}
+
+static void
+test_client_id_rules(void **state)
+{
+	(void)state;
+	assert_int_equal(with("client_id", "\"a\""), 0);
+	assert_int_equal(with("client_id", "\"App.v2_x-1\""), 0);
+	assert_int_equal(with("client_id", "\"\""), -1);
+	assert_int_equal(with("client_id", "\"has space\""), -1);
+	assert_int_equal(with("client_id", "\"slash/x\""), -1);
+	assert_int_equal(with("client_id", "\"colon:x\""), -1);
+	assert_int_equal(with("client_id", "\"客戶\""), -1);
+	assert_int_equal(with("client_id", "7"), -1);
+	assert_int_equal(with("client_id", NULL), -1);
+	assert_int_equal(with("client_id",
+	                      "\"x123456789012345678901234567890123456789012345678901234567890123\""), 0);
+	assert_int_equal(with("client_id",
+	                      "\"x1234567890123456789012345678901234567890123456789012345678901234\""), -1);
+	assert_int_equal(client_validate(json_array(), NULL, 0), -1);
+}
+
+static void
+test_secrets(void **state)
+{
+	char secret[CLIENT_SECRET_LEN + 1], hash[65], again[65], other[CLIENT_SECRET_LEN + 1];
+	uint8_t key2[32];
+	json_t *c = base_client();
+
+	(void)state;
+	assert_int_equal(client_secret_new(key, secret, hash), 0);
+	assert_int_equal(strlen(secret), CLIENT_SECRET_LEN);
+	assert_int_equal(strspn(secret, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                                "0123456789-_"), CLIENT_SECRET_LEN);
+	assert_int_equal(strlen(hash), 64);
+	client_secret_hash(key, secret, again);
+	assert_string_equal(hash, again);
+	assert_int_equal(client_secret_new(key, other, again), 0);
+	assert_string_not_equal(secret, other);
+
+	json_object_set_new(c, "secret_hash", json_string(hash));
+	assert_int_equal(validate(c), 0);
+	assert_int_equal(client_secret_check(key, c, secret), 1);
+	assert_int_equal(client_secret_check(key, c, other), 0);
+	assert_int_equal(client_secret_check(key, c, ""), 0);
+	assert_int_equal(client_secret_check(key, c, NULL), 0);
+	secret[5] ^= 1;
+	assert_int_equal(client_secret_check(key, c, secret), 0);
+	secret[5] ^= 1;
+	/* Another server key: the same secret no longer matches. */
+	memcpy(key2, key, sizeof(key2));
+	key2[0] ^= 0x80;
+	assert_int_equal(client_secret_check(key2, c, secret), 0);
+	/* No stored hash (public client) never matches anything. */
+	json_object_del(c, "secret_hash");
+	assert_int_equal(client_secret_check(key, c, secret), 0);
+	json_decref(c);
+}
+
+static void
+test_client_has(void **state)
+{
+	json_t *c = base_client();
+
+	(void)state;
+	assert_int_equal(client_has(c, "redirect_uris", "https://1999.rdec.city.example/oidc/callback"), 1);
+	assert_int_equal(client_has(c, "redirect_uris", "https://1999.rdec.city.example/oidc/callback/"), 0);
+	assert_int_equal(client_has(c, "redirect_uris", "HTTPS://1999.rdec.city.example/oidc/callback"), 0);
+	assert_int_equal(client_has(c, "grant_types", "refresh_token"), 1);
+	assert_int_equal(client_has(c, "grant_types", "client_credentials"), 0);
+	assert_int_equal(client_has(c, "nope", "x"), 0);
+	assert_int_equal(client_has(c, "scopes", NULL), 0);
+	json_decref(c);
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+static int
+put_client_fn(struct store_txn *t, void *ctx)
+{
+	const json_t *c = ctx;
+
+	return store_puts(t, T_CLIENTS, json_string_value(json_object_get(c, "client_id")), c,
+	                  STORE_NOOVERWRITE);
+}
+
+static void
+test_import_and_get(void **state)
+{
+	char dir[64] = "/tmp/authd-test-clients-XXXXXX";
+	struct store_opts o = { .map_size = 16u << 20, .nosync = 1 };
+	struct store *s = NULL;
+	struct store_txn *t;
+	json_t *clients = load_city_apps(), *c, *got;
+	size_t i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(store_open(&s, dir, &o), STORE_OK);
+	json_array_foreach(clients, i, c)
+		assert_int_equal(store_write_sync(s, put_client_fn, c), STORE_OK);
+	t = store_read_begin(s);
+	assert_int_equal(store_count(t, T_CLIENTS), 115);
+	json_array_foreach(clients, i, c) {
+		assert_int_equal(client_get(t, json_string_value(json_object_get(c, "client_id")), &got),
+		                 STORE_OK);
+		assert_true(json_equal(c, got));
+		json_decref(got);
+	}
+	assert_int_equal(client_get(t, "no-such-app", &got), STORE_NOTFOUND);
+	assert_int_equal(client_get(t, "bad id/", &got), STORE_NOTFOUND);
+	assert_null(got);
+	store_read_end(t);
+	store_close(s);
+	json_decref(clients);
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_city_apps_all_valid),
+		cmocka_unit_test(test_redirect_uris),
+		cmocka_unit_test(test_grants_and_methods),
+		cmocka_unit_test(test_public_and_private_key_jwt),
+		cmocka_unit_test(test_client_id_rules),
+		cmocka_unit_test(test_secrets),
+		cmocka_unit_test(test_client_has),
+		cmocka_unit_test(test_import_and_get),
+	};
+
+	return cmocka_run_group_tests_name("clients", tests, NULL, NULL);
+}
