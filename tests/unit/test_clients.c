@@ -249,7 +249,12 @@ test_client_id_rules(void **state)
 	                      "\"x123456789012345678901234567890123456789012345678901234567890123\""), 0);
 	assert_int_equal(with("client_id",
 	                      "\"x1234567890123456789012345678901234567890123456789012345678901234\""), -1);
-	assert_int_equal(client_validate(json_array(), NULL, 0), -1);
+	{
+		json_t *a = json_array();
+
+		assert_int_equal(client_validate(a, NULL, 0), -1);
+		json_decref(a);
+	}
 }
 
 static void
