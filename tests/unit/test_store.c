@@ -687,6 +687,8 @@ test_group_commit_batches(void **state)
 	assert_int_equal(st.failed_writes, 0);
 	assert_true(st.commits >= 1);
 	assert_true(st.commits < st.writes);
+	print_message("group commit: %llu writes in %llu commits\n",
+	              (unsigned long long)st.writes, (unsigned long long)st.commits);
 	store_close(s);
 
 	s = open_store(dir, 0, 0);
