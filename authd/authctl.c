@@ -1182,6 +1182,10 @@ import_entry(const json_t *e, size_t idx, char *err, size_t errsz)
 		json_decref(rec);
 		return NULL;
 	}
+	/* Left unset so a re-import cannot quietly re-enable an application an
+	 * administrator disabled; client_import_cb fills it in. */
+	if (json_object_get(e, "disabled") == NULL)
+		json_object_del(rec, "disabled");
 	return rec;
 }
 
@@ -1236,9 +1240,14 @@ client_import_cb(struct store_txn *t, void *arg)
 				json_object_set(put, "secret_hash", json_object_get(old, "secret_hash"));
 			json_object_set(put, "created", json_object_get(old, "created"));
 			json_object_set_new(put, "updated", json_integer(now_s()));
+			if (json_object_get(put, "disabled") == NULL)
+				json_object_set_new(put, "disabled",
+				    json_boolean(json_is_true(json_object_get(old, "disabled"))));
 			x->n_updated++;
 		} else if (rc == STORE_NOTFOUND) {
 			json_object_set_new(put, "created", json_integer(now_s()));
+			if (json_object_get(put, "disabled") == NULL)
+				json_object_set_new(put, "disabled", json_false());
 			x->n_new++;
 		} else {
 			json_decref(put);

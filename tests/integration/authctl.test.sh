@@ -253,6 +253,11 @@ EOF
 run 0 "client import without --secrets-out" client import "$T/two.json"
 check "new secrets go to stdout as client_id<TAB>secret" test "$(grep -c "^two-a	[A-Za-z0-9_-]\{43\}\$" "$T/out")" -eq 1
 check "a public client in an import gets no secret" test "$(lines "$T/out")" -eq 1
+printf '{"clients":[{"client_id":"two-a","name":"Two A","redirect_uris":["https://a.example/cb"],"disabled":true}]}' >"$T/off.json"
+run 0 "an import may disable a client" client import "$T/off.json"
+run 0 "client import of the original file again" client import "$T/two.json"
+"$authctl" -c "$T/authd.conf" client show two-a >"$T/out" 2>/dev/null
+check "two-a is still disabled" out_has '"disabled":true'
 
 # ---- keys --------------------------------------------------------------------
 old_current=$(sed -n 's/.*"kid":"\(es-[^"]*\)","alg":"ES256","state":"current".*/\1/p' "$T/keys-1")
