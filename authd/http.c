@@ -42,7 +42,8 @@
 #include "metrics.h"
 
 #define LISTEN_BACKLOG 1024
-#define STOP_GRACE_MS 10000     /* how long http_stop waits for in-flight requests */
+/* How long http_stop waits for in-flight requests (ms). */
+static int stop_grace_ms = 10000;
 
 struct post {
 	void (*fn)(void *);
@@ -88,7 +89,7 @@ struct http_server {
 	struct job *jhead, *jtail;
 	int wstop;
 	atomic_int conns;            /* open TLS connections (the max_connections cap) */
-	atomic_int inflight;         /* http_req not yet replied */
+	atomic_int inflight;         /* 1 (the server's own reference) + http_req not yet replied */
 	atomic_int stopping;
 	int secure_cookies;
 };
@@ -427,6 +428,8 @@ http_set_cookie(struct http_req *r, const char *name, const char *value, int max
 	http_add_header(r, "Set-Cookie", buf);
 }
 
+static void server_destroy(struct http_server *s);
+
 static void
 req_free(struct hreq *h)
 {
@@ -447,7 +450,9 @@ req_free(struct hreq *h)
 	}
 	free(h->path);
 	free(h);
-	atomic_fetch_sub(&s->inflight, 1);
+	/* The last reply of a server stopped with requests pending frees it. */
+	if (atomic_fetch_sub(&s->inflight, 1) == 1)
+		server_destroy(s);
 }
 
 static void
@@ -642,10 +647,11 @@ set_peer(struct hreq *h)
 		end = e + strlen(e);
 		while (end > e && (end[-1] == ' ' || end[-1] == '\t'))
 			*--end = '\0';
-		if (!ip_valid(e))
+		/* ip_valid bounds e to an address, which fits peer. */
+		if (strlen(e) >= sizeof(h->r.peer) || !ip_valid(e))
 			return;
 		if (!peer_trusted(s, e) || comma == NULL) {
-			snprintf(h->r.peer, sizeof(h->r.peer), "%s", e);
+			memcpy(h->r.peer, e, strlen(e) + 1);
 			return;
 		}
 		*comma = '\0';
@@ -1142,6 +1148,7 @@ http_start(struct authd *a)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -1;
 	s->a = a;
+	atomic_init(&s->inflight, 1);
 	pthread_mutex_init(&s->wmu, NULL);
 	pthread_cond_init(&s->wcv, NULL);
 	/* Behind a TLS proxy the browser still sees https, so cookies stay
@@ -1247,16 +1254,25 @@ server_free(struct http_server *s)
 			evhttp_free(l->http);   /* closes connections: pending requests turn dead */
 		l->http = NULL;
 	}
-	pending = atomic_load(&s->inflight);
+	/* Drop the server's own reference. A store write still holding requests
+	 * replies later through these loops (inline, to dead requests); the last
+	 * such reply frees the server instead. */
+	pending = atomic_fetch_sub(&s->inflight, 1) - 1;
 	if (pending > 0) {
-		/* A store write or worker still holds requests and will reply
-		 * later through these loops: keep them (and the server) alive. */
 		char n[16];
 
 		snprintf(n, sizeof(n), "%d", pending);
 		log_msg(LOG_WARN, "stopped with requests still pending", "count", n, NULL);
 		return;
 	}
+	server_destroy(s);
+}
+
+static void
+server_destroy(struct http_server *s)
+{
+	int i;
+
 	for (i = 0; s->loops != NULL && i < s->nloops; i++) {
 		struct loop *l = &s->loops[i];
 
@@ -1276,6 +1292,12 @@ server_free(struct http_server *s)
 }
 
 void
+http_set_stop_grace(int ms)
+{
+	stop_grace_ms = ms < 0 ? 0 : ms;
+}
+
+void
 http_stop(struct authd *a)
 {
 	struct http_server *s = a->http;
@@ -1286,7 +1308,7 @@ http_stop(struct authd *a)
 	atomic_store(&s->stopping, 1);
 	for (i = 0; i < s->nloops; i++)
 		loop_post(&s->loops[i], unbind, &s->loops[i]);
-	for (waited = 0; waited < STOP_GRACE_MS && atomic_load(&s->inflight) > 0; waited += 10)
+	for (waited = 0; waited < stop_grace_ms && atomic_load(&s->inflight) > 1; waited += 10)
 		sleep_ms(10);
 	a->http = NULL;
 	server_free(s);

@@ -98,6 +98,9 @@ int http_store_write(struct http_req *r, store_write_fn fn, store_done_fn done, 
 /* Server life cycle (called by main). */
 int http_start(struct authd *a);       /* bind all listeners, start loop and worker threads */
 void http_stop(struct authd *a);       /* stop accepting, finish in-flight requests, join */
+/* How long http_stop waits for in-flight requests before closing their
+ * connections (default 10000 ms; their late replies are then dropped). */
+void http_set_stop_grace(int ms);
 /* The port listen address i (conf order) is bound to: the configured one, or the
  * one the kernel chose for port 0. -1 when not started or i is out of range. */
 int http_bound_port(struct authd *a, int i);

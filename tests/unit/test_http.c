@@ -1,0 +1,700 @@
+/* tests/unit/test_http.c — http.c against a real TLS client: the server runs
+ * in-process on 127.0.0.1 and [::1] (kernel-chosen port) with a certificate made
+ * here, a route table of the test's own, and a real LMDB store for /healthz.
+ * Covers routing, limits, refusals, deferred replies, client disconnects before
+ * a deferred reply, loop_post from another thread and graceful stop. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "../../authd/authd.h"
+#include "../../authd/http.h"
+#include "../../authd/log.h"
+#include "../../authd/ops.h"
+
+static char dir[] = "/tmp/authd-test-http-XXXXXX";
+static char certfile[64], keyfile[64], storedir[64];
+static X509 *cert;
+static struct conf conf;
+static struct authd authd;
+static int port4, port6;
+
+static atomic_int slow_done;        /* deferred replies that ran */
+static atomic_int post_ran_on_loop; /* loop_post callbacks that ran on the loop thread */
+
+/* ---- handlers of the test's route table -------------------------------- */
+
+static void
+h_echo(struct http_req *r)
+{
+	json_t *j = json_pack("{s:s?,s:s,s:s,s:I}", "a", http_param(r, "a"), "lang", r->lang,
+	    "peer", r->peer, "body_len", (json_int_t)r->body_len);
+
+	http_reply_json(r, 200, j);
+}
+
+struct slow {
+	struct http_req *r;
+	int ms;
+};
+
+static void
+slow_work(void *arg)
+{
+	struct slow *s = arg;
+	struct timespec ts = { s->ms / 1000, (long)(s->ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void
+slow_done_cb(void *arg)
+{
+	struct slow *s = arg;
+
+	atomic_fetch_add(&slow_done, 1);
+	http_reply(s->r, 200, "text/plain", "slow", 4);
+	free(s);
+}
+
+static void
+h_slow(struct http_req *r)
+{
+	struct slow *s = malloc(sizeof(*s));
+	const char *ms = http_param(r, "ms");
+
+	assert_non_null(s);
+	s->r = r;
+	s->ms = ms ? atoi(ms) : 300;
+	if (http_work(r, slow_work, slow_done_cb, s) != 0) {
+		free(s);
+		http_reply(r, 503, "text/plain", "busy", 4);
+	}
+}
+
+struct poster {
+	struct http_req *r;
+	pthread_t loop_thread;
+};
+
+static void
+posted(void *arg)
+{
+	struct poster *p = arg;
+
+	if (pthread_equal(pthread_self(), p->loop_thread))
+		atomic_fetch_add(&post_ran_on_loop, 1);
+	http_reply(p->r, 200, "text/plain", "posted", 6);
+	free(p);
+}
+
+static void *
+post_thread(void *arg)
+{
+	struct poster *p = arg;
+
+	loop_post(p->r->loop, posted, p);
+	return NULL;
+}
+
+static void
+h_post(struct http_req *r)
+{
+	struct poster *p = malloc(sizeof(*p));
+	pthread_t t;
+
+	assert_non_null(p);
+	p->r = r;
+	p->loop_thread = pthread_self();
+	assert_int_equal(pthread_create(&t, NULL, post_thread, p), 0);
+	pthread_detach(t);
+}
+
+static void
+h_cookie(struct http_req *r)
+{
+	const char *v = http_cookie(r, "sid");
+
+	http_set_cookie(r, "__Host-t", "v1", 60);
+	http_reply(r, 200, "text/plain", v ? v : "-", v ? strlen(v) : 1);
+}
+
+/* Keeps the request without replying: the test replies after http_stop. */
+static struct http_req *_Atomic held;
+
+static void
+h_hold(struct http_req *r)
+{
+	atomic_store(&held, r);
+}
+
+static const struct http_route test_routes[] = {
+	{ "/hold", HTTP_GET, h_hold, "hold", 0 },
+	{ "/healthz", HTTP_GET, ops_healthz, "healthz", 0 },
+	{ "/echo", HTTP_GET | HTTP_POST, h_echo, "echo", 1 },
+	{ "/slow", HTTP_GET, h_slow, "slow", 0 },
+	{ "/post", HTTP_GET, h_post, "post", 0 },
+	{ "/cookie", HTTP_GET, h_cookie, "cookie", 0 },
+	{ NULL, 0, NULL, NULL, 0 },
+};
+
+/* ---- certificate, server, client --------------------------------------- */
+
+static int
+make_cert(void)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509_NAME *n;
+	FILE *f;
+
+	if (k == NULL || (cert = X509_new()) == NULL)
+		return -1;
+	X509_set_version(cert, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+	X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+	X509_set_pubkey(cert, k);
+	n = X509_get_subject_name(cert);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"localhost",
+	    -1, -1, 0);
+	X509_set_issuer_name(cert, n);
+	if (X509_sign(cert, k, EVP_sha256()) == 0)
+		return -1;
+	if ((f = fopen(certfile, "w")) == NULL)
+		return -1;
+	PEM_write_X509(f, cert);
+	fclose(f);
+	if ((f = fopen(keyfile, "w")) == NULL)
+		return -1;
+	PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+	fclose(f);
+	EVP_PKEY_free(k);
+	return 0;
+}
+
+static int
+group_setup(void **state)
+{
+	struct store_opts so = { 0 };
+
+	(void)state;
+	log_set_level(LOG_ERROR);
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(certfile, sizeof(certfile), "%s/tls.crt", dir);
+	snprintf(keyfile, sizeof(keyfile), "%s/tls.key", dir);
+	snprintf(storedir, sizeof(storedir), "%s/data", dir);
+	if (make_cert() != 0)
+		return -1;
+	so.nosync = 1;
+	so.map_size = 16u << 20;
+	if (store_open(&authd.store, storedir, &so) != STORE_OK)
+		return -1;
+	memset(&conf, 0, sizeof(conf));
+	conf.issuer = "https://127.0.0.1";
+	conf.listen[0] = "127.0.0.1:0";
+	conf.listen[1] = "[::1]:0";
+	conf.n_listen = 2;
+	conf.tls_cert = certfile;
+	conf.tls_key = keyfile;
+	conf.tls = 1;
+	conf.threads = 2;
+	conf.workers = 2;
+	conf.max_header_bytes = 4096;
+	conf.max_body_bytes = 2048;
+	conf.read_timeout_s = 5;
+	conf.max_connections = 64;
+	conf.trusted_proxies[0] = "127.0.0.1";
+	conf.n_trusted_proxies = 1;
+	conf.default_lang = "zh-TW";
+	authd.conf = &conf;
+	http_set_routes(test_routes);
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	store_close(authd.store);
+	X509_free(cert);
+	http_set_routes(NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int
+start(void **state)
+{
+	(void)state;
+	if (http_start(&authd) != 0)
+		return -1;
+	port4 = http_bound_port(&authd, 0);
+	port6 = http_bound_port(&authd, 1);
+	return port4 > 0 && port6 > 0 ? 0 : -1;
+}
+
+static int
+stop(void **state)
+{
+	(void)state;
+	http_stop(&authd);
+	return 0;
+}
+
+struct conn {
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+};
+
+static int
+tls_open(struct conn *c, int v6)
+{
+	struct sockaddr_storage ss;
+	struct timeval tv = { 5, 0 };
+	socklen_t sl;
+
+	memset(c, 0, sizeof(*c));
+	memset(&ss, 0, sizeof(ss));
+	if (v6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port6);
+		inet_pton(AF_INET6, "::1", &s6->sin6_addr);
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port4);
+		inet_pton(AF_INET, "127.0.0.1", &s4->sin_addr);
+		sl = sizeof(*s4);
+	}
+	if ((c->fd = socket(ss.ss_family, SOCK_STREAM, 0)) < 0)
+		return -1;
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(c->fd, (struct sockaddr *)&ss, sl) != 0)
+		return -1;
+	c->ctx = SSL_CTX_new(TLS_client_method());
+	/* Trust exactly the test certificate. */
+	X509_STORE_add_cert(SSL_CTX_get_cert_store(c->ctx), cert);
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+	c->ssl = SSL_new(c->ctx);
+	SSL_set_fd(c->ssl, c->fd);
+	return SSL_connect(c->ssl) == 1 ? 0 : -1;
+}
+
+static void
+tls_close(struct conn *c)
+{
+	if (c->ssl)
+		SSL_free(c->ssl);
+	if (c->ctx)
+		SSL_CTX_free(c->ctx);
+	if (c->fd >= 0)
+		close(c->fd);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+/* Sends req and reads until the server closes (or 5 s pass). Returns the
+ * status code; *closed tells whether the server closed the connection. */
+static int
+exchange(int v6, const char *req, size_t reqlen, char *out, size_t outsz, int *closed)
+{
+	struct conn c;
+	size_t got = 0;
+	int n, status = -1;
+
+	if (tls_open(&c, v6) != 0) {
+		tls_close(&c);
+		return -1;
+	}
+	if (SSL_write(c.ssl, req, (int)reqlen) != (int)reqlen) {
+		tls_close(&c);
+		return -1;
+	}
+	*closed = 0;
+	while (got + 1 < outsz) {
+		n = SSL_read(c.ssl, out + got, (int)(outsz - 1 - got));
+		if (n <= 0) {
+			int e = SSL_get_error(c.ssl, n);
+
+			/* A read timeout is the only way to end here with the
+			 * connection still open; EOF with or without close_notify
+			 * means the server closed it. */
+			*closed = e != SSL_ERROR_WANT_READ &&
+			    !(e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK));
+			break;
+		}
+		got += (size_t)n;
+	}
+	out[got] = '\0';
+	if (got > 12 && strncmp(out, "HTTP/1.1 ", 9) == 0)
+		status = atoi(out + 9);
+	tls_close(&c);
+	ERR_clear_error();
+	return status;
+}
+
+static int
+get(const char *path, char *out, size_t outsz)
+{
+	char req[512];
+	int closed;
+
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n"
+	    "Connection: close\r\n\r\n", path);
+	return exchange(0, req, strlen(req), out, outsz, &closed);
+}
+
+static const char *
+body_of(const char *resp)
+{
+	const char *b = strstr(resp, "\r\n\r\n");
+
+	return b ? b + 4 : "";
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void
+test_healthz(void **state)
+{
+	char out[4096];
+
+	(void)state;
+	assert_int_equal(get("/healthz", out, sizeof(out)), 200);
+	assert_string_equal(body_of(out), "{\"status\":\"ok\"}");
+	assert_non_null(strstr(out, "X-Content-Type-Options: nosniff"));
+	assert_non_null(strstr(out, "Referrer-Policy: no-referrer"));
+	assert_non_null(strstr(out, "Strict-Transport-Security: max-age="));
+	assert_non_null(strstr(out, "Cache-Control: no-store"));
+}
+
+static void
+test_not_found_and_methods(void **state)
+{
+	char out[4096];
+	int closed;
+	const char *post = "POST /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "Content-Length: 0\r\n\r\n";
+	const char *put = "PUT /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "Content-Length: 0\r\n\r\n";
+	const char *opt = "OPTIONS /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+	(void)state;
+	assert_int_equal(get("/nope", out, sizeof(out)), 404);
+	assert_non_null(strstr(body_of(out), "\"error\":\"not_found\""));
+	assert_int_equal(get("/healthz/", out, sizeof(out)), 404);
+	assert_int_equal(exchange(0, post, strlen(post), out, sizeof(out), &closed), 405);
+	assert_non_null(strstr(out, "Allow: GET, HEAD, OPTIONS"));
+	assert_int_equal(exchange(0, opt, strlen(opt), out, sizeof(out), &closed), 204);
+	assert_non_null(strstr(out, "Allow: GET, HEAD, OPTIONS"));
+	/* Methods outside GET/POST/HEAD/OPTIONS never reach a handler. */
+	assert_true(exchange(0, put, strlen(put), out, sizeof(out), &closed) >= 400);
+}
+
+static void
+test_path_refused(void **state)
+{
+	char out[4096];
+
+	(void)state;
+	assert_int_equal(get("/../etc/passwd", out, sizeof(out)), 400);
+	assert_int_equal(get("/a/%2e%2e/echo", out, sizeof(out)), 400);
+	assert_int_equal(get("/echo%00x", out, sizeof(out)), 400);
+	assert_int_equal(get("/%ff%fe", out, sizeof(out)), 400);
+	assert_non_null(strstr(body_of(out), "invalid_request"));
+}
+
+static void
+test_query_and_form(void **state)
+{
+	char out[4096], req[1024];
+	int closed;
+
+	(void)state;
+	assert_int_equal(get("/echo?a=x%20y&lang=en", out, sizeof(out)), 200);
+	assert_non_null(strstr(body_of(out), "\"a\":\"x y\""));
+	assert_non_null(strstr(body_of(out), "\"lang\":\"en\""));
+	assert_int_equal(get("/echo?a=1&a=2", out, sizeof(out)), 400);
+	assert_non_null(strstr(body_of(out), "query string"));
+	assert_int_equal(get("/echo?a=%zz", out, sizeof(out)), 400);
+
+	snprintf(req, sizeof(req), "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "Content-Type: application/x-www-form-urlencoded; charset=UTF-8\r\n"
+	    "Content-Length: 7\r\n\r\na=hello");
+	assert_int_equal(exchange(0, req, strlen(req), out, sizeof(out), &closed), 200);
+	assert_non_null(strstr(body_of(out), "\"a\":\"hello\""));
+	assert_non_null(strstr(body_of(out), "\"body_len\":7"));
+
+	/* Repeated parameter in a form body: 400 naming the problem. */
+	snprintf(req, sizeof(req), "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "Content-Type: application/x-www-form-urlencoded\r\n"
+	    "Content-Length: 7\r\n\r\na=1&a=2");
+	assert_int_equal(exchange(0, req, strlen(req), out, sizeof(out), &closed), 400);
+	assert_non_null(strstr(body_of(out), "error_description"));
+
+	/* A form route refuses other content types. */
+	snprintf(req, sizeof(req), "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+	assert_int_equal(exchange(0, req, strlen(req), out, sizeof(out), &closed), 415);
+}
+
+static void
+test_oversized_header_closes(void **state)
+{
+	static char req[16384];
+	char out[4096];
+	int closed = 0, n;
+
+	(void)state;
+	/* No "Connection: close": the server itself must drop the connection. */
+	n = snprintf(req, sizeof(req), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ");
+	memset(req + n, 'a', 8000);
+	n += 8000;
+	n += snprintf(req + n, sizeof(req) - (size_t)n, "\r\n\r\n");
+	errno = 0;
+	n = exchange(0, req, (size_t)n, out, sizeof(out), &closed);
+	if (!(n == 400 || n == 413 || n == 431))
+		fail_msg("status %d: %.200s", n, out);
+	assert_true(closed);
+}
+
+static void
+test_oversized_body(void **state)
+{
+	static char req[8192];
+	char out[4096];
+	int closed, n;
+
+	(void)state;
+	n = snprintf(req, sizeof(req), "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n\r\na=");
+	memset(req + n, 'b', 3998);
+	n += 3998;
+	assert_int_equal(exchange(0, req, (size_t)n, out, sizeof(out), &closed), 413);
+}
+
+static void
+test_peer_and_forwarded_for(void **state)
+{
+	char out[4096];
+	int closed;
+	const char *xff = "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "X-Forwarded-For: 192.0.2.66, 198.51.100.7\r\n\r\n";
+	const char *bad = "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "X-Forwarded-For: not-an-address\r\n\r\n";
+
+	(void)state;
+	/* 127.0.0.1 is a trusted proxy: the right-most forwarded address counts. */
+	assert_int_equal(exchange(0, xff, strlen(xff), out, sizeof(out), &closed), 200);
+	assert_non_null(strstr(body_of(out), "\"peer\":\"198.51.100.7\""));
+	assert_int_equal(exchange(0, bad, strlen(bad), out, sizeof(out), &closed), 200);
+	assert_non_null(strstr(body_of(out), "\"peer\":\"127.0.0.1\""));
+	/* ::1 is not trusted: its X-Forwarded-For is ignored (and IPv6 works). */
+	assert_int_equal(exchange(1, xff, strlen(xff), out, sizeof(out), &closed), 200);
+	assert_non_null(strstr(body_of(out), "\"peer\":\"::1\""));
+}
+
+static void
+test_lang_and_cookies(void **state)
+{
+	char out[4096];
+	int closed;
+	const char *al = "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "Accept-Language: fr-FR, en-US;q=0.8\r\n\r\n";
+	const char *ck = "GET /cookie HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "Cookie: a=1; sid=s3cr3t; lang=en\r\n\r\n";
+
+	(void)state;
+	assert_int_equal(get("/echo", out, sizeof(out)), 200);
+	assert_non_null(strstr(body_of(out), "\"lang\":\"zh-TW\""));
+	assert_int_equal(exchange(0, al, strlen(al), out, sizeof(out), &closed), 200);
+	assert_non_null(strstr(body_of(out), "\"lang\":\"en\""));
+	assert_int_equal(exchange(0, ck, strlen(ck), out, sizeof(out), &closed), 200);
+	assert_string_equal(body_of(out), "s3cr3t");
+	assert_non_null(strstr(out, "Set-Cookie: __Host-t=v1; Path=/; Secure; HttpOnly; "
+	    "SameSite=Lax; Max-Age=60"));
+}
+
+static void
+test_deferred_work(void **state)
+{
+	char out[4096];
+	int before = atomic_load(&slow_done);
+
+	(void)state;
+	assert_int_equal(get("/slow?ms=50", out, sizeof(out)), 200);
+	assert_string_equal(body_of(out), "slow");
+	assert_int_equal(atomic_load(&slow_done), before + 1);
+}
+
+static void
+test_disconnect_before_deferred_reply(void **state)
+{
+	const char *req = "GET /slow?ms=400 HTTP/1.1\r\nHost: x\r\n\r\n";
+	char out[4096];
+	struct conn c;
+	int before = atomic_load(&slow_done), i;
+
+	(void)state;
+	assert_int_equal(tls_open(&c, 0), 0);
+	assert_int_equal(SSL_write(c.ssl, req, (int)strlen(req)), (int)strlen(req));
+	/* Give the server time to hand the request to a worker, then vanish. */
+	usleep(100 * 1000);
+	tls_close(&c);
+	for (i = 0; i < 100 && atomic_load(&slow_done) == before; i++)
+		usleep(20 * 1000);
+	assert_int_equal(atomic_load(&slow_done), before + 1);
+	/* The late reply was dropped safely; the server still answers. */
+	assert_int_equal(get("/healthz", out, sizeof(out)), 200);
+}
+
+static void
+test_loop_post_from_thread(void **state)
+{
+	char out[4096];
+	int before = atomic_load(&post_ran_on_loop);
+
+	(void)state;
+	assert_int_equal(get("/post", out, sizeof(out)), 200);
+	assert_string_equal(body_of(out), "posted");
+	assert_int_equal(atomic_load(&post_ran_on_loop), before + 1);
+}
+
+struct bg {
+	int status;
+	char out[4096];
+};
+
+static void *
+bg_slow(void *arg)
+{
+	struct bg *b = arg;
+
+	b->status = get("/slow?ms=500", b->out, sizeof(b->out));
+	return NULL;
+}
+
+static void
+test_graceful_stop_finishes_inflight(void **state)
+{
+	struct bg b;
+	pthread_t t;
+	char out[256];
+	int before = atomic_load(&slow_done);
+
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(pthread_create(&t, NULL, bg_slow, &b), 0);
+	usleep(150 * 1000);
+	http_stop(&authd);      /* must wait for the request in flight */
+	pthread_join(t, NULL);
+	assert_int_equal(b.status, 200);
+	assert_string_equal(body_of(b.out), "slow");
+	assert_int_equal(atomic_load(&slow_done), before + 1);
+	/* Nothing listens any more. */
+	assert_int_equal(get("/healthz", out, sizeof(out)), -1);
+}
+
+static void *
+bg_hold(void *arg)
+{
+	struct bg *b = arg;
+
+	b->status = get("/hold", b->out, sizeof(b->out));
+	return NULL;
+}
+
+/* A request still pending when the grace period ends: its connection is
+ * closed, and the reply that comes later (here from this thread, as a store
+ * completion would after the loops ended) is dropped without touching freed
+ * memory; the last such reply frees the server (ASan checks both). */
+static void
+test_stop_timeout_then_late_reply(void **state)
+{
+	struct bg b;
+	pthread_t t;
+	struct http_req *r;
+	int i;
+
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	atomic_store(&held, NULL);
+	assert_int_equal(pthread_create(&t, NULL, bg_hold, &b), 0);
+	for (i = 0; i < 250 && atomic_load(&held) == NULL; i++)
+		usleep(20 * 1000);
+	r = atomic_load(&held);
+	assert_non_null(r);
+	http_set_stop_grace(100);
+	http_stop(&authd);
+	http_set_stop_grace(10000);
+	pthread_join(t, NULL);
+	assert_int_equal(b.status, -1);          /* closed without an answer */
+	http_add_header(r, "X-Late", "1");
+	http_set_cookie(r, "late", "1", -1);
+	assert_null(http_header(r, "Host"));
+	http_reply(r, 200, "text/plain", "late", 4);
+}
+
+static void
+test_start_refuses_bad_cert(void **state)
+{
+	struct conf saved = conf;
+
+	(void)state;
+	conf.tls_cert = "/nonexistent/cert.pem";
+	assert_int_equal(http_start(&authd), -1);
+	assert_null(authd.http);
+	conf = saved;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_healthz, start, stop),
+		cmocka_unit_test_setup_teardown(test_not_found_and_methods, start, stop),
+		cmocka_unit_test_setup_teardown(test_path_refused, start, stop),
+		cmocka_unit_test_setup_teardown(test_query_and_form, start, stop),
+		cmocka_unit_test_setup_teardown(test_oversized_header_closes, start, stop),
+		cmocka_unit_test_setup_teardown(test_oversized_body, start, stop),
+		cmocka_unit_test_setup_teardown(test_peer_and_forwarded_for, start, stop),
+		cmocka_unit_test_setup_teardown(test_lang_and_cookies, start, stop),
+		cmocka_unit_test_setup_teardown(test_deferred_work, start, stop),
+		cmocka_unit_test_setup_teardown(test_disconnect_before_deferred_reply, start, stop),
+		cmocka_unit_test_setup_teardown(test_loop_post_from_thread, start, stop),
+		cmocka_unit_test_setup(test_graceful_stop_finishes_inflight, start),
+		cmocka_unit_test_setup(test_stop_timeout_then_late_reply, start),
+		cmocka_unit_test(test_start_refuses_bad_cert),
+	};
+
+	return cmocka_run_group_tests_name("http", tests, group_setup, group_teardown);
+}
