@@ -35,7 +35,7 @@
 #define MAX_SIG 1024            /* RSA_MAX_BITS / 8: the largest signature */
 #define MAX_KID 256
 #define MAX_TYP 64
-#define MAX_HDR_PREFIX (24 + 6 * MAX_KID) /* {"alg":"ES256","kid":"<escaped>" */
+#define MAX_HDR_PREFIX (32 + 6 * MAX_KID) /* {"alg":"EdDSA","kid":"<escaped>" + NUL */
 #define MAX_KEYSET 64           /* a JWKS with more keys than this is not an IdP's */
 
 struct jose_key {
@@ -1017,6 +1017,8 @@ jose_check_claims(const json_t *payload, const struct jose_claims_want *want)
 	if (!json_is_object(payload) || want == NULL)
 		return JOSE_ERR_FORMAT;
 	now = want->now ? (long long)want->now : (long long)now_s();
+	/* Skew beyond a day is a broken clock, not skew; do not let a config
+	 * typo make expired tokens valid for years. */
 	leeway = want->leeway > 0 ? want->leeway : 0;
 	if (leeway > 86400)
 		leeway = 86400;

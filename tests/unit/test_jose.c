@@ -1,5 +1,6 @@
 /* tests/unit/test_jose.c — lib/jose: sign/verify for every alg, JWK/PEM round
  * trips, RFC vectors, and a refusal test for each attack jose_verify stops. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -776,6 +777,90 @@ test_key_refcount(void **state)
 	jose_keyset_free(ks);
 }
 
+/* One loaded key signs from many threads at once (each call has its own
+ * EVP_MD_CTX); every token must verify. */
+static void *
+sign_many(void *arg)
+{
+	struct jose_keyset *ks = arg;
+	json_t *pl = claims(), *got;
+	int i, bad = 0;
+
+	for (i = 0; i < 200; i++) {
+		char *tok = jose_sign(key_es, "JWT", pl);
+
+		got = NULL;
+		if (tok == NULL || jose_verify(tok, ks, "JWT", NULL, &got) != JOSE_OK)
+			bad++;
+		json_decref(got);
+		free(tok);
+	}
+	json_decref(pl);
+	return bad ? (void *)1 : NULL;
+}
+
+static void
+test_sign_threads(void **state)
+{
+	struct jose_keyset *ks = public_set(key_es);
+	pthread_t th[4];
+	void *ret;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, sign_many, ks), 0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], &ret), 0);
+		assert_null(ret);
+	}
+	jose_keyset_free(ks);
+}
+
+static void
+test_sign_refusals(void **state)
+{
+	json_t *arr = json_pack("[i]", 1), *pl = claims();
+	char longkid[300];
+
+	(void)state;
+	assert_null(jose_sign(key_es, NULL, arr));
+	assert_null(jose_sign(NULL, NULL, pl));
+	assert_null(jose_key_generate(JOSE_ALG_UNKNOWN, "x"));
+	assert_null(jose_alg_name(JOSE_ALG_UNKNOWN));
+	assert_string_equal(jose_alg_name(JOSE_ALG_EDDSA), "EdDSA");
+	assert_string_equal(jose_strerror(JOSE_ERR_ALG), "algorithm not allowed for this key");
+	/* kid longer than 256 bytes is refused. */
+	memset(longkid, 'k', sizeof(longkid) - 1);
+	longkid[sizeof(longkid) - 1] = '\0';
+	assert_null(jose_key_generate(JOSE_ALG_EDDSA, longkid));
+	json_decref(arr);
+	json_decref(pl);
+}
+
+/* A kid with characters that need JSON escaping still yields a valid header. */
+static void
+test_kid_escaped(void **state)
+{
+	struct jose_key *k = jose_key_generate(JOSE_ALG_EDDSA, "a\"b\\c\t\xe5\x8f\xb0");
+	struct jose_keyset *ks = jose_keyset_new();
+	json_t *pl = claims(), *hdr = NULL, *got = NULL;
+	char *tok;
+
+	(void)state;
+	assert_non_null(k);
+	tok = jose_sign(k, NULL, pl);
+	assert_int_equal(jose_keyset_add(ks, jose_key_ref(k)), 0);
+	assert_int_equal(jose_verify(tok, ks, NULL, &hdr, &got), JOSE_OK);
+	assert_string_equal(json_string_value(json_object_get(hdr, "kid")), "a\"b\\c\t\xe5\x8f\xb0");
+	json_decref(hdr);
+	json_decref(got);
+	json_decref(pl);
+	free(tok);
+	jose_key_free(k);
+	jose_keyset_free(ks);
+}
+
 /* ---- claims ---- */
 
 static enum jose_err
@@ -867,6 +952,9 @@ main(void)
 		cmocka_unit_test(test_rsa_small_refused),
 		cmocka_unit_test(test_jwks),
 		cmocka_unit_test(test_key_refcount),
+		cmocka_unit_test(test_sign_threads),
+		cmocka_unit_test(test_sign_refusals),
+		cmocka_unit_test(test_kid_escaped),
 		cmocka_unit_test(test_claims),
 	};
 
