@@ -44,7 +44,18 @@ die() {
 }
 say() { echo "bench: $*"; }
 
-for f in "$build/authd" "$build/authctl"; do
+# The daemon and authctl: BUILD/NAME, or BUILD/bin/NAME where the object
+# folder BUILD/authd/ takes the plain name.
+bin_of() {
+	if [ -f "$build/$1" ] && [ -x "$build/$1" ]; then
+		echo "$build/$1"
+	else
+		echo "$build/bin/$1"
+	fi
+}
+AUTHD_BIN=$(bin_of authd)
+AUTHCTL_BIN=$(bin_of authctl)
+for f in "$AUTHD_BIN" "$AUTHCTL_BIN"; do
 	[ -x "$f" ] || die "$f is missing (make all)"
 done
 for c in wrk node curl openssl; do
@@ -85,8 +96,9 @@ nosync = $4
 [password]
 argon2_memory_kib = $2
 argon2_ops = $3
+breached_list = $root/share/common-passwords.txt
 EOF
-	ctl() { "$build/authctl" -c "$d/authd.conf" "$@"; }
+	ctl() { "$AUTHCTL_BIN" -c "$d/authd.conf" "$@"; }
 	ctl init >"$d/init.log" 2>&1 || die "authctl init: $(tail -n 2 "$d/init.log")"
 	: >"$d/users"
 	i=1
@@ -104,7 +116,7 @@ EOF
 		--grant authorization_code --grant refresh_token --scope openid \
 		--scope offline_access 2>>"$d/client.err" | sed -n 's/^client_secret: *//p')
 	[ -n "$SVC_SECRET" ] && [ -n "$WEB_SECRET" ] || die "authctl client add: $(tail -n 2 "$d/client.err")"
-	"$build/authd" -c "$d/authd.conf" 2>"$T/authd.log" &
+	"$AUTHD_BIN" -c "$d/authd.conf" >"$d/authd.out" 2>"$T/authd.log" &
 	pid=$!
 	n=0
 	until curl -fsS --max-time 2 --cacert "$T/certs/ca.crt" -o /dev/null \

@@ -67,7 +67,18 @@ abort() {
 	finish
 }
 
-for f in "$build/authd" "$build/authctl" "$build/tests/libjwt-verify"; do
+# The daemon and authctl: BUILD/NAME, or BUILD/bin/NAME where the object
+# folder BUILD/authd/ takes the plain name.
+bin_of() {
+	if [ -f "$build/$1" ] && [ -x "$build/$1" ]; then
+		echo "$build/$1"
+	else
+		echo "$build/bin/$1"
+	fi
+}
+AUTHD_BIN=$(bin_of authd)
+AUTHCTL_BIN=$(bin_of authctl)
+for f in "$AUTHD_BIN" "$AUTHCTL_BIN" "$build/tests/libjwt-verify"; do
 	[ -x "$f" ] || abort "$f is missing (make all $build/tests/libjwt-verify)"
 done
 [ -d "$here/node_modules/openid-client" ] || abort "node modules missing (make deps-test)"
@@ -115,6 +126,7 @@ leeway = 30
 [password]
 argon2_memory_kib = 8192
 argon2_ops = 1
+breached_list = $root/share/common-passwords.txt
 
 [throttle]
 account_max_failures = 5
@@ -127,7 +139,7 @@ level = 2
 EOF
 }
 
-ctl() { "$build/authctl" -c "$T/authd.conf" "$@"; }
+ctl() { "$AUTHCTL_BIN" -c "$T/authd.conf" "$@"; }
 
 write_conf 1 # the port is rewritten before start; authctl needs a config now
 ctl init >"$T/init.log" 2>&1 || abort "authctl init failed: $(tail -n 3 "$T/init.log")"
@@ -189,7 +201,7 @@ for attempt in 1 2 3 4 5; do
 	port=$(free_port) || abort "no free port"
 	write_conf "$port"
 	export AUTHD_ISSUER="https://127.0.0.1:$port"
-	"$build/authd" -c "$T/authd.conf" 2>>"$T/authd.log" &
+	"$AUTHD_BIN" -c "$T/authd.conf" >>"$T/authd.out" 2>>"$T/authd.log" &
 	authd_pid=$!
 	i=0
 	while [ $i -lt 200 ]; do
