@@ -14,7 +14,10 @@ case "$build" in
 /*) ;;
 *) build="$root/$build" ;;
 esac
+# BUILD/authctl, or BUILD/bin/authctl where the Makefile puts binaries beside
+# the object folders (as run.sh looks for it).
 authctl="$build/authctl"
+[ -f "$authctl" ] && [ -x "$authctl" ] || authctl="$build/bin/authctl"
 city=${AUTHD_CITY_APPS:-/work/shared/data/city-apps.json}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authctl-test.XXXXXX") || exit 1
@@ -69,7 +72,7 @@ lines() { wc -l <"$1" | tr -d ' '; }
 mode_of() { stat -c '%a' "$1"; }
 
 if [ ! -x "$authctl" ]; then
-	echo "Bail out! $authctl is missing (make BUILD=$build all)"
+	echo "Bail out! authctl is missing from $build and $build/bin (make BUILD=$build all)"
 	exit 1
 fi
 
