@@ -136,7 +136,9 @@ export async function oauthError(promise) {
 	try {
 		await promise;
 	} catch (e) {
-		return e.error ?? e.code ?? e.message;
+		// A 401 with WWW-Authenticate arrives as a challenge error: its
+		// parameters carry the OAuth error code.
+		return e.error ?? e.cause?.[0]?.parameters?.error ?? e.code ?? e.message;
 	}
 	return 'resolved';
 }

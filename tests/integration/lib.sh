@@ -134,6 +134,9 @@ code_flow() {
 	CODE=
 	authorize "$1.az" "$2" "$3" "$4"
 	[ "$(status_of "$1.az")" = 303 ] || { diag "$1: authorize gave $(status_of "$1.az")"; return 1; }
+	case "$(header "$1.az" location)" in
+	"$4?"*) diag "$1: the session answered without a login page"; return 1 ;;
+	esac
 	login_page "$1.az" "$2"
 	[ "$(status_of "$1.az.page")" = 200 ] || { diag "$1: login page gave $(status_of "$1.az.page")"; return 1; }
 	post_login "$1" "$2" "$1.az.page" "$5" "$6"
