@@ -17,7 +17,8 @@ int ct_streq(const char *known, const char *given);
 
 /* Cryptographically secure random bytes (RAND_bytes); 0 on success, -1 on failure. */
 int rand_bytes(void *out, size_t n);
-/* n random bytes, base64url-encoded without padding into out (size >= 4*n/3+2). */
+/* n random bytes, base64url-encoded without padding into out (size >= 4*n/3+2).
+ * 1 <= nbytes <= 256; -1 when out is too small or nbytes out of range. */
 int rand_token(char *out, size_t outsz, size_t nbytes);
 
 void sha256(const void *data, size_t n, uint8_t out[SHA256_LEN]);
