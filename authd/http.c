@@ -408,7 +408,6 @@ cookie_token_ok(const char *s, int value)
 void
 http_set_cookie(struct http_req *r, const char *name, const char *value, int max_age)
 {
-	struct hreq *h = (struct hreq *)r;
 	char buf[4096];
 	int n;
 
@@ -424,7 +423,6 @@ http_set_cookie(struct http_req *r, const char *name, const char *value, int max
 		log_msg(LOG_ERROR, "cookie too large", "name", name, NULL);
 		return;
 	}
-	(void)h;
 	http_add_header(r, "Set-Cookie", buf);
 }
 
