@@ -29,7 +29,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps deps-test run test test-unit test-asan test-integration bench fuzz clean install
-all: $(BUILD)/authd $(BUILD)/authctl
+all: $(BUILD)/bin/authd $(BUILD)/bin/authctl
 
 deps:
 	@sh scripts/deps.sh
@@ -51,10 +51,12 @@ $(BUILD)/libauthd-core.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	ar rcs $@ $^
 
-$(BUILD)/authd: $(BUILD)/authd/main.o $(BUILD)/libauthd-core.a $(BUILD)/libauthd-internal.a
+$(BUILD)/bin/authd: $(BUILD)/authd/main.o $(BUILD)/libauthd-core.a $(BUILD)/libauthd-internal.a
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/authctl: $(BUILD)/authd/authctl.o $(BUILD)/libauthd-core.a $(BUILD)/libauthd-internal.a
+$(BUILD)/bin/authctl: $(BUILD)/authd/authctl.o $(BUILD)/libauthd-core.a $(BUILD)/libauthd-internal.a
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libauthd-core.a $(BUILD)/libauthd-internal.a
@@ -69,7 +71,7 @@ $(BUILD)/tests/libjwt-verify: tests/integration/libjwt-verify.c
 unit: $(UNIT_BIN)
 
 run: deps all
-	@sh scripts/dev-run.sh $(BUILD)
+	@sh scripts/dev-run.sh $(BUILD)/bin
 
 test-unit: unit
 	@sh tests/run-unit.sh $(BUILD)
@@ -93,7 +95,7 @@ bench: deps-test all
 
 install: all
 	install -d $(DESTDIR)/usr/local/sbin $(DESTDIR)/usr/local/share/authd
-	install -m 0755 $(BUILD)/authd $(BUILD)/authctl $(DESTDIR)/usr/local/sbin/
+	install -m 0755 $(BUILD)/bin/authd $(BUILD)/bin/authctl $(DESTDIR)/usr/local/sbin/
 	install -m 0644 share/common-passwords.txt $(DESTDIR)/usr/local/share/authd/
 
 clean:
