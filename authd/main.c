@@ -19,6 +19,7 @@
 #include "http.h"
 #include "keys.h"
 #include "log.h"
+#include "sweep.h"
 #include "store.h"
 
 static void
@@ -164,6 +165,10 @@ main(int argc, char **argv)
 	}
 	if (drop_privileges(conf.user) != 0)
 		goto out_http;
+	if (sweep_start(&a, 60) != 0) {
+		log_msg(LOG_ERROR, "cannot start the expiry sweeper", NULL);
+		goto out_http;
+	}
 
 	banner(&a);
 	log_msg(LOG_INFO, "ready", "issuer", conf.issuer, "version", AUTHD_VERSION, NULL);
@@ -173,6 +178,7 @@ main(int argc, char **argv)
 	atomic_store(&a.stopping, 1);
 	log_msg(LOG_INFO, "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
 	rc = 0;
+	sweep_stop();
 out_http:
 	http_stop(&a);
 out_methods:

@@ -1,9 +1,20 @@
 /* authd/routes.c — the routing table: one line per endpoint (exact path,
  * allowed methods, handler, metrics name, form-body rule). http.c serves it. */
 #include "http.h"
+#include "oidc/oidc.h"
 #include "ops.h"
 
 const struct http_route http_routes[] = {
+	{ "/.well-known/openid-configuration", HTTP_GET, oidc_discovery, "discovery", 0 },
+	{ "/jwks", HTTP_GET, oidc_jwks, "jwks", 0 },
+	{ "/authorize", HTTP_GET | HTTP_POST, oidc_authorize, "authorize", 1 },
+	{ "/login", HTTP_GET | HTTP_POST, oidc_login, "login", 1 },
+	{ "/token", HTTP_POST, oidc_token, "token", 1 },
+	{ "/userinfo", HTTP_GET | HTTP_POST, oidc_userinfo, "userinfo", 0 },
+	{ "/introspect", HTTP_POST, oidc_introspect, "introspect", 1 },
+	{ "/revoke", HTTP_POST, oidc_revoke, "revoke", 1 },
+	{ "/logout", HTTP_GET | HTTP_POST, oidc_logout, "logout", 1 },
+	{ "/static/authd.css", HTTP_GET, ui_static_css, "static", 0 },
 	{ "/healthz", HTTP_GET, ops_healthz, "healthz", 0 },
 	{ "/metrics", HTTP_GET, ops_metrics, "metrics", 0 },
 	{ NULL, 0, NULL, NULL, 0 },

@@ -11,7 +11,7 @@
 #include "../../authd/oidc/oidc.h"
 #include "../../authd/ui.h"
 
-static const char *rfc_verifier = "dBjftJeZ4CVP-mJ0cvbd3tWw2ZnM6vf7bLJEsnNnfOY";
+static const char *rfc_verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 static const char *rfc_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 static void pkce_rfc7636_vector(void **state)
