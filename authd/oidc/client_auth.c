@@ -230,3 +230,11 @@ int client_auth_record(struct store_txn *t, const struct client_auth *ca)
 	json_decref(v);
 	return rc;
 }
+
+void client_auth_reply_error(struct http_req *r, const struct client_auth *ca)
+{
+	/* RFC 6749 §5.2: a 401 names the scheme the client can authenticate with. */
+	if (ca->status == 401)
+		http_add_header(r, "WWW-Authenticate", "Basic realm=\"authd\", charset=\"UTF-8\"");
+	http_reply_oauth_error(r, ca->status, ca->err, ca->desc);
+}

@@ -66,6 +66,8 @@ struct client_auth {
 	int status;
 };
 int client_authenticate(struct http_req *r, struct store_txn *t, struct client_auth *out);
+/* Replies with the failure of client_authenticate (401 adds WWW-Authenticate: Basic). */
+void client_auth_reply_error(struct http_req *r, const struct client_auth *ca);
 /* Records a used assertion jti in t (write txn). STORE_EXISTS when replayed. */
 int client_auth_record(struct store_txn *t, const struct client_auth *ca);
 

@@ -113,7 +113,7 @@ void oidc_introspect(struct http_req *r)
 	}
 	if (client_authenticate(r, t, &ca) != 0) {
 		store_read_end(t);
-		http_reply_oauth_error(r, ca.status, ca.err, ca.desc);
+		client_auth_reply_error(r, &ca);
 		return;
 	}
 	const char *caller = json_string_value(json_object_get(ca.client, "client_id"));
@@ -227,7 +227,7 @@ void oidc_revoke(struct http_req *r)
 	}
 	if (client_authenticate(r, t, &ca) != 0) {
 		store_read_end(t);
-		http_reply_oauth_error(r, ca.status, ca.err, ca.desc);
+		client_auth_reply_error(r, &ca);
 		return;
 	}
 	if (!token || !*token) {

@@ -327,6 +327,8 @@ static void grant_done(int rc, void *arg)
 		return;
 	}
 	if (g->err) {
+		if (g->status == 401)
+			http_add_header(r, "WWW-Authenticate", "Basic realm=\"authd\", charset=\"UTF-8\"");
 		http_reply_oauth_error(r, g->status, g->err, g->desc);
 		grant_free(g);
 		return;
@@ -397,7 +399,7 @@ void oidc_token(struct http_req *r)
 	int authn = client_authenticate(r, t, &g->ca);
 	store_read_end(t);
 	if (authn != 0) {
-		http_reply_oauth_error(r, g->ca.status, g->ca.err, g->ca.desc);
+		client_auth_reply_error(r, &g->ca);
 		grant_free(g);
 		return;
 	}
