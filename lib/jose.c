@@ -133,6 +133,39 @@ alg_of_pkey(const EVP_PKEY *pk)
 	return JOSE_ALG_UNKNOWN;
 }
 
+/* Deterministic sanity checks of an RSA public key. OpenSSL's public check
+ * runs Miller-Rabin with random bases, so a crafted modulus can pass on one
+ * call and fail on the next; a JWKS must import the same way every time. */
+static int
+rsa_public_ok(const EVP_PKEY *pk)
+{
+	BIGNUM *n = NULL, *e = NULL;
+	BN_CTX *ctx = NULL;
+	BN_ULONG d;
+	int ok = 0;
+
+	if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
+	    EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e) != 1)
+		goto out;
+	/* SP 800-56B §6.2.1: odd e with 65537 <= e < 2^256; n odd. */
+	if (!BN_is_odd(n) || !BN_is_odd(e) || BN_num_bits(e) < 17 || BN_num_bits(e) > 256)
+		goto out;
+	/* No small factors (any odd divisor below 1000 implies a prime one). */
+	for (d = 3; d < 1000; d += 2)
+		if (BN_mod_word(n, d) == 0)
+			goto out;
+	/* A prime modulus gives away the private exponent (phi = n - 1). A prime
+	 * always passes Miller-Rabin, so this refusal is deterministic. */
+	if ((ctx = BN_CTX_new()) == NULL || BN_check_prime(n, ctx, NULL) != 0)
+		goto out;
+	ok = 1;
+out:
+	BN_CTX_free(ctx);
+	BN_free(n);
+	BN_free(e);
+	return ok;
+}
+
 /* Checks the public part (on-curve point, sane RSA modulus) and, when there is
  * a private part, that it matches. 0 when the key is usable. */
 static int
@@ -141,6 +174,11 @@ pkey_check(EVP_PKEY *pk, int has_private)
 	EVP_PKEY_CTX *c;
 	int r;
 
+	if (EVP_PKEY_is_a(pk, "RSA") && !has_private) {
+		r = rsa_public_ok(pk);
+		ERR_clear_error();
+		return r ? 0 : -1;
+	}
 	if ((c = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL)) == NULL)
 		return -1;
 	r = EVP_PKEY_public_check(c);

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include <openssl/bn.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -731,6 +732,88 @@ test_rsa_small_refused(void **state)
 	EVP_PKEY_free(pk);
 }
 
+/* A JWK from n and e as big numbers. */
+static json_t *
+rsa_jwk(const BIGNUM *n, const BIGNUM *e)
+{
+	uint8_t nb[1100], eb[40];
+	int nlen = BN_bn2bin(n, nb), elen = BN_bn2bin(e, eb);
+	char *n64 = b64url_encode_alloc(nb, (size_t)nlen), *e64 = b64url_encode_alloc(eb, (size_t)elen);
+	json_t *j = json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n64, "e", e64);
+
+	free(n64);
+	free(e64);
+	return j;
+}
+
+/* Big number from a base64url JWK member. */
+static BIGNUM *
+jwk_bn(const json_t *jwk, const char *name)
+{
+	const char *v = json_string_value(json_object_get(jwk, name));
+	size_t len;
+	uint8_t *raw = b64url_decode_alloc(v, strlen(v), &len);
+	BIGNUM *bn;
+
+	assert_non_null(raw);
+	bn = BN_bin2bn(raw, (int)len, NULL);
+	free(raw);
+	assert_non_null(bn);
+	return bn;
+}
+
+/* Imports a JWK made from n and e; 1 when accepted. */
+static int
+rsa_imports(const BIGNUM *n, const BIGNUM *e)
+{
+	json_t *jwk = rsa_jwk(n, e);
+	struct jose_key *k = jose_key_from_jwk(jwk, NULL);
+	int ok = k != NULL;
+
+	jose_key_free(k);
+	json_decref(jwk);
+	return ok;
+}
+
+/* RSA public keys are checked deterministically: the same JWK must import the
+ * same way every time (a fuzzer found a modulus OpenSSL's randomized check
+ * accepted nine times in ten). */
+static void
+test_rsa_public_checks(void **state)
+{
+	json_t *good = jose_key_to_jwk(key_rs);
+	BIGNUM *n = jwk_bn(good, "n"), *e = jwk_bn(good, "e");
+	BIGNUM *x = BN_new(), *small_e = BN_new(), *p = BN_new();
+	BN_CTX *ctx = BN_CTX_new();
+	int i;
+
+	(void)state;
+	for (i = 0; i < 5; i++)
+		assert_true(rsa_imports(n, e));
+	/* e = 3 and an even e are refused. */
+	assert_int_equal(BN_set_word(small_e, 3), 1);
+	assert_false(rsa_imports(n, small_e));
+	assert_int_equal(BN_set_word(small_e, 65538), 1);
+	assert_false(rsa_imports(n, small_e));
+	/* An even modulus. */
+	assert_int_equal(BN_add_word(BN_copy(x, n), 1), 1);
+	assert_false(rsa_imports(x, e));
+	/* A modulus with a small factor (953, as the fuzzer's), every time. */
+	assert_int_equal(BN_mul_word(BN_copy(x, n), 953), 1);
+	for (i = 0; i < 10; i++)
+		assert_false(rsa_imports(x, e));
+	/* A prime modulus: anyone could compute d. */
+	assert_int_equal(BN_generate_prime_ex2(p, 2048, 0, NULL, NULL, NULL, ctx), 1);
+	assert_false(rsa_imports(p, e));
+	BN_free(n);
+	BN_free(e);
+	BN_free(x);
+	BN_free(small_e);
+	BN_free(p);
+	BN_CTX_free(ctx);
+	json_decref(good);
+}
+
 static void
 test_jwks(void **state)
 {
@@ -950,6 +1033,7 @@ main(void)
 		cmocka_unit_test(test_refuse_oversized_and_garbage),
 		cmocka_unit_test(test_jwk_import_refusals),
 		cmocka_unit_test(test_rsa_small_refused),
+		cmocka_unit_test(test_rsa_public_checks),
 		cmocka_unit_test(test_jwks),
 		cmocka_unit_test(test_key_refcount),
 		cmocka_unit_test(test_sign_threads),
