@@ -2,8 +2,10 @@
 -- request presenting the newest refresh token of one chain, as a real app does.
 -- Every answer rotates the family in the store, so each is an fsync'd write.
 -- Seeds (one refresh token per line in BENCH_SEEDS) are dealt BENCH_PER_THREAD
--- to each wrk thread. A connection only sends after its answer, so a thread's
--- queue never runs dry unless a grant fails (then "exhausted" is sent and fails).
+-- to each wrk thread: one per connection plus one, because wrk calls request()
+-- once on the first thread to check the script, and that token is never sent.
+-- A connection only sends after its answer, so a thread's queue never runs dry
+-- unless a grant fails (then "exhausted" is sent and fails, and is counted).
 dofile(os.getenv("BENCH_DIR") .. "/report.lua")
 
 local seeds, next_seed = nil, 1

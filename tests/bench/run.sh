@@ -5,7 +5,8 @@
 # generator, the figures the design promises; prints them beside their targets.
 # Bounded: every phase has a fixed duration, the whole run stays under 5 minutes.
 # Stops every process it starts. Environment knobs: BENCH_SECONDS (10 per wrk
-# phase), BENCH_SESSIONS (100000), BENCH_SESSION_BUDGET (150 s for that phase).
+# phase), BENCH_SESSIONS (100000), BENCH_SESSION_BUDGET (150 s for that phase),
+# BENCH_LOG (a file to which the daemons' logs are appended, to study a run).
 set -u
 
 build=${1:-build}
@@ -66,6 +67,7 @@ done
 ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -pthread -o "$T/argon2-raw" \
 	"$here/argon2-raw.c" $(pkg-config --cflags --libs libsodium) || die "cannot build argon2-raw"
 sh "$root/certs/dev-cert.sh" "$T/certs" >"$T/certs.log" 2>&1 || die "certs/dev-cert.sh failed"
+export NODE_EXTRA_CA_CERTS="$T/certs/ca.crt" # the load generator verifies TLS
 
 free_port() {
 	node -e 'const s = require("net").createServer();
@@ -129,6 +131,7 @@ EOF
 }
 
 stop_instance() {
+	[ -n "${BENCH_LOG:-}" ] && cat "$T/authd.log" >>"$BENCH_LOG"
 	kill -TERM "$pid" 2>/dev/null
 	n=0
 	while kill -0 "$pid" 2>/dev/null && [ $n -lt 100 ]; do
@@ -194,10 +197,11 @@ login_fail=$(json_field "$lg" failures)
 [ "$login_fail" = 0 ] || say "login failures: $lg"
 
 say "refresh grants: seeding $conns chains ..."
+# One chain per connection, plus one per wrk thread (see refresh.lua).
 node "$here/load.mjs" seed "$issuer" bench-web "$WEB_SECRET" https://web.bench.example/cb \
-	"$T/prod/users" $conns "$T/seeds" >/dev/null || die "seeding refresh chains failed"
+	"$T/prod/users" $((conns + wrk_threads)) "$T/seeds" >/dev/null || die "seeding refresh chains failed"
 say "refresh grants (each chain presents its newest token) ..."
-export BENCH_BASIC="$basic_web" BENCH_SEEDS="$T/seeds" BENCH_PER_THREAD=$((conns / wrk_threads))
+export BENCH_BASIC="$basic_web" BENCH_SEEDS="$T/seeds" BENCH_PER_THREAD=$((conns / wrk_threads + 1))
 wrk_run refresh refresh.lua /token
 rf_rps=$OK_RPS rf_p99=$P99_MS rf_bad=$BAD
 rss_loaded=$(rss_kb "$pid" VmRSS)
