@@ -65,6 +65,16 @@ static const struct key keys[] = {
 	{ "log", "level", K_LEVEL, O(log_level), 0, 3 },
 	{ "ui", "default_lang", K_LANG, O(default_lang), 0, 0 },
 	{ "audit", "retention_days", K_INT, O(audit_retention_days), 1, 36500 },
+	{ "policy", "acr_aal1", K_STR, O(acr_aal1), 0, 0 },
+	{ "policy", "acr_aal2", K_STR, O(acr_aal2), 0, 0 },
+	{ "policy", "acr_aal3", K_STR, O(acr_aal3), 0, 0 },
+	{ "policy", "aal2_max_s", K_INT, O(aal2_max_s), 5, 2592000 },
+	{ "policy", "aal2_idle_s", K_INT, O(aal2_idle_s), 5, 2592000 },
+	{ "policy", "aal3_max_s", K_INT, O(aal3_max_s), 5, 2592000 },
+	{ "policy", "aal3_idle_s", K_INT, O(aal3_idle_s), 5, 2592000 },
+	{ "totp", "key_file", K_PATH, O(totp_key_file), 0, 0 },
+	{ "totp", "issuer", K_STR, O(totp_issuer), 0, 0 },
+	{ "totp", "window", K_INT, O(totp_window), 0, 3 },
 };
 #undef O
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -363,6 +373,14 @@ defaults(struct conf *c)
 	c->address_window_s = 3600;
 	c->log_level = 2;
 	c->audit_retention_days = 200;
+	c->aal2_max_s = 43200;
+	c->aal2_idle_s = 1800;
+	c->aal3_max_s = 43200;
+	c->aal3_idle_s = 900;
+	c->totp_window = 1;
+	if ((c->acr_aal1 = strdup("aal1")) == NULL || (c->acr_aal2 = strdup("aal2")) == NULL ||
+	    (c->acr_aal3 = strdup("aal3")) == NULL || (c->totp_issuer = strdup("City SSO")) == NULL)
+		return -1;
 	if ((c->signing_alg = strdup("ES256")) == NULL ||
 	    (c->default_lang = strdup("zh-TW")) == NULL ||
 	    (c->user = strdup("")) == NULL)
@@ -552,10 +570,13 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 		goto oom;
 	if (c->store_path == NULL && (c->store_path = strdup("data")) == NULL)
 		goto oom;
+	if (c->totp_key_file == NULL && (c->totp_key_file = strdup("totp.key")) == NULL)
+		goto oom;
 	if (c->breached_list == NULL && (c->breached_list = strdup(DEFAULT_BREACHED_LIST)) == NULL)
 		goto oom;
 	if (resolve(c, &c->tls_cert) || resolve(c, &c->tls_key) ||
-	    resolve(c, &c->store_path) || resolve(c, &c->breached_list))
+	    resolve(c, &c->store_path) || resolve(c, &c->breached_list) ||
+	    resolve(c, &c->totp_key_file))
 		goto oom;
 	return 0;
 oom:
@@ -586,5 +607,10 @@ conf_free(struct conf *c)
 	free(c->signing_alg);
 	free(c->breached_list);
 	free(c->default_lang);
+	free(c->acr_aal1);
+	free(c->acr_aal2);
+	free(c->acr_aal3);
+	free(c->totp_key_file);
+	free(c->totp_issuer);
 	memset(c, 0, sizeof(*c));
 }

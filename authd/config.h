@@ -66,6 +66,19 @@ struct conf {
 	/* [ui] */
 	char *default_lang;         /* "zh-TW" */
 
+	/* [policy] — assurance levels (docs/assurance-levels.md) */
+	char *acr_aal1, *acr_aal2, *acr_aal3; /* acr names; "aal1", "aal2", "aal3" */
+	int aal2_max_s;             /* 43200: an AAL2 sign-in is good for 12 h ... */
+	int aal2_idle_s;            /* 1800: ... and 30 min without use */
+	int aal3_max_s;             /* 43200 */
+	int aal3_idle_s;            /* 900 */
+
+	/* [totp] */
+	char *totp_key_file;        /* 32-byte sealing key for TOTP secrets, 64 hex; "totp.key"
+	                               (created 0600 by authd/authctl when absent) */
+	char *totp_issuer;          /* issuer label shown by authenticator apps; "City SSO" */
+	int totp_window;            /* 1: accept codes one step either side */
+
 	/* [audit] */
 	int audit_retention_days;   /* 200 (>= 183 enforced: 資通安全管理法 asks for 6 months) */
 };

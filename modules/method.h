@@ -56,6 +56,11 @@ struct proof {
 	 * cred_update only while the stored record still equals it, so a password
 	 * changed meanwhile by an administrator is never overwritten by a rehash. */
 	json_t *cred_expect;
+	/* 1: the login fails unless cred_update is stored (a TOTP step or a
+	 * recovery code must be consumed atomically with the login: replay guard). */
+	int cred_must_update;
+	/* Extra audit event to record with the login, e.g. "totp.recovery_used". */
+	char audit_event[48];
 };
 
 /* Method results. */

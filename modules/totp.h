@@ -1,0 +1,66 @@
+/* modules/totp.h — TOTP second factor (RFC 6238) through liboath.
+ *
+ * Credential "<uid>/totp/0" in T_CREDS: {"state": "pending"|"active",
+ * "secret": base64 of the secret sealed with the TOTP key (libsodium
+ * crypto_aead_xchacha20poly1305_ietf, additional data = user id), "alg": "SHA1",
+ * "digits": 6, "period": 30, "last_step": n (highest time step accepted; a step
+ * <= last_step is refused: replay guard), "recovery": [hex SHA-256 of each unused
+ * recovery code], "created", "activated"}.
+ * The sealing key comes from the config ([totp] key_file), never from LMDB. */
+#ifndef AUTHD_TOTP_H
+#define AUTHD_TOTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "../authd/store.h"
+
+struct conf;
+
+#define TOTP_SECRET_BYTES 20      /* 160 bits */
+#define TOTP_RECOVERY_CODES 10
+#define TOTP_RECOVERY_LEN 12      /* "xxxx-xxxx-xxxx" without dashes: 12 chars of a 32-letter alphabet */
+
+enum totp_hash { TOTP_SHA1 = 0, TOTP_SHA256, TOTP_SHA512 };
+
+extern const struct authd_method method_totp;
+
+/* Loads the sealing key from conf ([totp] key_file). 0 on success. */
+int totp_init(const struct conf *c);
+void totp_fini(void);
+
+/* RFC 6238 code for secret at unix time t. out must hold digits+1. 0 on success. */
+int totp_code(const uint8_t *secret, size_t len, enum totp_hash h, unsigned digits,
+              unsigned period, time_t t, char *out);
+/* Checks code against steps t/period-window .. +window. Returns the matching
+ * step (>= 0) or -1. Non-numeric or wrong-length codes are -1. */
+long totp_match(const uint8_t *secret, size_t len, enum totp_hash h, unsigned digits,
+                unsigned period, time_t t, int window, const char *code);
+
+/* 1 when the user has an active TOTP credential (read txn). */
+int totp_active(struct store_txn *t, const char *user_id);
+
+/* Enrolment, step 1 (write txn): a new random secret stored as "pending"
+ * (replacing an earlier pending one, never an active one: STORE_EXISTS).
+ * uri_out gets the otpauth:// URI (issuer label from conf), which the caller
+ * shows as a QR code and text. */
+int totp_enrol_begin(struct store_txn *t, const char *user_id, const char *username,
+                     char *uri_out, size_t uri_sz);
+/* Step 2 (write txn): a valid code activates the credential and returns ten
+ * recovery codes to show once (formatted "xxxx-xxxx-xxxx"). -1 for a wrong code
+ * (nothing changes), STORE_* on store errors. */
+int totp_enrol_finish(struct store_txn *t, const char *user_id, const char *code,
+                      char recovery[TOTP_RECOVERY_CODES][TOTP_RECOVERY_LEN + 3]);
+/* Help desk (write txn): removes the credential and sets "notice":"totp_reset"
+ * on the user record so the person is told at the next login. */
+int totp_reset(struct store_txn *t, const char *user_id);
+
+/* The otpauth URI as an SVG QR code (libqrencode), malloc'd. */
+char *totp_qr_svg(const char *uri);
+/* The same for a terminal (UTF-8 half blocks), malloc'd. */
+char *totp_qr_text(const char *uri);
+
+#endif
