@@ -59,7 +59,7 @@ const char *ui_t(const char *lang, const char *key)
 	return key;
 }
 
-static void page_begin(struct buf *b, const char *lang, const char *title_key)
+void ui_page_begin(struct buf *b, const char *lang, const char *title_key)
 {
 	int en = lang && strcmp(lang, "en") == 0;
 
@@ -79,7 +79,7 @@ static void page_begin(struct buf *b, const char *lang, const char *title_key)
 }
 
 /* The language switch keeps the current query (it may carry tx) and sets lang. */
-static void page_end(struct buf *b, struct http_req *r)
+void ui_page_end(struct buf *b, struct http_req *r)
 {
 	int en = r->lang && strcmp(r->lang, "en") == 0;
 
@@ -100,7 +100,7 @@ static void page_end(struct buf *b, struct http_req *r)
 	buf_adds(b, "</a></nav></main></body></html>\n");
 }
 
-static void page_send(struct http_req *r, int status, struct buf *b)
+void ui_page_send(struct http_req *r, int status, struct buf *b)
 {
 	if (b->oom) {
 		buf_free(b);
@@ -117,7 +117,7 @@ void ui_error(struct http_req *r, int status, const char *title_key, const char 
 	struct buf b;
 
 	buf_init(&b);
-	page_begin(&b, r->lang, title_key);
+	ui_page_begin(&b, r->lang, title_key);
 	buf_adds(&b, "<p role=\"alert\" class=\"error\">");
 	buf_add_html(&b, ui_t(r->lang, msg_key));
 	buf_adds(&b, "</p>\n");
@@ -126,8 +126,8 @@ void ui_error(struct http_req *r, int status, const char *title_key, const char 
 		buf_add_html(&b, detail);
 		buf_adds(&b, "</code></p>\n");
 	}
-	page_end(&b, r);
-	page_send(r, status, &b);
+	ui_page_end(&b, r);
+	ui_page_send(r, status, &b);
 }
 
 void ui_login_form(struct http_req *r, int status, const struct ui_login *l)
@@ -136,7 +136,7 @@ void ui_login_form(struct http_req *r, int status, const struct ui_login *l)
 	const char *lang = r->lang;
 
 	buf_init(&b);
-	page_begin(&b, lang, "login.title");
+	ui_page_begin(&b, lang, "login.title");
 	if (l->client_name) {
 		buf_adds(&b, "<p class=\"app\">");
 		buf_add_html(&b, ui_t(lang, "login.to"));
@@ -185,13 +185,13 @@ void ui_login_form(struct http_req *r, int status, const struct ui_login *l)
 	buf_adds(&b, "</button>\n</form>\n<p class=\"help\">");
 	buf_add_html(&b, ui_t(lang, "login.help"));
 	buf_adds(&b, "</p>\n");
-	page_end(&b, r);
+	ui_page_end(&b, r);
 	if (l->retry_after > 0) {
 		char ra[24];
 		snprintf(ra, sizeof(ra), "%d", l->retry_after);
 		http_add_header(r, "Retry-After", ra);
 	}
-	page_send(r, status, &b);
+	ui_page_send(r, status, &b);
 }
 
 void ui_message(struct http_req *r, int status, const char *title_key, const char *msg_key,
@@ -200,7 +200,7 @@ void ui_message(struct http_req *r, int status, const char *title_key, const cha
 	struct buf b;
 
 	buf_init(&b);
-	page_begin(&b, r->lang, title_key);
+	ui_page_begin(&b, r->lang, title_key);
 	buf_adds(&b, "<p>");
 	buf_add_html(&b, ui_t(r->lang, msg_key));
 	buf_adds(&b, "</p>\n");
@@ -224,8 +224,8 @@ void ui_message(struct http_req *r, int status, const char *title_key, const cha
 		buf_add_html(&b, ui_t(r->lang, button_key));
 		buf_adds(&b, "</button>\n</form>\n");
 	}
-	page_end(&b, r);
-	page_send(r, status, &b);
+	ui_page_end(&b, r);
+	ui_page_send(r, status, &b);
 }
 
 static const char css[] =

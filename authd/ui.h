@@ -10,6 +10,13 @@
 /* Text for key in lang ("zh-TW" or "en"); the key itself if unknown. */
 const char *ui_t(const char *lang, const char *key);
 
+/* Building blocks for other pages (account.c): the document head with the site
+ * name and an <h1> of title_key; the language switch and closing tags; sending
+ * (frees b, replies and frees r). */
+void ui_page_begin(struct buf *b, const char *lang, const char *title_key);
+void ui_page_end(struct buf *b, struct http_req *r);
+void ui_page_send(struct http_req *r, int status, struct buf *b);
+
 /* Error page: a title, a message telling what happened and what to do, and an
  * optional detail line (escaped). Replies and frees r. */
 void ui_error(struct http_req *r, int status, const char *title_key, const char *msg_key,

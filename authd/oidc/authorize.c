@@ -208,6 +208,55 @@ static void tx_done(int rc, void *arg)
 	authz_free(z);
 }
 
+/* Records z->tx as a login transaction bound to this browser (the login cookie)
+ * and sends the browser to the sign-in page. Replies and frees z. */
+static void tx_begin(struct authz *z)
+{
+	struct http_req *r = z->r;
+	const char *bc = http_cookie(r, COOKIE_LOGIN);
+	char bhash[65], csrf[OIDC_SECRET_LEN + 1];
+
+	if (bc && strlen(bc) == OIDC_SECRET_LEN) {
+		snprintf(z->browser, sizeof(z->browser), "%s", bc);
+	} else {
+		z->new_browser = 1;
+		if (secret_new(z->browser) != 0)
+			goto fail;
+	}
+	if (rand_token(z->tx_id, sizeof(z->tx_id), TX_ID_BYTES) != 0 || secret_new(csrf) != 0)
+		goto fail;
+	secret_key_hex(z->browser, bhash);
+	json_object_set_new(z->tx, "browser", json_string(bhash));
+	json_object_set_new(z->tx, "csrf", json_string(csrf));
+	json_object_set_new(z->tx, "lang", json_string(r->lang));
+	json_object_set_new(z->tx, "expires", json_integer(now_s() + r->authd->conf->login_ttl));
+	wipe(csrf, sizeof(csrf));
+	if (http_store_write(r, tx_write, tx_done, z) != STORE_OK) {
+		authz_free(z);
+		http_reply_oauth_error(r, 503, "temporarily_unavailable", "shutting down");
+	}
+	return;
+fail:
+	authz_free(z);
+	ui_error(r, 500, "err.title", "err.server", NULL);
+}
+
+void login_start(struct http_req *r, const char *return_to, int level)
+{
+	struct authz *z = calloc(1, sizeof(*z));
+
+	/* Only local paths: never an open redirect. */
+	if (!z || !return_to || return_to[0] != '/' || return_to[1] == '/' || return_to[1] == '\\' ||
+	    strlen(return_to) > 200) {
+		free(z);
+		ui_error(r, 400, "err.title", "err.bad_request", NULL);
+		return;
+	}
+	z->r = r;
+	z->tx = json_pack("{s:s s:i}", "return_to", return_to, "level", level < 1 ? 1 : level);
+	tx_begin(z);
+}
+
 /* Checks the parameters after the redirect_uri is trusted. Returns the OAuth error
  * code (and *desc) or NULL when the request is acceptable. */
 static const char *check_params(struct http_req *r, const json_t *client, const char **desc)
@@ -412,30 +461,6 @@ void oidc_authorize(struct http_req *r)
 		return;
 	}
 
-	/* A login transaction bound to this browser by the login cookie. */
-	const char *bc = http_cookie(r, COOKIE_LOGIN);
-	char bhash[65], csrf[OIDC_SECRET_LEN + 1];
-	if (bc && strlen(bc) == OIDC_SECRET_LEN) {
-		snprintf(z->browser, sizeof(z->browser), "%s", bc);
-	} else {
-		z->new_browser = 1;
-		if (secret_new(z->browser) != 0)
-			goto fail;
-	}
-	if (rand_token(z->tx_id, sizeof(z->tx_id), TX_ID_BYTES) != 0 || secret_new(csrf) != 0)
-		goto fail;
-	secret_key_hex(z->browser, bhash);
-	json_object_set_new(z->tx, "browser", json_string(bhash));
-	json_object_set_new(z->tx, "csrf", json_string(csrf));
-	json_object_set_new(z->tx, "lang", json_string(r->lang));
-	json_object_set_new(z->tx, "expires", json_integer(now_s() + r->authd->conf->login_ttl));
-	wipe(csrf, sizeof(csrf));
-	if (http_store_write(r, tx_write, tx_done, z) != STORE_OK) {
-		authz_free(z);
-		http_reply_oauth_error(r, 503, "temporarily_unavailable", "shutting down");
-	}
-	return;
-fail:
-	authz_free(z);
-	ui_error(r, 500, "err.title", "err.server", NULL);
+	tx_begin(z);
 }
+

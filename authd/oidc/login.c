@@ -33,6 +33,7 @@ struct attempt {
 	struct proof proof;
 	int result;                      /* METHOD_* */
 	int level;                       /* reached by this login */
+	int level_met;                   /* ... and it is what the transaction asked for */
 	long wait;                       /* throttled: seconds */
 	char sess_cookie[OIDC_SECRET_LEN + 1];
 	char old_skey[65];
@@ -239,7 +240,8 @@ static int success_write(struct store_txn *t, void *arg)
 	if (!s)
 		return STORE_IO;
 	rc = store_puts(t, T_SESSIONS, skey, s, STORE_NOOVERWRITE);
-	if (rc == STORE_OK && a->level >= (int)json_integer_value(json_object_get(a->tx, "level"))) {
+	a->level_met = a->level >= (int)json_integer_value(json_object_get(a->tx, "level"));
+	if (rc == STORE_OK && a->level_met && json_object_get(a->tx, "client_id")) {
 		json_object_set_new(s, "key", json_string(skey));
 		rc = code_issue(t, a->r, a->tx, s, a->code);
 	}
@@ -265,9 +267,12 @@ static void success_done(int rc, void *arg)
 	} else {
 		http_set_cookie(r, COOKIE_SESSION, a->sess_cookie, -1);
 		http_set_cookie(r, COOKIE_LOGIN, "", 0);
-		if (!a->code[0]) {
+		const char *back = json_string_value(json_object_get(a->tx, "return_to"));
+		if (!a->level_met) {
 			/* Signed in, but below the level this app requires. */
 			ui_error(r, 403, "err.title", "err.level", NULL);
+		} else if (back) {
+			http_redirect(r, back); /* a local path, checked by login_start */
 		} else {
 			char *loc = code_location(r, a->tx, a->code);
 			if (loc)

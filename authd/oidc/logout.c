@@ -24,16 +24,6 @@ struct logout {
 	char redirect[1024];    /* validated post_logout_redirect_uri with state, or "" */
 };
 
-static void csrf_for(struct http_req *r, const char *skey, char out[65])
-{
-	uint8_t mac[SHA256_LEN];
-	char msg[80];
-
-	snprintf(msg, sizeof(msg), "logout:%s", skey);
-	hmac_sha256(r->authd->secret_key, sizeof(r->authd->secret_key), msg, strlen(msg), mac);
-	hex_encode(out, mac, sizeof(mac));
-}
-
 static int logout_write(struct store_txn *t, void *arg)
 {
 	struct logout *l = arg;
@@ -177,10 +167,10 @@ void oidc_logout(struct http_req *r)
 	json_decref(session);
 
 	char csrf[65];
-	csrf_for(r, l->skey, csrf);
+	session_csrf(r, l->skey, "logout", csrf);
 	if (!proven) {
 		const char *given = r->method == HTTP_POST ? http_param(r, "csrf") : NULL;
-		if (!given || strlen(given) != 64 || !ct_equal(given, csrf, 64)) {
+		if (!session_csrf_ok(r, l->skey, "logout", given)) {
 			if (r->method == HTTP_POST && given) {
 				free(l);
 				ui_error(r, 403, "err.title", "err.csrf", NULL);

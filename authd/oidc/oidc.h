@@ -106,6 +106,14 @@ int token_access_check(struct http_req *r, struct store_txn *t, const char *toke
 /* The valid session of this request (cookie present, known, not expired, not idle
  * too long), or NULL. *key_out (65) gets its store key. */
 json_t *session_find(struct http_req *r, struct store_txn *t, char key_out[65]);
+/* CSRF token for a form of this session: hex HMAC(server secret, purpose:skey). */
+void session_csrf(struct http_req *r, const char *skey, const char *purpose, char out[65]);
+/* 1 when given is the session's CSRF token for purpose (constant time). */
+int session_csrf_ok(struct http_req *r, const char *skey, const char *purpose, const char *given);
+/* Starts a sign-in that is not for an app (e.g. the account page): a login
+ * transaction whose success returns the browser to return_to (a local path)
+ * with a session of at least level. Replies (redirect to /login) and frees r. */
+void login_start(struct http_req *r, const char *return_to, int level);
 /* Level the session has reached (policy_level_of over its amr/factors/props). */
 int session_level(const json_t *session);
 

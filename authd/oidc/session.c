@@ -36,3 +36,27 @@ int session_level(const json_t *s)
 	                       (unsigned)json_integer_value(json_object_get(s, "factors")),
 	                       (unsigned)json_integer_value(json_object_get(s, "props")));
 }
+
+void session_csrf(struct http_req *r, const char *skey, const char *purpose, char out[65])
+{
+	uint8_t mac[SHA256_LEN];
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "%s:%s", purpose, skey);
+	hmac_sha256(r->authd->secret_key, sizeof(r->authd->secret_key), msg, strlen(msg), mac);
+	hex_encode(out, mac, sizeof(mac));
+	wipe(mac, sizeof(mac));
+}
+
+int session_csrf_ok(struct http_req *r, const char *skey, const char *purpose, const char *given)
+{
+	char want[65];
+	int ok;
+
+	if (!given || strlen(given) != 64)
+		return 0;
+	session_csrf(r, skey, purpose, want);
+	ok = ct_equal(want, given, 64);
+	wipe(want, sizeof(want));
+	return ok;
+}
