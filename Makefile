@@ -5,7 +5,7 @@
 CC      ?= gcc
 BUILD   ?= build
 SAN     ?=
-PKGS    := openssl libevent libevent_openssl libevent_pthreads jansson lmdb libsodium inih libcurl
+PKGS    := openssl libevent libevent_openssl libevent_pthreads jansson lmdb libsodium inih libcurl liboath libqrencode
 
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-Wno-unused-parameter -g -fPIC -fstack-protector-strong -pthread \
