@@ -19,6 +19,7 @@
 #include "http.h"
 #include "keys.h"
 #include "log.h"
+#include "policy.h"
 #include "sweep.h"
 #include "store.h"
 
@@ -155,6 +156,7 @@ main(int argc, char **argv)
 		log_msg(LOG_ERROR, "cannot load the signing keys", NULL);
 		goto out_store;
 	}
+	policy_configure(&conf);
 	if (methods_init(&a) != 0) {
 		log_msg(LOG_ERROR, "cannot initialise the authentication methods", NULL);
 		goto out_keys;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../modules/method.h"
+#include "config.h"
 
 static int
 popcount3(unsigned factors)
@@ -38,7 +39,34 @@ policy_level_of(unsigned amr, unsigned factors, unsigned props)
 	return AAL1;
 }
 
-static const char *const acr_names[] = { NULL, "aal1", "aal2", "aal3" };
+/* Set once at start (policy_configure) before any thread reads them. */
+static const char *acr_names[] = { NULL, "aal1", "aal2", "aal3" };
+
+void
+policy_configure(const struct conf *c)
+{
+	if (c->acr_aal1 && *c->acr_aal1)
+		acr_names[AAL1] = c->acr_aal1;
+	if (c->acr_aal2 && *c->acr_aal2)
+		acr_names[AAL2] = c->acr_aal2;
+	if (c->acr_aal3 && *c->acr_aal3)
+		acr_names[AAL3] = c->acr_aal3;
+}
+
+int
+policy_effective_level(const struct conf *c, int level, int64_t auth_time, int64_t last_seen,
+                       int64_t created, int64_t now)
+{
+	int64_t age = now - auth_time, idle = now - last_seen;
+
+	if (level >= AAL3 && (age > c->aal3_max_s || idle > c->aal3_idle_s))
+		level = AAL2;
+	if (level >= AAL2 && (age > c->aal2_max_s || idle > c->aal2_idle_s))
+		level = AAL1;
+	if (level >= AAL1 && (now - created > c->session_ttl || idle > c->session_idle))
+		level = AAL_NONE;
+	return level;
+}
 
 const char *
 policy_acr_name(int level)

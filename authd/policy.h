@@ -4,6 +4,7 @@
 #define AUTHD_POLICY_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #define AAL_NONE 0
 #define AAL1 1
@@ -20,7 +21,16 @@
  * 0 when nothing was shown. */
 int policy_level_of(unsigned amr, unsigned factors, unsigned props);
 
-/* "aal1", "aal2", "aal3" for levels 1..3; NULL otherwise. */
+struct conf;
+/* Takes the acr names from [policy] (call once at start, before threads). */
+void policy_configure(const struct conf *c);
+/* The level a session still holds now: a level whose reauthentication limits
+ * ([policy] aalN_max_s / aalN_idle_s; [tokens] session_ttl / session_idle for
+ * AAL1) have passed drops to the next one down; AAL_NONE means the session is over. */
+int policy_effective_level(const struct conf *c, int level, int64_t auth_time, int64_t last_seen,
+                           int64_t created, int64_t now);
+
+/* "aal1", "aal2", "aal3" for levels 1..3 (or the configured names); NULL otherwise. */
 const char *policy_acr_name(int level);
 /* Level named by acr ("aal1".."aal3"), or 0 when unknown. */
 int policy_acr_level(const char *acr);

@@ -46,6 +46,20 @@ static const struct text texts[] = {
 	  "Sign out of the sign-in service? Every application using this sign-in will ask you to sign in again." },
 	{ "logout.button", "登出", "Sign out" },
 	{ "logout.done", "您已登出。為了安全，請關閉瀏覽器。", "You are signed out. For safety, close the browser." },
+	{ "otp.title", "兩步驟驗證", "Two-step verification" },
+	{ "otp.prompt", "請輸入驗證器 App（例如 Google Authenticator、Microsoft Authenticator）顯示的 6 位數驗證碼。",
+	  "Enter the 6-digit code shown by your authenticator app (such as Google Authenticator or Microsoft Authenticator)." },
+	{ "otp.label", "驗證碼", "Code" },
+	{ "otp.submit", "驗證", "Verify" },
+	{ "otp.recovery", "手機不在身邊？改用救援碼", "No phone with you? Use a recovery code" },
+	{ "otp.recovery_label", "救援碼（格式 xxxx-xxxx-xxxx，每組只能用一次）",
+	  "Recovery code (xxxx-xxxx-xxxx; each works once)" },
+	{ "otp.failed", "驗證碼不正確或已經用過。請等下一組驗證碼出現後再試。",
+	  "The code is wrong or was already used. Wait for the next code to appear and try again." },
+	{ "otp.invalid", "請輸入 6 位數字的驗證碼，或一組救援碼。", "Enter the 6-digit code, or a recovery code." },
+	{ "login.as", "登入帳號：", "Signing in as: " },
+	{ "unmet.enrol", "前往帳號設定兩步驟驗證", "Set up two-step verification on your account page" },
+	{ "unmet.back", "返回應用程式", "Back to the application" },
 	{ NULL, NULL, NULL }
 };
 
@@ -160,7 +174,7 @@ void ui_login_form(struct http_req *r, int status, const struct ui_login *l)
 	buf_add_html(&b, l->tx);
 	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
 	buf_add_html(&b, l->csrf);
-	buf_adds(&b, "\">\n<label for=\"username\">");
+	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"method\" value=\"password\">\n<label for=\"username\">");
 	buf_add_html(&b, ui_t(lang, "login.username"));
 	buf_adds(&b, "</label>\n<input id=\"username\" name=\"username\" type=\"text\" "
 	             "autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" "
@@ -194,6 +208,86 @@ void ui_login_form(struct http_req *r, int status, const struct ui_login *l)
 	ui_page_send(r, status, &b);
 }
 
+void ui_otp_form(struct http_req *r, int status, const struct ui_login *l)
+{
+	struct buf b;
+	const char *lang = r->lang;
+
+	buf_init(&b);
+	ui_page_begin(&b, lang, "otp.title");
+	if (l->client_name) {
+		buf_adds(&b, "<p class=\"app\">");
+		buf_add_html(&b, ui_t(lang, "login.to"));
+		buf_adds(&b, " <strong>");
+		buf_add_html(&b, l->client_name);
+		buf_adds(&b, "</strong></p>\n");
+	}
+	if (l->username) {
+		buf_adds(&b, "<p>");
+		buf_add_html(&b, ui_t(lang, "login.as"));
+		buf_adds(&b, "<strong>");
+		buf_add_html(&b, l->username);
+		buf_adds(&b, "</strong></p>\n");
+	}
+	if (l->error_text || l->retry_after > 0) {
+		buf_adds(&b, "<p role=\"alert\" class=\"error\" id=\"login-error\">");
+		buf_add_html(&b, l->error_text);
+		if (l->retry_after > 0)
+			buf_printf(&b, " %d %s", (l->retry_after + 59) / 60, ui_t(lang, "login.minutes"));
+		buf_adds(&b, "</p>\n");
+	}
+	buf_adds(&b, "<p>");
+	buf_add_html(&b, ui_t(lang, "otp.prompt"));
+	buf_adds(&b, "</p>\n<form method=\"post\" action=\"/login\">\n<input type=\"hidden\" name=\"tx\" value=\"");
+	buf_add_html(&b, l->tx);
+	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
+	buf_add_html(&b, l->csrf);
+	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"method\" value=\"totp\">\n<label for=\"otp\">");
+	buf_add_html(&b, ui_t(lang, "otp.label"));
+	buf_adds(&b, "</label>\n<input id=\"otp\" name=\"otp\" type=\"text\" autocomplete=\"one-time-code\" "
+	             "inputmode=\"numeric\" pattern=\"[0-9 ]*\" maxlength=\"8\" autofocus");
+	if (l->error_text)
+		buf_adds(&b, " aria-describedby=\"login-error\"");
+	buf_adds(&b, ">\n<details><summary>");
+	buf_add_html(&b, ui_t(lang, "otp.recovery"));
+	buf_adds(&b, "</summary>\n<label for=\"recovery_code\">");
+	buf_add_html(&b, ui_t(lang, "otp.recovery_label"));
+	buf_adds(&b, "</label>\n<input id=\"recovery_code\" name=\"recovery_code\" type=\"text\" "
+	             "autocomplete=\"off\" autocapitalize=\"none\" spellcheck=\"false\" maxlength=\"20\">\n"
+	             "</details>\n<button type=\"submit\">");
+	buf_add_html(&b, ui_t(lang, "otp.submit"));
+	buf_adds(&b, "</button>\n</form>\n");
+	ui_page_end(&b, r);
+	if (l->retry_after > 0) {
+		char ra[24];
+		snprintf(ra, sizeof(ra), "%d", l->retry_after);
+		http_add_header(r, "Retry-After", ra);
+	}
+	ui_page_send(r, status, &b);
+}
+
+void ui_unmet(struct http_req *r, const char *back_url)
+{
+	struct buf b;
+
+	buf_init(&b);
+	ui_page_begin(&b, r->lang, "err.title");
+	buf_adds(&b, "<p role=\"alert\" class=\"error\">");
+	buf_add_html(&b, ui_t(r->lang, "err.level"));
+	buf_adds(&b, "</p>\n<p><a href=\"/account\">");
+	buf_add_html(&b, ui_t(r->lang, "unmet.enrol"));
+	buf_adds(&b, "</a></p>\n");
+	if (back_url) {
+		buf_adds(&b, "<p><a href=\"");
+		buf_add_html(&b, back_url);
+		buf_adds(&b, "\">");
+		buf_add_html(&b, ui_t(r->lang, "unmet.back"));
+		buf_adds(&b, "</a></p>\n");
+	}
+	ui_page_end(&b, r);
+	ui_page_send(r, 403, &b);
+}
+
 void ui_message(struct http_req *r, int status, const char *title_key, const char *msg_key,
                 const char *form_action, const char *csrf, const char *button_key)
 {
@@ -211,7 +305,8 @@ void ui_message(struct http_req *r, int status, const char *title_key, const cha
 		buf_add_html(&b, csrf);
 		buf_adds(&b, "\">\n");
 		/* Carry the end_session parameters through the confirmation. */
-		static const char *const keep[] = { "post_logout_redirect_uri", "state", "client_id", NULL };
+		static const char *const keep[] = { "post_logout_redirect_uri", "state", "client_id",
+			                            "id_token_hint", NULL };
 		for (int i = 0; keep[i]; i++) {
 			const char *v = http_param(r, keep[i]);
 			if (!v)

@@ -33,6 +33,13 @@ struct ui_login {
 };
 void ui_login_form(struct http_req *r, int status, const struct ui_login *l);
 
+/* The one-time-code step (TOTP, with a recovery-code alternative). l->username
+ * names the account already identified by the first factor. */
+void ui_otp_form(struct http_req *r, int status, const struct ui_login *l);
+/* The app needs a level this account cannot reach yet: how to enrol, and a link
+ * back to the app (already carrying error=unmet_authentication_requirements). */
+void ui_unmet(struct http_req *r, const char *back_url);
+
 /* A short page with a title and a message (logged out, confirmations). When
  * form_action is set, a POST form with csrf and one button labelled button_key. */
 void ui_message(struct http_req *r, int status, const char *title_key, const char *msg_key,

@@ -75,6 +75,10 @@ struct authd_method {
 	const char *name;          /* "password", "totp", "webauthn", "x509" */
 	unsigned factors;
 	unsigned props;
+	unsigned amr;              /* AMR_* bits one success shows (for choosing a step-up) */
+	/* 1 when the user has a usable credential of this method (read txn). The
+	 * login flow asks only for methods that are enrolled and raise the level. */
+	int (*enrolled)(struct store_txn *t, const char *user_id);
 	int (*init)(struct authd *, const struct conf *);
 	int (*begin)(struct login *, json_t *challenge_out);
 	/* May block (Argon2id): always called on a worker thread. */

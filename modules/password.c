@@ -512,10 +512,26 @@ pw_begin(struct login *l, json_t *challenge_out)
 	return METHOD_OK;
 }
 
+static int
+pw_enrolled(struct store_txn *t, const char *user_id)
+{
+	char key[128];
+	json_t *rec = NULL;
+	int ok;
+
+	if (cred_key(key, sizeof(key), user_id) != 0)
+		return 0;
+	ok = store_gets(t, T_CREDS, key, &rec) == STORE_OK;
+	json_decref(rec);
+	return ok;
+}
+
 const struct authd_method method_password = {
 	.name = "password",
 	.factors = FACTOR_KNOW,
 	.props = 0,
+	.amr = AMR_PWD,
+	.enrolled = pw_enrolled,
 	.init = pw_method_init,
 	.begin = pw_begin,
 	.finish = pw_finish,

@@ -427,6 +427,7 @@ void oidc_authorize(struct http_req *r)
 	const char *prompt = http_param(r, "prompt");
 	int want_login = prompt && scope_has(prompt, "login");
 	int none = prompt && scope_has(prompt, "none");
+	int stepup = 0;
 	z->session = session_find(r, t, z->skey);
 	if (z->session) {
 		const char *uid = json_string_value(json_object_get(z->session, "user"));
@@ -436,8 +437,20 @@ void oidc_authorize(struct http_req *r)
 		int64_t auth_time = json_integer_value(json_object_get(z->session, "auth_time"));
 		if (ok && ma && now_s() - auth_time > json_integer_value(ma))
 			ok = 0;
-		if (ok && session_level(z->session) < level)
+		if (ok && !want_login && session_level(z->session) < level &&
+		    session_raw_level(z->session) == session_level(z->session)) {
+			/* Step-up: keep what the session proved, ask only for what is missing.
+			 * (A session whose level decayed by time signs in again from scratch.) */
+			json_object_set_new(z->tx, "partial",
+			                    json_pack("{s:s s:O s:O s:O}", "user", uid,
+			                              "amr", json_object_get(z->session, "amr"),
+			                              "factors", json_object_get(z->session, "factors"),
+			                              "props", json_object_get(z->session, "props")));
 			ok = 0;
+			stepup = 1;
+		} else if (ok && session_level(z->session) < level) {
+			ok = 0;
+		}
 		if (!ok || want_login) {
 			json_decref(z->session);
 			z->session = NULL;
@@ -457,7 +470,9 @@ void oidc_authorize(struct http_req *r)
 	}
 	if (none) {
 		authz_free(z);
-		oidc_redirect_error(r, ru, "login_required", "no session that satisfies the request", state);
+		oidc_redirect_error(r, ru, stepup ? "interaction_required" : "login_required",
+		                    stepup ? "a stronger sign-in is needed" :
+		                             "no session that satisfies the request", state);
 		return;
 	}
 

@@ -4,6 +4,7 @@
 
 #include "../authd.h"
 #include "../keys.h"
+#include "../policy.h"
 #include "oidc.h"
 
 static json_t *strings(const char *const *v)
@@ -34,7 +35,6 @@ void oidc_discovery(struct http_req *r)
 	static const char *const claims[] = { "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce",
 		                              "acr", "amr", "sid", "preferred_username", "name",
 		                              "email", "email_verified", NULL };
-	static const char *const acr[] = { "aal1", "aal2", "aal3", NULL };
 	const char *iss = r->authd->conf->issuer;
 	json_t *o = json_object();
 
@@ -58,7 +58,8 @@ void oidc_discovery(struct http_req *r)
 	json_object_set_new(o, "code_challenge_methods_supported", json_pack("[s]", "S256"));
 	json_object_set_new(o, "scopes_supported", strings(scopes));
 	json_object_set_new(o, "claims_supported", strings(claims));
-	json_object_set_new(o, "acr_values_supported", strings(acr));
+	json_object_set_new(o, "acr_values_supported",
+	                    json_pack("[sss]", policy_acr_name(1), policy_acr_name(2), policy_acr_name(3)));
 	json_object_set_new(o, "prompt_values_supported", json_pack("[ss]", "none", "login"));
 	json_object_set_new(o, "ui_locales_supported", json_pack("[ss]", "zh-TW", "en"));
 	json_object_set_new(o, "claims_parameter_supported", json_false());

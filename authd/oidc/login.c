@@ -1,15 +1,21 @@
-/* authd/oidc/login.c — the sign-in page and its form (GET/POST /login).
+/* authd/oidc/login.c — the sign-in pages and their forms (GET/POST /login).
  *
  * A login transaction (T_LOGINS) is usable only by the browser that started it
- * (the login cookie's hash is in the record) and only with its CSRF token. The
- * password check runs on a worker thread; unknown users cost the same Argon2id
- * time as known ones and get the same message. Throttling is per account name
- * (existing or not) and per address. Success always creates a new session id
- * (no fixation), consumes the transaction, and issues the code in one durable
- * write together with the audit record. */
+ * (the login cookie's hash is in the record) and only with its CSRF token. A
+ * sign-in is a sequence of method steps: each step's proof is added to what the
+ * transaction already holds ("partial"), the policy computes the level, and the
+ * person is asked only for a method that is enrolled, not yet used, and raises
+ * the level, until the level the app requires is reached (step-up). Method
+ * checks run on a worker thread; unknown users cost the same Argon2id time as
+ * known ones and get the same message. Throttling is per account name (existing
+ * or not) and per address, for every method. Completion creates a new session id
+ * (no fixation), consumes the transaction, stores credential updates (a TOTP step
+ * is consumed here, atomically: replay guard), and issues the code, in one
+ * durable write with its audit records. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../lib/buf.h"
 #include "../../lib/util.h"
 #include "../../modules/method.h"
 #include "../audit.h"
@@ -23,17 +29,21 @@
 #include "../users.h"
 #include "oidc.h"
 
+enum outcome { OUT_DONE, OUT_NEXT, OUT_UNMET };
+
 struct attempt {
 	struct http_req *r;
 	json_t *tx;
 	char tx_id[32];
+	const struct authd_method *m;
 	char uname[USERNAME_MAX + 1];    /* normalised (or lower-cased raw) name: throttle key */
 	char client_name[256];
 	json_t *user;                    /* NULL when unknown */
 	struct proof proof;
 	int result;                      /* METHOD_* */
-	int level;                       /* reached by this login */
-	int level_met;                   /* ... and it is what the transaction asked for */
+	unsigned amr, factors, props;    /* everything shown in this sign-in so far */
+	int level, required;
+	enum outcome outcome;
 	long wait;                       /* throttled: seconds */
 	char sess_cookie[OIDC_SECRET_LEN + 1];
 	char old_skey[65];
@@ -48,6 +58,27 @@ static void attempt_free(struct attempt *a)
 	json_decref(a->proof.cred_expect);
 	wipe(a, sizeof(*a));
 	free(a);
+}
+
+/* The method to ask for next: enrolled, not yet used in this sign-in, and raising
+ * the level — preferably to the required one. NULL when no method can help. */
+static const struct authd_method *next_method(struct store_txn *t, const char *uid, unsigned amr,
+                                              unsigned factors, unsigned props, int required)
+{
+	const struct authd_method *raises = NULL;
+	int now = policy_level_of(amr, factors, props);
+
+	for (const struct authd_method *const *mp = authd_methods; *mp; mp++) {
+		const struct authd_method *m = *mp;
+		if ((m->amr & amr) || !m->enrolled || !m->enrolled(t, uid))
+			continue;
+		int l = policy_level_of(amr | m->amr, factors | m->factors, props | m->props);
+		if (l >= required)
+			return m;
+		if (l > now && !raises)
+			raises = m;
+	}
+	return raises;
 }
 
 /* Loads the transaction named by "tx" and checks that this browser started it.
@@ -96,8 +127,45 @@ static void client_name(struct http_req *r, struct store_txn *t, const json_t *t
 	json_decref(c);
 }
 
-static void show_form(struct http_req *r, int status, const json_t *tx, const char *tx_id,
-                      const char *cname, const char *username, const char *err, int wait)
+/* Where "back to the app" goes when the level cannot be reached. malloc'd or NULL. */
+static char *unmet_back(struct http_req *r, const json_t *tx)
+{
+	const char *ru = json_string_value(json_object_get(tx, "redirect_uri"));
+	const char *state = json_string_value(json_object_get(tx, "state"));
+	struct buf b;
+
+	if (!ru)
+		return NULL;
+	buf_init(&b);
+	buf_adds(&b, ru);
+	buf_adds(&b, strchr(ru, '?') ? "&" : "?");
+	buf_adds(&b, "error=unmet_authentication_requirements&error_description=");
+	buf_add_urlenc(&b, "no enrolled authentication method reaches the required level");
+	if (state) {
+		buf_adds(&b, "&state=");
+		buf_add_urlenc(&b, state);
+	}
+	buf_adds(&b, "&iss=");
+	buf_add_urlenc(&b, r->authd->conf->issuer);
+	if (b.oom) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.p;
+}
+
+static void show_unmet(struct http_req *r, const json_t *tx)
+{
+	char *back = unmet_back(r, tx);
+
+	ui_unmet(r, back);
+	free(back);
+}
+
+/* Renders the form of method m (the first step when m is NULL or password). */
+static void show_form(struct http_req *r, int status, const struct authd_method *m,
+                      const json_t *tx, const char *tx_id, const char *cname, const char *username,
+                      const char *err, int wait)
 {
 	struct ui_login l = {
 		.tx = tx_id,
@@ -107,15 +175,58 @@ static void show_form(struct http_req *r, int status, const json_t *tx, const ch
 		.error_text = err,
 		.retry_after = wait,
 	};
-	ui_login_form(r, status, &l);
+	if (m && strcmp(m->name, "totp") == 0)
+		ui_otp_form(r, status, &l);
+	else
+		ui_login_form(r, status, &l);
+}
+
+/* Bits already shown in this sign-in (from an earlier step or the session). */
+static void partial_bits(const json_t *tx, unsigned *amr, unsigned *factors, unsigned *props)
+{
+	const json_t *p = json_object_get(tx, "partial");
+
+	*amr = (unsigned)json_integer_value(json_object_get(p, "amr"));
+	*factors = (unsigned)json_integer_value(json_object_get(p, "factors"));
+	*props = (unsigned)json_integer_value(json_object_get(p, "props"));
+}
+
+/* For a transaction with a partial sign-in: the user and the method to ask next.
+ * Returns 0, or -1 after replying (unmet page / error). */
+static int partial_next(struct http_req *r, struct store_txn *t, const json_t *tx, json_t **user,
+                        const struct authd_method **m)
+{
+	const char *uid = json_string_value(json_object_get(json_object_get(tx, "partial"), "user"));
+	unsigned amr, factors, props;
+
+	*user = NULL;
+	*m = NULL;
+	if (!uid || user_by_id(t, uid, user) != STORE_OK ||
+	    json_is_true(json_object_get(*user, "disabled"))) {
+		json_decref(*user);
+		*user = NULL;
+		ui_error(r, 400, "err.title", "err.tx_expired", NULL);
+		return -1;
+	}
+	partial_bits(tx, &amr, &factors, &props);
+	*m = next_method(t, uid, amr, factors, props,
+	                 (int)json_integer_value(json_object_get(tx, "level")));
+	if (!*m) {
+		show_unmet(r, tx);
+		json_decref(*user);
+		*user = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 void oidc_login_page(struct http_req *r)
 {
 	struct store_txn *t = store_read_begin(r->authd->store);
 	const char *tx_id = http_param(r, "tx");
+	const struct authd_method *m = NULL;
+	json_t *tx, *user = NULL;
 	char cname[256];
-	json_t *tx;
 
 	if (!t) {
 		ui_error(r, 500, "err.title", "err.server", NULL);
@@ -126,16 +237,23 @@ void oidc_login_page(struct http_req *r)
 		return;
 	}
 	client_name(r, t, tx, cname, sizeof(cname));
+	if (json_object_get(tx, "partial") && partial_next(r, t, tx, &user, &m) != 0) {
+		store_read_end(t);
+		json_decref(tx);
+		return;
+	}
 	store_read_end(t);
-	show_form(r, 200, tx, tx_id, cname, json_string_value(json_object_get(tx, "login_hint")), NULL, 0);
+	const char *who = user ? json_string_value(json_object_get(user, "username")) :
+	                         json_string_value(json_object_get(tx, "login_hint"));
+	show_form(r, 200, m, tx, tx_id, cname, who, NULL, 0);
+	json_decref(user);
 	json_decref(tx);
 }
 
-/* Worker thread: the password check (Argon2id). */
+/* Worker thread: the method's check (Argon2id for passwords). */
 static void check_work(void *arg)
 {
 	struct attempt *a = arg;
-	const struct authd_method *m = method_find("password");
 	struct login l = {
 		.authd = a->r->authd,
 		.username = a->uname,
@@ -145,7 +263,7 @@ static void check_work(void *arg)
 	};
 
 	l.txn = store_read_begin(a->r->authd->store);
-	a->result = m && l.txn ? m->finish(&l, a->r->form, &a->proof) : METHOD_ERROR;
+	a->result = l.txn ? a->m->finish(&l, a->r->form, &a->proof) : METHOD_ERROR;
 	if (l.txn)
 		store_read_end(l.txn);
 }
@@ -153,47 +271,124 @@ static void check_work(void *arg)
 static json_t *audit_fields(struct attempt *a, const char *result)
 {
 	json_t *f = json_pack("{s:s s:s s:s s:s}", "username", a->uname, "ip", a->r->peer,
-	                      "method", "password", "result", result);
+	                      "method", a->m->name, "result", result);
 	const char *cid = json_string_value(json_object_get(a->tx, "client_id"));
+	const char *uid = a->proof.user_id[0] ? a->proof.user_id :
+	                  json_string_value(json_object_get(a->user, "id"));
 
 	if (cid)
 		json_object_set_new(f, "client", json_string(cid));
-	if (a->proof.user_id[0])
-		json_object_set_new(f, "user", json_string(a->proof.user_id));
+	if (uid && a->result == METHOD_OK)
+		json_object_set_new(f, "user", json_string(uid));
 	return f;
 }
 
-static int fail_write(struct store_txn *t, void *arg)
+static int record_failure(struct store_txn *t, struct attempt *a, const char *reason)
 {
-	struct attempt *a = arg;
-	int64_t now = now_s();
 	json_t *f;
 	int rc;
 
 	if (a->wait == 0 &&
-	    (rc = throttle_fail(t, a->r->authd->conf, a->uname, a->r->peer, now)) != STORE_OK)
+	    (rc = throttle_fail(t, a->r->authd->conf, a->uname, a->r->peer, now_s())) != STORE_OK)
 		return rc;
 	f = audit_fields(a, a->wait ? "throttled" : "failure");
+	if (reason)
+		json_object_set_new(f, "reason", json_string(reason));
 	rc = audit_append(t, a->wait ? "login.throttled" : "login.failure", f);
 	json_decref(f);
 	return rc;
+}
+
+static int fail_write(struct store_txn *t, void *arg)
+{
+	return record_failure(t, arg, NULL);
 }
 
 static void fail_done(int rc, void *arg)
 {
 	struct attempt *a = arg;
 	struct http_req *r = a->r;
+	int otp = strcmp(a->m->name, "password") != 0;
+	const char *who = otp ? json_string_value(json_object_get(a->user, "username")) :
+	                        http_param(r, "username");
 
-	if (rc != STORE_OK) {
+	if (rc != STORE_OK)
 		ui_error(r, 500, "err.title", "err.server", NULL);
-	} else if (a->wait) {
-		show_form(r, 429, a->tx, a->tx_id, a->client_name, http_param(r, "username"),
+	else if (a->wait)
+		show_form(r, 429, a->m, a->tx, a->tx_id, a->client_name, who,
 		          ui_t(r->lang, "login.throttled"), (int)a->wait);
-	} else {
-		show_form(r, 401, a->tx, a->tx_id, a->client_name, http_param(r, "username"),
-		          ui_t(r->lang, "login.failed"), 0);
-	}
+	else
+		show_form(r, 401, a->m, a->tx, a->tx_id, a->client_name, who,
+		          ui_t(r->lang, otp ? "otp.failed" : "login.failed"), 0);
 	attempt_free(a);
+}
+
+/* Stores the method's credential update when the stored record is still the one
+ * verified. Returns 0, 1 when a required update lost a race (the same one-time
+ * code used twice), or a store error. */
+static int apply_cred_update(struct store_txn *t, struct attempt *a)
+{
+	json_t *cur = NULL;
+	int same;
+
+	if (!a->proof.cred_update)
+		return a->proof.cred_must_update ? 1 : 0;
+	same = store_gets(t, T_CREDS, a->proof.cred_key, &cur) == STORE_OK &&
+	       json_equal(cur, a->proof.cred_expect);
+	json_decref(cur);
+	if (!same)
+		return a->proof.cred_must_update ? 1 : 0;
+	return store_puts(t, T_CREDS, a->proof.cred_key, a->proof.cred_update, 0);
+}
+
+/* Common start of every successful step: the transaction still exists (and is
+ * deleted when the sign-in completes), counters reset, credential consumed. */
+static int step_commit(struct store_txn *t, struct attempt *a, int finishing)
+{
+	json_t *tx = NULL, *f;
+	int rc;
+
+	if (store_gets(t, T_LOGINS, a->tx_id, &tx) != STORE_OK)
+		return STORE_CONFLICT;
+	json_decref(tx);
+	if ((rc = apply_cred_update(t, a)) == 1) {
+		a->result = METHOD_FAIL;
+		return record_failure(t, a, "one-time code already used");
+	}
+	if (rc != STORE_OK)
+		return rc;
+	if (finishing && (rc = store_dels(t, T_LOGINS, a->tx_id)) != STORE_OK)
+		return rc;
+	if ((rc = throttle_success(t, a->uname, a->r->peer)) != STORE_OK)
+		return rc;
+	if (a->proof.audit_event[0]) {
+		f = audit_fields(a, "success");
+		rc = audit_append(t, a->proof.audit_event, f);
+		json_decref(f);
+	}
+	return rc;
+}
+
+/* A factor passed but more are needed: remember it in the transaction. */
+static int next_write(struct store_txn *t, void *arg)
+{
+	struct attempt *a = arg;
+	json_t *f;
+	int rc;
+
+	if ((rc = step_commit(t, a, 0)) != STORE_OK || a->result != METHOD_OK)
+		return rc;
+	json_object_set_new(a->tx, "partial",
+	                    json_pack("{s:s s:I s:I s:I}", "user", a->proof.user_id,
+	                              "amr", (json_int_t)a->amr, "factors", (json_int_t)a->factors,
+	                              "props", (json_int_t)a->props));
+	if ((rc = store_puts(t, T_LOGINS, a->tx_id, a->tx, 0)) != STORE_OK)
+		return rc;
+	f = audit_fields(a, "success");
+	json_object_set_new(f, "step", json_string("partial"));
+	rc = audit_append(t, "login.factor", f);
+	json_decref(f);
+	return rc;
 }
 
 static int success_write(struct store_txn *t, void *arg)
@@ -202,46 +397,30 @@ static int success_write(struct store_txn *t, void *arg)
 	const struct conf *c = a->r->authd->conf;
 	int64_t now = now_s();
 	char skey[65], sid[32];
-	json_t *tx = NULL, *s, *f;
+	json_t *s, *f;
 	int rc;
 
-	/* Single use: the transaction must still exist, and goes now. */
-	if (store_gets(t, T_LOGINS, a->tx_id, &tx) != STORE_OK)
-		return STORE_CONFLICT;
-	json_decref(tx);
-	if ((rc = store_dels(t, T_LOGINS, a->tx_id)) != STORE_OK)
+	if ((rc = step_commit(t, a, 1)) != STORE_OK || a->result != METHOD_OK)
 		return rc;
-	if ((rc = throttle_success(t, a->uname, a->r->peer)) != STORE_OK)
-		return rc;
-	if (a->proof.cred_update) {
-		/* Rehash only the credential we verified; a newer one (changed by an
-		 * administrator meanwhile) stays. */
-		json_t *cur = NULL;
-		int same = store_gets(t, T_CREDS, a->proof.cred_key, &cur) == STORE_OK &&
-		           json_equal(cur, a->proof.cred_expect);
-		json_decref(cur);
-		if (same &&
-		    (rc = store_puts(t, T_CREDS, a->proof.cred_key, a->proof.cred_update, 0)) != STORE_OK)
-			return rc;
-	}
-	/* A new session id at every login: an id planted before login is worthless. */
+	/* A new session id at every sign-in and step-up: an id planted or seen before is worthless. */
 	if (a->old_skey[0])
 		store_dels(t, T_SESSIONS, a->old_skey);
 	if (secret_new(a->sess_cookie) != 0 || rand_token(sid, sizeof(sid), 16) != 0)
 		return STORE_IO;
 	secret_key_hex(a->sess_cookie, skey);
-	s = json_pack("{s:s s:s s:I s:I s:I s:I s:I s:I s:I s:[s] s:[]}",
+	s = json_pack("{s:s s:s s:I s:I s:I s:I s:I s:I s:I s:[] s:[]}",
 	              "user", a->proof.user_id, "sid", sid, "auth_time", (json_int_t)now,
-	              "amr", (json_int_t)a->proof.amr, "factors", (json_int_t)a->proof.factors,
-	              "props", (json_int_t)a->proof.props, "created", (json_int_t)now,
+	              "amr", (json_int_t)a->amr, "factors", (json_int_t)a->factors,
+	              "props", (json_int_t)a->props, "created", (json_int_t)now,
 	              "last_seen", (json_int_t)now, "expires", (json_int_t)(now + c->session_ttl),
-	              "clients", json_string_value(json_object_get(a->tx, "client_id")),
-	              "families");
+	              "clients", "families");
 	if (!s)
 		return STORE_IO;
+	const char *cid = json_string_value(json_object_get(a->tx, "client_id"));
+	if (cid)
+		json_array_append_new(json_object_get(s, "clients"), json_string(cid));
 	rc = store_puts(t, T_SESSIONS, skey, s, STORE_NOOVERWRITE);
-	a->level_met = a->level >= (int)json_integer_value(json_object_get(a->tx, "level"));
-	if (rc == STORE_OK && a->level_met && json_object_get(a->tx, "client_id")) {
+	if (rc == STORE_OK && a->outcome == OUT_DONE && cid) {
 		json_object_set_new(s, "key", json_string(skey));
 		rc = code_issue(t, a->r, a->tx, s, a->code);
 	}
@@ -250,12 +429,15 @@ static int success_write(struct store_txn *t, void *arg)
 		return rc;
 	f = audit_fields(a, "success");
 	json_object_set_new(f, "sid", json_string(sid));
+	json_object_set_new(f, "acr", json_string(policy_acr_name(a->level)));
+	if (a->outcome == OUT_UNMET)
+		json_object_set_new(f, "unmet_level", json_integer(a->required));
 	rc = audit_append(t, "login.success", f);
 	json_decref(f);
 	return rc;
 }
 
-static void success_done(int rc, void *arg)
+static void step_done(int rc, void *arg)
 {
 	struct attempt *a = arg;
 	struct http_req *r = a->r;
@@ -264,13 +446,19 @@ static void success_done(int rc, void *arg)
 		ui_error(r, 400, "err.title", "err.tx_expired", NULL);
 	} else if (rc != STORE_OK) {
 		ui_error(r, 500, "err.title", "err.server", NULL);
+	} else if (a->result != METHOD_OK) {
+		fail_done(rc, a); /* the one-time code lost a race: a replay */
+		return;
+	} else if (a->outcome == OUT_NEXT) {
+		char loc[64];
+		snprintf(loc, sizeof(loc), "/login?tx=%s", a->tx_id);
+		http_redirect(r, loc);
 	} else {
 		http_set_cookie(r, COOKIE_SESSION, a->sess_cookie, -1);
 		http_set_cookie(r, COOKIE_LOGIN, "", 0);
 		const char *back = json_string_value(json_object_get(a->tx, "return_to"));
-		if (!a->level_met) {
-			/* Signed in, but below the level this app requires. */
-			ui_error(r, 403, "err.title", "err.level", NULL);
+		if (a->outcome == OUT_UNMET) {
+			show_unmet(r, a->tx);
 		} else if (back) {
 			http_redirect(r, back); /* a local path, checked by login_start */
 		} else {
@@ -291,33 +479,66 @@ static void check_done(void *arg)
 	struct http_req *r = a->r;
 	store_write_fn fn = fail_write;
 	store_done_fn done = fail_done;
+	const char *result = "failure";
 
+	const char *puid = json_string_value(json_object_get(json_object_get(a->tx, "partial"), "user"));
+	if (a->result == METHOD_OK && puid && strcmp(puid, a->proof.user_id) != 0)
+		a->result = METHOD_ERROR; /* a later step must prove the same person */
 	switch (a->result) {
-	case METHOD_OK:
-		a->level = policy_level_of(a->proof.amr, a->proof.factors, a->proof.props);
-		metrics_login("password", "success");
-		fn = success_write;
-		done = success_done;
+	case METHOD_OK: {
+		a->amr |= a->proof.amr;
+		a->factors |= a->proof.factors;
+		a->props |= a->proof.props;
+		a->level = policy_level_of(a->amr, a->factors, a->props);
+		a->outcome = OUT_DONE;
+		if (a->level < a->required) {
+			struct store_txn *t = store_read_begin(r->authd->store);
+			const struct authd_method *m =
+			        t ? next_method(t, a->proof.user_id, a->amr, a->factors, a->props,
+			                        a->required) : NULL;
+			if (t)
+				store_read_end(t);
+			a->outcome = m ? OUT_NEXT : OUT_UNMET;
+		}
+		result = "success";
+		fn = a->outcome == OUT_NEXT ? next_write : success_write;
+		done = step_done;
 		break;
+	}
 	case METHOD_FAIL:
-		metrics_login("password", "failure");
 		break;
 	case METHOD_INVALID:
-		metrics_login("password", "invalid");
-		show_form(r, 400, a->tx, a->tx_id, a->client_name, http_param(r, "username"),
-		          ui_t(r->lang, "login.invalid"), 0);
+		metrics_login(a->m->name, "invalid");
+		show_form(r, 400, a->m, a->tx, a->tx_id, a->client_name,
+		          strcmp(a->m->name, "password") ? json_string_value(json_object_get(a->user, "username")) :
+		                                          http_param(r, "username"),
+		          ui_t(r->lang, strcmp(a->m->name, "password") ? "otp.invalid" : "login.invalid"), 0);
 		attempt_free(a);
 		return;
 	default:
-		metrics_login("password", "error");
+		metrics_login(a->m->name, "error");
 		ui_error(r, 500, "err.title", "err.server", NULL);
 		attempt_free(a);
 		return;
 	}
+	metrics_login(a->m->name, result);
 	if (http_store_write(r, fn, done, a) != STORE_OK) {
 		ui_error(r, 503, "err.title", "err.server", NULL);
 		attempt_free(a);
 	}
+}
+
+/* The throttle key for a typed name: its normal form, or, for a name that cannot
+ * exist, its lower-cased prefix (still throttled and timed like an unknown user). */
+static void throttle_name(const char *username, char out[USERNAME_MAX + 1])
+{
+	size_t i;
+
+	if (username_normalise(username, out))
+		return;
+	for (i = 0; username[i] && i < USERNAME_MAX; i++)
+		out[i] = (username[i] >= 'A' && username[i] <= 'Z') ? username[i] + 32 : username[i];
+	out[i] = '\0';
 }
 
 void oidc_login_post(struct http_req *r)
@@ -325,8 +546,7 @@ void oidc_login_post(struct http_req *r)
 	struct store_txn *t = store_read_begin(r->authd->store);
 	const char *tx_id = http_param(r, "tx");
 	const char *csrf = http_param(r, "csrf");
-	const char *username = http_param(r, "username");
-	const char *password = http_param(r, "password");
+	const char *method = http_param(r, "method");
 	struct attempt *a;
 	json_t *tx;
 	char skey[65];
@@ -359,22 +579,45 @@ void oidc_login_post(struct http_req *r)
 	}
 	a->r = r;
 	a->tx = tx;
+	a->required = (int)json_integer_value(json_object_get(tx, "level"));
 	snprintf(a->tx_id, sizeof(a->tx_id), "%s", tx_id);
 	client_name(r, t, tx, a->client_name, sizeof(a->client_name));
-	if (!username || !*username || !password || !*password) {
-		store_read_end(t);
-		show_form(r, 400, tx, a->tx_id, a->client_name, username, ui_t(r->lang, "login.invalid"), 0);
-		attempt_free(a);
-		return;
-	}
-	if (!username_normalise(username, a->uname)) {
-		/* Not a possible name: still throttled and timed like an unknown user. */
-		size_t i;
-		for (i = 0; username[i] && i < USERNAME_MAX; i++)
-			a->uname[i] = (username[i] >= 'A' && username[i] <= 'Z') ? username[i] + 32 : username[i];
-		a->uname[i] = '\0';
-	} else if (user_by_name(t, a->uname, &a->user) != STORE_OK) {
-		a->user = NULL;
+
+	if (json_object_get(tx, "partial")) {
+		/* A later step: the person is known; only the method asked for is accepted. */
+		if (partial_next(r, t, tx, &a->user, &a->m) != 0) {
+			store_read_end(t);
+			attempt_free(a);
+			return;
+		}
+		if (method && strcmp(method, a->m->name) != 0) {
+			store_read_end(t);
+			ui_error(r, 400, "err.title", "err.bad_request", "method");
+			attempt_free(a);
+			return;
+		}
+		partial_bits(tx, &a->amr, &a->factors, &a->props);
+		throttle_name(json_string_value(json_object_get(a->user, "username")), a->uname);
+	} else {
+		const char *username = http_param(r, "username");
+		const char *password = http_param(r, "password");
+		a->m = method_find("password");
+		if ((method && strcmp(method, "password") != 0) || !a->m) {
+			store_read_end(t);
+			ui_error(r, 400, "err.title", "err.bad_request", "method");
+			attempt_free(a);
+			return;
+		}
+		if (!username || !*username || !password || !*password) {
+			store_read_end(t);
+			show_form(r, 400, a->m, tx, a->tx_id, a->client_name, username,
+			          ui_t(r->lang, "login.invalid"), 0);
+			attempt_free(a);
+			return;
+		}
+		throttle_name(username, a->uname);
+		if (user_by_name(t, a->uname, &a->user) != STORE_OK)
+			a->user = NULL;
 	}
 	json_decref(session_find(r, t, skey));
 	snprintf(a->old_skey, sizeof(a->old_skey), "%s", skey);
@@ -382,7 +625,7 @@ void oidc_login_post(struct http_req *r)
 	store_read_end(t);
 
 	if (a->wait > 0) {
-		metrics_login("password", "throttled");
+		metrics_login(a->m->name, "throttled");
 		if (http_store_write(r, fail_write, fail_done, a) != STORE_OK) {
 			ui_error(r, 503, "err.title", "err.server", NULL);
 			attempt_free(a);

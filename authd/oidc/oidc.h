@@ -114,7 +114,10 @@ int session_csrf_ok(struct http_req *r, const char *skey, const char *purpose, c
  * transaction whose success returns the browser to return_to (a local path)
  * with a session of at least level. Replies (redirect to /login) and frees r. */
 void login_start(struct http_req *r, const char *return_to, int level);
-/* Level the session has reached (policy_level_of over its amr/factors/props). */
+/* Level the session's authentications reached (policy_level_of over its
+ * amr/factors/props), and the level it still holds now after the
+ * reauthentication limits (session_find stores it as "level"). */
+int session_raw_level(const json_t *session);
 int session_level(const json_t *session);
 
 /* Login transactions and codes shared between authorize.c and login.c. */

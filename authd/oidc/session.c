@@ -22,19 +22,32 @@ json_t *session_find(struct http_req *r, struct store_txn *t, char key_out[65])
 	if (store_gets(t, T_SESSIONS, key_out, &s) != STORE_OK)
 		return NULL;
 	json_int_t exp = json_integer_value(json_object_get(s, "expires"));
-	json_int_t seen = json_integer_value(json_object_get(s, "last_seen"));
-	if (exp <= now || seen + r->authd->conf->session_idle <= now) {
+	int raw = session_raw_level(s);
+	int eff = policy_effective_level(r->authd->conf, raw,
+	                                 json_integer_value(json_object_get(s, "auth_time")),
+	                                 json_integer_value(json_object_get(s, "last_seen")),
+	                                 json_integer_value(json_object_get(s, "created")), now);
+	if (exp <= now || eff < 1) {
 		json_decref(s);
 		return NULL;
 	}
+	/* What the session still proves now; not stored (it depends on the clock). */
+	json_object_set_new(s, "level", json_integer(eff));
 	return s;
 }
 
-int session_level(const json_t *s)
+int session_raw_level(const json_t *s)
 {
 	return policy_level_of((unsigned)json_integer_value(json_object_get(s, "amr")),
 	                       (unsigned)json_integer_value(json_object_get(s, "factors")),
 	                       (unsigned)json_integer_value(json_object_get(s, "props")));
+}
+
+int session_level(const json_t *s)
+{
+	const json_t *l = json_object_get(s, "level");
+
+	return l ? (int)json_integer_value(l) : session_raw_level(s);
 }
 
 void session_csrf(struct http_req *r, const char *skey, const char *purpose, char out[65])

@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "../../authd/config.h"
 #include "../../authd/policy.h"
 #include "../../modules/method.h"
 
@@ -179,6 +180,69 @@ test_amr_json(void **state)
 	assert_amr(policy_amr_json(0xffffffffu, 0), "pwd otp hwk swk sc pin user mfa");
 }
 
+static struct conf
+limits(void)
+{
+	struct conf c;
+
+	memset(&c, 0, sizeof(c));
+	c.session_ttl = 43200;
+	c.session_idle = 3600;
+	c.aal2_max_s = 43200;
+	c.aal2_idle_s = 1800;
+	c.aal3_max_s = 43200;
+	c.aal3_idle_s = 900;
+	return c;
+}
+
+/* AAL3 holds 15 min idle, AAL2 30 min (NIST SP 800-63B §4.2.3, §4.3.3). */
+static void
+test_effective_level_decays_with_idle_time(void **state)
+{
+	struct conf c = limits();
+	const int64_t t0 = 1700000000;
+
+	(void)state;
+	assert_int_equal(policy_effective_level(&c, AAL3, t0, t0 + 100, t0, t0 + 100 + 900), AAL3);
+	assert_int_equal(policy_effective_level(&c, AAL3, t0, t0 + 100, t0, t0 + 100 + 901), AAL2);
+	assert_int_equal(policy_effective_level(&c, AAL3, t0, t0 + 100, t0, t0 + 100 + 1801), AAL1);
+	assert_int_equal(policy_effective_level(&c, AAL2, t0, t0, t0, t0 + 1800), AAL2);
+	assert_int_equal(policy_effective_level(&c, AAL2, t0, t0, t0, t0 + 1801), AAL1);
+	assert_int_equal(policy_effective_level(&c, AAL1, t0, t0, t0, t0 + 3600), AAL1);
+	assert_int_equal(policy_effective_level(&c, AAL1, t0, t0, t0, t0 + 3601), AAL_NONE);
+}
+
+static void
+test_effective_level_decays_with_age(void **state)
+{
+	struct conf c = limits();
+	const int64_t t0 = 1700000000, late = t0 + 43201;
+
+	(void)state;
+	/* used a minute ago, but signed in more than 12 h ago */
+	assert_int_equal(policy_effective_level(&c, AAL3, t0, late - 60, t0, late), AAL_NONE);
+	c.session_ttl = 86400;
+	assert_int_equal(policy_effective_level(&c, AAL3, t0, late - 60, t0, late), AAL1);
+	assert_int_equal(policy_effective_level(&c, AAL_NONE, t0, t0, t0, t0), AAL_NONE);
+}
+
+static void
+test_acr_names_are_configurable(void **state)
+{
+	struct conf c = limits();
+
+	(void)state;
+	c.acr_aal2 = "urn:city:aal2";
+	policy_configure(&c);
+	assert_string_equal(policy_acr_name(AAL2), "urn:city:aal2");
+	assert_int_equal(policy_acr_level("urn:city:aal2"), AAL2);
+	assert_int_equal(policy_acr_level("aal2"), AAL_NONE);
+	assert_string_equal(policy_acr_name(AAL1), "aal1");
+	c.acr_aal2 = "aal2";
+	policy_configure(&c);
+	assert_string_equal(policy_acr_name(AAL2), "aal2");
+}
+
 int
 main(void)
 {
@@ -199,6 +263,9 @@ main(void)
 		cmocka_unit_test(test_hardware_without_second_factor_is_not_aal3),
 		cmocka_unit_test(test_acr_names),
 		cmocka_unit_test(test_amr_json),
+		cmocka_unit_test(test_effective_level_decays_with_idle_time),
+		cmocka_unit_test(test_effective_level_decays_with_age),
+		cmocka_unit_test(test_acr_names_are_configurable),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
