@@ -140,6 +140,7 @@ main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	memset(&a, 0, sizeof(a));
@@ -175,8 +176,15 @@ main(int argc, char **argv)
 	banner(&a);
 	log_msg(LOG_INFO, "ready", "issuer", conf.issuer, "version", AUTHD_VERSION, NULL);
 
-	while (sigwait(&set, &sig) != 0)
-		;
+	/* SIGHUP (a terminal closing, or `systemctl reload`) must not kill the
+	 * service: configuration is read at start; say so and keep running. */
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			break;
+		log_msg(LOG_WARN, "SIGHUP ignored: authd has no reload; restart it to apply a new config", NULL);
+	}
 	atomic_store(&a.stopping, 1);
 	log_msg(LOG_INFO, "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
 	rc = 0;

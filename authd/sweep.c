@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../lib/util.h"
+#include "audit.h"
 #include "authd.h"
 #include "log.h"
 #include "sweep.h"
@@ -128,7 +129,11 @@ static int sweep_write(struct store_txn *t, void *ctx)
 
 	(void)ctx;
 	sw.last_deleted = sweep_pass(t, &sw.cur, now_s(), 2000, keep);
-	return sw.last_deleted < 0 ? STORE_IO : STORE_OK;
+	if (sw.last_deleted < 0)
+		return STORE_IO;
+	/* Audit retention ([audit] retention_days, at least 6 months): older records
+	 * leave the start of the chain, whose anchor keeps the rest verifiable. */
+	return audit_prune(t, now_s() - (int64_t)c->audit_retention_days * 86400);
 }
 
 static void *sweep_main(void *arg)

@@ -11,6 +11,7 @@
 #include "../authd.h"
 #include "../keys.h"
 #include "../policy.h"
+#include "../users.h"
 #include "oidc.h"
 
 static json_t *base_claims(struct http_req *r, const struct token_grant *g, int ttl)
@@ -145,6 +146,17 @@ int token_access_check(struct http_req *r, struct store_txn *t, const char *toke
 		int revoked = rc != STORE_OK || json_is_true(json_object_get(rec, "revoked"));
 		json_decref(rec);
 		if (revoked)
+			goto bad;
+	}
+	/* A token for a person stops working when the account is disabled. */
+	const char *sub = json_string_value(json_object_get(p, "sub"));
+	const char *cid = json_string_value(json_object_get(p, "client_id"));
+	if (sub && cid && strcmp(sub, cid) != 0) {
+		json_t *u = NULL;
+		int gone = user_by_id(t, sub, &u) != STORE_OK ||
+		           json_is_true(json_object_get(u, "disabled"));
+		json_decref(u);
+		if (gone)
 			goto bad;
 	}
 	*claims = p;
