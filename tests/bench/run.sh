@@ -185,13 +185,23 @@ export BENCH_BASIC="$basic_svc"
 wrk_run cc cc.lua /token
 cc_rps=$OK_RPS cc_p99=$P99_MS cc_bad=$BAD
 
+# The raw rate is taken just before and just after the logins and the higher
+# one kept: on a shared machine the ceiling moves, and the ratio should not
+# flatter the daemon.
+raw_argon2() {
+	"$T/argon2-raw" "$cores" 5 19456 2 | sed -n 's/.*rate=\([0-9.]*\).*/\1/p'
+}
 say "raw Argon2id, $cores threads ..."
-raw=$("$T/argon2-raw" "$cores" 5 19456 2) || die "argon2-raw failed"
-raw_rate=$(printf '%s\n' "$raw" | sed -n 's/.*rate=\([0-9.]*\).*/\1/p')
+raw1=$(raw_argon2)
+[ -n "$raw1" ] || die "argon2-raw failed"
 
 say "password logins through /authorize + /login ..."
 lg=$(node "$here/load.mjs" logins "$issuer" bench-web https://web.bench.example/cb \
 	"$T/prod/users" $((cores * 8)) "$secs" 1000000) || die "login load failed"
+say "raw Argon2id again ..."
+raw2=$(raw_argon2)
+[ -n "$raw2" ] || die "argon2-raw failed"
+raw_rate=$(awk -v a="$raw1" -v b="$raw2" 'BEGIN { print (a > b) ? a : b }')
 login_rate=$(json_field "$lg" rate)
 login_fail=$(json_field "$lg" failures)
 [ "$login_fail" = 0 ] || say "login failures: $lg"
@@ -231,6 +241,10 @@ cc_vs_hz=$(ratio "$cc_rps" "$hz_rps")
 login_vs_raw=$(ratio "$login_rate" "$raw_rate")
 per_session=$(awk -v a="$rss_sessions" -v b="$rss_idle2" -v n="$n_sessions" \
 	'BEGIN { if (n > 0) printf "%.0f", (a - b) * 1024 / n; else print "n/a" }')
+# When the time budget ended the phase early, the growth per session so far is
+# carried on linearly to the target, and the table says it is an estimate.
+rss_at_target=$(awk -v i="$rss_idle2" -v p="$per_session" -v t="$sessions_target" \
+	'BEGIN { if (p == "n/a") print "n/a"; else printf "%.1f", (i * 1024 + p * t) / 1048576 }')
 echo
 echo "authd bench — $(date -u +%Y-%m-%dT%H:%M:%SZ), $cores cores, ${elapsed} s"
 printf '%-44s %14s %10s  %-22s %s\n' "measure" "value" "p99 ms" "target" "status"
@@ -238,7 +252,7 @@ printf '%-44s %14s %10s  %-22s %s\n' "GET /healthz (req/s)" "$hz_rps" "$hz_p99" 
 printf '%-44s %14s %10s  %-22s %s\n' "POST /token client_credentials (req/s)" "$cc_rps" "$cc_p99" ">= 15000" \
 	"$(meets "$cc_rps" 15000 ge)"
 printf '%-44s %14s %10s  %-22s %s\n' "  client_credentials / healthz" "$cc_vs_hz" "" ">= 0.50" "$(meets "$cc_vs_hz" 0.5 ge)"
-printf '%-44s %14s %10s  %-22s %s\n' "raw Argon2id 19 MiB t=2, $cores threads (/s)" "$raw_rate" "" "ceiling" "-"
+printf '%-44s %14s %10s  %-22s %s\n' "raw Argon2id 19 MiB t=2, $cores threads (/s)" "$raw_rate" "" "ceiling" "max($raw1, $raw2)"
 printf '%-44s %14s %10s  %-22s %s\n' "password logins, full flow (/s)" "$(printf '%.1f' "$login_rate")" "" "" ""
 printf '%-44s %14s %10s  %-22s %s\n' "  logins / raw Argon2id" "$login_vs_raw" "" ">= 0.90" "$(meets "$login_vs_raw" 0.9 ge)"
 printf '%-44s %14s %10s  %-22s %s\n' "refresh grants, fsync on, $conns chains (/s)" "$rf_rps" "$rf_p99" ">= 5000" \
@@ -250,5 +264,8 @@ printf '%-44s %14s %10s  %-22s %s\n' "sessions created (2nd instance)" "$n_sessi
 printf '%-44s %14s %10s  %-22s %s\n' "RSS with those sessions (MB)" "$(mb "$rss_sessions")" "" "" ""
 printf '%-44s %14s %10s  %-22s %s\n' "  of which anonymous / file-backed (MB)" "$(mb "$rss_sessions_anon") / $(mb "$rss_sessions_file")" "" "" ""
 printf '%-44s %14s %10s  %-22s %s\n' "  bytes of RSS per session" "$per_session" "" "" ""
+if [ "$n_sessions" -lt "$sessions_target" ]; then
+	printf '%-44s %14s %10s  %-22s %s\n' "  RSS at $sessions_target sessions, ESTIMATED (MB)" "$rss_at_target" "" "" "linear from the above"
+fi
 echo "errors or non-2xx answers: healthz $hz_bad, client_credentials $cc_bad, refresh $rf_bad, logins $login_fail"
 echo "session-memory phase: $(json_field "$sl" seconds | awk '{ printf "%.0f", $1 }') s, $(json_field "$sl" failures) failed logins"
