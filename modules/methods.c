@@ -5,9 +5,11 @@
 #include "../authd/authd.h"
 #include "method.h"
 #include "password.h"
+#include "totp.h"
 
 const struct authd_method *const authd_methods[] = {
 	&method_password,
+	&method_totp,
 	NULL,
 };
 

@@ -28,9 +28,27 @@ enum totp_hash { TOTP_SHA1 = 0, TOTP_SHA256, TOTP_SHA512 };
 
 extern const struct authd_method method_totp;
 
+/* Recovery codes are drawn from this alphabet: digits and capitals without the
+ * look-alikes 0/O, 1/I/L (31 symbols, drawn uniformly: ~59 bits per code). */
+#define TOTP_RECOVERY_ALPHABET "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+/* Longest otpauth URI totp_enrol_begin builds (issuer and username encoded). */
+#define TOTP_URI_MAX 768
+
 /* Loads the sealing key from conf ([totp] key_file). 0 on success. */
 int totp_init(const struct conf *c);
+/* As totp_init; on failure err gets a message for the operator (why, and what
+ * to do). When the key file was absent and has been created, *created is 1. */
+int totp_init_err(const struct conf *c, char *err, size_t errsz, int *created);
 void totp_fini(void);
+
+/* Seals a secret for user_id (base64 of nonce || ciphertext, malloc'd) and
+ * opens it again (0, or -1 for a wrong key, user id or tampered text). */
+char *totp_secret_seal(const uint8_t *secret, size_t len, const char *user_id);
+int totp_secret_open(const char *sealed, const char *user_id, uint8_t out[TOTP_SECRET_BYTES]);
+
+/* "abcd-EFGH 2345" -> "ABCDEFGH2345": 0 when in is a well-formed recovery code
+ * (12 alphabet characters, dashes and spaces ignored, any case), else -1. */
+int totp_recovery_normalise(const char *in, char out[TOTP_RECOVERY_LEN + 1]);
 
 /* RFC 6238 code for secret at unix time t. out must hold digits+1. 0 on success. */
 int totp_code(const uint8_t *secret, size_t len, enum totp_hash h, unsigned digits,
@@ -42,6 +60,9 @@ long totp_match(const uint8_t *secret, size_t len, enum totp_hash h, unsigned di
 
 /* 1 when the user has an active TOTP credential (read txn). */
 int totp_active(struct store_txn *t, const char *user_id);
+/* {"totp": "none"|"pending"|"active", "recovery_codes_left": n, "created",
+ * "activated"} for status displays (new reference), NULL on store error. */
+json_t *totp_status(struct store_txn *t, const char *user_id);
 
 /* Enrolment, step 1 (write txn): a new random secret stored as "pending"
  * (replacing an earlier pending one, never an active one: STORE_EXISTS).
@@ -54,8 +75,15 @@ int totp_enrol_begin(struct store_txn *t, const char *user_id, const char *usern
  * (nothing changes), STORE_* on store errors. */
 int totp_enrol_finish(struct store_txn *t, const char *user_id, const char *code,
                       char recovery[TOTP_RECOVERY_CODES][TOTP_RECOVERY_LEN + 3]);
+/* The URI of a pending enrolment again (to show the QR code beside an error
+ * on the confirmation form). STORE_NOTFOUND when nothing is pending. */
+int totp_pending_uri(struct store_txn *t, const char *user_id, const char *username,
+                     char *uri_out, size_t uri_sz);
+/* The person removes their own credential (write txn). STORE_NOTFOUND when none. */
+int totp_remove(struct store_txn *t, const char *user_id);
 /* Help desk (write txn): removes the credential and sets "notice":"totp_reset"
- * on the user record so the person is told at the next login. */
+ * on the user record so the person is told at the next login.
+ * STORE_NOTFOUND when the user has no TOTP credential (nothing changes). */
 int totp_reset(struct store_txn *t, const char *user_id);
 
 /* The otpauth URI as an SVG QR code (libqrencode), malloc'd. */
