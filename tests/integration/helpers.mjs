@@ -136,9 +136,20 @@ export async function oauthError(promise) {
 	try {
 		await promise;
 	} catch (e) {
-		// A 401 with WWW-Authenticate arrives as a challenge error: its
-		// parameters carry the OAuth error code.
-		return e.error ?? e.cause?.[0]?.parameters?.error ?? e.code ?? e.message;
+		if (e.error) return e.error;
+		// A 401 with WWW-Authenticate (RFC 6749 §5.2 for Basic) arrives as a
+		// challenge error; the OAuth code is in the challenge or the JSON body.
+		const fromChallenge = e.cause?.[0]?.parameters?.error;
+		if (fromChallenge) return fromChallenge;
+		if (e.response) {
+			try {
+				const j = await e.response.json();
+				if (j.error) return j.error;
+			} catch {
+				// not JSON: fall through to the library's own code
+			}
+		}
+		return e.code ?? e.message;
 	}
 	return 'resolved';
 }

@@ -135,7 +135,9 @@ test('client credentials grant gives an access token and no refresh or ID token'
 test('client credentials with a wrong secret is invalid_client', async () => {
 	const bad = await client.discovery(new URL(env.issuer), env.svc.id, undefined,
 		client.ClientSecretBasic(env.svc.secret + 'x'));
-	assert.equal(await oauthError(client.clientCredentialsGrant(bad)), 'invalid_client');
+	const err = await client.clientCredentialsGrant(bad).catch((e) => e);
+	assert.equal(err.status, 401);
+	assert.equal(await oauthError(Promise.reject(err)), 'invalid_client');
 });
 
 test('a code client may not use client credentials', async () => {
