@@ -1,5 +1,6 @@
 /* authd/routes.c — the routing table: one line per endpoint (exact path,
  * allowed methods, handler, metrics name, form-body rule). http.c serves it. */
+#include "account.h"
 #include "http.h"
 #include "oidc/oidc.h"
 #include "ops.h"
@@ -14,6 +15,7 @@ const struct http_route http_routes[] = {
 	{ "/introspect", HTTP_POST, oidc_introspect, "introspect", 1 },
 	{ "/revoke", HTTP_POST, oidc_revoke, "revoke", 1 },
 	{ "/logout", HTTP_GET | HTTP_POST, oidc_logout, "logout", 1 },
+	{ "/account", HTTP_GET | HTTP_POST, account_page, "account", 1 },
 	{ "/static/authd.css", HTTP_GET, ui_static_css, "static", 0 },
 	{ "/healthz", HTTP_GET, ops_healthz, "healthz", 0 },
 	{ "/metrics", HTTP_GET, ops_metrics, "metrics", 0 },
