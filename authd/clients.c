@@ -24,7 +24,9 @@
 
 static const char *const grant_types[] = {
 	"authorization_code", "refresh_token", "client_credentials",
-	"urn:ietf:params:oauth:grant-type:device_code", NULL,
+	"urn:ietf:params:oauth:grant-type:device_code",
+	"password",     /* host login (pam_authd): confidential host clients only */
+	NULL,
 };
 static const char *const auth_methods[] = {
 	"client_secret_basic", "client_secret_post", "private_key_jwt", "none", NULL,
@@ -238,7 +240,7 @@ client_validate(const json_t *rec, char *err, size_t errsz)
 	const json_t *v, *grants, *scopes;
 	const char *key, *method;
 	size_t i, j;
-	int has_code = 0, has_cc = 0, has_refresh = 0, has_device = 0;
+	int has_code = 0, has_cc = 0, has_refresh = 0, has_device = 0, has_password = 0;
 
 	if (!json_is_object(rec))
 		return fail(err, errsz, "client record must be a JSON object");
@@ -282,6 +284,7 @@ client_validate(const json_t *rec, char *err, size_t errsz)
 		has_refresh |= strcmp(g, "refresh_token") == 0;
 		has_cc |= strcmp(g, "client_credentials") == 0;
 		has_device |= strcmp(g, "urn:ietf:params:oauth:grant-type:device_code") == 0;
+		has_password |= strcmp(g, "password") == 0;
 	}
 	if (has_refresh && !has_code && !has_device)
 		return fail(err, errsz, "refresh_token needs authorization_code or device_code");
@@ -332,6 +335,8 @@ client_validate(const json_t *rec, char *err, size_t errsz)
 		 * PKCE (and the device flow), never tokens on its own behalf. */
 		if (has_cc)
 			return fail(err, errsz, "a public client (auth method none) cannot use client_credentials");
+		if (has_password)
+			return fail(err, errsz, "host login (grant password) needs a confidential client");
 		if (!has_code && !has_device)
 			return fail(err, errsz, "a public client needs authorization_code or device_code");
 		v = json_object_get(rec, "require_pkce");

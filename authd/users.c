@@ -163,6 +163,29 @@ user_create(struct store_txn *t, const char *username, const char *display_name,
 }
 
 int
+user_groups_ok(const json_t *groups)
+{
+	size_t i, j, n;
+	json_t *v;
+
+	if (!json_is_array(groups) || json_array_size(groups) > USER_GROUPS_MAX)
+		return 0;
+	json_array_foreach(groups, i, v) {
+		const char *g = json_string_value(v);
+		if (g == NULL || (n = strlen(g)) == 0 || n > 64 || n != json_string_length(v))
+			return 0;
+		for (j = 0; j < n; j++)
+			if (!((g[j] >= 'a' && g[j] <= 'z') || (g[j] >= 'A' && g[j] <= 'Z') ||
+			      (g[j] >= '0' && g[j] <= '9') || g[j] == '-' || g[j] == '_' || g[j] == '.'))
+				return 0;
+		for (j = 0; j < i; j++)
+			if (strcmp(g, json_string_value(json_array_get(groups, j))) == 0)
+				return 0;
+	}
+	return 1;
+}
+
+int
 user_update(struct store_txn *t, const json_t *user)
 {
 	char norm[USERNAME_MAX + 1], oldnorm[USERNAME_MAX + 1];
@@ -188,6 +211,8 @@ user_update(struct store_txn *t, const json_t *user)
 	if (strlen(json_string_value(v)) != json_string_length(v))
 		return STORE_INVALID;
 	if ((v = json_object_get(user, "disabled")) != NULL && !json_is_boolean(v))
+		return STORE_INVALID;
+	if ((v = json_object_get(user, "groups")) != NULL && !user_groups_ok(v))
 		return STORE_INVALID;
 
 	if ((rc = store_gets(t, T_USERS, id, &old)) != STORE_OK)

@@ -1,7 +1,7 @@
 /* authd/users.h — user accounts (T_USERS, T_USERNAMES).
  *
  * User record: {"id": 32 hex (random; the stable "sub"), "username", "display_name",
- * "email", "disabled": bool, "created": unix seconds}. Usernames are compared
+ * "email", "disabled": bool, "created": unix seconds, "groups": [names]}. Usernames are compared
  * after ASCII lower-casing; 1..64 characters of [A-Za-z0-9._@-]. */
 #ifndef AUTHD_USERS_H
 #define AUTHD_USERS_H
@@ -20,6 +20,10 @@ int user_by_id(struct store_txn *t, const char *id, json_t **user);
 /* Creates the user (write txn). STORE_EXISTS when the name is taken. */
 int user_create(struct store_txn *t, const char *username, const char *display_name,
                 const char *email, char id_out[USER_ID_LEN + 1]);
+/* "groups": at most USER_GROUPS_MAX distinct names of 1..64 [A-Za-z0-9._-]
+ * (host access for pam_authd, the "groups" claim). 1 when acceptable. */
+#define USER_GROUPS_MAX 64
+int user_groups_ok(const json_t *groups);
 /* Rewrites the record (write txn). */
 int user_update(struct store_txn *t, const json_t *user);
 

@@ -31,10 +31,10 @@ void oidc_discovery(struct http_req *r)
 		                            "private_key_jwt", "none", NULL };
 	static const char *const grants[] = { "authorization_code", "refresh_token",
 		                              "client_credentials", NULL };
-	static const char *const scopes[] = { "openid", "profile", "email", "offline_access", NULL };
+	static const char *const scopes[] = { "openid", "profile", "email", "groups", "offline_access", NULL };
 	static const char *const claims[] = { "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce",
 		                              "acr", "amr", "sid", "preferred_username", "name",
-		                              "email", "email_verified", NULL };
+		                              "email", "email_verified", "groups", NULL };
 	const char *iss = r->authd->conf->issuer;
 	json_t *o = json_object();
 

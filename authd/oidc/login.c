@@ -60,9 +60,7 @@ static void attempt_free(struct attempt *a)
 	free(a);
 }
 
-/* The method to ask for next: enrolled, not yet used in this sign-in, and raising
- * the level — preferably to the required one. NULL when no method can help. */
-static const struct authd_method *next_method(struct store_txn *t, const char *uid, unsigned amr,
+const struct authd_method *login_next_method(struct store_txn *t, const char *uid, unsigned amr,
                                               unsigned factors, unsigned props, int required)
 {
 	const struct authd_method *raises = NULL;
@@ -209,7 +207,7 @@ static int partial_next(struct http_req *r, struct store_txn *t, const json_t *t
 		return -1;
 	}
 	partial_bits(tx, &amr, &factors, &props);
-	*m = next_method(t, uid, amr, factors, props,
+	*m = login_next_method(t, uid, amr, factors, props,
 	                 (int)json_integer_value(json_object_get(tx, "level")));
 	if (!*m) {
 		show_unmet(r, tx);
@@ -323,22 +321,18 @@ static void fail_done(int rc, void *arg)
 	attempt_free(a);
 }
 
-/* Stores the method's credential update when the stored record is still the one
- * verified. Returns 0, 1 when a required update lost a race (the same one-time
- * code used twice), or a store error. */
-static int apply_cred_update(struct store_txn *t, struct attempt *a)
+int cred_update_store(struct store_txn *t, const struct proof *p)
 {
 	json_t *cur = NULL;
 	int same;
 
-	if (!a->proof.cred_update)
-		return a->proof.cred_must_update ? 1 : 0;
-	same = store_gets(t, T_CREDS, a->proof.cred_key, &cur) == STORE_OK &&
-	       json_equal(cur, a->proof.cred_expect);
+	if (!p->cred_update)
+		return p->cred_must_update ? 1 : 0;
+	same = store_gets(t, T_CREDS, p->cred_key, &cur) == STORE_OK && json_equal(cur, p->cred_expect);
 	json_decref(cur);
 	if (!same)
-		return a->proof.cred_must_update ? 1 : 0;
-	return store_puts(t, T_CREDS, a->proof.cred_key, a->proof.cred_update, 0);
+		return p->cred_must_update ? 1 : 0;
+	return store_puts(t, T_CREDS, p->cred_key, p->cred_update, 0);
 }
 
 /* Common start of every successful step: the transaction still exists (and is
@@ -351,7 +345,7 @@ static int step_commit(struct store_txn *t, struct attempt *a, int finishing)
 	if (store_gets(t, T_LOGINS, a->tx_id, &tx) != STORE_OK)
 		return STORE_CONFLICT;
 	json_decref(tx);
-	if ((rc = apply_cred_update(t, a)) == 1) {
+	if ((rc = cred_update_store(t, &a->proof)) == 1) {
 		a->result = METHOD_FAIL;
 		return record_failure(t, a, "one-time code already used");
 	}
@@ -359,7 +353,9 @@ static int step_commit(struct store_txn *t, struct attempt *a, int finishing)
 		return rc;
 	if (finishing && (rc = store_dels(t, T_LOGINS, a->tx_id)) != STORE_OK)
 		return rc;
-	if ((rc = throttle_success(t, a->uname, a->r->peer)) != STORE_OK)
+	/* Failure counters reset only when the whole sign-in succeeds: a known password
+	 * must not buy unlimited guesses at the second factor. */
+	if (finishing && (rc = throttle_success(t, a->uname, a->r->peer)) != STORE_OK)
 		return rc;
 	if (a->proof.audit_event[0]) {
 		f = audit_fields(a, "success");
@@ -494,7 +490,7 @@ static void check_done(void *arg)
 		if (a->level < a->required) {
 			struct store_txn *t = store_read_begin(r->authd->store);
 			const struct authd_method *m =
-			        t ? next_method(t, a->proof.user_id, a->amr, a->factors, a->props,
+			        t ? login_next_method(t, a->proof.user_id, a->amr, a->factors, a->props,
 			                        a->required) : NULL;
 			if (t)
 				store_read_end(t);
@@ -528,9 +524,7 @@ static void check_done(void *arg)
 	}
 }
 
-/* The throttle key for a typed name: its normal form, or, for a name that cannot
- * exist, its lower-cased prefix (still throttled and timed like an unknown user). */
-static void throttle_name(const char *username, char out[USERNAME_MAX + 1])
+void login_throttle_name(const char *username, char out[USERNAME_MAX + 1])
 {
 	size_t i;
 
@@ -597,7 +591,7 @@ void oidc_login_post(struct http_req *r)
 			return;
 		}
 		partial_bits(tx, &a->amr, &a->factors, &a->props);
-		throttle_name(json_string_value(json_object_get(a->user, "username")), a->uname);
+		login_throttle_name(json_string_value(json_object_get(a->user, "username")), a->uname);
 	} else {
 		const char *username = http_param(r, "username");
 		const char *password = http_param(r, "password");
@@ -615,7 +609,7 @@ void oidc_login_post(struct http_req *r)
 			attempt_free(a);
 			return;
 		}
-		throttle_name(username, a->uname);
+		login_throttle_name(username, a->uname);
 		if (user_by_name(t, a->uname, &a->user) != STORE_OK)
 			a->user = NULL;
 	}

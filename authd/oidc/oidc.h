@@ -120,6 +120,28 @@ void login_start(struct http_req *r, const char *return_to, int level);
 int session_raw_level(const json_t *session);
 int session_level(const json_t *session);
 
+/* Sign-in steps shared by the browser flow (login.c) and host login (hostlogin.c). */
+struct authd_method;
+struct proof;
+/* The method to ask for next: enrolled, not yet used in this sign-in (its amr not
+ * in amr), and raising the level — preferably to required. NULL when none can. */
+const struct authd_method *login_next_method(struct store_txn *t, const char *uid, unsigned amr,
+                                             unsigned factors, unsigned props, int required);
+/* Stores a proof's credential update when the stored record is still the one that
+ * was verified (write txn). 0; 1 when a required update lost the race (a one-time
+ * code used twice: the login must fail); or a store error. */
+int cred_update_store(struct store_txn *t, const struct proof *p);
+
+/* The throttle key for a typed name: its normal form, or, for a name that cannot
+ * exist, its lower-cased prefix (still throttled and timed like an unknown user). */
+void login_throttle_name(const char *username, char out[65]);
+
+/* Host login (hostlogin.c): grant_type=password and the mfa-otp grant at /token,
+ * for confidential host clients (pam_authd). They take over ca (its client). */
+#define GRANT_MFA_OTP "urn:authd:params:oauth:grant-type:mfa-otp"
+void host_login_password(struct http_req *r, struct client_auth *ca);
+void host_login_otp(struct http_req *r, struct client_auth *ca);
+
 /* Login transactions and codes shared between authorize.c and login.c. */
 /* After authentication (or SSO), issues a code: writes it in t with the request
  * parameters in tx; code_out gets the bearer code. */

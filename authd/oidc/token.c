@@ -405,6 +405,22 @@ void oidc_token(struct http_req *r)
 	}
 	g->client_id = json_string_value(json_object_get(g->ca.client, "client_id"));
 
+	if (strcmp(gt, "password") == 0 || strcmp(gt, GRANT_MFA_OTP) == 0) {
+		/* Host login: only for confidential clients registered for it. */
+		if (!client_has(g->ca.client, "grant_types", "password")) {
+			http_reply_oauth_error(r, 400, "unauthorized_client", "client may not use this grant type");
+			grant_free(g);
+			return;
+		}
+		struct client_auth ca = g->ca;
+		g->ca.client = NULL;
+		grant_free(g);
+		if (strcmp(gt, "password") == 0)
+			host_login_password(r, &ca);
+		else
+			host_login_otp(r, &ca);
+		return;
+	}
 	if (strcmp(gt, "authorization_code") == 0) {
 		const char *code = http_param(r, "code");
 		if (!code || strlen(code) != OIDC_SECRET_LEN) {

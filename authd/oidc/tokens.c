@@ -71,7 +71,11 @@ char *token_access(struct http_req *r, const struct token_grant *g, json_t *user
 	if (g->sid)
 		json_object_set_new(c, "sid", json_string(g->sid));
 	add_level(c, g);
-	(void)user;
+	/* Resource servers (and pam_authd's account check) read groups from the token. */
+	if (user && g->scope && scope_has(g->scope, "groups")) {
+		const json_t *gr = json_object_get(user, "groups");
+		json_object_set_new(c, "groups", json_is_array(gr) ? json_deep_copy(gr) : json_array());
+	}
 	return sign(r, r->authd->conf->signing_alg, "at+jwt", c);
 }
 
@@ -84,6 +88,10 @@ void token_user_claims(json_t *obj, const json_t *user, const char *scope)
 			json_object_set_new(obj, "preferred_username", json_string(v));
 		if ((v = json_string_value(json_object_get(user, "display_name"))) && *v)
 			json_object_set_new(obj, "name", json_string(v));
+	}
+	if (scope_has(scope, "groups")) {
+		const json_t *g = json_object_get(user, "groups");
+		json_object_set_new(obj, "groups", json_is_array(g) ? json_deep_copy(g) : json_array());
 	}
 	if (scope_has(scope, "email") && (v = json_string_value(json_object_get(user, "email"))) && *v) {
 		json_object_set_new(obj, "email", json_string(v));
