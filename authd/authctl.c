@@ -1,5 +1,6 @@
 /* authd/authctl.c — the admin command line: store initialisation, users,
- * clients (applications), the signing key ring and the audit log.
+ * clients (applications), TOTP enrolment and help-desk reset, the signing key
+ * ring and the audit log.
  *
  * authctl opens the daemon's store without a writer thread and makes each change
  * in one durable transaction of its own (store_write_sync); LMDB serialises it
@@ -24,6 +25,7 @@
 #include "../lib/jose.h"
 #include "../lib/util.h"
 #include "../modules/password.h"
+#include "../modules/totp.h"
 #include "audit.h"
 #include "authd.h"
 #include "clients.h"
@@ -65,6 +67,7 @@ static const char usage_main[] =
     "  init                       create the store, signing key ring and server secret\n"
     "  user add|list|show|disable|enable|passwd\n"
     "  client add|update|list|show|remove|import\n"
+    "  totp enrol|reset|status   two-step verification (TOTP) of a user\n"
     "  key rotate|list\n"
     "  audit verify|show\n"
     "\n"
@@ -103,6 +106,15 @@ static const char usage_client[] =
     "defaults: grants authorization_code refresh_token, scopes openid profile email,\n"
     "client_secret_basic, min_aal 1. A new confidential client's secret is printed\n"
     "once as \"client_secret: ...\"; only its keyed hash is stored.\n";
+
+static const char usage_totp[] =
+    "usage: authctl [-c FILE] totp enrol NAME [--code-stdin]\n"
+    "       authctl [-c FILE] totp reset NAME\n"
+    "       authctl [-c FILE] totp status NAME\n"
+    "  enrol prints the otpauth:// URI and a QR code, then reads one code from the\n"
+    "  person's app (prompting on a terminal; --code-stdin reads it without a prompt)\n"
+    "  and prints ten recovery codes once. reset (help desk) removes the TOTP and tells\n"
+    "  the person at their next sign-in.\n";
 
 static const char usage_key[] =
     "usage: authctl [-c FILE] key rotate\n"
@@ -402,7 +414,8 @@ static int
 cmd_init(struct ctl *c, int argc, char **argv)
 {
 	struct init_ctx x = { .c = c };
-	int rc;
+	char err[512];
+	int rc, created = 0;
 
 	if (argc != 0) {
 		usage_error(usage_init, "init takes no arguments");
@@ -412,6 +425,14 @@ cmd_init(struct ctl *c, int argc, char **argv)
 		return EXIT_REFUSED;
 	if ((rc = store_write_sync(c->store, init_cb, &x)) != STORE_OK)
 		return store_failure("init", rc);
+	/* The TOTP sealing key lives beside the config, never in the store. */
+	if (totp_init_err(&c->conf, err, sizeof(err), &created) != 0) {
+		refuse("init", err);
+		return EXIT_REFUSED;
+	}
+	if (created)
+		fprintf(stderr, "authctl: created TOTP key file %s (mode 0600; back it up with the "
+		    "store)\n", c->conf.totp_key_file);
 	if (x.created_ring || x.created_secret)
 		fprintf(stderr, "authctl: initialised store %s\n", c->store_dir);
 	else
@@ -1492,6 +1513,300 @@ out:
 	return rc;
 }
 
+/* ---------------------------------------------------------------- totp */
+
+struct totp_ctx {
+	const struct ctl *c;
+	const char *name;
+	char id[USER_ID_LEN + 1];
+	char username[USERNAME_MAX + 1];
+	char code[8];
+	char uri[TOTP_URI_MAX];
+	char recovery[TOTP_RECOVERY_CODES][TOTP_RECOVERY_LEN + 3];
+	int no_user;           /* the name is unknown (vs. no TOTP) */
+	int wrong_code;
+};
+
+/* Looks the user up inside the write transaction (LMDB serialises authctl
+ * against authd: decide from what this transaction sees). */
+static int
+totp_user(struct store_txn *t, struct totp_ctx *x)
+{
+	json_t *u = NULL;
+	const char *id, *uname;
+	int rc;
+
+	if ((rc = user_by_name(t, x->name, &u)) != STORE_OK) {
+		x->no_user = rc == STORE_NOTFOUND;
+		return rc;
+	}
+	id = json_string_value(json_object_get(u, "id"));
+	uname = json_string_value(json_object_get(u, "username"));
+	if (id == NULL || uname == NULL || strlen(id) != USER_ID_LEN || strlen(uname) > USERNAME_MAX) {
+		json_decref(u);
+		return STORE_CORRUPT;
+	}
+	memcpy(x->id, id, USER_ID_LEN + 1);
+	snprintf(x->username, sizeof(x->username), "%s", uname);
+	json_decref(u);
+	return STORE_OK;
+}
+
+static int
+totp_audit(struct totp_ctx *x, struct store_txn *t, const char *event, const char *state)
+{
+	json_t *f = state != NULL ?
+	    json_pack("{s:s, s:s, s:s}", "user", x->id, "username", x->username, "state", state) :
+	    json_pack("{s:s, s:s}", "user", x->id, "username", x->username);
+	int rc = f != NULL ? audit_admin(x->c, t, event, f) : STORE_IO;
+
+	json_decref(f);
+	return rc;
+}
+
+static int
+totp_begin_cb(struct store_txn *t, void *arg)
+{
+	struct totp_ctx *x = arg;
+	int rc;
+
+	if ((rc = totp_user(t, x)) != STORE_OK)
+		return rc;
+	if ((rc = totp_enrol_begin(t, x->id, x->username, x->uri, sizeof(x->uri))) != STORE_OK)
+		return rc;
+	return totp_audit(x, t, "admin.totp.enrol", "pending");
+}
+
+static int
+totp_finish_cb(struct store_txn *t, void *arg)
+{
+	struct totp_ctx *x = arg;
+	int rc;
+
+	if ((rc = totp_user(t, x)) != STORE_OK)
+		return rc;
+	rc = totp_enrol_finish(t, x->id, x->code, x->recovery);
+	if (rc == -1) {
+		x->wrong_code = 1;
+		return STORE_CONFLICT;
+	}
+	if (rc != STORE_OK)
+		return rc;
+	return totp_audit(x, t, "admin.totp.enrol", "active");
+}
+
+static int
+totp_reset_cb(struct store_txn *t, void *arg)
+{
+	struct totp_ctx *x = arg;
+	int rc;
+
+	if ((rc = totp_user(t, x)) != STORE_OK)
+		return rc;
+	if ((rc = totp_reset(t, x->id)) != STORE_OK)
+		return rc;
+	return totp_audit(x, t, "admin.totp.reset", NULL);
+}
+
+/* One code from stdin: "123456" or "123 456". 0 ok, -1 refused (message printed). */
+static int
+read_code(char out[8], int prompt)
+{
+	char line[32];
+	size_t len = 0, i, n = 0;
+
+	if (prompt && isatty(STDIN_FILENO)) {
+		fputs("Code shown by the app: ", stderr);
+		fflush(stderr);
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (len == sizeof(line) - 1) {
+			refuse("code refused", "longer than a code");
+			return -1;
+		}
+		r = read(STDIN_FILENO, line + len, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			refuse("cannot read the code", strerror(errno));
+			return -1;
+		}
+		if (r == 0 || line[len] == '\n')
+			break;
+		len++;
+	}
+	line[len] = '\0';
+	if (len > 0 && line[len - 1] == '\r')
+		line[--len] = '\0';
+	for (i = 0; i < len; i++) {
+		if (line[i] == ' ')
+			continue;
+		if (line[i] < '0' || line[i] > '9' || n == 6) {
+			refuse("code refused", "it must be the 6 digits shown by the app");
+			return -1;
+		}
+		out[n++] = line[i];
+	}
+	out[n] = '\0';
+	if (n != 6) {
+		refuse("code refused", "it must be the 6 digits shown by the app");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+totp_write_failure(const struct ctl *c, struct totp_ctx *x, const char *verb, int rc)
+{
+	if (x->no_user) {
+		refuse("no such user", x->name);
+		return EXIT_REFUSED;
+	}
+	if (rc == STORE_EXISTS) {
+		fprintf(stderr, "authctl: %s already has an active TOTP; to replace it run: "
+		    "authctl -c %s totp reset %s\n", x->name, c->config_path, x->name);
+		return EXIT_REFUSED;
+	}
+	if (rc == STORE_NOTFOUND && strcmp(verb, "reset") == 0) {
+		fprintf(stderr, "authctl: %s has no TOTP; nothing to reset\n", x->name);
+		return EXIT_REFUSED;
+	}
+	if (rc == STORE_NOTFOUND) {
+		fprintf(stderr, "authctl: the enrolment of %s is gone (reset meanwhile?); "
+		    "run totp enrol again\n", x->name);
+		return EXIT_REFUSED;
+	}
+	return store_failure(verb, rc);
+}
+
+static int
+totp_enrol_cmd(struct ctl *c, struct totp_ctx *x, int code_stdin)
+{
+	char err[512];
+	char *qr;
+	size_t i;
+	int rc;
+
+	if (totp_init_err(&c->conf, err, sizeof(err), NULL) != 0) {
+		refuse("TOTP unavailable", err);
+		return EXIT_REFUSED;
+	}
+	rc = store_write_sync(c->store, totp_begin_cb, x);
+	if (rc != STORE_OK)
+		return totp_write_failure(c, x, "enrol", rc);
+	/* The URI carries the secret: stdout only, for the person's app. */
+	printf("%s\n", x->uri);
+	if ((qr = totp_qr_text(x->uri)) != NULL) {
+		fputs(qr, stdout);
+		wipe(qr, strlen(qr));
+		free(qr);
+	}
+	fflush(stdout);
+	wipe(x->uri, sizeof(x->uri));
+	if (!code_stdin)
+		fprintf(stderr, "authctl: scan the QR code (or add the URI) in the authenticator "
+		    "app, then type the code it shows.\n");
+	if (read_code(x->code, !code_stdin) != 0) {
+		fprintf(stderr, "authctl: TOTP of %s not activated (still pending)\n", x->name);
+		return EXIT_REFUSED;
+	}
+	rc = store_write_sync(c->store, totp_finish_cb, x);
+	wipe(x->code, sizeof(x->code));
+	if (rc != STORE_OK && x->wrong_code) {
+		fprintf(stderr, "authctl: code refused: not valid for this secret now (check the "
+		    "phone's clock); TOTP of %s not activated\n", x->name);
+		return EXIT_REFUSED;
+	}
+	if (rc != STORE_OK)
+		return totp_write_failure(c, x, "enrol", rc);
+	fprintf(stderr, "authctl: TOTP of %s is active. Recovery codes (shown once; each works "
+	    "once; hand them to the person):\n", x->name);
+	for (i = 0; i < TOTP_RECOVERY_CODES; i++)
+		printf("%s\n", x->recovery[i]);
+	fflush(stdout);
+	return 0;
+}
+
+static int
+cmd_totp(struct ctl *c, int argc, char **argv)
+{
+	struct totp_ctx x = { .c = c };
+	char norm[USERNAME_MAX + 1];
+	const char *verb;
+	int i, code_stdin = 0, rc;
+
+	if (argc < 1 || (strcmp(argv[0], "enrol") != 0 && strcmp(argv[0], "reset") != 0 &&
+	    strcmp(argv[0], "status") != 0)) {
+		if (argc < 1)
+			usage_error(usage_totp, "totp: which action?");
+		else
+			usage_error(usage_totp, "totp: unknown action '%s'", argv[0]);
+		return EXIT_USAGE;
+	}
+	verb = argv[0];
+	for (i = 1; i < argc; i++) {
+		if (strcmp(verb, "enrol") == 0 && strcmp(argv[i], "--code-stdin") == 0) {
+			code_stdin = 1;
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			usage_error(usage_totp, "totp %s: unknown option '%s'", verb, argv[i]);
+			return EXIT_USAGE;
+		} else if (x.name == NULL) {
+			x.name = argv[i];
+		} else {
+			usage_error(usage_totp, "totp %s: unexpected argument '%s'", verb, argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (x.name == NULL) {
+		usage_error(usage_totp, "totp %s needs a NAME", verb);
+		return EXIT_USAGE;
+	}
+	if (!username_normalise(x.name, norm)) {
+		refuse("invalid username (1-64 of A-Z a-z 0-9 . _ @ -)", x.name);
+		return EXIT_REFUSED;
+	}
+	if (ctl_open_store(c, 0) != 0)
+		return EXIT_REFUSED;
+	if (strcmp(verb, "enrol") == 0) {
+		rc = totp_enrol_cmd(c, &x, code_stdin);
+	} else if (strcmp(verb, "reset") == 0) {
+		rc = store_write_sync(c->store, totp_reset_cb, &x);
+		if (rc == STORE_OK) {
+			fprintf(stderr, "authctl: TOTP of %s removed; they will be told at their next "
+			    "sign-in and can set it up again on their account page\n", x.name);
+			rc = 0;
+		} else {
+			rc = totp_write_failure(c, &x, "reset", rc);
+		}
+	} else {
+		struct store_txn *t;
+		json_t *u = NULL, *st = NULL;
+
+		if ((t = store_read_begin(c->store)) == NULL)
+			return store_failure("read", STORE_IO);
+		rc = user_by_name(t, x.name, &u);
+		if (rc == STORE_OK)
+			st = totp_status(t, json_string_value(json_object_get(u, "id")));
+		store_read_end(t);
+		if (rc == STORE_NOTFOUND) {
+			refuse("no such user", x.name);
+			return EXIT_REFUSED;
+		}
+		if (rc != STORE_OK || st == NULL) {
+			json_decref(u);
+			return store_failure("totp status", rc != STORE_OK ? rc : STORE_IO);
+		}
+		json_object_set(st, "username", json_object_get(u, "username"));
+		rc = print_json_line(st) == 0 ? 0 : EXIT_REFUSED;
+		json_decref(st);
+		json_decref(u);
+	}
+	wipe(&x, sizeof(x));
+	return rc;
+}
+
 /* ---------------------------------------------------------------- keys */
 
 struct key_ctx {
@@ -1676,6 +1991,7 @@ static const struct command commands[] = {
 	{ "init", cmd_init, usage_init },
 	{ "user", cmd_user, usage_user },
 	{ "client", cmd_client, usage_client },
+	{ "totp", cmd_totp, usage_totp },
 	{ "key", cmd_key, usage_key },
 	{ "audit", cmd_audit, usage_audit },
 	{ NULL, NULL, NULL },
@@ -1751,6 +2067,7 @@ main(int argc, char **argv)
 	}
 	rc = cmd->run(&c, argc - i - 1, argv + i + 1);
 	password_fini();
+	totp_fini();
 	ctl_close(&c);
 	return rc;
 }

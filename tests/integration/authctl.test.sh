@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/integration/authctl.test.sh BUILD — the admin CLI end to end on a store of
 # its own: every command, its refusals (exit 1) and usage errors (exit 2), the
-# import of the city's 115 applications, key rotation and the audit chain.
+# import of the city's 115 applications, TOTP enrolment (codes from oathtool) and
+# help-desk reset, key rotation and the audit chain.
 # When run by run.sh (AUTHD_CONF, AUTHD_ISSUER, AUTHD_CA set), it also rotates the
 # running daemon's keys and checks the daemon publishes them without a restart.
 # Prints TAP; exits non-zero on any failure.
@@ -108,6 +109,8 @@ run 0 "init again is fine (idempotent)" init
 "$authctl" -c "$T/authd.conf" key list >"$T/keys-2" 2>/dev/null
 check "a second init keeps the same ring" cmp -s "$T/keys-1" "$T/keys-2"
 run 2 "init with an argument is a usage error" init now
+check "init created the TOTP key file 0600 beside the config" test "$(mode_of "$T/totp.key")" = 600
+check "the TOTP key file holds 64 hex characters" grep -qx '[0-9a-f]\{64\}' "$T/totp.key"
 
 # ---- users ---------------------------------------------------------------
 PW='Correct-Horse-Battery-9'
@@ -262,6 +265,72 @@ run 0 "client import of the original file again" client import "$T/two.json"
 "$authctl" -c "$T/authd.conf" client show two-a >"$T/out" 2>/dev/null
 check "two-a is still disabled" out_has '"disabled":true'
 
+# ---- totp ------------------------------------------------------------------
+# enrol NAME: starts authctl with its stdin on a fifo, waits for the URI, feeds
+# the code oathtool computes from the URI's secret (or CODE when given).
+totp_enrol() { # totp_enrol NAME [CODE]
+	rm -f "$T/code-in" "$T/out"
+	mkfifo "$T/code-in"
+	"$authctl" -c "$T/authd.conf" totp enrol "$1" --code-stdin <"$T/code-in" >"$T/out" 2>"$T/err" &
+	pid=$!
+	exec 3>"$T/code-in"
+	i=0
+	while [ $i -lt 100 ] && ! grep -q '^otpauth://' "$T/out" 2>/dev/null; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	totp_secret=$(sed -n 's/^otpauth:.*[?&]secret=\([A-Z2-7]*\).*/\1/p' "$T/out")
+	if [ -n "${2:-}" ]; then
+		printf '%s\n' "$2" >&3
+	elif [ -n "$totp_secret" ]; then
+		oathtool --totp -b "$totp_secret" >&3
+	fi
+	exec 3>&-
+	wait "$pid"
+}
+if command -v oathtool >/dev/null 2>&1; then
+	run 0 "totp status of a user without TOTP" totp status alice
+	check "status says none" out_has '"totp":"none"'
+	totp_enrol alice 000000
+	check "totp enrol with a wrong code is refused" test $? -eq 1
+	check "the refusal says the code was not valid" err_has "code refused"
+	run 0 "totp status after a refused code" totp status alice
+	check "a refused code leaves the enrolment pending" out_has '"totp":"pending"'
+	totp_enrol alice 12ab56
+	check "totp enrol with a non-numeric code is refused" test $? -eq 1
+	totp_enrol alice
+	check "totp enrol with the code from oathtool exits 0" test $? -eq 0
+	check "enrol printed an otpauth URI with issuer and SHA1/6/30" \
+		out_has '^otpauth://totp/City%20SSO:alice?secret=[A-Z2-7]\{32\}&issuer=City%20SSO&algorithm=SHA1&digits=6&period=30$'
+	check "enrol printed a terminal QR code" out_has '█'
+	check "enrol printed ten recovery codes" \
+		test "$(grep -c '^[2-9A-HJKMNP-Z]\{4\}-[2-9A-HJKMNP-Z]\{4\}-[2-9A-HJKMNP-Z]\{4\}$' "$T/out")" -eq 10
+	run 0 "totp status after enrolment" totp status alice
+	check "status says active with 10 recovery codes" out_has '"totp":"active","recovery_codes_left":10'
+	check "status shows no secret" out_lacks "$totp_secret"
+	enrolled_secret=$totp_secret
+	totp_enrol alice
+	check "a second enrolment over an active TOTP is refused" test $? -eq 1
+	check "the refusal says to reset first" err_has "totp reset"
+	check "the store holds no plaintext secret" test -n "$enrolled_secret" -a \
+		-z "$(grep -a -l "$enrolled_secret" "$T/data/data.mdb")"
+	run 0 "totp reset" totp reset alice
+	run 0 "totp status after reset" totp status alice
+	check "status says none after reset" out_has '"totp":"none"'
+	run 0 "user show after reset" user show alice
+	run 1 "a second reset is refused (nothing to reset)" totp reset alice
+	run 1 "totp status of an unknown user is refused" totp status nobody
+	run 1 "totp reset of an unknown user is refused" totp reset nobody
+	run 2 "totp without an action is a usage error" totp
+	run 2 "totp with an unknown action is a usage error" totp frob alice
+	run 2 "totp status without a name is a usage error" totp status
+	run 2 "totp reset with --code-stdin is a usage error" totp reset alice --code-stdin
+	totp_events="admin.totp.enrol admin.totp.reset"
+else
+	echo "# oathtool missing (scripts/deps.sh --test installs it): TOTP checks skipped"
+	totp_events=""
+fi
+
 # ---- keys --------------------------------------------------------------------
 old_current=$(sed -n 's/.*"kid":"\(es-[^"]*\)","alg":"ES256","state":"current".*/\1/p' "$T/keys-1")
 old_next=$(sed -n 's/.*"kid":"\(es-[^"]*\)","alg":"ES256","state":"next".*/\1/p' "$T/keys-1")
@@ -278,7 +347,8 @@ run 0 "audit verify" audit verify
 check "audit verify reports an intact chain" out_has '^audit chain ok: [1-9][0-9]* records$'
 run 0 "audit show" audit show --last 1000
 for ev in admin.store.init admin.user.add admin.user.disable admin.user.enable admin.user.passwd \
-	admin.client.add admin.client.update admin.client.remove admin.client.import admin.key.rotate; do
+	admin.client.add admin.client.update admin.client.remove admin.client.import admin.key.rotate \
+	$totp_events; do
 	check "audit show lists $ev" out_has "\"event\":\"$ev\""
 done
 check "audit records name the actor and unix user" out_has '"actor":"authctl","unix_user":"[^"]*","uid":[0-9]'
