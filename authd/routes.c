@@ -16,6 +16,8 @@ const struct http_route http_routes[] = {
 	{ "/revoke", HTTP_POST, oidc_revoke, "revoke", 1 },
 	{ "/logout", HTTP_GET | HTTP_POST, oidc_logout, "logout", 1 },
 	{ "/account", HTTP_GET | HTTP_POST, account_page, "account", 1 },
+	{ "/device_authorization", HTTP_POST, oidc_device_authorization, "device_authorization", 1 },
+	{ "/device", HTTP_GET | HTTP_POST, oidc_device, "device", 1 },
 	{ "/static/authd.css", HTTP_GET, ui_static_css, "static", 0 },
 	{ "/healthz", HTTP_GET, ops_healthz, "healthz", 0 },
 	{ "/metrics", HTTP_GET, ops_metrics, "metrics", 0 },

@@ -34,6 +34,7 @@ static int64_t expiry_of(enum store_table tab, json_t *v, int throttle_keep_s)
 	case T_CODES:
 	case T_LOGINS:
 	case T_FAMILIES:
+	case T_DEVICE:
 		return json_integer_value(json_object_get(v, "expires"));
 	case T_SESSIONS: {
 		int64_t e = json_integer_value(json_object_get(v, "expires"));
@@ -70,7 +71,7 @@ long sweep_pass(struct store_txn *t, struct sweep_cursor *cur, int64_t now, size
                 int throttle_keep_s)
 {
 	static const enum store_table tabs[] = { T_CODES, T_LOGINS, T_SESSIONS, T_FAMILIES,
-		                                 T_REFRESH, T_JTI, T_THROTTLE };
+		                                 T_REFRESH, T_JTI, T_THROTTLE, T_DEVICE };
 	long deleted = 0;
 
 	for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]); i++) {

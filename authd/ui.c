@@ -60,6 +60,22 @@ static const struct text texts[] = {
 	{ "login.as", "登入帳號：", "Signing in as: " },
 	{ "unmet.enrol", "前往帳號設定兩步驟驗證", "Set up two-step verification on your account page" },
 	{ "unmet.back", "返回應用程式", "Back to the application" },
+	{ "device.title", "在其他裝置登入", "Sign in on another device" },
+	{ "device.enter", "請輸入裝置（例如伺服器的 SSH 連線畫面）上顯示的 8 碼代碼。",
+	  "Enter the 8-character code shown on the device (for example in an SSH session)." },
+	{ "device.code_label", "裝置代碼", "Device code" },
+	{ "device.continue", "繼續", "Continue" },
+	{ "device.confirm", "是否允許下列應用程式以您的身分登入？請確認代碼與裝置上顯示的相同；若不是您本人發起，請按「拒絕」。",
+	  "Allow this application to sign in as you? Check that the code matches the one on the device; if you did not start this, choose Deny." },
+	{ "device.app", "應用程式：", "Application: " },
+	{ "device.code", "代碼：", "Code: " },
+	{ "device.approve", "允許", "Allow" },
+	{ "device.deny", "拒絕", "Deny" },
+	{ "device.approved", "已允許。您可以回到原本的裝置繼續操作。", "Allowed. You can go back to your device now." },
+	{ "device.denied", "已拒絕，該裝置將無法登入。", "Denied. The device will not be signed in." },
+	{ "device.bad_code", "代碼不正確或已過期。請確認裝置上的代碼後重新輸入。",
+	  "The code is wrong or has expired. Check the code on the device and enter it again." },
+	{ "device.throttled", "錯誤次數過多，請 10 分鐘後再試。", "Too many wrong codes. Try again in 10 minutes." },
 	{ NULL, NULL, NULL }
 };
 

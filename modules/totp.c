@@ -942,10 +942,18 @@ totp_begin(struct login *l, json_t *challenge_out)
 	return METHOD_OK;
 }
 
+static int
+totp_enrolled(struct store_txn *t, const char *user_id)
+{
+	return totp_active(t, user_id);
+}
+
 const struct authd_method method_totp = {
 	.name = "totp",
 	.factors = FACTOR_HAVE,
 	.props = 0,	/* not replay-resistant in NIST's sense: a phished code works once */
+	.amr = AMR_OTP,
+	.enrolled = totp_enrolled,
 	.init = totp_method_init,
 	.begin = totp_begin,
 	.finish = totp_finish,

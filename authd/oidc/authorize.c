@@ -254,6 +254,18 @@ void login_start(struct http_req *r, const char *return_to, int level)
 	}
 	z->r = r;
 	z->tx = json_pack("{s:s s:i}", "return_to", return_to, "level", level < 1 ? 1 : level);
+	/* A session that proved less than needed is stepped up, not replaced. */
+	struct store_txn *t = store_read_begin(r->authd->store);
+	json_t *s = t ? session_find(r, t, z->skey) : NULL;
+	if (s && session_raw_level(s) == session_level(s) && session_level(s) < level)
+		json_object_set_new(z->tx, "partial",
+		                    json_pack("{s:O s:O s:O s:O}", "user", json_object_get(s, "user"),
+		                              "amr", json_object_get(s, "amr"),
+		                              "factors", json_object_get(s, "factors"),
+		                              "props", json_object_get(s, "props")));
+	json_decref(s);
+	if (t)
+		store_read_end(t);
 	tx_begin(z);
 }
 

@@ -30,7 +30,8 @@ void oidc_discovery(struct http_req *r)
 	static const char *const auth[] = { "client_secret_basic", "client_secret_post",
 		                            "private_key_jwt", "none", NULL };
 	static const char *const grants[] = { "authorization_code", "refresh_token",
-		                              "client_credentials", NULL };
+		                              "client_credentials",
+		                              "urn:ietf:params:oauth:grant-type:device_code", NULL };
 	static const char *const scopes[] = { "openid", "profile", "email", "groups", "offline_access", NULL };
 	static const char *const claims[] = { "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce",
 		                              "acr", "amr", "sid", "preferred_username", "name",
@@ -46,6 +47,7 @@ void oidc_discovery(struct http_req *r)
 	url(o, "end_session_endpoint", iss, "/logout");
 	url(o, "introspection_endpoint", iss, "/introspect");
 	url(o, "revocation_endpoint", iss, "/revoke");
+	url(o, "device_authorization_endpoint", iss, "/device_authorization");
 	json_object_set_new(o, "response_types_supported", json_pack("[s]", "code"));
 	json_object_set_new(o, "response_modes_supported", json_pack("[s]", "query"));
 	json_object_set_new(o, "grant_types_supported", strings(grants));

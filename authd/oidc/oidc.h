@@ -40,6 +40,8 @@ void oidc_userinfo(struct http_req *r);
 void oidc_introspect(struct http_req *r);
 void oidc_revoke(struct http_req *r);
 void oidc_logout(struct http_req *r);
+void oidc_device_authorization(struct http_req *r); /* POST /device_authorization */
+void oidc_device(struct http_req *r);               /* GET/POST /device: the person's side */
 void ui_static_css(struct http_req *r);
 
 /* PKCE (RFC 7636): 1 when verifier (43..128 unreserved chars) hashes to challenge. */
@@ -139,6 +141,7 @@ void login_throttle_name(const char *username, char out[65]);
 /* Host login (hostlogin.c): grant_type=password and the mfa-otp grant at /token,
  * for confidential host clients (pam_authd). They take over ca (its client). */
 #define GRANT_MFA_OTP "urn:authd:params:oauth:grant-type:mfa-otp"
+#define GRANT_DEVICE_CODE "urn:ietf:params:oauth:grant-type:device_code"
 void host_login_password(struct http_req *r, struct client_auth *ca);
 void host_login_otp(struct http_req *r, struct client_auth *ca);
 

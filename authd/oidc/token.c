@@ -118,6 +118,32 @@ static int refresh_store(struct store_txn *t, struct grant *g, json_int_t gen, j
 	return rc;
 }
 
+/* The refresh family for a grant made for a person (g->family already chosen),
+ * and its first refresh token when the client may refresh. session: the store
+ * key of the browser session it came from (logout revokes it), or NULL. */
+static int family_create(struct store_txn *t, struct grant *g, const char *session)
+{
+	const struct conf *c = g->r->authd->conf;
+	int64_t now = now_s();
+	json_t *fam;
+	int rc;
+
+	fam = json_pack("{s:s s:s s:s s:s? s:I s:I s:I s:I s:I s:b s:I s:I s:s?}",
+	                "client", g->client_id, "user", g->user_id, "scope", g->scope,
+	                "sid", g->sid[0] ? g->sid : NULL,
+	                "auth_time", (json_int_t)g->auth_time, "amr", (json_int_t)g->amr,
+	                "factors", (json_int_t)g->factors, "props", (json_int_t)g->props,
+	                "gen", (json_int_t)1, "revoked", 0, "created", (json_int_t)now,
+	                "expires", (json_int_t)(now + c->refresh_ttl), "session", session);
+	if (!fam)
+		return STORE_IO;
+	rc = store_puts(t, T_FAMILIES, g->family, fam, STORE_NOOVERWRITE);
+	json_decref(fam);
+	if (rc == STORE_OK && client_has(g->ca.client, "grant_types", "refresh_token"))
+		rc = refresh_store(t, g, 1, (json_int_t)(now + c->refresh_ttl));
+	return rc;
+}
+
 static int load_user(struct store_txn *t, struct grant *g)
 {
 	if (user_by_id(t, g->user_id, &g->user) != STORE_OK ||
@@ -129,10 +155,9 @@ static int load_user(struct store_txn *t, struct grant *g)
 static int code_write(struct store_txn *t, void *arg)
 {
 	struct grant *g = arg;
-	const struct conf *c = g->r->authd->conf;
 	const char *verifier = http_param(g->r, "code_verifier");
 	const char *ru = http_param(g->r, "redirect_uri");
-	json_t *code = NULL, *fam, *sess = NULL;
+	json_t *code = NULL, *sess = NULL;
 	int64_t now = now_s();
 	int rc;
 
@@ -194,21 +219,8 @@ static int code_write(struct store_txn *t, void *arg)
 		return audit_grant(t, g, "token.failure", "account disabled");
 	}
 	/* Every code gets a family record so a replay can revoke what it produced. */
-	fam = json_pack("{s:s s:s s:s s:O? s:I s:I s:I s:I s:I s:b s:I s:I s:O?}",
-	                "client", g->client_id, "user", g->user_id, "scope", g->scope,
-	                "sid", json_object_get(code, "sid"),
-	                "auth_time", (json_int_t)g->auth_time, "amr", (json_int_t)g->amr,
-	                "factors", (json_int_t)g->factors, "props", (json_int_t)g->props,
-	                "gen", (json_int_t)1, "revoked", 0, "created", (json_int_t)now,
-	                "expires", (json_int_t)(now + c->refresh_ttl), "session",
-	                json_object_get(code, "session"));
+	rc = family_create(t, g, json_string_value(json_object_get(code, "session")));
 	json_decref(code);
-	if (!fam)
-		return STORE_IO;
-	rc = store_puts(t, T_FAMILIES, g->family, fam, STORE_NOOVERWRITE);
-	json_decref(fam);
-	if (rc == STORE_OK && client_has(g->ca.client, "grant_types", "refresh_token"))
-		rc = refresh_store(t, g, 1, (json_int_t)(now + c->refresh_ttl));
 	if (rc != STORE_OK)
 		return rc;
 	return audit_grant(t, g, "token.issue", NULL);
@@ -302,6 +314,80 @@ static int refresh_write(struct store_txn *t, void *arg)
 	if (rc != STORE_OK)
 		return rc;
 	return audit_grant(t, g, "token.refresh", NULL);
+}
+
+/* RFC 8628 §3.4/3.5: the device polls; the answer follows the record's state. */
+static int device_write(struct store_txn *t, void *arg)
+{
+	struct grant *g = arg;
+	json_t *d = NULL;
+	char key[80];
+	int64_t now = now_s();
+	int rc;
+
+	if (client_auth_record(t, &g->ca) != STORE_OK)
+		return refuse(g, 401, "invalid_client", "client assertion already used");
+	snprintf(key, sizeof(key), "dc:%s", g->key);
+	if (store_gets(t, T_DEVICE, key, &d) != STORE_OK)
+		return refuse(g, 400, "invalid_grant", "unknown device_code");
+	const char *why = NULL, *err = NULL;
+	if (strcmp(str_or(json_string_value(json_object_get(d, "client_id")), ""), g->client_id) != 0) {
+		err = "invalid_grant";
+		why = "device_code was issued to another client";
+	} else if (json_integer_value(json_object_get(d, "expires")) <= now) {
+		err = "expired_token";
+		why = "the device code expired; start again";
+	}
+	if (err) {
+		json_decref(d);
+		return refuse(g, 400, err, why);
+	}
+	json_int_t interval = json_integer_value(json_object_get(d, "interval"));
+	json_int_t last = json_integer_value(json_object_get(d, "last_poll"));
+	const char *status = str_or(json_string_value(json_object_get(d, "status")), "");
+	json_object_set_new(d, "last_poll", json_integer(now));
+	if (last && now - last < interval) {
+		/* Polling too fast: every further poll waits 5 s longer (§3.5). */
+		json_object_set_new(d, "interval", json_integer(interval + 5));
+		rc = store_puts(t, T_DEVICE, key, d, 0);
+		json_decref(d);
+		return rc != STORE_OK ? rc : refuse(g, 400, "slow_down", "polling too fast; wait longer between requests");
+	}
+	if (strcmp(status, "pending") == 0) {
+		rc = store_puts(t, T_DEVICE, key, d, 0);
+		json_decref(d);
+		return rc != STORE_OK ? rc : refuse(g, 400, "authorization_pending", "waiting for the person to approve");
+	}
+	/* Approved or denied: the answer is given once, then the code is gone. */
+	char ukey[40];
+	snprintf(ukey, sizeof(ukey), "uc:%s", str_or(json_string_value(json_object_get(d, "user_code")), ""));
+	if ((rc = store_dels(t, T_DEVICE, key)) != STORE_OK) {
+		json_decref(d);
+		return rc;
+	}
+	store_dels(t, T_DEVICE, ukey);
+	if (strcmp(status, "approved") != 0) {
+		json_decref(d);
+		refuse(g, 400, "access_denied", "the person denied the request");
+		return audit_grant(t, g, "token.failure", "device request denied");
+	}
+	copy_str(g->user_id, sizeof(g->user_id), json_object_get(d, "user"));
+	copy_str(g->scope, sizeof(g->scope), json_object_get(d, "scope"));
+	copy_str(g->sid, sizeof(g->sid), json_object_get(d, "sid"));
+	g->auth_time = json_integer_value(json_object_get(d, "auth_time"));
+	g->amr = (unsigned)json_integer_value(json_object_get(d, "amr"));
+	g->factors = (unsigned)json_integer_value(json_object_get(d, "factors"));
+	g->props = (unsigned)json_integer_value(json_object_get(d, "props"));
+	json_decref(d);
+	if (load_user(t, g) != 0) {
+		refuse(g, 400, "invalid_grant", "account disabled");
+		return audit_grant(t, g, "token.failure", "account disabled");
+	}
+	if (rand_token(g->family, sizeof(g->family), 16) != 0)
+		return STORE_IO;
+	if ((rc = family_create(t, g, NULL)) != STORE_OK)
+		return rc;
+	return audit_grant(t, g, "token.issue", NULL);
 }
 
 static int cc_write(struct store_txn *t, void *arg)
@@ -448,6 +534,17 @@ void oidc_token(struct http_req *r)
 		secret_key_hex(rt, g->key);
 		g->grant_type = "refresh_token";
 		fn = refresh_write;
+	} else if (strcmp(gt, GRANT_DEVICE_CODE) == 0) {
+		const char *dc = http_param(r, "device_code");
+		if (!dc || strlen(dc) != OIDC_SECRET_LEN) {
+			http_reply_oauth_error(r, 400, dc ? "invalid_grant" : "invalid_request",
+			                       dc ? "unknown device_code" : "device_code missing");
+			grant_free(g);
+			return;
+		}
+		secret_key_hex(dc, g->key);
+		g->grant_type = GRANT_DEVICE_CODE;
+		fn = device_write;
 	} else if (strcmp(gt, "client_credentials") == 0) {
 		const char *sc = http_param(r, "scope");
 		g->grant_type = "client_credentials";

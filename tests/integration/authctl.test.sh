@@ -168,7 +168,7 @@ run 1 "a duplicate client is refused" client add web --redirect-uri https://web.
 run 1 "a plain-http redirect URI is refused" client add evil --redirect-uri http://evil.example/cb
 run 1 "a redirect URI with a fragment is refused" client add evil --redirect-uri 'https://evil.example/cb#x'
 run 1 "a code client without a redirect URI is refused" client add evil
-run 1 "an unknown grant is refused" client add evil --redirect-uri https://e.example/cb --grant password
+run 1 "an unknown grant is refused" client add evil --redirect-uri https://e.example/cb --grant implicit
 run 2 "--min-aal 4 is a usage error" client add evil --redirect-uri https://e.example/cb --min-aal 4
 run 2 "client add without an ID is a usage error" client add --redirect-uri https://e.example/cb
 run 2 "--public with a secret method is a usage error" client add evil --public --auth-method client_secret_basic --redirect-uri https://e.example/cb

@@ -1,0 +1,494 @@
+/* authd/oidc/device.c — the device authorization grant (RFC 8628): the device's
+ * side (POST /device_authorization) and the person's side (/device), where the
+ * user code is entered, the person signs in at the level the app requires, and
+ * approves or denies. The device polls /token (token.c, device_write).
+ *
+ * T_DEVICE holds "dc:<sha256(device_code)>" → the request and its state, and
+ * "uc:<user code>" → the device key. User codes are 8 letters from an alphabet
+ * without vowels or look-alikes (20^8 ≈ 2.6·10^10), shown as XXXX-XXXX; wrong
+ * guesses are limited per address, so the codes cannot be searched. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/buf.h"
+#include "../../lib/util.h"
+#include "../audit.h"
+#include "../authd.h"
+#include "../clients.h"
+#include "../ui.h"
+#include "oidc.h"
+
+#define DEVICE_TTL 600
+#define DEVICE_INTERVAL 5
+#define USER_CODE_LEN 8
+#define GUESS_LIMIT 10          /* wrong user codes per address ... */
+#define GUESS_WINDOW 600        /* ... within this many seconds */
+
+static const char alphabet[] = "BCDFGHJKLMNPQRSTVWXZ";
+
+/* Upper-cases and drops dashes and spaces; 0 when the result is a possible code. */
+static int user_code_norm(const char *in, char out[USER_CODE_LEN + 1])
+{
+	size_t n = 0;
+
+	for (; in && *in; in++) {
+		if (*in == '-' || *in == ' ')
+			continue;
+		int c = toupper((unsigned char)*in);
+		if (n == USER_CODE_LEN || !strchr(alphabet, c) || c == 0)
+			return -1;
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return n == USER_CODE_LEN ? 0 : -1;
+}
+
+static void user_code_show(const char *code, char out[USER_CODE_LEN + 2])
+{
+	memcpy(out, code, 4);
+	out[4] = '-';
+	memcpy(out + 5, code + 4, 4);
+	out[9] = '\0';
+}
+
+/* ---- the device's side ---- */
+
+struct start {
+	struct http_req *r;
+	struct client_auth ca;
+	char device_code[OIDC_SECRET_LEN + 1];
+	char user_code[USER_CODE_LEN + 1];
+	char scope[OIDC_MAX_SCOPE + 1];
+};
+
+static void start_free(struct start *s)
+{
+	json_decref(s->ca.client);
+	wipe(s, sizeof(*s));
+	free(s);
+}
+
+static int start_write(struct store_txn *t, void *arg)
+{
+	struct start *s = arg;
+	const char *cid = json_string_value(json_object_get(s->ca.client, "client_id"));
+	char dkey[80], ukey[16], h[65];
+	int64_t now = now_s();
+	int rc = STORE_EXISTS;
+
+	if (client_auth_record(t, &s->ca) != STORE_OK)
+		return STORE_CONFLICT;
+	if (secret_new(s->device_code) != 0)
+		return STORE_IO;
+	secret_key_hex(s->device_code, h);
+	snprintf(dkey, sizeof(dkey), "dc:%s", h);
+	/* A fresh user code; on the rare collision with a live one, draw again. */
+	for (int tries = 0; tries < 8 && rc == STORE_EXISTS; tries++) {
+		for (int i = 0; i < USER_CODE_LEN;) {
+			uint8_t b;
+			if (rand_bytes(&b, 1) != 0)
+				return STORE_IO;
+			if (b < 240) /* 240 = 12 * 20: no letter more likely than another */
+				s->user_code[i++] = alphabet[b % (sizeof(alphabet) - 1)];
+		}
+		s->user_code[USER_CODE_LEN] = '\0';
+		snprintf(ukey, sizeof(ukey), "uc:%s", s->user_code);
+		json_t *u = json_pack("{s:s s:I}", "device", h, "expires", (json_int_t)(now + DEVICE_TTL));
+		rc = store_puts(t, T_DEVICE, ukey, u, STORE_NOOVERWRITE);
+		json_decref(u);
+		if (rc == STORE_EXISTS) {
+			json_t *old = NULL;
+			/* An expired code may be reused. */
+			if (store_gets(t, T_DEVICE, ukey, &old) == STORE_OK &&
+			    json_integer_value(json_object_get(old, "expires")) <= now) {
+				store_dels(t, T_DEVICE, ukey);
+			}
+			json_decref(old);
+		}
+	}
+	if (rc != STORE_OK)
+		return rc;
+	json_t *d = json_pack("{s:s s:s s:s s:s s:I s:I s:I}", "client_id", cid, "scope", s->scope,
+	                      "user_code", s->user_code, "status", "pending",
+	                      "expires", (json_int_t)(now + DEVICE_TTL), "interval", (json_int_t)DEVICE_INTERVAL,
+	                      "last_poll", (json_int_t)0);
+	rc = store_puts(t, T_DEVICE, dkey, d, STORE_NOOVERWRITE);
+	json_decref(d);
+	if (rc != STORE_OK)
+		return rc;
+	json_t *f = json_pack("{s:s s:s}", "client", cid, "ip", s->r->peer);
+	rc = audit_append(t, "device.start", f);
+	json_decref(f);
+	return rc;
+}
+
+static void start_done(int rc, void *arg)
+{
+	struct start *s = arg;
+	struct http_req *r = s->r;
+	const char *iss = r->authd->conf->issuer;
+	char uri[600], full[640], shown[USER_CODE_LEN + 2];
+
+	if (rc == STORE_CONFLICT) {
+		http_reply_oauth_error(r, 401, "invalid_client", "client assertion already used");
+		start_free(s);
+		return;
+	}
+	if (rc != STORE_OK) {
+		http_reply_oauth_error(r, 500, "server_error", "the request could not be recorded");
+		start_free(s);
+		return;
+	}
+	snprintf(uri, sizeof(uri), "%s/device", iss);
+	user_code_show(s->user_code, shown);
+	snprintf(full, sizeof(full), "%s?user_code=%s", uri, shown);
+	http_reply_json(r, 200, json_pack("{s:s s:s s:s s:s s:i s:i}", "device_code", s->device_code,
+	                                  "user_code", shown, "verification_uri", uri,
+	                                  "verification_uri_complete", full, "expires_in", DEVICE_TTL,
+	                                  "interval", DEVICE_INTERVAL));
+	start_free(s);
+}
+
+void oidc_device_authorization(struct http_req *r)
+{
+	const char *scope = http_param(r, "scope");
+	struct store_txn *t;
+	struct start *s;
+
+	if (!r->form) {
+		http_reply_oauth_error(r, 400, "invalid_request", "form-encoded POST body required");
+		return;
+	}
+	if (!(s = calloc(1, sizeof(*s)))) {
+		http_reply_oauth_error(r, 500, "server_error", "out of memory");
+		return;
+	}
+	s->r = r;
+	if (!(t = store_read_begin(r->authd->store))) {
+		free(s);
+		http_reply_oauth_error(r, 500, "server_error", "store unavailable");
+		return;
+	}
+	int authn = client_authenticate(r, t, &s->ca);
+	store_read_end(t);
+	if (authn != 0) {
+		client_auth_reply_error(r, &s->ca);
+		start_free(s);
+		return;
+	}
+	if (!client_has(s->ca.client, "grant_types", GRANT_DEVICE_CODE)) {
+		http_reply_oauth_error(r, 400, "unauthorized_client", "client may not use the device flow");
+		start_free(s);
+		return;
+	}
+	snprintf(s->scope, sizeof(s->scope), "%s", scope ? scope : "openid");
+	int ok = !scope || strlen(scope) <= OIDC_MAX_SCOPE;
+	for (const char *p = s->scope; ok && *p;) {
+		char w[64];
+		while (*p == ' ')
+			p++;
+		size_t l = strcspn(p, " ");
+		if (!l)
+			break;
+		if (l >= sizeof(w)) {
+			ok = 0;
+			break;
+		}
+		memcpy(w, p, l);
+		w[l] = '\0';
+		ok = client_has(s->ca.client, "scopes", w);
+		p += l;
+	}
+	if (!ok) {
+		http_reply_oauth_error(r, 400, "invalid_scope", "scope not allowed for this client");
+		start_free(s);
+		return;
+	}
+	if (http_store_write(r, start_write, start_done, s) != STORE_OK) {
+		http_reply_oauth_error(r, 503, "temporarily_unavailable", "shutting down");
+		start_free(s);
+	}
+}
+
+/* ---- the person's side ---- */
+
+static void enter_page(struct http_req *r, int status, const char *err_key, const char *value)
+{
+	struct buf b;
+
+	buf_init(&b);
+	ui_page_begin(&b, r->lang, "device.title");
+	if (err_key) {
+		buf_adds(&b, "<p role=\"alert\" class=\"error\" id=\"device-error\">");
+		buf_add_html(&b, ui_t(r->lang, err_key));
+		buf_adds(&b, "</p>\n");
+	}
+	buf_adds(&b, "<p>");
+	buf_add_html(&b, ui_t(r->lang, "device.enter"));
+	buf_adds(&b, "</p>\n<form method=\"get\" action=\"/device\">\n<label for=\"user_code\">");
+	buf_add_html(&b, ui_t(r->lang, "device.code_label"));
+	buf_adds(&b, "</label>\n<input id=\"user_code\" name=\"user_code\" type=\"text\" autocomplete=\"off\" "
+	             "autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"12\" required autofocus");
+	if (err_key)
+		buf_adds(&b, " aria-describedby=\"device-error\"");
+	if (value) {
+		buf_adds(&b, " value=\"");
+		buf_add_html(&b, value);
+		buf_adds(&b, "\"");
+	}
+	buf_adds(&b, ">\n<button type=\"submit\">");
+	buf_add_html(&b, ui_t(r->lang, "device.continue"));
+	buf_adds(&b, "</button>\n</form>\n");
+	ui_page_end(&b, r);
+	ui_page_send(r, status, &b);
+}
+
+static void confirm_page(struct http_req *r, const char *client_name, const char *code,
+                         const char *csrf)
+{
+	char shown[USER_CODE_LEN + 2];
+	struct buf b;
+
+	user_code_show(code, shown);
+	buf_init(&b);
+	ui_page_begin(&b, r->lang, "device.title");
+	buf_adds(&b, "<p>");
+	buf_add_html(&b, ui_t(r->lang, "device.confirm"));
+	buf_adds(&b, "</p>\n<p>");
+	buf_add_html(&b, ui_t(r->lang, "device.app"));
+	buf_adds(&b, "<strong>");
+	buf_add_html(&b, client_name);
+	buf_adds(&b, "</strong><br>");
+	buf_add_html(&b, ui_t(r->lang, "device.code"));
+	buf_adds(&b, "<strong><code>");
+	buf_add_html(&b, shown);
+	buf_adds(&b, "</code></strong></p>\n<form method=\"post\" action=\"/device\">\n"
+	             "<input type=\"hidden\" name=\"user_code\" value=\"");
+	buf_add_html(&b, code);
+	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
+	buf_add_html(&b, csrf);
+	buf_adds(&b, "\">\n<button type=\"submit\" name=\"action\" value=\"approve\">");
+	buf_add_html(&b, ui_t(r->lang, "device.approve"));
+	buf_adds(&b, "</button>\n<button type=\"submit\" name=\"action\" value=\"deny\">");
+	buf_add_html(&b, ui_t(r->lang, "device.deny"));
+	buf_adds(&b, "</button>\n</form>\n");
+	ui_page_end(&b, r);
+	ui_page_send(r, 200, &b);
+}
+
+struct decide {
+	struct http_req *r;
+	char code[USER_CODE_LEN + 1];
+	char skey[65];
+	int approve;
+	int bad_code;          /* a wrong code: record it against the address */
+	int throttled;
+	json_t *session;
+};
+
+static void decide_free(struct decide *d)
+{
+	json_decref(d->session);
+	free(d);
+}
+
+static int guess_record(struct store_txn *t, struct decide *d)
+{
+	char key[80];
+	json_t *g = NULL;
+	int64_t now = now_s();
+	json_int_t fails = 0;
+
+	snprintf(key, sizeof(key), "d:%s", d->r->peer);
+	if (store_gets(t, T_THROTTLE, key, &g) == STORE_OK &&
+	    now - json_integer_value(json_object_get(g, "last")) < GUESS_WINDOW)
+		fails = json_integer_value(json_object_get(g, "fails"));
+	json_decref(g);
+	g = json_pack("{s:I s:I}", "fails", fails + 1, "last", (json_int_t)now);
+	int rc = store_puts(t, T_THROTTLE, key, g, 0);
+	json_decref(g);
+	if (rc != STORE_OK)
+		return rc;
+	g = json_pack("{s:s s:s}", "ip", d->r->peer, "reason", "wrong user code");
+	rc = audit_append(t, "device.bad_code", g);
+	json_decref(g);
+	return rc;
+}
+
+static int guesses_exhausted(struct store_txn *t, struct http_req *r)
+{
+	char key[80];
+	json_t *g = NULL;
+	int out;
+
+	snprintf(key, sizeof(key), "d:%s", r->peer);
+	if (store_gets(t, T_THROTTLE, key, &g) != STORE_OK)
+		return 0;
+	out = json_integer_value(json_object_get(g, "fails")) >= GUESS_LIMIT &&
+	      now_s() - json_integer_value(json_object_get(g, "last")) < GUESS_WINDOW;
+	json_decref(g);
+	return out;
+}
+
+static int guess_write(struct store_txn *t, void *arg)
+{
+	return guess_record(t, arg);
+}
+
+static void guess_done(int rc, void *arg)
+{
+	struct decide *d = arg;
+
+	if (rc != STORE_OK)
+		ui_error(d->r, 500, "err.title", "err.server", NULL);
+	else
+		enter_page(d->r, 400, "device.bad_code", NULL);
+	decide_free(d);
+}
+
+/* Looks the code up. Returns the device record (new ref) with *client, or NULL. */
+static json_t *lookup(struct store_txn *t, const char *code, json_t **client, char dkey[80])
+{
+	json_t *u = NULL, *d = NULL;
+	char ukey[16];
+
+	*client = NULL;
+	snprintf(ukey, sizeof(ukey), "uc:%s", code);
+	if (store_gets(t, T_DEVICE, ukey, &u) != STORE_OK)
+		return NULL;
+	snprintf(dkey, 80, "dc:%s", str_or(json_string_value(json_object_get(u, "device")), ""));
+	json_decref(u);
+	if (store_gets(t, T_DEVICE, dkey, &d) != STORE_OK)
+		return NULL;
+	if (strcmp(str_or(json_string_value(json_object_get(d, "status")), ""), "pending") != 0 ||
+	    json_integer_value(json_object_get(d, "expires")) <= now_s() ||
+	    client_get(t, str_or(json_string_value(json_object_get(d, "client_id")), ""), client) != STORE_OK) {
+		json_decref(d);
+		json_decref(*client);
+		*client = NULL;
+		return NULL;
+	}
+	return d;
+}
+
+static int decide_write(struct store_txn *t, void *arg)
+{
+	struct decide *d = arg;
+	json_t *rec, *client = NULL, *f;
+	char dkey[80];
+	int rc;
+
+	if (!(rec = lookup(t, d->code, &client, dkey))) {
+		d->bad_code = 1;
+		return guess_record(t, d);
+	}
+	json_decref(client);
+	if (d->approve) {
+		json_object_set_new(rec, "status", json_string("approved"));
+		json_object_set(rec, "user", json_object_get(d->session, "user"));
+		json_object_set(rec, "sid", json_object_get(d->session, "sid"));
+		json_object_set(rec, "amr", json_object_get(d->session, "amr"));
+		json_object_set(rec, "factors", json_object_get(d->session, "factors"));
+		json_object_set(rec, "props", json_object_get(d->session, "props"));
+		json_object_set(rec, "auth_time", json_object_get(d->session, "auth_time"));
+	} else {
+		json_object_set_new(rec, "status", json_string("denied"));
+	}
+	rc = store_puts(t, T_DEVICE, dkey, rec, 0);
+	f = json_pack("{s:O s:O s:s}", "user", json_object_get(d->session, "user"), "client",
+	              json_object_get(rec, "client_id"), "ip", d->r->peer);
+	json_decref(rec);
+	if (rc == STORE_OK)
+		rc = audit_append(t, d->approve ? "device.approve" : "device.deny", f);
+	json_decref(f);
+	return rc;
+}
+
+static void decide_done(int rc, void *arg)
+{
+	struct decide *d = arg;
+
+	if (rc != STORE_OK)
+		ui_error(d->r, 500, "err.title", "err.server", NULL);
+	else if (d->bad_code)
+		enter_page(d->r, 400, "device.bad_code", NULL);
+	else
+		ui_message(d->r, 200, "device.title", d->approve ? "device.approved" : "device.denied",
+		           NULL, NULL, NULL);
+	decide_free(d);
+}
+
+void oidc_device(struct http_req *r)
+{
+	const char *given = http_param(r, "user_code");
+	struct store_txn *t;
+	struct decide *d;
+	json_t *rec, *client = NULL;
+	char dkey[80];
+
+	if (!given && r->method == HTTP_GET) {
+		enter_page(r, 200, NULL, NULL);
+		return;
+	}
+	if (!(t = store_read_begin(r->authd->store))) {
+		ui_error(r, 500, "err.title", "err.server", NULL);
+		return;
+	}
+	if (guesses_exhausted(t, r)) {
+		store_read_end(t);
+		http_add_header(r, "Retry-After", "600");
+		enter_page(r, 429, "device.throttled", NULL);
+		return;
+	}
+	if (!(d = calloc(1, sizeof(*d)))) {
+		store_read_end(t);
+		ui_error(r, 500, "err.title", "err.server", NULL);
+		return;
+	}
+	d->r = r;
+	if (user_code_norm(given, d->code) != 0 || !(rec = lookup(t, d->code, &client, dkey))) {
+		store_read_end(t);
+		if (http_store_write(r, guess_write, guess_done, d) != STORE_OK) {
+			ui_error(r, 503, "err.title", "err.server", NULL);
+			decide_free(d);
+		}
+		return;
+	}
+	json_decref(rec);
+	int need = (int)json_integer_value(json_object_get(client, "min_aal"));
+	d->session = session_find(r, t, d->skey);
+	store_read_end(t);
+	if (!d->session || session_level(d->session) < (need < 1 ? 1 : need)) {
+		/* Sign in (or step up) first, then come back to this code. */
+		char back[64];
+		snprintf(back, sizeof(back), "/device?user_code=%s", d->code);
+		json_decref(client);
+		decide_free(d);
+		login_start(r, back, need);
+		return;
+	}
+	if (r->method == HTTP_GET) {
+		char csrf[65];
+		const char *nm = json_string_value(json_object_get(client, strcmp(r->lang, "en") == 0 ? "name_en" : "name"));
+		session_csrf(r, d->skey, "device", csrf);
+		confirm_page(r, nm && *nm ? nm : json_string_value(json_object_get(client, "client_id")),
+		             d->code, csrf);
+		json_decref(client);
+		decide_free(d);
+		return;
+	}
+	json_decref(client);
+	const char *action = http_param(r, "action");
+	if (!session_csrf_ok(r, d->skey, "device", http_param(r, "csrf")) || !action ||
+	    (strcmp(action, "approve") != 0 && strcmp(action, "deny") != 0)) {
+		decide_free(d);
+		ui_error(r, 403, "err.title", "err.csrf", NULL);
+		return;
+	}
+	d->approve = strcmp(action, "approve") == 0;
+	if (http_store_write(r, decide_write, decide_done, d) != STORE_OK) {
+		ui_error(r, 503, "err.title", "err.server", NULL);
+		decide_free(d);
+	}
+}
