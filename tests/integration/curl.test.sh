@@ -194,9 +194,14 @@ ok "repeated parameter -> 400 invalid_request" eq "$(status_of twice) $(json twi
 token asjson "$C" "$S" -H 'Content-Type: application/json' --data-binary '{"grant_type":"client_credentials"}'
 ok "JSON content type -> 415" eq "$(status_of asjson)" 415
 ok "415 body is JSON" has "$(header asjson content-type)" application/json
-token badgrant "$C" "$S" -d grant_type=password -d username=x -d password=y
-ok "grant_type=password -> 400 unsupported_grant_type" \
+token badgrant "$C" "$S" --data-urlencode grant_type=urn:ietf:params:oauth:grant-type:saml2-bearer
+ok "unknown grant_type -> 400 unsupported_grant_type" \
 	eq "$(status_of badgrant) $(json badgrant j.error)" "400 unsupported_grant_type"
+# The password grant exists only for hosts (PAM) registered for it.
+token pwgrant "$C" "$S" -d grant_type=password --data-urlencode "username=$AUTHD_USER2" \
+	--data-urlencode "password=$AUTHD_PASSWORD2"
+ok "grant_type=password from a client not registered for it -> 400 unauthorized_client" \
+	eq "$(status_of pwgrant) $(json pwgrant j.error)" "400 unauthorized_client"
 req tokget -u "$C:$S" "$AUTHD_ISSUER/token?grant_type=client_credentials"
 ok "GET /token -> 405" eq "$(status_of tokget)" 405
 
