@@ -38,6 +38,8 @@ struct http_req {
 	int route;                  /* index of the matched route, for metrics */
 	uint64_t start_ns;
 	int tls_client_cert;        /* reserved for the x509 method (TLS client auth) */
+	const char *tls_peer_cert_pem; /* client certificate (PEM) on the client-certificate
+	                                  listener, or from a trusted proxy's header; else NULL */
 	void *udata;                /* the handler's own state while a reply is pending */
 };
 

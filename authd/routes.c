@@ -10,6 +10,7 @@ const struct http_route http_routes[] = {
 	{ "/jwks", HTTP_GET, oidc_jwks, "jwks", 0 },
 	{ "/authorize", HTTP_GET | HTTP_POST, oidc_authorize, "authorize", 1 },
 	{ "/login", HTTP_GET | HTTP_POST, oidc_login, "login", 1 },
+	{ "/login/begin", HTTP_POST, oidc_login_begin, "login_begin", 1 },
 	{ "/token", HTTP_POST, oidc_token, "token", 1 },
 	{ "/userinfo", HTTP_GET | HTTP_POST, oidc_userinfo, "userinfo", 0 },
 	{ "/introspect", HTTP_POST, oidc_introspect, "introspect", 1 },

@@ -41,6 +41,16 @@ struct login {
 	json_t *user;              /* user record, or NULL when no such user */
 	const char *ip;
 	json_t *tx;                /* the login transaction record (T_LOGINS) */
+	/* The method's own state in this transaction (tx member "m:<name>"): begin()
+	 * sets it (e.g. a WebAuthn challenge or a card nonce; the caller stores it
+	 * with the transaction and owns it afterwards); finish() reads it (NULL when
+	 * begin never ran: answer METHOD_INVALID). The caller removes it from the
+	 * transaction whenever finish() ran, success or not, so a challenge is used
+	 * once. */
+	json_t *state;
+	/* TLS client certificate of this connection (PEM, NUL-terminated), when the
+	 * request came through the client-certificate listener; else NULL. */
+	const char *tls_peer_cert_pem;
 };
 
 struct proof {
@@ -69,6 +79,12 @@ struct proof {
 #define METHOD_INVALID  -2    /* malformed input */
 #define METHOD_ERROR    -3    /* internal error */
 
+/* flags: METHOD_FIRST — can start a sign-in and identify the person by itself
+ * (password with a username, a passkey, a citizen card); METHOD_STEP — can be
+ * asked for once the person is known (TOTP, a security key after a password). */
+#define METHOD_FIRST 1u
+#define METHOD_STEP  2u
+
 struct account;
 
 struct authd_method {
@@ -76,10 +92,14 @@ struct authd_method {
 	unsigned factors;
 	unsigned props;
 	unsigned amr;              /* AMR_* bits one success shows (for choosing a step-up) */
+	unsigned flags;            /* METHOD_FIRST | METHOD_STEP */
 	/* 1 when the user has a usable credential of this method (read txn). The
 	 * login flow asks only for methods that are enrolled and raise the level. */
 	int (*enrolled)(struct store_txn *t, const char *user_id);
 	int (*init)(struct authd *, const struct conf *);
+	/* Runs on an event loop: must not block. login->user is the person when a
+	 * first factor already identified them, NULL at the first step. Fills
+	 * challenge_out (sent to the page as JSON) and sets login->state. */
 	int (*begin)(struct login *, json_t *challenge_out);
 	/* May block (Argon2id): always called on a worker thread. */
 	int (*finish)(struct login *, const struct form *, struct proof *);

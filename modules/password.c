@@ -531,6 +531,7 @@ const struct authd_method method_password = {
 	.factors = FACTOR_KNOW,
 	.props = 0,
 	.amr = AMR_PWD,
+	.flags = METHOD_FIRST,
 	.enrolled = pw_enrolled,
 	.init = pw_method_init,
 	.begin = pw_begin,

@@ -953,6 +953,7 @@ const struct authd_method method_totp = {
 	.factors = FACTOR_HAVE,
 	.props = 0,	/* not replay-resistant in NIST's sense: a phished code works once */
 	.amr = AMR_OTP,
+	.flags = METHOD_STEP,
 	.enrolled = totp_enrolled,
 	.init = totp_method_init,
 	.begin = totp_begin,

@@ -50,6 +50,18 @@ struct attempt {
 	char code[OIDC_SECRET_LEN + 1];
 };
 
+/* The throttle key, or NULL while a usernameless method has not named anyone. */
+static const char *uname_of(const struct attempt *a)
+{
+	return a->uname[0] ? a->uname : NULL;
+}
+
+/* Transaction member holding method m's state ("m:<name>"). */
+static void state_key(const struct authd_method *m, char out[40])
+{
+	snprintf(out, 40, "m:%s", m->name);
+}
+
 static void attempt_free(struct attempt *a)
 {
 	json_decref(a->tx);
@@ -68,7 +80,7 @@ const struct authd_method *login_next_method(struct store_txn *t, const char *ui
 
 	for (const struct authd_method *const *mp = authd_methods; *mp; mp++) {
 		const struct authd_method *m = *mp;
-		if ((m->amr & amr) || !m->enrolled || !m->enrolled(t, uid))
+		if (!(m->flags & METHOD_STEP) || (m->amr & amr) || !m->enrolled || !m->enrolled(t, uid))
 			continue;
 		int l = policy_level_of(amr | m->amr, factors | m->factors, props | m->props);
 		if (l >= required)
@@ -254,12 +266,16 @@ static void check_work(void *arg)
 	struct attempt *a = arg;
 	struct login l = {
 		.authd = a->r->authd,
-		.username = a->uname,
+		.username = uname_of(a),
 		.user = a->user,
 		.ip = a->r->peer,
 		.tx = a->tx,
 	};
+	char sk[40];
 
+	state_key(a->m, sk);
+	l.state = json_object_get(a->tx, sk);
+	l.tls_peer_cert_pem = a->r->tls_peer_cert_pem;
 	l.txn = store_read_begin(a->r->authd->store);
 	a->result = l.txn ? a->m->finish(&l, a->r->form, &a->proof) : METHOD_ERROR;
 	if (l.txn)
@@ -268,7 +284,7 @@ static void check_work(void *arg)
 
 static json_t *audit_fields(struct attempt *a, const char *result)
 {
-	json_t *f = json_pack("{s:s s:s s:s s:s}", "username", a->uname, "ip", a->r->peer,
+	json_t *f = json_pack("{s:s? s:s s:s s:s}", "username", uname_of(a), "ip", a->r->peer,
 	                      "method", a->m->name, "result", result);
 	const char *cid = json_string_value(json_object_get(a->tx, "client_id"));
 	const char *uid = a->proof.user_id[0] ? a->proof.user_id :
@@ -281,13 +297,37 @@ static json_t *audit_fields(struct attempt *a, const char *result)
 	return f;
 }
 
+/* A method's challenge is good for one answer: after finish() ran, its state
+ * leaves the stored transaction (and the copy we may store again). */
+static int state_drop(struct store_txn *t, struct attempt *a)
+{
+	json_t *tx = NULL;
+	char sk[40];
+	int rc;
+
+	state_key(a->m, sk);
+	json_object_del(a->tx, sk);
+	if (store_gets(t, T_LOGINS, a->tx_id, &tx) != STORE_OK)
+		return STORE_OK;
+	if (json_object_get(tx, sk) == NULL) {
+		json_decref(tx);
+		return STORE_OK;
+	}
+	json_object_del(tx, sk);
+	rc = store_puts(t, T_LOGINS, a->tx_id, tx, 0);
+	json_decref(tx);
+	return rc;
+}
+
 static int record_failure(struct store_txn *t, struct attempt *a, const char *reason)
 {
 	json_t *f;
 	int rc;
 
 	if (a->wait == 0 &&
-	    (rc = throttle_fail(t, a->r->authd->conf, a->uname, a->r->peer, now_s())) != STORE_OK)
+	    (rc = throttle_fail(t, a->r->authd->conf, uname_of(a), a->r->peer, now_s())) != STORE_OK)
+		return rc;
+	if ((rc = state_drop(t, a)) != STORE_OK)
 		return rc;
 	f = audit_fields(a, a->wait ? "throttled" : "failure");
 	if (reason)
@@ -345,6 +385,8 @@ static int step_commit(struct store_txn *t, struct attempt *a, int finishing)
 	if (store_gets(t, T_LOGINS, a->tx_id, &tx) != STORE_OK)
 		return STORE_CONFLICT;
 	json_decref(tx);
+	if ((rc = state_drop(t, a)) != STORE_OK)
+		return rc;
 	if ((rc = cred_update_store(t, &a->proof)) == 1) {
 		a->result = METHOD_FAIL;
 		return record_failure(t, a, "one-time code already used");
@@ -355,7 +397,7 @@ static int step_commit(struct store_txn *t, struct attempt *a, int finishing)
 		return rc;
 	/* Failure counters reset only when the whole sign-in succeeds: a known password
 	 * must not buy unlimited guesses at the second factor. */
-	if (finishing && (rc = throttle_success(t, a->uname, a->r->peer)) != STORE_OK)
+	if (finishing && (rc = throttle_success(t, uname_of(a), a->r->peer)) != STORE_OK)
 		return rc;
 	if (a->proof.audit_event[0]) {
 		f = audit_fields(a, "success");
@@ -480,6 +522,17 @@ static void check_done(void *arg)
 	const char *puid = json_string_value(json_object_get(json_object_get(a->tx, "partial"), "user"));
 	if (a->result == METHOD_OK && puid && strcmp(puid, a->proof.user_id) != 0)
 		a->result = METHOD_ERROR; /* a later step must prove the same person */
+	if (a->result == METHOD_OK && !a->user) {
+		/* A usernameless first step named the person: load them for the rest. */
+		struct store_txn *t = store_read_begin(r->authd->store);
+		if (!t || user_by_id(t, a->proof.user_id, &a->user) != STORE_OK ||
+		    json_is_true(json_object_get(a->user, "disabled")))
+			a->result = METHOD_FAIL;
+		else
+			login_throttle_name(json_string_value(json_object_get(a->user, "username")), a->uname);
+		if (t)
+			store_read_end(t);
+	}
 	switch (a->result) {
 	case METHOD_OK: {
 		a->amr |= a->proof.amr;
@@ -592,11 +645,20 @@ void oidc_login_post(struct http_req *r)
 		}
 		partial_bits(tx, &a->amr, &a->factors, &a->props);
 		login_throttle_name(json_string_value(json_object_get(a->user, "username")), a->uname);
+	} else if (method && strcmp(method, "password") != 0) {
+		/* A first step that names the person itself (a passkey, a citizen card). */
+		a->m = method_find(method);
+		if (!a->m || !(a->m->flags & METHOD_FIRST)) {
+			store_read_end(t);
+			ui_error(r, 400, "err.title", "err.bad_request", "method");
+			attempt_free(a);
+			return;
+		}
 	} else {
 		const char *username = http_param(r, "username");
 		const char *password = http_param(r, "password");
 		a->m = method_find("password");
-		if ((method && strcmp(method, "password") != 0) || !a->m) {
+		if (!a->m) {
 			store_read_end(t);
 			ui_error(r, 400, "err.title", "err.bad_request", "method");
 			attempt_free(a);
@@ -615,7 +677,7 @@ void oidc_login_post(struct http_req *r)
 	}
 	json_decref(session_find(r, t, skey));
 	snprintf(a->old_skey, sizeof(a->old_skey), "%s", skey);
-	a->wait = throttle_check(t, r->authd->conf, a->uname, r->peer, now_s());
+	a->wait = throttle_check(t, r->authd->conf, uname_of(a), r->peer, now_s());
 	store_read_end(t);
 
 	if (a->wait > 0) {
@@ -629,6 +691,114 @@ void oidc_login_post(struct http_req *r)
 	if (http_work(r, check_work, check_done, a) != 0) {
 		ui_error(r, 503, "err.title", "err.server", NULL);
 		attempt_free(a);
+	}
+}
+
+struct begin {
+	struct http_req *r;
+	char tx_id[32];
+	char sk[40];
+	json_t *state;
+	json_t *out;
+};
+
+static void begin_free(struct begin *b)
+{
+	json_decref(b->state);
+	json_decref(b->out);
+	free(b);
+}
+
+static int begin_write(struct store_txn *t, void *arg)
+{
+	struct begin *b = arg;
+	json_t *tx = NULL;
+	int rc;
+
+	/* Re-read: only this method's member changes; a newer challenge replaces the older. */
+	if (store_gets(t, T_LOGINS, b->tx_id, &tx) != STORE_OK)
+		return STORE_CONFLICT;
+	json_object_set(tx, b->sk, b->state);
+	rc = store_puts(t, T_LOGINS, b->tx_id, tx, 0);
+	json_decref(tx);
+	return rc;
+}
+
+static void begin_done(int rc, void *arg)
+{
+	struct begin *b = arg;
+
+	if (rc == STORE_CONFLICT)
+		http_reply_json(b->r, 400, json_pack("{s:s s:s}", "error", "invalid_request",
+		                                     "error_description", ui_t(b->r->lang, "err.tx_expired")));
+	else if (rc != STORE_OK)
+		http_reply_json(b->r, 500, json_pack("{s:s}", "error", "server_error"));
+	else {
+		http_reply_json(b->r, 200, b->out);
+		b->out = NULL;
+	}
+	begin_free(b);
+}
+
+/* POST /login/begin (tx, csrf, method): the challenge a method's page script needs
+ * (WebAuthn options, a card nonce). The method's state is stored with the
+ * transaction, so the answer is checked against exactly this challenge, once. */
+void oidc_login_begin(struct http_req *r)
+{
+	struct store_txn *t = store_read_begin(r->authd->store);
+	const char *tx_id = http_param(r, "tx"), *csrf = http_param(r, "csrf");
+	const char *method = http_param(r, "method");
+	const struct authd_method *m = method ? method_find(method) : NULL;
+	json_t *tx, *user = NULL;
+	struct begin *b;
+
+	if (!t) {
+		http_reply_json(r, 500, json_pack("{s:s}", "error", "server_error"));
+		return;
+	}
+	if (!(tx = tx_load(r, t, tx_id))) {
+		store_read_end(t);
+		return;
+	}
+	const char *want = json_string_value(json_object_get(tx, "csrf"));
+	if (!csrf || !want || strlen(csrf) != strlen(want) || !ct_equal(csrf, want, strlen(want)) ||
+	    !m || !m->begin) {
+		store_read_end(t);
+		json_decref(tx);
+		http_reply_json(r, 403, json_pack("{s:s s:s}", "error", "access_denied",
+		                                  "error_description", ui_t(r->lang, "err.csrf")));
+		return;
+	}
+	const char *puid = json_string_value(json_object_get(json_object_get(tx, "partial"), "user"));
+	int allowed = puid ? (m->flags & METHOD_STEP) && m->enrolled && m->enrolled(t, puid) &&
+	                             user_by_id(t, puid, &user) == STORE_OK :
+	                     (m->flags & METHOD_FIRST) != 0;
+	store_read_end(t);
+	if (!allowed || !(b = calloc(1, sizeof(*b)))) {
+		json_decref(tx);
+		json_decref(user);
+		http_reply_json(r, 400, json_pack("{s:s s:s}", "error", "invalid_request",
+		                                  "error_description", "method not available at this step"));
+		return;
+	}
+	struct login l = { .authd = r->authd, .user = user, .ip = r->peer, .tx = tx,
+		           .tls_peer_cert_pem = r->tls_peer_cert_pem };
+	b->r = r;
+	b->out = json_object();
+	snprintf(b->tx_id, sizeof(b->tx_id), "%s", tx_id);
+	state_key(m, b->sk);
+	int rc = m->begin(&l, b->out);
+	b->state = l.state;
+	json_decref(tx);
+	json_decref(user);
+	if (rc != METHOD_OK || !b->state) {
+		begin_free(b);
+		http_reply_json(r, 500, json_pack("{s:s}", "error", "server_error"));
+		return;
+	}
+	if (http_store_write(r, begin_write, begin_done, b) != STORE_OK) {
+		begin_free(b);
+		http_reply_json(r, 503, json_pack("{s:s}", "error", "temporarily_unavailable"));
 	}
 }
 

@@ -35,6 +35,7 @@ void oidc_authorize(struct http_req *r);
 void oidc_login_page(struct http_req *r);   /* GET /login */
 void oidc_login_post(struct http_req *r);   /* POST /login */
 void oidc_login(struct http_req *r);        /* dispatches GET/POST /login */
+void oidc_login_begin(struct http_req *r);  /* POST /login/begin: a method's challenge */
 void oidc_token(struct http_req *r);
 void oidc_userinfo(struct http_req *r);
 void oidc_introspect(struct http_req *r);
