@@ -2,6 +2,7 @@
  * English. Every value that comes from a request or the store is HTML-escaped. */
 #include <string.h>
 
+#include "../modules/method.h"
 #include "oidc/oidc.h"
 #include "ui.h"
 
@@ -58,6 +59,9 @@ static const struct text texts[] = {
 	  "The code is wrong or was already used. Wait for the next code to appear and try again." },
 	{ "otp.invalid", "請輸入 6 位數字的驗證碼，或一組救援碼。", "Enter the 6-digit code, or a recovery code." },
 	{ "login.as", "登入帳號：", "Signing in as: " },
+	{ "method.failed", "驗證未成功。請再試一次，或改用其他方式登入。", "That did not work. Try again, or sign in another way." },
+	{ "method.invalid", "驗證資料不完整或格式錯誤，請再試一次。", "The answer was incomplete or malformed. Try again." },
+	{ "step.title", "再驗證一次", "One more step" },
 	{ "unmet.enrol", "前往帳號設定兩步驟驗證", "Set up two-step verification on your account page" },
 	{ "unmet.back", "返回應用程式", "Back to the application" },
 	{ "device.title", "在其他裝置登入", "Sign in on another device" },
@@ -160,6 +164,30 @@ void ui_error(struct http_req *r, int status, const char *title_key, const char 
 	ui_page_send(r, status, &b);
 }
 
+/* A button (and its script) for each method of the given kind that signs in
+ * through a page script; only (one method) when only is not NULL. The scripts
+ * find tx/csrf in the page's form (hidden inputs) or in the data-* attributes. */
+static void method_buttons(struct buf *b, const char *lang, unsigned kind, const char *only)
+{
+	int en = lang && strcmp(lang, "en") == 0;
+
+	for (const struct authd_method *const *mp = authd_methods; *mp; mp++) {
+		const struct authd_method *m = *mp;
+		if (!m->ui_script || !(m->flags & kind) || (only && strcmp(only, m->name) != 0))
+			continue;
+		buf_adds(b, "<p><button type=\"button\" class=\"alt\" data-method=\"");
+		buf_add_html(b, m->name);
+		buf_adds(b, "\" id=\"method-");
+		buf_add_html(b, m->name);
+		buf_adds(b, "\">");
+		buf_add_html(b, en ? m->ui_label_en : m->ui_label_zh);
+		buf_adds(b, "</button></p>\n<script src=\"");
+		buf_add_html(b, m->ui_script);
+		buf_adds(b, "\" defer></script>\n");
+	}
+	buf_adds(b, "<p role=\"status\" id=\"method-status\" class=\"error\"></p>\n");
+}
+
 void ui_login_form(struct http_req *r, int status, const struct ui_login *l)
 {
 	struct buf b;
@@ -212,7 +240,9 @@ void ui_login_form(struct http_req *r, int status, const struct ui_login *l)
 		buf_adds(&b, " autofocus");
 	buf_adds(&b, ">\n<button type=\"submit\">");
 	buf_add_html(&b, ui_t(lang, "login.submit"));
-	buf_adds(&b, "</button>\n</form>\n<p class=\"help\">");
+	buf_adds(&b, "</button>\n</form>\n");
+	method_buttons(&b, lang, METHOD_FIRST, NULL);
+	buf_adds(&b, "<p class=\"help\">");
 	buf_add_html(&b, ui_t(lang, "login.help"));
 	buf_adds(&b, "</p>\n");
 	ui_page_end(&b, r);
@@ -279,6 +309,36 @@ void ui_otp_form(struct http_req *r, int status, const struct ui_login *l)
 		snprintf(ra, sizeof(ra), "%d", l->retry_after);
 		http_add_header(r, "Retry-After", ra);
 	}
+	ui_page_send(r, status, &b);
+}
+
+void ui_method_step(struct http_req *r, int status, const char *method, const struct ui_login *l)
+{
+	struct buf b;
+	const char *lang = r->lang;
+
+	buf_init(&b);
+	ui_page_begin(&b, lang, "step.title");
+	if (l->username) {
+		buf_adds(&b, "<p>");
+		buf_add_html(&b, ui_t(lang, "login.as"));
+		buf_adds(&b, "<strong>");
+		buf_add_html(&b, l->username);
+		buf_adds(&b, "</strong></p>\n");
+	}
+	if (l->error_text) {
+		buf_adds(&b, "<p role=\"alert\" class=\"error\">");
+		buf_add_html(&b, l->error_text);
+		buf_adds(&b, "</p>\n");
+	}
+	/* The script posts /login with these; no visible fields. */
+	buf_adds(&b, "<form method=\"post\" action=\"/login\" id=\"step-form\">\n<input type=\"hidden\" name=\"tx\" value=\"");
+	buf_add_html(&b, l->tx);
+	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
+	buf_add_html(&b, l->csrf);
+	buf_adds(&b, "\">\n</form>\n");
+	method_buttons(&b, lang, METHOD_STEP, method);
+	ui_page_end(&b, r);
 	ui_page_send(r, status, &b);
 }
 
@@ -353,6 +413,7 @@ static const char css[] =
 	"input:focus,button:focus,a:focus{outline:3px solid var(--accent);outline-offset:2px}"
 	"button{margin-top:1.5rem;width:100%;padding:.7rem;font:inherit;font-weight:600;color:#fff;"
 	"background:var(--accent);border:0;border-radius:4px;cursor:pointer}"
+	"button.alt{margin-top:.5rem;color:var(--accent);background:transparent;border:2px solid var(--accent)}"
 	".error{color:var(--err);font-weight:600}.help,.detail{font-size:.9rem;opacity:.85}"
 	".lang{margin-top:1.5rem;text-align:right}a{color:var(--accent)}\n";
 

@@ -36,6 +36,9 @@ void ui_login_form(struct http_req *r, int status, const struct ui_login *l);
 /* The one-time-code step (TOTP, with a recovery-code alternative). l->username
  * names the account already identified by the first factor. */
 void ui_otp_form(struct http_req *r, int status, const struct ui_login *l);
+/* A later step by a method that works through a page script (a security key):
+ * the form carries tx/csrf; the method's button and script do the rest. */
+void ui_method_step(struct http_req *r, int status, const char *method, const struct ui_login *l);
 /* The app needs a level this account cannot reach yet: how to enrol, and a link
  * back to the app (already carrying error=unmet_authentication_requirements). */
 void ui_unmet(struct http_req *r, const char *back_url);

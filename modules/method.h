@@ -93,6 +93,12 @@ struct authd_method {
 	unsigned props;
 	unsigned amr;              /* AMR_* bits one success shows (for choosing a step-up) */
 	unsigned flags;            /* METHOD_FIRST | METHOD_STEP */
+	/* Methods whose page needs a script (WebAuthn, the card's local sign server):
+	 * the button label in zh-TW and English and the script's path (served by the
+	 * method's own route). The sign-in page shows a button per such method; the
+	 * script takes tx/csrf from the page's form, POSTs /login/begin, and posts
+	 * /login with method=<name> and its answer. NULL for plain-form methods. */
+	const char *ui_label_zh, *ui_label_en, *ui_script;
 	/* 1 when the user has a usable credential of this method (read txn). The
 	 * login flow asks only for methods that are enrolled and raise the level. */
 	int (*enrolled)(struct store_txn *t, const char *user_id);

@@ -187,6 +187,8 @@ static void show_form(struct http_req *r, int status, const struct authd_method 
 	};
 	if (m && strcmp(m->name, "totp") == 0)
 		ui_otp_form(r, status, &l);
+	else if (m && m->ui_script && !(m->flags & METHOD_FIRST && !json_object_get(tx, "partial")))
+		ui_method_step(r, status, m->name, &l);
 	else
 		ui_login_form(r, status, &l);
 }
@@ -342,22 +344,33 @@ static int fail_write(struct store_txn *t, void *arg)
 	return record_failure(t, arg, NULL);
 }
 
+/* The message for a failed answer: passwords and codes have their own. */
+static const char *failed_key(const struct authd_method *m)
+{
+	if (strcmp(m->name, "password") == 0)
+		return "login.failed";
+	if (strcmp(m->name, "totp") == 0)
+		return "otp.failed";
+	return "method.failed";
+}
+
 static void fail_done(int rc, void *arg)
 {
 	struct attempt *a = arg;
 	struct http_req *r = a->r;
-	int otp = strcmp(a->m->name, "password") != 0;
-	const char *who = otp ? json_string_value(json_object_get(a->user, "username")) :
-	                        http_param(r, "username");
+	int pw = strcmp(a->m->name, "password") == 0;
+	const char *who = pw ? http_param(r, "username") :
+	                       json_string_value(json_object_get(a->user, "username"));
+	/* A failed first step by another method shows the first page again. */
+	const struct authd_method *m = json_object_get(a->tx, "partial") ? a->m : method_find("password");
 
 	if (rc != STORE_OK)
 		ui_error(r, 500, "err.title", "err.server", NULL);
 	else if (a->wait)
-		show_form(r, 429, a->m, a->tx, a->tx_id, a->client_name, who,
+		show_form(r, 429, m, a->tx, a->tx_id, a->client_name, who,
 		          ui_t(r->lang, "login.throttled"), (int)a->wait);
 	else
-		show_form(r, 401, a->m, a->tx, a->tx_id, a->client_name, who,
-		          ui_t(r->lang, otp ? "otp.failed" : "login.failed"), 0);
+		show_form(r, 401, m, a->tx, a->tx_id, a->client_name, who, ui_t(r->lang, failed_key(a->m)), 0);
 	attempt_free(a);
 }
 
@@ -558,10 +571,12 @@ static void check_done(void *arg)
 		break;
 	case METHOD_INVALID:
 		metrics_login(a->m->name, "invalid");
-		show_form(r, 400, a->m, a->tx, a->tx_id, a->client_name,
+		show_form(r, 400, json_object_get(a->tx, "partial") ? a->m : method_find("password"),
+		          a->tx, a->tx_id, a->client_name,
 		          strcmp(a->m->name, "password") ? json_string_value(json_object_get(a->user, "username")) :
 		                                          http_param(r, "username"),
-		          ui_t(r->lang, strcmp(a->m->name, "password") ? "otp.invalid" : "login.invalid"), 0);
+		          ui_t(r->lang, strcmp(a->m->name, "password") == 0 ? "login.invalid" :
+		                        strcmp(a->m->name, "totp") == 0 ? "otp.invalid" : "method.invalid"), 0);
 		attempt_free(a);
 		return;
 	default:
