@@ -15,6 +15,7 @@
 
 #include "../lib/buf.h"
 #include "../lib/util.h"
+#include "../modules/method.h"
 #include "../modules/totp.h"
 #include "audit.h"
 #include "authd.h"
@@ -197,6 +198,13 @@ send_home(struct acct *a, int status)
 		text_p(&b, lang, "totp.why", " class=\"help\"");
 		action_form(&b, a, "totp_begin", 0, a->totp_state == 1 ? "totp.continue" : "totp.setup");
 	}
+	/* Methods with their own account pages (security keys, the citizen card). */
+	struct store_txn *t = store_read_begin(r->authd->store);
+	for (const struct authd_method *const *mp = authd_methods; t && *mp; mp++)
+		if ((*mp)->account_section)
+			(*mp)->account_section(&b, r, t, a->uid, a->csrf);
+	if (t)
+		store_read_end(t);
 	buf_adds(&b, "<p><a href=\"/logout\">");
 	buf_add_html(&b, account_t(lang, "signout"));
 	buf_adds(&b, "</a></p>\n");

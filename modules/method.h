@@ -13,7 +13,9 @@
 #include "../lib/form.h"
 
 struct authd;
+struct buf;
 struct conf;
+struct http_req;
 
 /* What one success proves (factors). */
 #define FACTOR_KNOW 1u
@@ -99,6 +101,11 @@ struct authd_method {
 	 * script takes tx/csrf from the page's form, POSTs /login/begin, and posts
 	 * /login with method=<name> and its answer. NULL for plain-form methods. */
 	const char *ui_label_zh, *ui_label_en, *ui_script;
+	/* The method's part of the account page (/account), appended to the list of
+	 * methods: its heading, status and forms. Forms post to the method's own
+	 * routes with csrf (session_csrf(r, skey, "account", ...)). NULL: none. */
+	void (*account_section)(struct buf *b, struct http_req *r, struct store_txn *t,
+	                        const char *user_id, const char *csrf);
 	/* 1 when the user has a usable credential of this method (read txn). The
 	 * login flow asks only for methods that are enrolled and raise the level. */
 	int (*enrolled)(struct store_txn *t, const char *user_id);
