@@ -169,3 +169,30 @@ install-client: client
 	install -m 0644 client/include/authd/client.h $(DESTDIR)$(PREFIX)/include/authd/
 	install -m 0644 $(BUILD)/client/authd-client.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -m 0644 $(CLIENT_MAN) $(DESTDIR)$(PREFIX)/share/man/man3/
+
+# ---- pam_authd.so (pam/): built on libauthd-client, linked in statically so the
+# module needs no rpath; a version script exports only pam_sm_*, and -z nodelete
+# keeps it mapped after pam_end so libcurl/OpenSSL never call back into unmapped
+# code. The PAM tests (tests/pam/) use pam_wrapper + libpamtest.
+PAM_SO       := $(BUILD)/pam/pam_authd.so
+PAM_PKGS     := openssl jansson libcurl inih
+PAM_TEST_BIN := $(BUILD)/tests/pam/test_pam $(BUILD)/tests/pam/bench_pam
+
+.PHONY: pam test-pam
+pam: $(PAM_SO) $(PAM_TEST_BIN)
+
+$(BUILD)/pam/pam_authd.o: CFLAGS += -Iclient/include
+
+$(PAM_SO): $(BUILD)/pam/pam_authd.o $(BUILD)/client/libauthd-client.a $(CLIENT_LIBOBJ) pam/pam_authd.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) $(if $(SAN),,-Wl,--no-undefined) -Wl,-z,nodelete \
+		-Wl,--version-script=pam/pam_authd.map -o $@ $(BUILD)/pam/pam_authd.o \
+		$(BUILD)/client/libauthd-client.a $(CLIENT_LIBOBJ) \
+		$(shell pkg-config --libs $(PAM_PKGS)) -lpam -pthread
+
+$(BUILD)/tests/pam/%: tests/pam/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(shell pkg-config --libs libpamtest cmocka) -lpam
+
+test-pam: all pam
+	@sh tests/pam/run.sh $(BUILD)
