@@ -75,6 +75,26 @@ static const struct key keys[] = {
 	{ "totp", "key_file", K_PATH, O(totp_key_file), 0, 0 },
 	{ "totp", "issuer", K_STR, O(totp_issuer), 0, 0 },
 	{ "totp", "window", K_INT, O(totp_window), 0, 3 },
+	{ "webauthn", "rp_id", K_STR, O(webauthn_rp_id), 0, 0 },
+	{ "webauthn", "rp_name", K_STR, O(webauthn_rp_name), 0, 0 },
+	{ "webauthn", "origins", K_STR, O(webauthn_origins), 0, 0 },
+	{ "webauthn", "user_verification", K_STR, O(webauthn_uv), 0, 0 },
+	{ "webauthn", "attestation", K_STR, O(webauthn_attestation), 0, 0 },
+	{ "webauthn", "timeout_ms", K_INT, O(webauthn_timeout_ms), 10000, 600000 },
+	{ "x509", "enabled", K_BOOL, O(x509_enabled), 0, 1 },
+	{ "x509", "trust_anchors", K_PATH, O(x509_trust_anchors), 0, 0 },
+	{ "x509", "intermediates", K_PATH, O(x509_intermediates), 0, 0 },
+	{ "x509", "policy_oids", K_STR, O(x509_policy_oids), 0, 0 },
+	{ "x509", "ocsp", K_BOOL, O(x509_ocsp), 0, 1 },
+	{ "x509", "crl", K_BOOL, O(x509_crl), 0, 1 },
+	{ "x509", "crl_cache", K_PATH, O(x509_crl_cache), 0, 0 },
+	{ "x509", "fail_open", K_BOOL, O(x509_fail_open), 0, 1 },
+	{ "x509", "unbound", K_STR, O(x509_unbound), 0, 0 },
+	{ "x509", "tls_listen", K_STR, O(x509_tls_listen), 0, 0 },
+	{ "x509", "proxy_header", K_STR, O(x509_proxy_header), 0, 0 },
+	{ "x509", "local_sign_origin", K_STR, O(x509_local_sign_origin), 0, 0 },
+	{ "x509", "ocsp_timeout_ms", K_INT, O(x509_ocsp_timeout_ms), 100, 60000 },
+	{ "x509", "crl_max_bytes", K_SIZE, O(x509_crl_max_bytes), 1024, 1073741824 },
 };
 #undef O
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -378,6 +398,17 @@ defaults(struct conf *c)
 	c->aal3_max_s = 43200;
 	c->aal3_idle_s = 900;
 	c->totp_window = 1;
+	c->webauthn_timeout_ms = 120000;
+	c->x509_ocsp = 1;
+	c->x509_crl = 1;
+	c->x509_ocsp_timeout_ms = 3000;
+	c->x509_crl_max_bytes = 33554432;
+	if ((c->webauthn_rp_name = strdup("City SSO")) == NULL || (c->webauthn_uv = strdup("preferred")) == NULL ||
+	    (c->webauthn_attestation = strdup("direct")) == NULL || (c->x509_unbound = strdup("refuse")) == NULL ||
+	    (c->x509_tls_listen = strdup("")) == NULL || (c->x509_proxy_header = strdup("")) == NULL ||
+	    (c->x509_policy_oids = strdup("")) == NULL ||
+	    (c->x509_local_sign_origin = strdup("http://127.0.0.1:61161")) == NULL)
+		return -1;
 	if ((c->acr_aal1 = strdup("aal1")) == NULL || (c->acr_aal2 = strdup("aal2")) == NULL ||
 	    (c->acr_aal3 = strdup("aal3")) == NULL || (c->totp_issuer = strdup("City SSO")) == NULL)
 		return -1;
@@ -572,11 +603,15 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 		goto oom;
 	if (c->totp_key_file == NULL && (c->totp_key_file = strdup("totp.key")) == NULL)
 		goto oom;
+	if (c->x509_crl_cache == NULL && (c->x509_crl_cache = strdup("crl-cache")) == NULL)
+		goto oom;
 	if (c->breached_list == NULL && (c->breached_list = strdup(DEFAULT_BREACHED_LIST)) == NULL)
 		goto oom;
 	if (resolve(c, &c->tls_cert) || resolve(c, &c->tls_key) ||
 	    resolve(c, &c->store_path) || resolve(c, &c->breached_list) ||
-	    resolve(c, &c->totp_key_file))
+	    resolve(c, &c->totp_key_file) || resolve(c, &c->x509_crl_cache) ||
+	    (c->x509_trust_anchors && resolve(c, &c->x509_trust_anchors)) ||
+	    (c->x509_intermediates && resolve(c, &c->x509_intermediates)))
 		goto oom;
 	return 0;
 oom:
@@ -612,5 +647,18 @@ conf_free(struct conf *c)
 	free(c->acr_aal3);
 	free(c->totp_key_file);
 	free(c->totp_issuer);
+	free(c->webauthn_rp_id);
+	free(c->webauthn_rp_name);
+	free(c->webauthn_origins);
+	free(c->webauthn_uv);
+	free(c->webauthn_attestation);
+	free(c->x509_trust_anchors);
+	free(c->x509_intermediates);
+	free(c->x509_policy_oids);
+	free(c->x509_crl_cache);
+	free(c->x509_unbound);
+	free(c->x509_tls_listen);
+	free(c->x509_proxy_header);
+	free(c->x509_local_sign_origin);
 	memset(c, 0, sizeof(*c));
 }

@@ -79,6 +79,30 @@ struct conf {
 	char *totp_issuer;          /* issuer label shown by authenticator apps; "City SSO" */
 	int totp_window;            /* 1: accept codes one step either side */
 
+	/* [webauthn] — security keys and passkeys (docs/webauthn.md) */
+	char *webauthn_rp_id;       /* relying-party id; default: the issuer's host */
+	char *webauthn_rp_name;     /* shown by the browser; "City SSO" */
+	char *webauthn_origins;     /* comma list of accepted origins; default: the issuer's origin */
+	char *webauthn_uv;          /* user verification: "preferred" (default), "required", "discouraged" */
+	char *webauthn_attestation; /* "direct" (default: verify packed / fido-u2f) or "none" */
+	int webauthn_timeout_ms;    /* 120000 */
+
+	/* [x509] — the citizen certificate (docs/citizen-certificate.md) */
+	int x509_enabled;           /* 0 */
+	char *x509_trust_anchors;   /* PEM bundle of roots (GRCA) */
+	char *x509_intermediates;   /* PEM bundle of issuing CAs (MOICA G2, G3) */
+	char *x509_policy_oids;     /* comma list of accepted certificate policies; empty = any */
+	int x509_ocsp;              /* 1: check OCSP (responder from AIA) */
+	int x509_crl;               /* 1: fall back to the CRL (from the CDP) */
+	char *x509_crl_cache;       /* folder for downloaded CRLs; "crl-cache" */
+	int x509_fail_open;         /* 0: when neither OCSP nor CRL answers, refuse (fail closed) */
+	char *x509_unbound;         /* "refuse" (default) or "create": a card not bound to an account */
+	char *x509_tls_listen;      /* host:port of the client-certificate listener; "" = off */
+	char *x509_proxy_header;    /* header carrying the client certificate from trusted proxies; "" = off */
+	char *x509_local_sign_origin; /* the HiPKI local sign server the page calls; "http://127.0.0.1:61161" */
+	int x509_ocsp_timeout_ms;   /* 3000 */
+	size_t x509_crl_max_bytes;  /* 33554432 (32 MiB) */
+
 	/* [audit] */
 	int audit_retention_days;   /* 200 (>= 183 enforced: 資通安全管理法 asks for 6 months) */
 };

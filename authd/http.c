@@ -552,9 +552,16 @@ http_reply_oauth_error(struct http_req *r, int status, const char *error, const 
 void
 http_reply_html(struct http_req *r, int status, const char *html, size_t len)
 {
-	http_add_header(r, "Content-Security-Policy", "default-src 'none'; style-src 'self'; "
-	    "script-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "
-	    "form-action 'self'");
+	char csp[512];
+
+	/* No form-action: browsers apply it to the redirect after the sign-in form,
+	 * which goes to the app's own origin. connect-src lets the page scripts call
+	 * /login/begin, and the citizen-card script the local sign server. */
+	snprintf(csp, sizeof(csp), "default-src 'none'; style-src 'self'; script-src 'self'; "
+	    "img-src 'self' data:; connect-src 'self'%s%s; frame-ancestors 'none'; base-uri 'none'",
+	    r->authd->conf->x509_enabled ? " " : "",
+	    r->authd->conf->x509_enabled ? r->authd->conf->x509_local_sign_origin : "");
+	http_add_header(r, "Content-Security-Policy", csp);
 	http_add_header(r, "X-Frame-Options", "DENY");
 	http_add_header(r, "Cache-Control", "no-store");
 	http_reply(r, status, "text/html; charset=utf-8", html, len);
