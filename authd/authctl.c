@@ -65,7 +65,7 @@ static const char usage_main[] =
     "\n"
     "commands:\n"
     "  init                       create the store, signing key ring and server secret\n"
-    "  user add|list|show|disable|enable|passwd\n"
+    "  user add|list|show|disable|enable|passwd|groups\n"
     "  client add|update|list|show|remove|import\n"
     "  totp enrol|reset|status   two-step verification (TOTP) of a user\n"
     "  key rotate|list\n"
@@ -80,14 +80,19 @@ static const char usage_init[] =
     "  and the server secret when absent. Safe to run again.\n";
 
 static const char usage_user[] =
-    "usage: authctl [-c FILE] user add NAME [--email E] [--display-name N] --password-stdin\n"
+    "usage: authctl [-c FILE] user add NAME [--email E] [--display-name N] [--group G ...]\n"
+    "                                 --password-stdin\n"
     "       authctl [-c FILE] user list\n"
     "       authctl [-c FILE] user show NAME\n"
     "       authctl [-c FILE] user disable NAME\n"
     "       authctl [-c FILE] user enable NAME\n"
     "       authctl [-c FILE] user passwd NAME --password-stdin\n"
+    "       authctl [-c FILE] user groups NAME [G ...]\n"
     "  --password-stdin reads one line (at most 4096 bytes) from standard input;\n"
-    "  on a terminal it prompts without echo.\n";
+    "  on a terminal it prompts without echo.\n"
+    "  --group (repeatable) and user groups set the \"groups\" claim that hosts\n"
+    "  running pam_authd check (group=...): at most 64 distinct names of 1-64\n"
+    "  characters A-Z a-z 0-9 . _ -. user groups NAME with no G clears the list.\n";
 
 static const char usage_client[] =
     "usage: authctl [-c FILE] client add ID --redirect-uri URI [OPTIONS]\n"
@@ -445,16 +450,21 @@ cmd_init(struct ctl *c, int argc, char **argv)
 static json_t *
 user_public(const json_t *u)
 {
-	return json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}",
+	json_t *g = json_object_get(u, "groups");
+
+	/* Accounts made before groups existed show an empty list, like the claim. */
+	return json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O}",
 	    "id", json_object_get(u, "id"), "username", json_object_get(u, "username"),
 	    "display_name", json_object_get(u, "display_name"), "email", json_object_get(u, "email"),
-	    "disabled", json_object_get(u, "disabled"), "created", json_object_get(u, "created"));
+	    "disabled", json_object_get(u, "disabled"), "created", json_object_get(u, "created"),
+	    "groups", g != NULL ? g : json_array());
 }
 
 struct user_ctx {
 	const struct ctl *c;
 	const char *name, *email, *display_name;
 	const char *pw;
+	json_t *groups;        /* user add --group, user groups: the new list (NULL: none given) */
 	int enable;            /* user enable/disable: the wanted state */
 	int changed;
 	int pw_rule;           /* password_set refusal */
@@ -474,10 +484,55 @@ user_add_cb(struct store_txn *t, void *arg)
 		x->pw_rule = rc > 0 ? rc : 0;
 		return rc > 0 ? STORE_CONFLICT : STORE_IO;
 	}
-	f = json_pack("{s:s, s:s}", "user", x->id, "username", x->name);
+	if (x->groups != NULL && json_array_size(x->groups) > 0) {
+		json_t *u = NULL;
+
+		/* Same transaction: the account never exists without its groups. */
+		if ((rc = user_by_id(t, x->id, &u)) != STORE_OK)
+			return rc;
+		rc = json_object_set(u, "groups", x->groups) == 0 ? user_update(t, u) : STORE_IO;
+		json_decref(u);
+		if (rc != STORE_OK)
+			return rc;
+	}
+	f = json_pack("{s:s, s:s, s:O}", "user", x->id, "username", x->name,
+	    "groups", x->groups != NULL ? x->groups : json_array());
 	rc = f != NULL ? audit_admin(x->c, t, "admin.user.add", f) : STORE_IO;
 	json_decref(f);
 	return rc;
+}
+
+static int
+user_groups_cb(struct store_txn *t, void *arg)
+{
+	struct user_ctx *x = arg;
+	json_t *u = NULL, *f;
+	int rc;
+
+	if ((rc = user_by_name(t, x->name, &u)) != STORE_OK)
+		return rc;
+	if (json_object_set(u, "groups", x->groups) != 0) {
+		json_decref(u);
+		return STORE_IO;
+	}
+	if ((rc = user_update(t, u)) == STORE_OK) {
+		f = json_pack("{s:O?, s:O?, s:O}", "user", json_object_get(u, "id"),
+		    "username", json_object_get(u, "username"), "groups", x->groups);
+		rc = f != NULL ? audit_admin(x->c, t, "admin.user.groups", f) : STORE_IO;
+		json_decref(f);
+	}
+	json_decref(u);
+	return rc;
+}
+
+/* Appends one group name given on the command line; -1 when out of memory or
+ * not UTF-8 (the name rules are checked on the whole list by user_groups_ok). */
+static int
+user_group_append(json_t **groups, const char *g)
+{
+	if (*groups == NULL && (*groups = json_array()) == NULL)
+		return -1;
+	return json_array_append_new(*groups, json_string(g));
 }
 
 static int
@@ -577,12 +632,12 @@ user_read_cmd(struct ctl *c, const char *verb, const char *name)
 }
 
 static int
-cmd_user(struct ctl *c, int argc, char **argv)
+user_cmd(struct ctl *c, int argc, char **argv, struct user_ctx *xp)
 {
-	struct user_ctx x = { .c = c };
+	struct user_ctx x = *xp;
 	char pw[PASSWORD_MAX_BYTES + 2];
 	char norm[USERNAME_MAX + 1];
-	const char *verb, *name = NULL;
+	const char *verb, *name = NULL, *g;
 	int i, want_pw = 0, rc, m;
 
 	if (argc < 1) {
@@ -592,7 +647,7 @@ cmd_user(struct ctl *c, int argc, char **argv)
 	verb = argv[0];
 	if (strcmp(verb, "add") != 0 && strcmp(verb, "list") != 0 && strcmp(verb, "show") != 0 &&
 	    strcmp(verb, "disable") != 0 && strcmp(verb, "enable") != 0 &&
-	    strcmp(verb, "passwd") != 0) {
+	    strcmp(verb, "passwd") != 0 && strcmp(verb, "groups") != 0) {
 		usage_error(usage_user, "user: unknown action '%s'", verb);
 		return EXIT_USAGE;
 	}
@@ -602,6 +657,14 @@ cmd_user(struct ctl *c, int argc, char **argv)
 		     (m = opt_arg(argc, argv, &i, "--display-name", &x.display_name)) != 0)) {
 			if (m < 0)
 				return EXIT_USAGE;
+		} else if (strcmp(verb, "add") == 0 &&
+		    (m = opt_arg(argc, argv, &i, "--group", &g)) != 0) {
+			if (m < 0)
+				return EXIT_USAGE;
+			if (user_group_append(&xp->groups, g) != 0) {
+				refuse("invalid --group", NULL);
+				return EXIT_REFUSED;
+			}
 		} else if ((strcmp(verb, "add") == 0 || strcmp(verb, "passwd") == 0) &&
 		    strcmp(argv[i], "--password-stdin") == 0) {
 			want_pw = 1;
@@ -610,6 +673,11 @@ cmd_user(struct ctl *c, int argc, char **argv)
 			return EXIT_USAGE;
 		} else if (name == NULL) {
 			name = argv[i];
+		} else if (strcmp(verb, "groups") == 0) {
+			if (user_group_append(&xp->groups, argv[i]) != 0) {
+				refuse("invalid group name", NULL);
+				return EXIT_REFUSED;
+			}
 		} else {
 			usage_error(usage_user, "user: unexpected argument '%s'", argv[i]);
 			return EXIT_USAGE;
@@ -635,11 +703,33 @@ cmd_user(struct ctl *c, int argc, char **argv)
 		refuse("invalid --email or --display-name", NULL);
 		return EXIT_REFUSED;
 	}
+	/* "user groups NAME" alone clears the list. */
+	if (strcmp(verb, "groups") == 0 && xp->groups == NULL && (xp->groups = json_array()) == NULL)
+		return EXIT_REFUSED;
+	if (xp->groups != NULL && !user_groups_ok(xp->groups)) {
+		refuse("invalid groups (at most 64 distinct names of 1-64 of A-Z a-z 0-9 . _ -)",
+		    NULL);
+		return EXIT_REFUSED;
+	}
+	x.groups = xp->groups;
 	x.name = name;
 	if (ctl_open_store(c, 0) != 0)
 		return EXIT_REFUSED;
 	if (strcmp(verb, "list") == 0 || strcmp(verb, "show") == 0)
 		return user_read_cmd(c, verb, name);
+
+	if (strcmp(verb, "groups") == 0) {
+		rc = store_write_sync(c->store, user_groups_cb, &x);
+		if (rc == STORE_NOTFOUND) {
+			refuse("no such user", name);
+			return EXIT_REFUSED;
+		}
+		if (rc != STORE_OK)
+			return store_failure(verb, rc);
+		fprintf(stderr, "authctl: groups of %s set (%zu)\n", name,
+		    json_array_size(x.groups));
+		return 0;
+	}
 
 	if (strcmp(verb, "disable") == 0 || strcmp(verb, "enable") == 0) {
 		x.enable = strcmp(verb, "enable") == 0;
@@ -684,6 +774,17 @@ cmd_user(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "authctl: password of %s changed\n", name);
 	}
 	return 0;
+}
+
+static int
+cmd_user(struct ctl *c, int argc, char **argv)
+{
+	struct user_ctx x = { .c = c };
+	int rc;
+
+	rc = user_cmd(c, argc, argv, &x);
+	json_decref(x.groups);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- clients */

@@ -151,6 +151,30 @@ run 0 "user enable" user enable alice
 "$authctl" -c "$T/authd.conf" user show alice >"$T/out" 2>/dev/null
 check "alice is enabled again" out_has '"disabled":false'
 run 1 "user disable of an unknown user is refused" user disable nobody
+# groups: the "groups" claim that pam_authd's account step checks.
+run 0 "user groups sets the list" user groups alice ops web-admins
+run 0 "user show after user groups" user show alice
+check "user show prints the groups" out_has '"groups":\["ops","web-admins"\]'
+run 0 "user groups with no G clears the list" user groups alice
+"$authctl" -c "$T/authd.conf" user show alice >"$T/out" 2>/dev/null
+check "the cleared list shows as []" out_has '"groups":\[\]'
+run 1 "a group name with a space is refused" user groups alice "two words"
+run 1 "a group name with a slash is refused" user groups alice ops/admin
+run 1 "a duplicate group is refused" user groups alice ops ops
+run 1 "a group name over 64 characters is refused" user groups alice \
+	"$(printf 'g%.0s' $(seq 65))"
+"$authctl" -c "$T/authd.conf" user show alice >"$T/out" 2>/dev/null
+check "a refused list leaves the groups unchanged" out_has '"groups":\[\]'
+run 1 "user groups of an unknown user is refused" user groups nobody ops
+run 2 "user groups without a name is a usage error" user groups
+runpw 0 "user add --group" 'Dave-Drives-Diesel-7' user add dave --group ops --group=db \
+	--password-stdin
+run 0 "user show of a user added with groups" user show dave
+check "user add stored the groups in order" out_has '"groups":\["ops","db"\]'
+runpw 1 "user add with a bad --group is refused" 'Erin-Eats-Eclairs-8' user add erin \
+	--group 'bad!' --password-stdin
+run 1 "a refused --group creates no user" user show erin
+run 2 "user add --group without a value is a usage error" user add erin --password-stdin --group
 runpw 0 "user passwd" 'Another-Long-Passphrase-5' user passwd alice --password-stdin
 runpw 1 "user passwd with a common password is refused" "password123" user passwd alice --password-stdin
 runpw 1 "user passwd of an unknown user is refused" 'Another-Long-Passphrase-5' user passwd nobody --password-stdin
@@ -346,7 +370,7 @@ run 2 "key with an unknown action is a usage error" key frob
 run 0 "audit verify" audit verify
 check "audit verify reports an intact chain" out_has '^audit chain ok: [1-9][0-9]* records$'
 run 0 "audit show" audit show --last 1000
-for ev in admin.store.init admin.user.add admin.user.disable admin.user.enable admin.user.passwd \
+for ev in admin.store.init admin.user.add admin.user.disable admin.user.enable admin.user.passwd admin.user.groups \
 	admin.client.add admin.client.update admin.client.remove admin.client.import admin.key.rotate \
 	$totp_events; do
 	check "audit show lists $ev" out_has "\"event\":\"$ev\""
