@@ -269,3 +269,14 @@ if [ "$n_sessions" -lt "$sessions_target" ]; then
 fi
 echo "errors or non-2xx answers: healthz $hz_bad, client_credentials $cc_bad, refresh $rf_bad, logins $login_fail"
 echo "session-memory phase: $(json_field "$sl" seconds | awk '{ printf "%.0f", $1 }') s, $(json_field "$sl" failures) failed logins"
+
+# ---- libauthd-client: token verification rate (added by the client library) ----
+# A separate step that needs no daemon: ES256 access tokens verified through
+# authd_client_verify_access_token against raw OpenSSL EVP_DigestVerify of the
+# same signature, in one process (tests/bench/client-verify.c). Target ratio >= 0.9.
+echo
+if make --no-print-directory -s BUILD="$build" "$build/tests/client-verify" >/dev/null 2>&1; then
+	"$build/tests/client-verify" 20000 || echo "client-verify: run failed"
+else
+	echo "client-verify: could not build $build/tests/client-verify"
+fi
