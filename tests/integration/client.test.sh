@@ -5,7 +5,8 @@
 # library call): discovery and its refusals, client_credentials then verification
 # of that token, introspection active, revoked with curl, then inactive; the host
 # login (password, then TOTP from oathtool, replay refused) and the device flow
-# start/poll. Prints TAP; exits non-zero on any failure.
+# start/poll, and examples/protect-page serving a page only to a valid token.
+# Prints TAP; exits non-zero on any failure.
 set -u
 
 build=${1:-build}
@@ -18,7 +19,8 @@ esac
 . "$here/lib.sh"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/client-test.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
+ppid_=
+trap '[ -n "$ppid_" ] && kill "$ppid_" 2>/dev/null; rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM
 
 : "${AUTHD_ISSUER:?run by tests/integration/run.sh}" "${AUTHD_CA:?}" "${AUTHD_CONF:?}"
@@ -95,6 +97,48 @@ req revoke -u "$AUTHD_SVC:$AUTHD_SVC_SECRET" --data-urlencode "token=$AT" "$AUTH
 ok "revocation with curl answers 200" test "$(status_of revoke)" = 200
 as "$AUTHD_SVC" "$svc_secret" in2 introspect "$AT"
 ok "introspection after revocation: inactive" test "$(rc_of in2)" = 3
+
+# ---- examples/protect-page: a page served only with a valid bearer token ------
+page="$build/examples/protect-page"
+(cd "$root" && make --no-print-directory -s BUILD="$build" "$page") >"$T/make2.log" 2>&1
+for attempt in 1 2 3; do
+	pport=$(node -e 'const s = require("net").createServer();
+		s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')
+	"$page" "$AUTHD_ISSUER" "$AUTHD_SVC" "$pport" "$AUTHD_CA" >"$T/page.out" 2>"$T/page.err" &
+	ppid_=$!
+	i=0
+	while [ $i -lt 50 ] && ! grep -q '^protect-page:' "$T/page.out" 2>/dev/null; do
+		kill -0 "$ppid_" 2>/dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	grep -q '^protect-page:' "$T/page.out" && break
+	kill "$ppid_" 2>/dev/null
+	wait "$ppid_" 2>/dev/null
+	ppid_=
+done
+ok "protect-page starts against authd" test -n "$ppid_"
+as "$AUTHD_SVC" "$svc_secret" cc5 token
+page_get() { # page_get NAME [TOKEN]
+	if [ -n "${2:-}" ]; then
+		curl -s --max-time 5 -o "$T/$1.body" -w '%{http_code}' -H "Authorization: Bearer $2" \
+			"http://127.0.0.1:$pport/private" >"$T/$1.status"
+	else
+		curl -s --max-time 5 -o "$T/$1.body" -w '%{http_code}' \
+			"http://127.0.0.1:$pport/private" >"$T/$1.status"
+	fi
+}
+page_get p1
+ok "protect-page: no token, 401" test "$(cat "$T/p1.status")" = 401
+page_get p2 "$(out_of cc5)"
+ok "protect-page: authd's token for its audience, 200" test "$(cat "$T/p2.status")" = 200
+page_get p3 "$(out_of cc5 | sed 's/\.\(.\)/.A\1/2')"
+ok "protect-page: a tampered token, 401" test "$(cat "$T/p3.status")" = 401
+if [ -n "$ppid_" ]; then
+	kill "$ppid_" 2>/dev/null
+	wait "$ppid_" 2>/dev/null
+	ppid_=
+fi
 
 # ---- host login (password, then OTP) -------------------------------------------
 if grep -q 'mfa-otp' "$root/authd/oidc/oidc.h" "$root/authd/oidc/token.c" 2>/dev/null; then
