@@ -690,8 +690,8 @@ sign_raw(const struct jose_key *k, const void *msg, size_t n, uint8_t *sig, size
 
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		return -1;
-	if (EVP_DigestSignInit_ex(ctx, NULL, k->alg == JOSE_ALG_EDDSA ? NULL : "SHA256",
-	    NULL, NULL, k->pk, NULL) != 1)
+	if (EVP_DigestSignInit(ctx, NULL, k->alg == JOSE_ALG_EDDSA ? NULL : util_sha256_md(),
+	    NULL, k->pk) != 1)
 		goto out;
 	if (k->alg == JOSE_ALG_ES256) {
 		const unsigned char *p = der;
@@ -900,8 +900,8 @@ verify_raw(const struct jose_key *k, const void *msg, size_t n, const uint8_t *s
 	}
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		return -1;
-	if (EVP_DigestVerifyInit_ex(ctx, NULL, k->alg == JOSE_ALG_EDDSA ? NULL : "SHA256",
-	    NULL, NULL, k->pk, NULL) == 1)
+	if (EVP_DigestVerifyInit(ctx, NULL, k->alg == JOSE_ALG_EDDSA ? NULL : util_sha256_md(),
+	    NULL, k->pk) == 1)
 		ok = EVP_DigestVerify(ctx, s, slen, msg, n) == 1;
 	EVP_MD_CTX_free(ctx);
 	ERR_clear_error();

@@ -2,11 +2,11 @@
  * clocks and the UTF-8 validator every parser in authd relies on. */
 #include "util.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "b64.h"
@@ -70,28 +70,71 @@ rand_token(char *out, size_t outsz, size_t nbytes)
 	return 0;
 }
 
+/* OpenSSL 3 looks a digest up by name (under a lock) on every use of
+ * EVP_sha256() or HMAC(); fetching it once keeps that off the hot path of every
+ * token, audit record and client check. */
+static EVP_MD *md_sha256;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void
+md_fetch(void)
+{
+	md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+const EVP_MD *
+util_sha256_md(void)
+{
+	pthread_once(&md_once, md_fetch);
+	return md_sha256 != NULL ? md_sha256 : EVP_sha256();
+}
+
 void
 sha256(const void *data, size_t n, uint8_t out[SHA256_LEN])
 {
 	unsigned int len = SHA256_LEN;
 
-	/* EVP_Digest with a fetched-once implicit SHA-256 cannot fail on valid
-	 * arguments; on a broken library we still hand back a defined value. */
-	if (EVP_Digest(data, n, out, &len, EVP_sha256(), NULL) != 1)
+	/* EVP_Digest cannot fail on valid arguments; on a broken library we
+	 * still hand back a defined value. */
+	if (EVP_Digest(data, n, out, &len, util_sha256_md(), NULL) != 1)
 		memset(out, 0, SHA256_LEN);
 }
 
+/* HMAC (RFC 2104) over SHA-256 with the fetched digest. */
 void
 hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
             uint8_t out[SHA256_LEN])
 {
+	uint8_t k0[64], pad[64], inner[SHA256_LEN];
 	unsigned int len = SHA256_LEN;
-	static const uint8_t empty;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	const EVP_MD *md = util_sha256_md();
+	int ok;
+	size_t i;
 
-	if (keylen > (size_t)0x7fffffff ||
-	    HMAC(EVP_sha256(), keylen ? key : &empty, (int)keylen,
-	         n ? data : &empty, n, out, &len) == NULL)
+	memset(k0, 0, sizeof(k0));
+	if (keylen > sizeof(k0))
+		sha256(key, keylen, k0);
+	else if (keylen > 0)
+		memcpy(k0, key, keylen);
+	for (i = 0; i < sizeof(pad); i++)
+		pad[i] = k0[i] ^ 0x36;
+	ok = ctx != NULL && EVP_DigestInit_ex(ctx, md, NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, pad, sizeof(pad)) == 1 &&
+	    (n == 0 || EVP_DigestUpdate(ctx, data, n) == 1) &&
+	    EVP_DigestFinal_ex(ctx, inner, &len) == 1;
+	for (i = 0; i < sizeof(pad); i++)
+		pad[i] = k0[i] ^ 0x5c;
+	ok = ok && EVP_DigestInit_ex(ctx, md, NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, pad, sizeof(pad)) == 1 &&
+	    EVP_DigestUpdate(ctx, inner, sizeof(inner)) == 1 &&
+	    EVP_DigestFinal_ex(ctx, out, &len) == 1;
+	if (!ok)
 		memset(out, 0, SHA256_LEN);
+	EVP_MD_CTX_free(ctx);
+	OPENSSL_cleanse(k0, sizeof(k0));
+	OPENSSL_cleanse(pad, sizeof(pad));
+	OPENSSL_cleanse(inner, sizeof(inner));
 }
 
 void

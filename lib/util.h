@@ -26,6 +26,11 @@ void sha256(const void *data, size_t n, uint8_t out[SHA256_LEN]);
 void hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
                  uint8_t out[SHA256_LEN]);
 
+/* SHA-256 fetched once from the default provider (OpenSSL 3 would look it up
+ * by name on every use otherwise). Never NULL. */
+typedef struct evp_md_st EVP_MD;
+const EVP_MD *util_sha256_md(void);
+
 /* Lowercase hex; out must hold 2*n+1 bytes. */
 void hex_encode(char *out, const uint8_t *in, size_t n);
 /* 0 on success, -1 on bad input. strlen(in) must be 2*n. */

@@ -88,6 +88,24 @@ test_hmac_rfc4231_case2(void **state)
 	assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+/* RFC 4231 case 6: a key longer than the block is hashed first. */
+static void
+test_hmac_rfc4231_case6_long_key(void **state)
+{
+	uint8_t key[131], mac[SHA256_LEN];
+	char hex[2 * SHA256_LEN + 1];
+	const char *msg = "Test Using Larger Than Block-Size Key - Hash Key First";
+
+	(void)state;
+	memset(key, 0xaa, sizeof(key));
+	hmac_sha256(key, sizeof(key), msg, strlen(msg), mac);
+	hex_encode(hex, mac, sizeof(mac));
+	assert_string_equal(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+	hmac_sha256("", 0, "", 0, mac);
+	hex_encode(hex, mac, sizeof(mac));
+	assert_string_equal(hex, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
 static void
 test_utf8_valid(void **state)
 {
@@ -257,6 +275,7 @@ main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_sha256_vector),
 		cmocka_unit_test(test_hmac_rfc4231_case2),
+		cmocka_unit_test(test_hmac_rfc4231_case6_long_key),
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_rand),
 		cmocka_unit_test(test_wipe),
