@@ -607,6 +607,15 @@ auth_device(pam_handle_t *ph, const struct pam_authd_conf *cf, authd_client_t *c
 	    authd_device_user_code(dev));
 	if (rc == PAM_SUCCESS && full != NULL)
 		rc = pam_info(ph, "or open %s", full);
+	/* sshd's keyboard-interactive holds info messages until the next prompt,
+	 * so a prompt is what puts the code on the person's screen. Its answer
+	 * means nothing: the wait below decides. */
+	if (rc == PAM_SUCCESS) {
+		char *resp = NULL;
+
+		rc = pam_prompt(ph, PAM_PROMPT_ECHO_ON, &resp, "Press Enter once you have approved: ");
+		free_secret_str(resp);
+	}
 	if (rc != PAM_SUCCESS) {
 		authd_device_free(&dev);
 		return PAM_CONV_ERR;

@@ -1,0 +1,514 @@
+#!/bin/sh
+# tests/pam/run.sh BUILD — pam_authd.so end to end: one real authd on a free
+# loopback port (fresh store, dev TLS certificate, users with groups and TOTP,
+# three host clients made with authctl), then
+#   1. test_pam: cmocka + libpamtest through pam_wrapper (real libpam),
+#   2. pamtester (Debian) through pam_wrapper,
+#   3. a real sshd (Debian openssh-server) on a random loopback port, with its
+#      PAM service from pam_wrapper and its users from nss_wrapper (no real
+#      account is created), logged into by ssh under expect over
+#      keyboard-interactive: password+OTP, a wrong OTP, and device mode with the
+#      code approved through authd's /device page by curl while ssh waits.
+# Prints TAP and ends with "pam: N passed, N failed"; exits non-zero on failure.
+# Cleans up authd, sshd, its temp folder and pam_wrapper's folders.
+set -u
+
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root" || exit 1
+case "$build" in
+/*) ;;
+*) build="$root/$build" ;;
+esac
+
+pass=0
+fail=0
+n=0
+authd_pid=
+sshd_pid=
+made_privsep=0
+T=$(mktemp -d "${TMPDIR:-/tmp}/authd-pam.XXXXXX") || exit 1
+chmod 0755 "$T"
+# pam_wrapper makes /tmp/pam.[0-9A-Za-z] per process; note what exists now so
+# that only ours are removed.
+pamdirs_before=$(ls -d /tmp/pam.? 2>/dev/null | tr '\n' ' ')
+
+stop_pid() { # stop_pid PID: TERM, then KILL after 5 s
+	[ -n "$1" ] || return 0
+	kill -0 "$1" 2>/dev/null || return 0
+	kill -TERM "$1" 2>/dev/null
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+clean_pam_dirs() {
+	for d in /tmp/pam.?; do
+		[ -d "$d" ] || continue
+		case " $pamdirs_before " in *" $d "*) continue ;; esac
+		rm -rf "$d"
+	done
+}
+
+cleanup() {
+	stop_pid "$sshd_pid"
+	stop_pid "$authd_pid"
+	[ $made_privsep = 1 ] && rmdir /run/sshd 2>/dev/null
+	clean_pam_dirs
+	if [ -n "${PAM_TEST_KEEP:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
+notok() {
+	n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"
+	shift
+	for f in "$@"; do
+		[ -s "$f" ] && tail -n 15 "$f" | sed 's/^/#   /'
+	done
+	return 0
+}
+check() { # check DESCRIPTION COMMAND...
+	desc=$1; shift
+	if "$@"; then ok "$desc"; else notok "$desc"; fi
+}
+skip() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1 # SKIP $2"; }
+
+finish() {
+	if [ "$fail" -ne 0 ] && [ -f "$T/authd.log" ]; then
+		echo "# ---- last 30 lines of the authd log ----"
+		tail -n 30 "$T/authd.log" | sed 's/^/# /'
+	fi
+	echo "pam: $pass passed, $fail failed"
+	[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
+	exit $?
+}
+abort() {
+	echo "Bail out! $*"
+	fail=$((fail + 1))
+	finish
+}
+
+bin_of() {
+	if [ -f "$build/$1" ] && [ -x "$build/$1" ]; then echo "$build/$1"; else echo "$build/bin/$1"; fi
+}
+AUTHD_BIN=$(bin_of authd)
+AUTHCTL_BIN=$(bin_of authctl)
+PAM_SO="$build/pam/pam_authd.so"
+for f in "$AUTHD_BIN" "$AUTHCTL_BIN" "$PAM_SO" "$build/tests/pam/test_pam"; do
+	[ -e "$f" ] || abort "$f is missing (make all pam)"
+done
+[ "$(id -u)" = 0 ] || abort "the PAM tests run as root (the module trusts only root-owned files)"
+libdir=$(dirname "$(gcc -print-file-name=libc.so.6 2>/dev/null)")
+[ -d "$libdir" ] || libdir=/usr/lib/x86_64-linux-gnu
+PWRAP=$(ls "$libdir/libpam_wrapper.so" /usr/lib/*/libpam_wrapper.so 2>/dev/null | head -n 1)
+NWRAP=$(ls "$libdir/libnss_wrapper.so" /usr/lib/*/libnss_wrapper.so 2>/dev/null | head -n 1)
+PERMIT=$(ls /lib/*/security/pam_permit.so /usr/lib/*/security/pam_permit.so 2>/dev/null | head -n 1)
+[ -n "$PWRAP" ] || abort "libpam_wrapper.so not found (make deps-test)"
+[ -n "$PERMIT" ] || abort "pam_permit.so not found"
+command -v oathtool >/dev/null || abort "oathtool missing (make deps-test)"
+
+# ---- the instance -------------------------------------------------------
+sh "$root/certs/dev-cert.sh" "$T/certs" >"$T/dev-cert.log" 2>&1 ||
+	abort "certs/dev-cert.sh failed: $(tail -n 3 "$T/dev-cert.log")"
+export AUTHD_CA="$T/certs/ca.crt"
+chmod 0644 "$AUTHD_CA"
+
+free_port() {
+	node -e 'const s = require("net").createServer();
+		s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+
+write_conf() { # write_conf PORT
+	cat >"$T/authd.conf" <<EOF
+[server]
+issuer = https://127.0.0.1:$1
+listen = 127.0.0.1:$1
+tls_cert = certs/tls.crt
+tls_key = certs/tls.key
+threads = 2
+workers = 2
+
+[store]
+path = data
+
+[password]
+argon2_memory_kib = 8192
+argon2_ops = 1
+breached_list = $root/share/common-passwords.txt
+
+[throttle]
+account_max_failures = 5
+account_lockout_s = 120
+address_free_failures = 1000
+address_base_delay_ms = 100
+
+[totp]
+; three steps ahead: each OTP login below uses a code from a later step than
+; the one its enrolment (or the previous login) used up.
+window = 3
+
+[log]
+level = 2
+EOF
+}
+ctl() { "$AUTHCTL_BIN" -c "$T/authd.conf" "$@"; }
+
+write_conf 1
+ctl init >"$T/init.log" 2>&1 || abort "authctl init failed: $(tail -n 3 "$T/init.log")"
+
+newpw() { openssl rand 18 | openssl base64 -A | tr '+/' 'xy'; }
+export AUTHD_USER=alice AUTHD_PASSWORD="$(newpw)"
+export AUTHD_USER2=bob AUTHD_PASSWORD2="$(newpw)"
+export AUTHD_USER3=carol AUTHD_PASSWORD3="$(newpw)"
+DAVE_PASSWORD=$(newpw)
+adduser() { # adduser NAME PASSWORD [--group G]...
+	u=$1 p=$2
+	shift 2
+	printf '%s\n' "$p" | ctl user add "$u" --password-stdin "$@" >"$T/user-$u.log" 2>&1 ||
+		abort "authctl user add $u failed: $(tail -n 3 "$T/user-$u.log")"
+}
+adduser alice "$AUTHD_PASSWORD" --group ops
+adduser bob "$AUTHD_PASSWORD2" --group ops --group db
+adduser carol "$AUTHD_PASSWORD3"
+adduser dave "$DAVE_PASSWORD" --group ops
+
+# totp_enrol NAME: prints the base32 secret; the enrolment uses the current code.
+totp_enrol() {
+	rm -f "$T/code-in"
+	mkfifo "$T/code-in"
+	ctl totp enrol "$1" --code-stdin <"$T/code-in" >"$T/totp-$1.out" 2>"$T/totp-$1.err" &
+	tp=$!
+	exec 3>"$T/code-in"
+	i=0
+	while [ $i -lt 100 ] && ! grep -q '^otpauth://' "$T/totp-$1.out" 2>/dev/null; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	sec=$(sed -n 's/^otpauth:.*[?&]secret=\([A-Z2-7]*\).*/\1/p' "$T/totp-$1.out")
+	[ -n "$sec" ] && oathtool --totp -b "$sec" >&3
+	exec 3>&-
+	wait "$tp" || return 1
+	echo "$sec"
+}
+AUTHD_TOTP2=$(totp_enrol bob) || abort "totp enrol bob failed: $(tail -n 3 "$T/totp-bob.err")"
+DAVE_TOTP=$(totp_enrol dave) || abort "totp enrol dave failed: $(tail -n 3 "$T/totp-dave.err")"
+export AUTHD_TOTP2
+
+# Host clients: confidential, password grant, at AAL1 and AAL2; a device client.
+addclient() { # addclient ID ARGS...: prints the secret
+	id=$1
+	shift
+	ctl client add "$id" --redirect-uri "https://$id.city.example/cb" \
+		--scope openid --scope profile --scope groups "$@" \
+		>"$T/client-$id.out" 2>"$T/client-$id.err" ||
+		abort "authctl client add $id failed: $(tail -n 3 "$T/client-$id.err")"
+	sed -n 's/^client_secret: *//p' "$T/client-$id.out"
+}
+secret_aal1=$(addclient host-aal1 --grant password --min-aal 1)
+secret_aal2=$(addclient host-aal2 --grant password --min-aal 2)
+secret_dev=$(addclient host-dev --grant urn:ietf:params:oauth:grant-type:device_code --min-aal 1)
+for s in "$secret_aal1" "$secret_aal2" "$secret_dev"; do
+	[ -n "$s" ] || abort "authctl client add printed no client_secret"
+done
+
+# ---- start (20 s), on a new port if bind failed ----------------------------
+started=0
+for attempt in 1 2 3 4 5; do
+	port=$(free_port) || abort "no free port"
+	write_conf "$port"
+	export AUTHD_ISSUER="https://127.0.0.1:$port"
+	"$AUTHD_BIN" -c "$T/authd.conf" >>"$T/authd.out" 2>>"$T/authd.log" &
+	authd_pid=$!
+	i=0
+	while [ $i -lt 200 ]; do
+		kill -0 "$authd_pid" 2>/dev/null || break
+		if curl -fsS --max-time 2 --cacert "$AUTHD_CA" -o /dev/null \
+			"$AUTHD_ISSUER/.well-known/openid-configuration" 2>/dev/null; then
+			started=1
+			break
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ $started = 1 ] && break
+	kill -0 "$authd_pid" 2>/dev/null && abort "authd did not answer within 20 s"
+	wait "$authd_pid" 2>/dev/null
+	authd_pid=
+done
+[ $started = 1 ] || abort "authd would not start"
+echo "# authd pid $authd_pid at $AUTHD_ISSUER"
+
+# ---- host configuration as an administrator would write it ----------------
+mkdir -p "$T/etc" "$T/work" "$T/svc"
+chmod 0755 "$T/etc" "$T/work" "$T/svc"
+hostconf() { # hostconf NAME CLIENT SECRET [ISSUER]
+	umask 077
+	printf '%s\n' "$3" >"$T/etc/$1.secret"
+	umask 022
+	cat >"$T/etc/$1.conf" <<EOF
+; pam_authd host configuration ($1)
+[authd]
+issuer = ${4:-$AUTHD_ISSUER}
+client_id = $2
+secret_file = $T/etc/$1.secret
+ca_file = $AUTHD_CA
+timeout_ms = 5000
+scope = openid profile groups
+EOF
+	chmod 0644 "$T/etc/$1.conf"
+}
+hostconf aal1 host-aal1 "$secret_aal1"
+hostconf aal2 host-aal2 "$secret_aal2"
+hostconf dev host-dev "$secret_dev"
+# authd down: the same client at a port nothing listens on.
+closed=$(free_port)
+hostconf down host-aal1 "$secret_aal1" "https://127.0.0.1:$closed"
+
+export PAM_AUTHD_SO="$PAM_SO" PAM_PERMIT_SO="$PERMIT" PAM_AUTHD_WORK="$T/work"
+export PAM_AUTHD_CONF_AAL1="$T/etc/aal1.conf" PAM_AUTHD_CONF_AAL2="$T/etc/aal2.conf"
+export PAM_AUTHD_CONF_DOWN="$T/etc/down.conf"
+export PAM_AUTHD_SECRET_AAL1="$T/etc/aal1.secret" PAM_AUTHD_CLIENT_AAL1=host-aal1
+
+# ---- 1. libpamtest ----------------------------------------------------------
+echo "# ---- test_pam (cmocka + libpamtest + pam_wrapper)"
+# The services test_pam uses (pam_wrapper reads the folder once, at load).
+svc() { # svc NAME AUTH-ARGS [ACCOUNT-ARGS]
+	printf 'auth required %s %s\naccount required %s %s\n' "$PAM_SO" "$2" "$PAM_SO" "${3:-}" \
+		>"$T/svc/$1"
+}
+svc authd-aal1 "config=$T/etc/aal1.conf" group=ops
+svc authd-aal2 "config=$T/etc/aal2.conf" group=ops
+svc authd-first-pass "config=$T/etc/aal1.conf use_first_pass"
+svc authd-down "config=$T/etc/down.conf timeout=2" group=ops
+svc authd-silent "config=$T/work/silent.conf timeout=2" group=ops
+for r in control secret-0644 secret-0640 conf-0666 conf-key conf-scope; do
+	svc "authd-$r" "config=$T/work/$r.conf"
+done
+svc authd-missing "config=/nonexistent/pam.conf"
+svc authd-badarg "config=$T/etc/aal1.conf grup=ops"
+printf 'account required %s\naccount required %s\n' "$PAM_SO" "$PERMIT" >"$T/svc/authd-acct-ignore"
+LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/svc" PAM_WRAPPER_DEBUGLEVEL=2 \
+	CMOCKA_MESSAGE_OUTPUT=TAP "$build/tests/pam/test_pam" >"$T/cm.out" 2>"$T/cm.err"
+rc=$?
+# cmocka's TAP numbers restart; renumber into ours.
+while IFS= read -r line; do
+	case "$line" in
+	"ok "*) ok "test_pam: ${line#ok [0-9]* - }" ;;
+	"not ok "*) notok "test_pam: ${line#not ok [0-9]* - }" ;;
+	"#"*) echo "$line" ;;
+	esac
+done <"$T/cm.out"
+grep -v '^PWRAP_' "$T/cm.err" | sed 's/^/# stderr: /' | tail -n 20
+[ $rc -eq 0 ] || grep -q '^not ok' "$T/cm.out" || notok "test_pam exited $rc" "$T/cm.err"
+
+# ---- 2. pamtester -------------------------------------------------------------
+echo "# ---- pamtester + pam_wrapper"
+cat >"$T/svc/authd-pamtester" <<EOF
+auth required $PAM_SO config=$T/etc/aal1.conf
+account required $PAM_SO config=$T/etc/aal1.conf group=ops
+EOF
+pamtester_run() { # pamtester_run PASSWORD USER
+	printf '%s\n' "$1" | LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/svc" \
+		timeout 30 pamtester -v authd-pamtester "$2" authenticate acct_mgmt \
+		>"$T/pamtester.out" 2>&1
+}
+if command -v pamtester >/dev/null; then
+	pamtester_run "$AUTHD_PASSWORD" alice
+	rc=$?
+	if [ $rc -eq 0 ] && grep -q 'successfully authenticated' "$T/pamtester.out"; then
+		ok "pamtester: right password, group ops: authenticate + acct_mgmt succeed"
+	else
+		notok "pamtester: right password (exit $rc)" "$T/pamtester.out"
+	fi
+	pamtester_run "Wrong-Password-$$" alice
+	rc=$?
+	if [ $rc -ne 0 ] && grep -q 'Authentication failure' "$T/pamtester.out"; then
+		ok "pamtester: wrong password fails with Authentication failure"
+	else
+		notok "pamtester: wrong password (exit $rc)" "$T/pamtester.out"
+	fi
+	pamtester_run "$AUTHD_PASSWORD3" carol
+	rc=$?
+	if [ $rc -ne 0 ] && grep -q 'successfully authenticated' "$T/pamtester.out" &&
+		grep -qi 'permission denied' "$T/pamtester.out"; then
+		ok "pamtester: carol authenticates but acct_mgmt refuses her (not in ops)"
+	else
+		notok "pamtester: carol without the group (exit $rc)" "$T/pamtester.out"
+	fi
+else
+	skip "pamtester" "pamtester not installed"
+fi
+
+# ---- 3. a real sshd -------------------------------------------------------------
+echo "# ---- sshd + pam_wrapper + nss_wrapper + expect"
+SSHD=$(command -v sshd || echo /usr/sbin/sshd)
+if [ ! -x "$SSHD" ] || [ -z "$NWRAP" ] || ! command -v expect >/dev/null; then
+	skip "sshd logins" "needs openssh-server, libnss-wrapper and expect (make deps-test)"
+	clean_pam_dirs
+	finish
+fi
+# sshd's privilege-separation chroot; Debian's service normally creates it.
+if [ ! -d /run/sshd ]; then
+	mkdir -m 0755 /run/sshd && made_privsep=1
+fi
+mkdir -p "$T/ssh" "$T/home/dave" "$T/sshsvc-pw" "$T/sshsvc-dev"
+chmod 0755 "$T/ssh" "$T/home" "$T/home/dave" "$T/sshsvc-pw" "$T/sshsvc-dev"
+# Users that exist for sshd only, through nss_wrapper.
+cat >"$T/ssh/passwd" <<EOF
+root:x:0:0:root:/root:/bin/sh
+sshd:x:74:65534:privsep:/run/sshd:/usr/sbin/nologin
+dave:x:40001:40001:Dave:$T/home/dave:/bin/sh
+EOF
+cat >"$T/ssh/group" <<EOF
+root:x:0:
+nogroup:x:65534:
+dave:x:40001:
+EOF
+chown 40001:40001 "$T/home/dave"
+ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/host_ed25519" >/dev/null 2>&1 ||
+	abort "ssh-keygen failed"
+cat >"$T/sshsvc-pw/sshd" <<EOF
+auth required $PAM_SO config=$T/etc/aal2.conf
+account required $PAM_SO config=$T/etc/aal2.conf group=ops
+session required $PERMIT
+EOF
+cat >"$T/sshsvc-dev/sshd" <<EOF
+auth required $PAM_SO config=$T/etc/dev.conf mode=device timeout=60
+account required $PAM_SO config=$T/etc/dev.conf group=ops
+session required $PERMIT
+EOF
+
+start_sshd() { # start_sshd SERVICE-DIR: sets sshd_port, sshd_pid
+	sshd_pid=
+	for attempt in 1 2 3; do
+		sshd_port=$(free_port)
+		cat >"$T/ssh/sshd_config" <<EOF
+Port $sshd_port
+ListenAddress 127.0.0.1
+HostKey $T/ssh/host_ed25519
+PidFile $T/ssh/sshd.pid
+UsePAM yes
+KbdInteractiveAuthentication yes
+PasswordAuthentication no
+PubkeyAuthentication no
+PermitRootLogin no
+AuthorizedKeysFile none
+StrictModes no
+PrintMotd no
+PrintLastLog no
+LoginGraceTime 90
+MaxAuthTries 3
+LogLevel VERBOSE
+EOF
+		env LD_PRELOAD="$PWRAP $NWRAP" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$1" \
+			PAM_WRAPPER_DEBUGLEVEL=2 \
+			NSS_WRAPPER_PASSWD="$T/ssh/passwd" NSS_WRAPPER_GROUP="$T/ssh/group" \
+			"$SSHD" -D -e -f "$T/ssh/sshd_config" >>"$T/sshd.log" 2>&1 &
+		sshd_pid=$!
+		i=0
+		while [ $i -lt 50 ]; do
+			kill -0 "$sshd_pid" 2>/dev/null || break
+			if timeout 2 ssh-keyscan -p "$sshd_port" 127.0.0.1 >/dev/null 2>&1; then
+				return 0
+			fi
+			sleep 0.1
+			i=$((i + 1))
+		done
+		stop_pid "$sshd_pid"
+		sshd_pid=
+	done
+	return 1
+}
+
+ssh_login() { # ssh_login NAME USER PASSWORD OTP|device: runs expect, keeps $T/NAME.log
+	AUTHD_ISSUER="$AUTHD_ISSUER" AUTHD_CA="$AUTHD_CA" APPROVE="$here/approve.sh" \
+		APPROVE_LOG="$T/$1.approve" timeout 120 expect -f "$here/ssh_login.exp" \
+		"$sshd_port" "$2" "$3" "$4" >"$T/$1.log" 2>&1
+}
+
+if start_sshd "$T/sshsvc-pw"; then
+	echo "# sshd pid $sshd_pid on 127.0.0.1:$sshd_port (password + OTP service)"
+	code=$(oathtool --totp -N 'now + 30 seconds' -b "$DAVE_TOTP")
+	bad=$(printf '%s' "$code" | sed 's/.$//')$(( ($(printf '%s' "$code" | tail -c 1) + 1) % 10 ))
+	ssh_login ssh-badotp dave "$DAVE_PASSWORD" "$bad"
+	rc=$?
+	if [ $rc -ne 0 ] && grep -q 'Permission denied' "$T/ssh-badotp.log"; then
+		ok "sshd: password + wrong OTP is refused"
+	else
+		notok "sshd: password + wrong OTP (exit $rc)" "$T/ssh-badotp.log" "$T/sshd.log"
+	fi
+	ssh_login ssh-otp dave "$DAVE_PASSWORD" "$code"
+	rc=$?
+	if [ $rc -eq 0 ] && grep -q 'LOGIN-OK' "$T/ssh-otp.log"; then
+		ok "sshd: keyboard-interactive password + OTP login succeeds"
+	else
+		notok "sshd: password + OTP login (exit $rc)" "$T/ssh-otp.log" "$T/sshd.log"
+	fi
+	ssh_login ssh-replay dave "$DAVE_PASSWORD" "$code"
+	rc=$?
+	if [ $rc -ne 0 ] && grep -q 'Permission denied' "$T/ssh-replay.log"; then
+		ok "sshd: the same OTP again is refused (replay)"
+	else
+		notok "sshd: OTP replay (exit $rc)" "$T/ssh-replay.log" "$T/sshd.log"
+	fi
+	stop_pid "$sshd_pid"
+	sshd_pid=
+else
+	notok "sshd (password service) did not start" "$T/sshd.log"
+fi
+
+if start_sshd "$T/sshsvc-dev"; then
+	echo "# sshd pid $sshd_pid on 127.0.0.1:$sshd_port (device service)"
+	ssh_login ssh-device dave "$DAVE_PASSWORD" device
+	rc=$?
+	if [ $rc -eq 0 ] && grep -q 'LOGIN-OK' "$T/ssh-device.log" &&
+		grep -q 'approved' "$T/ssh-device.approve"; then
+		ok "sshd: device mode login succeeds after approval at /device"
+	else
+		notok "sshd: device mode login (exit $rc)" "$T/ssh-device.log" \
+			"$T/ssh-device.approve" "$T/sshd.log"
+	fi
+	check "sshd: the device prompt showed the verification URI and code" \
+		grep -q "Open $AUTHD_ISSUER/device and enter code [A-Z0-9]\{4\}-[A-Z0-9]\{4\}" \
+		"$T/ssh-device.log"
+	stop_pid "$sshd_pid"
+	sshd_pid=
+else
+	notok "sshd (device service) did not start" "$T/sshd.log"
+fi
+
+# ---- what was left behind --------------------------------------------------------
+no_secret_logged() {
+	for s in "$AUTHD_PASSWORD" "$AUTHD_PASSWORD2" "$AUTHD_PASSWORD3" "$DAVE_PASSWORD" \
+		"$secret_aal1" "$secret_aal2" "$secret_dev"; do
+		if grep -qF -- "$s" "$T/sshd.log" "$T/cm.err" "$T/authd.log" 2>/dev/null; then
+			return 1
+		fi
+	done
+	return 0
+}
+check "no password or client secret in the sshd, PAM or authd logs" no_secret_logged
+# pam_wrapper prints pam_syslog lines on stderr: test_pam's (sshd's re-executed
+# children have no stderr to keep).
+check "pam_authd's syslog lines say who was authenticated" \
+	grep -q 'SYSLOG(6): alice authenticated by authd (password)' "$T/cm.err"
+check "pam_authd's syslog lines say why a login failed (refused one-time code)" \
+	grep -q 'SYSLOG(5): authentication failure for bob: one-time code refused' "$T/cm.err"
+check "pam_authd's syslog lines say when authd is unreachable" \
+	grep -q 'SYSLOG(3): authd unavailable during password for alice' "$T/cm.err"
+clean_pam_dirs
+left=
+for d in /tmp/pam.?; do
+	[ -d "$d" ] || continue
+	case " $pamdirs_before " in *" $d "*) ;; *) left="$left $d" ;; esac
+done
+check "no pam_wrapper folder is left behind" test -z "$left"
+finish
