@@ -56,12 +56,6 @@ authd_strerror(int status)
 	return "unknown error";
 }
 
-char *
-client_strdup_secret(const char *s)
-{
-	return s != NULL ? strdup(s) : NULL;
-}
-
 void
 authd_string_free(char *s)
 {

@@ -103,7 +103,6 @@ int chttp_global_init(void);
 int client_ensure_meta(authd_client_t *c);
 /* Endpoint URL from discovery (must be a string), or NULL. */
 const char *client_endpoint(authd_client_t *c, const char *name);
-char *client_strdup_secret(const char *s);
 
 /* ---- verify.c ---- */
 int client_verify(authd_client_t *c, const char *token, int access, const char *aud,

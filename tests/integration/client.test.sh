@@ -170,6 +170,19 @@ if grep -q 'mfa-otp' "$root/authd/oidc/oidc.h" "$root/authd/oidc/token.c" 2>/dev
 	ok "host login with a wrong password: denied" err_has l2 "access denied"
 	login l3 host-aal1 "$h1f" nobody-here "$hostpw"
 	ok "host login of an unknown user: the same answer" err_has l3 "access denied"
+	# Per-account throttling ([throttle] account_max_failures = 5 in run.sh).
+	printf '%s\n' "$hostpw" | ctl user add hostuser2 --password-stdin --email hostuser2@city.example \
+		--display-name "Host User 2" >"$T/u2.log" 2>&1
+	i=0
+	while [ $i -lt 8 ]; do
+		login lt host-aal1 "$h1f" hostuser2 "wrong-$i"
+		err_has lt "too many attempts" && break
+		i=$((i + 1))
+	done
+	ok "repeated wrong passwords: throttled" err_has lt "too many attempts"
+	ok "  ... with authd's Retry-After" grep -q "retry after [1-9][0-9]* s" "$T/lt.err"
+	login lt2 host-aal1 "$h1f" hostuser2 "$hostpw"
+	ok "  ... and the right password is throttled too while locked" err_has lt2 "too many attempts"
 	login l4 host-aal2 "$h2f" hostuser "$hostpw"
 	ok "an AAL2 host and a password-only account: unmet" err_has l4 "requirements cannot be met"
 	if command -v oathtool >/dev/null 2>&1; then
