@@ -280,3 +280,17 @@ if make --no-print-directory -s BUILD="$build" "$build/tests/client-verify" >/de
 else
 	echo "client-verify: could not build $build/tests/client-verify"
 fi
+
+# ---- pam_authd: password+OTP login latency (added by the PAM module) ----------
+# tests/pam/run.sh --bench starts its own authd (Argon2id 19 MiB, t=2), gives
+# each of 50 users a TOTP and logs each in once through libpam + pam_wrapper
+# with tests/pam/bench_pam ("Password:", then "One-time code:"): pam_start ..
+# pam_end per login, p50/p99. Needs root (the module trusts root-owned files).
+echo
+if [ "$(id -u)" != 0 ]; then
+	echo "pam logins: skipped (needs root)"
+elif make --no-print-directory -s BUILD="$build" pam >/dev/null 2>&1; then
+	sh "$root/tests/pam/run.sh" "$build" --bench | grep -v '^# ' || echo "pam logins: run failed"
+else
+	echo "pam logins: could not build pam_authd.so and bench_pam"
+fi

@@ -10,10 +10,16 @@
 #      keyboard-interactive: password+OTP, a wrong OTP, and device mode with the
 #      code approved through authd's /device page by curl while ssh waits.
 # Prints TAP and ends with "pam: N passed, N failed"; exits non-zero on failure.
+# tests/pam/run.sh BUILD --bench instead measures PAM password+OTP login latency
+# (p50/p99 over BENCH_PAM_N logins, default 50, each by its own user with TOTP,
+# Argon2id at the production 19 MiB, t=2) with tests/pam/bench_pam.
 # Cleans up authd, sshd, its temp folder and pam_wrapper's folders.
 set -u
 
 build=${1:-build}
+bench=0
+[ "${2:-}" = "--bench" ] && bench=1
+bench_n=${BENCH_PAM_N:-50}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$root" || exit 1
@@ -140,8 +146,8 @@ workers = 2
 path = data
 
 [password]
-argon2_memory_kib = 8192
-argon2_ops = 1
+argon2_memory_kib = $argon2_kib
+argon2_ops = $argon2_ops
 breached_list = $root/share/common-passwords.txt
 
 [throttle]
@@ -160,6 +166,7 @@ level = 2
 EOF
 }
 ctl() { "$AUTHCTL_BIN" -c "$T/authd.conf" "$@"; }
+if [ $bench = 1 ]; then argon2_kib=19456 argon2_ops=2; else argon2_kib=8192 argon2_ops=1; fi
 
 write_conf 1
 ctl init >"$T/init.log" 2>&1 || abort "authctl init failed: $(tail -n 3 "$T/init.log")"
@@ -276,6 +283,27 @@ export PAM_AUTHD_SO="$PAM_SO" PAM_PERMIT_SO="$PERMIT" PAM_AUTHD_WORK="$T/work"
 export PAM_AUTHD_CONF_AAL1="$T/etc/aal1.conf" PAM_AUTHD_CONF_AAL2="$T/etc/aal2.conf"
 export PAM_AUTHD_CONF_DOWN="$T/etc/down.conf"
 export PAM_AUTHD_SECRET_AAL1="$T/etc/aal1.secret" PAM_AUTHD_CLIENT_AAL1=host-aal1
+
+# ---- bench: one password+OTP login per user, each with a fresh TOTP ----------
+if [ $bench = 1 ]; then
+	[ -x "$build/tests/pam/bench_pam" ] || abort "$build/tests/pam/bench_pam is missing (make pam)"
+	: >"$T/bench-users"
+	i=1
+	while [ $i -le "$bench_n" ]; do
+		pw=$(newpw)
+		adduser "pb$i" "$pw" --group ops
+		sec=$(totp_enrol "pb$i") || abort "totp enrol pb$i failed"
+		echo "pb$i $pw $sec" >>"$T/bench-users"
+		i=$((i + 1))
+	done
+	printf 'auth required %s config=%s\n' "$PAM_SO" "$T/etc/aal2.conf" >"$T/svc/authd-bench"
+	LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/svc" \
+		"$build/tests/pam/bench_pam" authd-bench "$T/bench-users" 2>"$T/bench.err"
+	rc=$?
+	[ $rc -eq 0 ] || sed 's/^/# /' "$T/bench.err" | grep -v PWRAP_ | tail -n 5
+	clean_pam_dirs
+	exit $rc
+fi
 
 # ---- 1. libpamtest ----------------------------------------------------------
 echo "# ---- test_pam (cmocka + libpamtest + pam_wrapper)"
