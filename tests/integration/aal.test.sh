@@ -217,9 +217,12 @@ APP2_S=$(addclient app2 --redirect-uri $APP2_R --grant authorization_code \
 	--grant refresh_token --scope openid --scope profile --scope email --scope offline_access --min-aal 2 \
 	--name '稅務系統' --name-en 'Tax service')
 HOST_S=$(addclient host1 --grant password --min-aal 2 --scope openid --scope groups)
+HOST2_S=$(addclient host2 --grant password --min-aal 2 --scope openid --scope groups)
 addclient tv --public --grant urn:ietf:params:oauth:grant-type:device_code \
 	--scope openid --scope profile --min-aal 2 --name-en 'Library kiosk' >/dev/null
-for s in "$APP1_S" "$APP2_S" "$HOST_S"; do
+addclient tv2 --public --grant urn:ietf:params:oauth:grant-type:device_code \
+	--scope openid --min-aal 1 >/dev/null
+for s in "$APP1_S" "$APP2_S" "$HOST_S" "$HOST2_S"; do
 	[ -n "$s" ] || bail "authctl client add printed no client_secret"
 done
 
@@ -432,6 +435,9 @@ ok "host: access token has acr aal2, amr pwd+otp+mfa, groups [ops,wheel]" \
 host_otp h3 "$(json h1 j.mfa_token)" "$DC"
 ok "host: the consumed mfa_token again -> 400 invalid_grant" err_is h3 400 invalid_grant
 host_pw h4 dan "$PW_dan"
+token h4b host2 "$HOST2_S" --data-urlencode "grant_type=$MFA" \
+	--data-urlencode "mfa_token=$(json h4 j.mfa_token)" --data-urlencode "otp=$(fresh_code dan)"
+ok "host: another host's mfa_token -> 400 invalid_grant" err_is h4b 400 invalid_grant
 host_otp h5 "$(json h4 j.mfa_token)" "$DC"
 ok "host: the same code with a fresh mfa_token -> 400 invalid_grant" err_is h5 400 invalid_grant
 host_otp h6 "$(json h4 j.mfa_token)" "12x456"
@@ -519,6 +525,33 @@ ok "ann: the code completes the sign-in to app2" code_back a10.code
 host_pw h11 ann "$PW_ann"
 ok "host: ann after enrolment -> 400 mfa_required" err_is h11 400 mfa_required
 
+# Removing TOTP needs AAL2: the password-only session of $J is stepped up first.
+req a11 -b "$J" -c "$J" -H "$EN" "$I/account"
+req a12 -b "$J" -c "$J" -H "$EN" -H "Origin: $I" -d action=totp_remove -d confirm=1 \
+	--data-urlencode "csrf=$(hidden_field a11 csrf)" "$I/account"
+ok "account: removing TOTP from an AAL1 session -> 303 to sign-in" \
+	sh -c '[ "$1" = 303 ] && case "$2" in /login\?tx=*) exit 0;; esac; exit 1' - \
+	"$(status_of a12)" "$(header a12 location)"
+ok "account: ... and TOTP is still active" has "$(ctl totp status ann)" '"totp":"active"'
+req a13 -b "$J" -c "$J" -H "$EN" "$I$(header a12 location)"
+ok "account: the step-up asks for the one-time code only" \
+	sh -c 'case "$1" in *"name=\"password\""*) exit 1;; *"value=\"totp\""*) exit 0;; esac; exit 1' - \
+	"$(body_of a13)"
+post_otp a14 "$J" a13 otp "$(fresh_code ann)"
+ok "account: after the code, back to /account" eq "$(status_of a14) $(header a14 location)" "303 /account"
+req a15 -b "$J" -c "$J" -H "$EN" "$I/account"
+req a16 -b "$J" -c "$J" -H "$EN" -H "Origin: $I" -d action=totp_remove \
+	--data-urlencode "csrf=$(hidden_field a15 csrf)" "$I/account"
+ok "account: remove at AAL2 first asks for confirmation" \
+	sh -c '[ "$1" = 200 ] && case "$2" in *"name=\"confirm\" value=\"1\""*) exit 0;; esac; exit 1' - \
+	"$(status_of a16)" "$(body_of a16)"
+ok "account: ... still active until confirmed" has "$(ctl totp status ann)" '"totp":"active"'
+req a17 -b "$J" -c "$J" -H "$EN" -H "Origin: $I" -d action=totp_remove -d confirm=1 \
+	--data-urlencode "csrf=$(hidden_field a16 csrf)" "$I/account"
+ok "account: confirmed removal -> 200, TOTP none" \
+	sh -c '[ "$1" = 200 ] && case "$2" in *"\"totp\":\"none\""*) exit 0;; esac; exit 1' - \
+	"$(status_of a17)" "$(ctl totp status ann)"
+
 # ---- 5. device authorization grant (RFC 8628) ------------------------------------
 dev_start() { # dev_start NAME
 	req "$1" -d client_id=tv -d "scope=openid profile" "$I/device_authorization"
@@ -572,8 +605,8 @@ ok "device: approve -> 200 Allowed" \
 # The deny path while the AAL2 session is fresh (aal2_idle_s = 6).
 dev_start d12
 UC2=$(json d12 j.user_code)
-req d13 -b "$DJ" -c "$DJ" -H "$EN" "$(json d12 j.verification_uri_complete)"
-ok "device: with an AAL2 session the confirm page comes at once" \
+req d13 -b "$DJ" -c "$DJ" -H "$EN" "$I/device?user_code=$(printf %s "$UC2" | tr A-Z a-z)"
+ok "device: with an AAL2 session the confirm page comes at once (code typed in lower case)" \
 	sh -c '[ "$1" = 200 ] && case "$2" in *"value=\"deny\""*) exit 0;; esac; exit 1' - \
 	"$(status_of d13)" "$(body_of d13)"
 req d14 -b "$DJ" -c "$DJ" -H "$EN" -H "Origin: $I" -d action=deny \
@@ -585,6 +618,9 @@ dev_poll d15 "$(json d12 j.device_code)"
 ok "device: poll after deny -> 400 access_denied" err_is d15 400 access_denied
 req d16 -b "$DJ" -c "$DJ" -H "$EN" "$I/device?user_code=$UC2"
 ok "device: a decided user code cannot be opened again -> 400" eq "$(status_of d16)" 400
+req d15b -d client_id=tv2 -d grant_type=urn:ietf:params:oauth:grant-type:device_code \
+	--data-urlencode "device_code=$DCODE" "$I/token"
+ok "device: another client polling this device code -> 400 invalid_grant" err_is d15b 400 invalid_grant
 # slow_down raised the interval to 10 s; poll once it has passed.
 while [ $(($(date +%s) - last_poll)) -le 10 ]; do sleep 0.5; done
 dev_poll d10 "$DCODE"

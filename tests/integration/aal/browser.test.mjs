@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import * as jose from 'jose';
 import {
 	env, origin, SESSION_COOKIE, configFor, Browser, authorize, authRequest, redeem,
-	postPassword, postOtp, location, freshCode, hiddenField, unescapeHtml,
+	postPassword, postOtp, location, freshCode, hiddenField, unescapeHtml, formKind,
 } from './lib.mjs';
 
 const app1 = await configFor(env.app1);
@@ -85,6 +85,22 @@ test('min_aal=2: password alone leads to the one-time-code form, the code comple
 	aal2.browser = b;
 	aal2.lastUse = Date.now();
 	aal2.sid = c.sid;
+});
+
+test('acr_values=aal3 with an AAL2 session and no AAL3 method: the unmet page, no code', async () => {
+	assert.ok(aal2.browser, 'needs the AAL2 browser of the previous test');
+	const b = aal2.browser;
+	const ar = await authRequest(app1, env.app1.redirect, { acr_values: 'aal3' });
+	const res = await b.fetch(ar.url);
+	assert.equal(res.status, 303);
+	const loc = location(res);
+	assert.equal(loc.origin + loc.pathname, origin + '/login', 'no code for aal3 from an aal2 session');
+	const page = await b.fetch(loc);
+	assert.equal(page.status, 403);
+	const html = await page.text();
+	assert.match(html, /<a href="\/account">/);
+	assert.match(unescapeHtml(html), /error=unmet_authentication_requirements/);
+	assert.equal(formKind(html), undefined, 'no form to fill in');
 });
 
 test('acr_values=aal2 from an AAL1 app steps an AAL1 session up with the code form only', async () => {
