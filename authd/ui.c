@@ -173,7 +173,8 @@ static void method_buttons(struct buf *b, const char *lang, unsigned kind, const
 
 	for (const struct authd_method *const *mp = authd_methods; *mp; mp++) {
 		const struct authd_method *m = *mp;
-		if (!m->ui_script || !(m->flags & kind) || (only && strcmp(only, m->name) != 0))
+		if (!m->ui_script || !(m->flags & kind) || (only && strcmp(only, m->name) != 0) ||
+		    (m->available && !m->available()))
 			continue;
 		buf_adds(b, "<p><button type=\"button\" class=\"alt\" data-method=\"");
 		buf_add_html(b, m->name);
@@ -188,6 +189,64 @@ static void method_buttons(struct buf *b, const char *lang, unsigned kind, const
 	buf_adds(b, "<p role=\"status\" id=\"method-status\" class=\"error\"></p>\n");
 }
 
+/* What every sign-in step page starts with: the app being signed in to, the
+ * account already identified (later steps), and the error of the last answer
+ * (with how long to wait when throttled). */
+static void step_intro(struct buf *b, const char *lang, const struct ui_login *l, int show_user)
+{
+	if (l->client_name) {
+		buf_adds(b, "<p class=\"app\">");
+		buf_add_html(b, ui_t(lang, "login.to"));
+		buf_adds(b, " <strong>");
+		buf_add_html(b, l->client_name);
+		buf_adds(b, "</strong></p>\n");
+	}
+	if (show_user && l->username) {
+		buf_adds(b, "<p>");
+		buf_add_html(b, ui_t(lang, "login.as"));
+		buf_adds(b, "<strong>");
+		buf_add_html(b, l->username);
+		buf_adds(b, "</strong></p>\n");
+	}
+	if (l->error_text || l->retry_after > 0) {
+		buf_adds(b, "<p role=\"alert\" class=\"error\" id=\"login-error\">");
+		buf_add_html(b, l->error_text);
+		if (l->retry_after >= 60)
+			buf_printf(b, " %d %s", (l->retry_after + 59) / 60, ui_t(lang, "login.minutes"));
+		else if (l->retry_after > 0)
+			buf_printf(b, " %d %s", l->retry_after, ui_t(lang, "login.seconds"));
+		buf_adds(b, "</p>\n");
+	}
+}
+
+/* The opening of the step's form: tx and csrf bind the answer to this browser's
+ * transaction; method names the step (omitted for the script-driven page). */
+static void step_form_open(struct buf *b, const struct ui_login *l, const char *method,
+                           const char *form_id)
+{
+	buf_adds(b, "<form method=\"post\" action=\"/login\"");
+	if (form_id)
+		buf_printf(b, " id=\"%s\"", form_id);
+	buf_adds(b, ">\n<input type=\"hidden\" name=\"tx\" value=\"");
+	buf_add_html(b, l->tx);
+	buf_adds(b, "\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
+	buf_add_html(b, l->csrf);
+	buf_adds(b, "\">\n");
+	if (method)
+		buf_printf(b, "<input type=\"hidden\" name=\"method\" value=\"%s\">\n", method);
+}
+
+static void step_send(struct http_req *r, int status, const struct ui_login *l, struct buf *b)
+{
+	ui_page_end(b, r);
+	if (l->retry_after > 0) {
+		char ra[24];
+		snprintf(ra, sizeof(ra), "%d", l->retry_after);
+		http_add_header(r, "Retry-After", ra);
+	}
+	ui_page_send(r, status, b);
+}
+
 void ui_login_form(struct http_req *r, int status, const struct ui_login *l)
 {
 	struct buf b;
@@ -195,30 +254,9 @@ void ui_login_form(struct http_req *r, int status, const struct ui_login *l)
 
 	buf_init(&b);
 	ui_page_begin(&b, lang, "login.title");
-	if (l->client_name) {
-		buf_adds(&b, "<p class=\"app\">");
-		buf_add_html(&b, ui_t(lang, "login.to"));
-		buf_adds(&b, " <strong>");
-		buf_add_html(&b, l->client_name);
-		buf_adds(&b, "</strong></p>\n");
-	}
-	if (l->error_text || l->retry_after > 0) {
-		buf_adds(&b, "<p role=\"alert\" class=\"error\" id=\"login-error\">");
-		buf_add_html(&b, l->error_text);
-		if (l->retry_after > 0) {
-			int min = (l->retry_after + 59) / 60;
-			if (l->retry_after >= 60)
-				buf_printf(&b, " %d %s", min, ui_t(lang, "login.minutes"));
-			else
-				buf_printf(&b, " %d %s", l->retry_after, ui_t(lang, "login.seconds"));
-		}
-		buf_adds(&b, "</p>\n");
-	}
-	buf_adds(&b, "<form method=\"post\" action=\"/login\">\n<input type=\"hidden\" name=\"tx\" value=\"");
-	buf_add_html(&b, l->tx);
-	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
-	buf_add_html(&b, l->csrf);
-	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"method\" value=\"password\">\n<label for=\"username\">");
+	step_intro(&b, lang, l, 0);
+	step_form_open(&b, l, "password", NULL);
+	buf_adds(&b, "<label for=\"username\">");
 	buf_add_html(&b, ui_t(lang, "login.username"));
 	buf_adds(&b, "</label>\n<input id=\"username\" name=\"username\" type=\"text\" "
 	             "autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" "
@@ -245,13 +283,7 @@ void ui_login_form(struct http_req *r, int status, const struct ui_login *l)
 	buf_adds(&b, "<p class=\"help\">");
 	buf_add_html(&b, ui_t(lang, "login.help"));
 	buf_adds(&b, "</p>\n");
-	ui_page_end(&b, r);
-	if (l->retry_after > 0) {
-		char ra[24];
-		snprintf(ra, sizeof(ra), "%d", l->retry_after);
-		http_add_header(r, "Retry-After", ra);
-	}
-	ui_page_send(r, status, &b);
+	step_send(r, status, l, &b);
 }
 
 void ui_otp_form(struct http_req *r, int status, const struct ui_login *l)
@@ -261,34 +293,12 @@ void ui_otp_form(struct http_req *r, int status, const struct ui_login *l)
 
 	buf_init(&b);
 	ui_page_begin(&b, lang, "otp.title");
-	if (l->client_name) {
-		buf_adds(&b, "<p class=\"app\">");
-		buf_add_html(&b, ui_t(lang, "login.to"));
-		buf_adds(&b, " <strong>");
-		buf_add_html(&b, l->client_name);
-		buf_adds(&b, "</strong></p>\n");
-	}
-	if (l->username) {
-		buf_adds(&b, "<p>");
-		buf_add_html(&b, ui_t(lang, "login.as"));
-		buf_adds(&b, "<strong>");
-		buf_add_html(&b, l->username);
-		buf_adds(&b, "</strong></p>\n");
-	}
-	if (l->error_text || l->retry_after > 0) {
-		buf_adds(&b, "<p role=\"alert\" class=\"error\" id=\"login-error\">");
-		buf_add_html(&b, l->error_text);
-		if (l->retry_after > 0)
-			buf_printf(&b, " %d %s", (l->retry_after + 59) / 60, ui_t(lang, "login.minutes"));
-		buf_adds(&b, "</p>\n");
-	}
+	step_intro(&b, lang, l, 1);
 	buf_adds(&b, "<p>");
 	buf_add_html(&b, ui_t(lang, "otp.prompt"));
-	buf_adds(&b, "</p>\n<form method=\"post\" action=\"/login\">\n<input type=\"hidden\" name=\"tx\" value=\"");
-	buf_add_html(&b, l->tx);
-	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
-	buf_add_html(&b, l->csrf);
-	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"method\" value=\"totp\">\n<label for=\"otp\">");
+	buf_adds(&b, "</p>\n");
+	step_form_open(&b, l, "totp", NULL);
+	buf_adds(&b, "<label for=\"otp\">");
 	buf_add_html(&b, ui_t(lang, "otp.label"));
 	buf_adds(&b, "</label>\n<input id=\"otp\" name=\"otp\" type=\"text\" autocomplete=\"one-time-code\" "
 	             "inputmode=\"numeric\" pattern=\"[0-9 ]*\" maxlength=\"8\" autofocus");
@@ -303,13 +313,7 @@ void ui_otp_form(struct http_req *r, int status, const struct ui_login *l)
 	             "</details>\n<button type=\"submit\">");
 	buf_add_html(&b, ui_t(lang, "otp.submit"));
 	buf_adds(&b, "</button>\n</form>\n");
-	ui_page_end(&b, r);
-	if (l->retry_after > 0) {
-		char ra[24];
-		snprintf(ra, sizeof(ra), "%d", l->retry_after);
-		http_add_header(r, "Retry-After", ra);
-	}
-	ui_page_send(r, status, &b);
+	step_send(r, status, l, &b);
 }
 
 void ui_method_step(struct http_req *r, int status, const char *method, const struct ui_login *l)
@@ -319,27 +323,12 @@ void ui_method_step(struct http_req *r, int status, const char *method, const st
 
 	buf_init(&b);
 	ui_page_begin(&b, lang, "step.title");
-	if (l->username) {
-		buf_adds(&b, "<p>");
-		buf_add_html(&b, ui_t(lang, "login.as"));
-		buf_adds(&b, "<strong>");
-		buf_add_html(&b, l->username);
-		buf_adds(&b, "</strong></p>\n");
-	}
-	if (l->error_text) {
-		buf_adds(&b, "<p role=\"alert\" class=\"error\">");
-		buf_add_html(&b, l->error_text);
-		buf_adds(&b, "</p>\n");
-	}
+	step_intro(&b, lang, l, 1);
 	/* The script posts /login with these; no visible fields. */
-	buf_adds(&b, "<form method=\"post\" action=\"/login\" id=\"step-form\">\n<input type=\"hidden\" name=\"tx\" value=\"");
-	buf_add_html(&b, l->tx);
-	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
-	buf_add_html(&b, l->csrf);
-	buf_adds(&b, "\">\n</form>\n");
+	step_form_open(&b, l, NULL, "step-form");
+	buf_adds(&b, "</form>\n");
 	method_buttons(&b, lang, METHOD_STEP, method);
-	ui_page_end(&b, r);
-	ui_page_send(r, status, &b);
+	step_send(r, status, l, &b);
 }
 
 void ui_unmet(struct http_req *r, const char *back_url)

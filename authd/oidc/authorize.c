@@ -53,27 +53,6 @@ static int acr_level(const char *acr)
 	return lvl;
 }
 
-static int scope_allowed(const json_t *client, const char *scope)
-{
-	char word[64];
-
-	for (const char *p = scope; *p;) {
-		while (*p == ' ')
-			p++;
-		size_t l = strcspn(p, " ");
-		if (l == 0)
-			break;
-		if (l >= sizeof(word))
-			return 0;
-		memcpy(word, p, l);
-		word[l] = '\0';
-		if (!client_has(client, "scopes", word))
-			return 0;
-		p += l;
-	}
-	return 1;
-}
-
 int code_issue(struct store_txn *t, struct http_req *r, const json_t *tx, const json_t *session,
                char code_out[OIDC_SECRET_LEN + 1])
 {
@@ -103,6 +82,9 @@ int code_issue(struct store_txn *t, struct http_req *r, const json_t *tx, const 
 		return STORE_IO;
 	if (json_object_get(tx, "nonce"))
 		json_object_set(c, "nonce", json_object_get(tx, "nonce"));
+	/* The level the session holds now (it decays with idle time): tokens from
+	 * this code never claim more (acr). */
+	json_object_set_new(c, "held", json_integer(session_level(session)));
 	rc = store_puts(t, T_CODES, key, c, STORE_NOOVERWRITE);
 	json_decref(c);
 	return rc;
@@ -110,25 +92,8 @@ int code_issue(struct store_txn *t, struct http_req *r, const json_t *tx, const 
 
 char *code_location(struct http_req *r, const json_t *tx, const char *code)
 {
-	const char *ru = json_string_value(json_object_get(tx, "redirect_uri"));
-	const char *state = json_string_value(json_object_get(tx, "state"));
-	struct buf b;
-
-	buf_init(&b);
-	buf_adds(&b, ru);
-	buf_adds(&b, strchr(ru, '?') ? "&code=" : "?code=");
-	buf_add_urlenc(&b, code);
-	if (state) {
-		buf_adds(&b, "&state=");
-		buf_add_urlenc(&b, state);
-	}
-	buf_adds(&b, "&iss=");
-	buf_add_urlenc(&b, r->authd->conf->issuer);
-	if (b.oom) {
-		buf_free(&b);
-		return NULL;
-	}
-	return b.p;
+	return redirect_back(r, json_string_value(json_object_get(tx, "redirect_uri")), "code", code,
+	                     NULL, NULL, json_string_value(json_object_get(tx, "state")));
 }
 
 /* SSO: the session is good enough; issue a code and note the client in the session. */
@@ -151,6 +116,7 @@ static int sso_write(struct store_txn *t, void *arg)
 		return rc;
 	}
 	json_object_set_new(s, "key", json_string(z->skey));
+	json_object_set(s, "level", json_object_get(z->session, "level"));
 	if ((rc = code_issue(t, z->r, z->tx, s, z->code)) != STORE_OK) {
 		json_decref(s);
 		return rc;
@@ -269,6 +235,19 @@ void login_start(struct http_req *r, const char *return_to, int level)
 	tx_begin(z);
 }
 
+static int prompt_known(const char *w, void *ctx)
+{
+	(void)ctx;
+	return !strcmp(w, "none") || !strcmp(w, "login") || !strcmp(w, "consent") ||
+	       !strcmp(w, "select_account");
+}
+
+static int prompt_is_none(const char *w, void *ctx)
+{
+	(void)ctx;
+	return !strcmp(w, "none");
+}
+
 /* Checks the parameters after the redirect_uri is trusted. Returns the OAuth error
  * code (and *desc) or NULL when the request is acceptable. */
 static const char *check_params(struct http_req *r, const json_t *client, const char **desc)
@@ -298,7 +277,7 @@ static const char *check_params(struct http_req *r, const json_t *client, const 
 		return "unauthorized_client";
 	}
 	v = http_param(r, "scope");
-	if (!v || !*v || strlen(v) > OIDC_MAX_SCOPE || !scope_allowed(client, v)) {
+	if (!v || !*v || strlen(v) > OIDC_MAX_SCOPE || !scope_client_allows(client, v)) {
 		*desc = "scope missing or not allowed for this client";
 		return "invalid_scope";
 	}
@@ -322,24 +301,13 @@ static const char *check_params(struct http_req *r, const json_t *client, const 
 		return "invalid_request";
 	}
 	v = http_param(r, "prompt");
-	if (v) {
-		int none = scope_has(v, "none");
-		for (const char *p = v; *p;) {
-			while (*p == ' ')
-				p++;
-			size_t l = strcspn(p, " ");
-			if (l && !((l == 4 && !memcmp(p, "none", 4)) || (l == 5 && !memcmp(p, "login", 5)) ||
-			           (l == 7 && !memcmp(p, "consent", 7)) ||
-			           (l == 14 && !memcmp(p, "select_account", 14)))) {
-				*desc = "unsupported prompt value";
-				return "invalid_request";
-			}
-			if (l && none && l != 4) {
-				*desc = "prompt=none cannot be combined with other values";
-				return "invalid_request";
-			}
-			p += l;
-		}
+	if (v && !scope_all(v, prompt_known, NULL)) {
+		*desc = "unsupported prompt value";
+		return "invalid_request";
+	}
+	if (v && scope_has(v, "none") && !scope_all(v, prompt_is_none, NULL)) {
+		*desc = "prompt=none cannot be combined with other values";
+		return "invalid_request";
 	}
 	v = http_param(r, "max_age");
 	if (v) {

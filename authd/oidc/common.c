@@ -1,11 +1,13 @@
 /* authd/oidc/common.c — small pieces every endpoint uses: PKCE, bearer secrets,
  * scope words, and error redirects back to a validated redirect_uri. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../lib/b64.h"
 #include "../../lib/buf.h"
 #include "../../lib/util.h"
 #include "../authd.h"
+#include "../clients.h"
 #include "oidc.h"
 
 static int unreserved(int c)
@@ -74,31 +76,77 @@ int scope_has(const char *scope, const char *word)
 	return 0;
 }
 
-void oidc_redirect_error(struct http_req *r, const char *redirect_uri, const char *error,
-                         const char *desc, const char *state)
+char *redirect_back(struct http_req *r, const char *redirect_uri, const char *key1,
+                    const char *val1, const char *key2, const char *val2, const char *state)
 {
 	struct buf b;
 
 	buf_init(&b);
 	buf_adds(&b, redirect_uri);
 	buf_adds(&b, strchr(redirect_uri, '?') ? "&" : "?");
-	buf_adds(&b, "error=");
-	buf_add_urlenc(&b, error);
-	if (desc) {
-		buf_adds(&b, "&error_description=");
-		buf_add_urlenc(&b, desc);
+	buf_adds(&b, key1);
+	buf_adds(&b, "=");
+	buf_add_urlenc(&b, val1);
+	if (key2 && val2) {
+		buf_adds(&b, "&");
+		buf_adds(&b, key2);
+		buf_adds(&b, "=");
+		buf_add_urlenc(&b, val2);
 	}
 	if (state) {
 		buf_adds(&b, "&state=");
 		buf_add_urlenc(&b, state);
 	}
+	/* RFC 9207: the issuer in every authorization response. */
 	buf_adds(&b, "&iss=");
 	buf_add_urlenc(&b, r->authd->conf->issuer);
 	if (b.oom) {
 		buf_free(&b);
+		return NULL;
+	}
+	return b.p;
+}
+
+void oidc_redirect_error(struct http_req *r, const char *redirect_uri, const char *error,
+                         const char *desc, const char *state)
+{
+	char *loc = redirect_back(r, redirect_uri, "error", error, "error_description", desc, state);
+
+	if (!loc) {
 		http_reply_oauth_error(r, 500, "server_error", "out of memory");
 		return;
 	}
-	http_redirect(r, buf_str(&b));
-	buf_free(&b);
+	http_redirect(r, loc);
+	free(loc);
+}
+
+int scope_all(const char *scope, int (*ok)(const char *word, void *ctx), void *ctx)
+{
+	char w[64];
+
+	for (const char *p = scope ? scope : ""; *p;) {
+		while (*p == ' ')
+			p++;
+		size_t l = strcspn(p, " ");
+		if (l == 0)
+			break;
+		if (l >= sizeof(w))
+			return 0;
+		memcpy(w, p, l);
+		w[l] = '\0';
+		if (!ok(w, ctx))
+			return 0;
+		p += l;
+	}
+	return 1;
+}
+
+static int in_client_scopes(const char *w, void *client)
+{
+	return client_has(client, "scopes", w);
+}
+
+int scope_client_allows(const json_t *client, const char *scope)
+{
+	return scope_all(scope, in_client_scopes, (void *)client);
 }

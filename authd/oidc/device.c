@@ -183,23 +183,7 @@ void oidc_device_authorization(struct http_req *r)
 		return;
 	}
 	snprintf(s->scope, sizeof(s->scope), "%s", scope ? scope : "openid");
-	int ok = !scope || strlen(scope) <= OIDC_MAX_SCOPE;
-	for (const char *p = s->scope; ok && *p;) {
-		char w[64];
-		while (*p == ' ')
-			p++;
-		size_t l = strcspn(p, " ");
-		if (!l)
-			break;
-		if (l >= sizeof(w)) {
-			ok = 0;
-			break;
-		}
-		memcpy(w, p, l);
-		w[l] = '\0';
-		ok = client_has(s->ca.client, "scopes", w);
-		p += l;
-	}
+	int ok = (!scope || strlen(scope) <= OIDC_MAX_SCOPE) && scope_client_allows(s->ca.client, s->scope);
 	if (!ok) {
 		http_reply_oauth_error(r, 400, "invalid_scope", "scope not allowed for this client");
 		start_free(s);
@@ -392,6 +376,7 @@ static int decide_write(struct store_txn *t, void *arg)
 		json_object_set(rec, "factors", json_object_get(d->session, "factors"));
 		json_object_set(rec, "props", json_object_get(d->session, "props"));
 		json_object_set(rec, "auth_time", json_object_get(d->session, "auth_time"));
+		json_object_set(rec, "held", json_object_get(d->session, "level"));
 	} else {
 		json_object_set_new(rec, "status", json_string("denied"));
 	}

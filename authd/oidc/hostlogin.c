@@ -349,28 +349,18 @@ static void hl_run(struct hl *h, struct store_txn *t)
 		refuse(h, 503, "temporarily_unavailable", "busy");
 }
 
+/* Host login hands out short-lived tokens only: no offline_access. */
+static int host_scope(const char *w, void *client)
+{
+	return client_has(client, "scopes", w) && strcmp(w, "offline_access") != 0;
+}
+
 static int scope_ok(struct hl *h, const char *scope)
 {
-	char w[64];
-
-	snprintf(h->scope, sizeof(h->scope), "%s", scope ? scope : "openid");
 	if (scope && strlen(scope) > OIDC_MAX_SCOPE)
 		return 0;
-	for (const char *p = h->scope; *p;) {
-		while (*p == ' ')
-			p++;
-		size_t l = strcspn(p, " ");
-		if (!l)
-			break;
-		if (l >= sizeof(w))
-			return 0;
-		memcpy(w, p, l);
-		w[l] = '\0';
-		if (!client_has(h->ca.client, "scopes", w) || strcmp(w, "offline_access") == 0)
-			return 0;
-		p += l;
-	}
-	return 1;
+	snprintf(h->scope, sizeof(h->scope), "%s", scope ? scope : "openid");
+	return scope_all(h->scope, host_scope, h->ca.client);
 }
 
 void host_login_password(struct http_req *r, struct client_auth *ca)

@@ -141,27 +141,10 @@ static void client_name(struct http_req *r, struct store_txn *t, const json_t *t
 static char *unmet_back(struct http_req *r, const json_t *tx)
 {
 	const char *ru = json_string_value(json_object_get(tx, "redirect_uri"));
-	const char *state = json_string_value(json_object_get(tx, "state"));
-	struct buf b;
 
-	if (!ru)
-		return NULL;
-	buf_init(&b);
-	buf_adds(&b, ru);
-	buf_adds(&b, strchr(ru, '?') ? "&" : "?");
-	buf_adds(&b, "error=unmet_authentication_requirements&error_description=");
-	buf_add_urlenc(&b, "no enrolled authentication method reaches the required level");
-	if (state) {
-		buf_adds(&b, "&state=");
-		buf_add_urlenc(&b, state);
-	}
-	buf_adds(&b, "&iss=");
-	buf_add_urlenc(&b, r->authd->conf->issuer);
-	if (b.oom) {
-		buf_free(&b);
-		return NULL;
-	}
-	return b.p;
+	return ru ? redirect_back(r, ru, "error", "unmet_authentication_requirements", "error_description",
+	                          "no enrolled authentication method reaches the required level",
+	                          json_string_value(json_object_get(tx, "state"))) : NULL;
 }
 
 static void show_unmet(struct http_req *r, const json_t *tx)
@@ -341,7 +324,25 @@ static int record_failure(struct store_txn *t, struct attempt *a, const char *re
 
 static int fail_write(struct store_txn *t, void *arg)
 {
-	return record_failure(t, arg, NULL);
+	struct attempt *a = arg;
+	json_t *f;
+	int rc = record_failure(t, a, NULL);
+
+	/* A method's own event (e.g. x509.revocation_unknown) is audited on failure too. */
+	if (rc != STORE_OK || !a->proof.audit_event[0])
+		return rc;
+	f = audit_fields(a, "failure");
+	rc = audit_append(t, a->proof.audit_event, f);
+	json_decref(f);
+	return rc;
+}
+
+/* The method's own explanation of a failure when it gave one (static text). */
+static const char *fail_text(const struct attempt *a, const char *lang, const char *key)
+{
+	const char *t = strcmp(lang, "en") == 0 ? a->proof.error_en : a->proof.error_zh;
+
+	return t ? t : ui_t(lang, key);
 }
 
 /* The message for a failed answer: passwords and codes have their own. */
@@ -370,7 +371,7 @@ static void fail_done(int rc, void *arg)
 		show_form(r, 429, m, a->tx, a->tx_id, a->client_name, who,
 		          ui_t(r->lang, "login.throttled"), (int)a->wait);
 	else
-		show_form(r, 401, m, a->tx, a->tx_id, a->client_name, who, ui_t(r->lang, failed_key(a->m)), 0);
+		show_form(r, 401, m, a->tx, a->tx_id, a->client_name, who, fail_text(a, r->lang, failed_key(a->m)), 0);
 	attempt_free(a);
 }
 
@@ -575,7 +576,7 @@ static void check_done(void *arg)
 		          a->tx, a->tx_id, a->client_name,
 		          strcmp(a->m->name, "password") ? json_string_value(json_object_get(a->user, "username")) :
 		                                          http_param(r, "username"),
-		          ui_t(r->lang, strcmp(a->m->name, "password") == 0 ? "login.invalid" :
+		          fail_text(a, r->lang, strcmp(a->m->name, "password") == 0 ? "login.invalid" :
 		                        strcmp(a->m->name, "totp") == 0 ? "otp.invalid" : "method.invalid"), 0);
 		attempt_free(a);
 		return;
@@ -777,7 +778,7 @@ void oidc_login_begin(struct http_req *r)
 	}
 	const char *want = json_string_value(json_object_get(tx, "csrf"));
 	if (!csrf || !want || strlen(csrf) != strlen(want) || !ct_equal(csrf, want, strlen(want)) ||
-	    !m || !m->begin) {
+	    !m || !m->begin || (m->available && !m->available())) {
 		store_read_end(t);
 		json_decref(tx);
 		http_reply_json(r, 403, json_pack("{s:s s:s}", "error", "access_denied",

@@ -74,6 +74,14 @@ void client_auth_reply_error(struct http_req *r, const struct client_auth *ca);
 /* Records a used assertion jti in t (write txn). STORE_EXISTS when replayed. */
 int client_auth_record(struct store_txn *t, const struct client_auth *ca);
 
+/* redirect_uri?key1=val1[&key2=val2][&state=..]&iss=.. (malloc'd; NULL on OOM). Only
+ * for a redirect_uri already matched against the client's registration. */
+char *redirect_back(struct http_req *r, const char *redirect_uri, const char *key1,
+                    const char *val1, const char *key2, const char *val2, const char *state);
+/* 1 when every word of the space-separated scope (each < 64 bytes) passes ok. */
+int scope_all(const char *scope, int (*ok)(const char *word, void *ctx), void *ctx);
+/* 1 when every scope word is one the client registered. */
+int scope_client_allows(const json_t *client, const char *scope);
 /* Redirect back to the client with an error (only after redirect_uri was validated). */
 void oidc_redirect_error(struct http_req *r, const char *redirect_uri, const char *error,
                          const char *desc, const char *state);

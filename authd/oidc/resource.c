@@ -96,33 +96,47 @@ static json_t *inactive(void)
 	return json_pack("{s:b}", "active", 0);
 }
 
+/* The common start of /introspect and /revoke (RFC 7662 §2.1, RFC 7009 §2.1): a
+ * form body, an authenticated client, a token. Returns the open read view, or
+ * NULL after replying. */
+static struct store_txn *token_request_begin(struct http_req *r, struct client_auth *ca,
+                                             const char **token)
+{
+	struct store_txn *t;
+
+	*token = http_param(r, "token");
+	if (!r->form) {
+		http_reply_oauth_error(r, 400, "invalid_request", "form-encoded POST body required");
+		return NULL;
+	}
+	if (!(t = store_read_begin(r->authd->store))) {
+		http_reply_oauth_error(r, 500, "server_error", "store unavailable");
+		return NULL;
+	}
+	if (client_authenticate(r, t, ca) != 0) {
+		store_read_end(t);
+		client_auth_reply_error(r, ca);
+		return NULL;
+	}
+	if (!*token || !**token) {
+		store_read_end(t);
+		json_decref(ca->client);
+		http_reply_oauth_error(r, 400, "invalid_request", "token missing");
+		return NULL;
+	}
+	return t;
+}
+
 void oidc_introspect(struct http_req *r)
 {
-	const char *token = http_param(r, "token");
+	const char *token;
 	struct client_auth ca;
 	struct store_txn *t;
 	json_t *out = NULL;
 
-	if (!r->form) {
-		http_reply_oauth_error(r, 400, "invalid_request", "form-encoded POST body required");
+	if (!(t = token_request_begin(r, &ca, &token)))
 		return;
-	}
-	if (!(t = store_read_begin(r->authd->store))) {
-		http_reply_oauth_error(r, 500, "server_error", "store unavailable");
-		return;
-	}
-	if (client_authenticate(r, t, &ca) != 0) {
-		store_read_end(t);
-		client_auth_reply_error(r, &ca);
-		return;
-	}
 	const char *caller = json_string_value(json_object_get(ca.client, "client_id"));
-	if (!token || !*token) {
-		store_read_end(t);
-		json_decref(ca.client);
-		http_reply_oauth_error(r, 400, "invalid_request", "token missing");
-		return;
-	}
 	if (is_jwt(token)) {
 		json_t *claims = NULL;
 		if (token_access_check(r, t, token, &claims) == 0) {
@@ -212,30 +226,13 @@ static void revoke_done(int rc, void *arg)
 
 void oidc_revoke(struct http_req *r)
 {
-	const char *token = http_param(r, "token");
+	const char *token;
 	struct client_auth ca;
 	struct store_txn *t;
 	struct revocation *v;
 
-	if (!r->form) {
-		http_reply_oauth_error(r, 400, "invalid_request", "form-encoded POST body required");
+	if (!(t = token_request_begin(r, &ca, &token)))
 		return;
-	}
-	if (!(t = store_read_begin(r->authd->store))) {
-		http_reply_oauth_error(r, 500, "server_error", "store unavailable");
-		return;
-	}
-	if (client_authenticate(r, t, &ca) != 0) {
-		store_read_end(t);
-		client_auth_reply_error(r, &ca);
-		return;
-	}
-	if (!token || !*token) {
-		store_read_end(t);
-		json_decref(ca.client);
-		http_reply_oauth_error(r, 400, "invalid_request", "token missing");
-		return;
-	}
 	if (!(v = calloc(1, sizeof(*v)))) {
 		store_read_end(t);
 		json_decref(ca.client);

@@ -37,6 +37,7 @@ struct grant {
 	char user_id[USER_ID_LEN + 1];
 	int64_t auth_time;
 	unsigned amr, factors, props;
+	int held;                        /* level the session held at issuance (0: no cap) */
 	json_t *user;
 	const char *err, *desc;
 	int status;
@@ -128,11 +129,12 @@ static int family_create(struct store_txn *t, struct grant *g, const char *sessi
 	json_t *fam;
 	int rc;
 
-	fam = json_pack("{s:s s:s s:s s:s? s:I s:I s:I s:I s:I s:b s:I s:I s:s?}",
+	fam = json_pack("{s:s s:s s:s s:s? s:I s:I s:I s:I s:I s:I s:b s:I s:I s:s?}",
 	                "client", g->client_id, "user", g->user_id, "scope", g->scope,
 	                "sid", g->sid[0] ? g->sid : NULL,
 	                "auth_time", (json_int_t)g->auth_time, "amr", (json_int_t)g->amr,
 	                "factors", (json_int_t)g->factors, "props", (json_int_t)g->props,
+	                "held", (json_int_t)g->held,
 	                "gen", (json_int_t)1, "revoked", 0, "created", (json_int_t)now,
 	                "expires", (json_int_t)(now + c->refresh_ttl), "session", session);
 	if (!fam)
@@ -199,6 +201,7 @@ static int code_write(struct store_txn *t, void *arg)
 	g->amr = (unsigned)json_integer_value(json_object_get(code, "amr"));
 	g->factors = (unsigned)json_integer_value(json_object_get(code, "factors"));
 	g->props = (unsigned)json_integer_value(json_object_get(code, "props"));
+	g->held = (int)json_integer_value(json_object_get(code, "held"));
 	json_object_set_new(code, "used", json_true());
 	rc = store_puts(t, T_CODES, g->key, code, 0);
 	const char *skey = json_string_value(json_object_get(code, "session"));
@@ -224,6 +227,18 @@ static int code_write(struct store_txn *t, void *arg)
 	if (rc != STORE_OK)
 		return rc;
 	return audit_grant(t, g, "token.issue", NULL);
+}
+
+static int in_granted(const char *w, void *granted)
+{
+	return scope_has(granted, w);
+}
+
+/* A machine's own token: registered scopes, but nothing about a person. */
+static int machine_scope(const char *w, void *client)
+{
+	return client_has(client, "scopes", w) && strcmp(w, "openid") != 0 &&
+	       strcmp(w, "offline_access") != 0;
 }
 
 static int refresh_write(struct store_txn *t, void *arg)
@@ -271,24 +286,9 @@ static int refresh_write(struct store_txn *t, void *arg)
 	copy_str(g->scope, sizeof(g->scope), json_object_get(fam, "scope"));
 	if (want_scope) {
 		/* A narrower scope may be asked for (RFC 6749 §6), never a wider one. */
-		for (const char *p = want_scope; *p;) {
-			while (*p == ' ')
-				p++;
-			size_t l = strcspn(p, " ");
-			char w[64];
-			if (l == 0)
-				break;
-			if (l >= sizeof(w)) {
-				json_decref(fam);
-				return refuse(g, 400, "invalid_scope", "scope wider than the original grant");
-			}
-			memcpy(w, p, l);
-			w[l] = '\0';
-			if (!scope_has(g->scope, w)) {
-				json_decref(fam);
-				return refuse(g, 400, "invalid_scope", "scope wider than the original grant");
-			}
-			p += l;
+		if (!scope_all(want_scope, in_granted, g->scope)) {
+			json_decref(fam);
+			return refuse(g, 400, "invalid_scope", "scope wider than the original grant");
 		}
 		snprintf(g->scope, sizeof(g->scope), "%s", want_scope);
 	}
@@ -297,6 +297,7 @@ static int refresh_write(struct store_txn *t, void *arg)
 	g->amr = (unsigned)json_integer_value(json_object_get(fam, "amr"));
 	g->factors = (unsigned)json_integer_value(json_object_get(fam, "factors"));
 	g->props = (unsigned)json_integer_value(json_object_get(fam, "props"));
+	g->held = (int)json_integer_value(json_object_get(fam, "held"));
 	if (load_user(t, g) != 0) {
 		json_decref(fam);
 		if ((rc = family_revoke(t, g->family)) != STORE_OK)
@@ -378,6 +379,7 @@ static int device_write(struct store_txn *t, void *arg)
 	g->amr = (unsigned)json_integer_value(json_object_get(d, "amr"));
 	g->factors = (unsigned)json_integer_value(json_object_get(d, "factors"));
 	g->props = (unsigned)json_integer_value(json_object_get(d, "props"));
+	g->held = (int)json_integer_value(json_object_get(d, "held"));
 	json_decref(d);
 	if (load_user(t, g) != 0) {
 		refuse(g, 400, "invalid_grant", "account disabled");
@@ -420,6 +422,8 @@ static void grant_done(int rc, void *arg)
 		return;
 	}
 	int level = g->user_id[0] ? policy_level_of(g->amr, g->factors, g->props) : 0;
+	if (g->held > 0 && g->held < level)
+		level = g->held; /* the session's level had decayed when the grant was made */
 	struct token_grant tg = {
 		.client_id = g->client_id,
 		.user_id = g->user_id[0] ? g->user_id : NULL,
@@ -554,20 +558,10 @@ void oidc_token(struct http_req *r)
 			return;
 		}
 		snprintf(g->scope, sizeof(g->scope), "%s", sc ? sc : "");
-		for (const char *p = g->scope; *p;) {
-			while (*p == ' ')
-				p++;
-			size_t l = strcspn(p, " ");
-			char w[64];
-			if (!l)
-				break;
-			if (l >= sizeof(w) || (memcpy(w, p, l), w[l] = '\0', !client_has(g->ca.client, "scopes", w)) ||
-			    strcmp(w, "openid") == 0 || strcmp(w, "offline_access") == 0) {
-				http_reply_oauth_error(r, 400, "invalid_scope", "scope not allowed for this client");
-				grant_free(g);
-				return;
-			}
-			p += l;
+		if (!scope_all(g->scope, machine_scope, g->ca.client)) {
+			http_reply_oauth_error(r, 400, "invalid_scope", "scope not allowed for this client");
+			grant_free(g);
+			return;
 		}
 		fn = cc_write;
 	} else {
