@@ -404,6 +404,24 @@ ok "the same code still works in its own transaction (nothing was consumed)" cod
 post_otp r4.again "$T/jar.r4" r4.otp otp "$C2"
 ok "the finished transaction cannot be posted again -> 400" refused r4.again 400 "expired"
 
+# The help desk resets cai's TOTP: the person is told on the account page, once,
+# and an AAL2 app now ends at the unmet page.
+ctl totp reset cai >"$T/reset.out" 2>&1
+ok "authctl totp reset cai -> status none" has "$(ctl totp status cai)" '"totp":"none"'
+req rs1 -b "$T/jar.r4" -c "$T/jar.r4" -H "$EN" "$I/account"
+ok "account: the reset notice is shown on the next visit" \
+	sh -c '[ "$1" = 200 ] && case "$2" in *"The help desk reset your two-step verification"*) exit 0;; esac; exit 1' - \
+	"$(status_of rs1)" "$(body_of rs1)"
+req rs2 -b "$T/jar.r4" -c "$T/jar.r4" -H "$EN" "$I/account"
+ok "account: ... and only once" hasnt "$(body_of rs2)" "The help desk reset"
+: >"$T/jar.rs"
+authorize rs3.az "$T/jar.rs" app2 $APP2_R
+login_page rs3.az "$T/jar.rs"
+post_login rs3 "$T/jar.rs" rs3.az.page cai "$PW_cai"
+ok "after the reset, app2 with cai's password -> 403 unmet page" \
+	sh -c '[ "$1" = 403 ] && case "$2" in *unmet_authentication_requirements*) exit 0;; esac; exit 1' - \
+	"$(status_of rs3)" "$(body_of rs3)"
+
 # ---- 3. host login (grant_type=password, then the one-time code) -------------------
 MFA=urn:authd:params:oauth:grant-type:mfa-otp
 host_pw() { # host_pw NAME USER PASSWORD
@@ -440,6 +458,9 @@ token h4b host2 "$HOST2_S" --data-urlencode "grant_type=$MFA" \
 ok "host: another host's mfa_token -> 400 invalid_grant" err_is h4b 400 invalid_grant
 host_otp h5 "$(json h4 j.mfa_token)" "$DC"
 ok "host: the same code with a fresh mfa_token -> 400 invalid_grant" err_is h5 400 invalid_grant
+ok "dan: the code used at the host is refused in the browser too" otp_page hx "$T/jar.hx" dan
+post_otp hx.code "$T/jar.hx" hx.otp otp "$DC"
+ok "dan: ... 401 one-time-code error" refused hx.code 401 "$FAILED"
 host_otp h6 "$(json h4 j.mfa_token)" "12x456"
 ok "host: a non-numeric code -> 400 invalid_request" err_is h6 400 invalid_request
 host_pw h7 dan "wrong-$PW_dan"
@@ -502,6 +523,9 @@ req a7 -b "$J" -c "$J" -H "$EN" -H "Origin: $I" -d action=totp_confirm --data-ur
 ok "account: a non-numeric confirmation code -> 400, still pending" \
 	sh -c '[ "$1" = 400 ] && case "$2" in *"\"totp\":\"pending\""*) exit 0;; esac; exit 1' - \
 	"$(status_of a7)" "$(ctl totp status ann)"
+host_pw h_pend ann "$PW_ann"
+ok "host: ann with TOTP only pending -> 400 unmet_authentication_requirements" \
+	err_is h_pend 400 unmet_authentication_requirements
 settle
 s=$(step_now)
 printf '%s\n' "$ASECRET" >"$T/ann.secret"
