@@ -1,0 +1,2068 @@
+/* modules/webauthn.c — FIDO2 / WebAuthn security keys and passkeys: the
+ * verifier (clientDataJSON with jansson, attestation objects and authenticator
+ * data with libcbor, attestations and assertion signatures with libfido2), the
+ * credential records and their indexes, the sign-in method (a first step with
+ * discoverable credentials, or a later step with allowCredentials), the
+ * account-page section and its POST /account/webauthn, and the page script.
+ *
+ * Configuration (struct wa_cfg) is set by webauthn_configure() before worker
+ * threads start and is read-only afterwards, so the verifier needs no lock.
+ *
+ * What a success proves (docs/webauthn.md): always possession of the key
+ * (FACTOR_HAVE) bound to our origin (PROP_PHISHING_RESISTANT) by a signature
+ * over a fresh challenge (PROP_REPLAY_RESISTANT). "hwk" and PROP_HARDWARE only
+ * for a key whose registration carried a verified packed-x5c or fido-u2f
+ * attestation; otherwise (attestation "none", self attestation) "swk", since
+ * nothing tells a hardware key from software. UV set: "user" and "pin", and
+ * FACTOR_KNOW (a PIN or a biometric unlocked the key; we cannot tell which,
+ * and every UV-capable security key has a PIN). */
+#include "webauthn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cbor.h>
+#include <fido.h>
+#include <fido/eddsa.h>
+#include <fido/es256.h>
+#include <fido/rs256.h>
+
+#include "../authd/audit.h"
+#include "../authd/authd.h"
+#include "../authd/config.h"
+#include "../authd/log.h"
+#include "../authd/oidc/oidc.h"
+#include "../authd/policy.h"
+#include "../authd/ui.h"
+#include "../authd/users.h"
+#include "../lib/b64.h"
+#include "../lib/buf.h"
+#include "../lib/util.h"
+
+enum wa_uv { UV_DISCOURAGED, UV_PREFERRED, UV_REQUIRED };
+
+struct wa_cfg {
+	char rp_id[256];
+	char rp_name[128];
+	char *origins[WA_MAX_ORIGINS];
+	int n_origins;
+	enum wa_uv uv;
+	int attestation_direct;
+	int timeout_ms;
+};
+
+static struct wa_cfg *cfg;
+
+const char *
+webauthn_strerror(int err)
+{
+	switch (err) {
+	case WA_OK: return "ok";
+	case WA_MALFORMED: return "malformed";
+	case WA_TYPE: return "wrong clientData type";
+	case WA_CHALLENGE: return "wrong challenge";
+	case WA_ORIGIN: return "origin not allowed";
+	case WA_RP: return "wrong rpIdHash";
+	case WA_UP: return "user presence missing";
+	case WA_UV: return "user verification missing";
+	case WA_ATTESTATION: return "attestation does not verify";
+	case WA_ALG: return "unsupported algorithm";
+	case WA_SIGNATURE: return "signature does not verify";
+	case WA_COUNTER: return "signature counter did not increase";
+	case WA_UNKNOWN: return "unknown credential";
+	default: return "internal error";
+	}
+}
+
+/* ---------------------------------------------------------------- config */
+
+static void
+cfg_free(struct wa_cfg *c)
+{
+	int i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n_origins; i++)
+		free(c->origins[i]);
+	free(c);
+}
+
+void
+webauthn_fini(void)
+{
+	cfg_free(cfg);
+	cfg = NULL;
+}
+
+/* The issuer's origin (scheme://host[:port]) and host, from a checked issuer. */
+static int
+issuer_parts(const char *iss, char *origin, size_t osz, char *host, size_t hsz)
+{
+	const char *p = strstr(iss, "://"), *h, *end, *hend;
+
+	if (p == NULL)
+		return -1;
+	h = p + 3;
+	end = h + strcspn(h, "/");
+	if ((size_t)(end - iss) >= osz)
+		return -1;
+	memcpy(origin, iss, (size_t)(end - iss));
+	origin[end - iss] = '\0';
+	if (*h == '[') {
+		hend = strchr(h, ']');
+		if (hend == NULL || hend > end)
+			return -1;
+		hend++;
+	} else {
+		hend = h + strcspn(h, ":/");
+	}
+	if (hend == h || (size_t)(hend - h) >= hsz)
+		return -1;
+	memcpy(host, h, (size_t)(hend - h));
+	host[hend - h] = '\0';
+	return 0;
+}
+
+static int
+cfg_err(char *err, size_t errsz, const char *msg)
+{
+	if (err != NULL && errsz > 0)
+		snprintf(err, errsz, "%s", msg);
+	return -1;
+}
+
+int
+webauthn_configure(const struct conf *c, char *err, size_t errsz)
+{
+	char origin[512], host[256];
+	struct wa_cfg *n;
+	const char *s;
+
+	if (c == NULL || c->issuer == NULL ||
+	    issuer_parts(c->issuer, origin, sizeof(origin), host, sizeof(host)) != 0)
+		return cfg_err(err, errsz, "[webauthn] needs a valid [server] issuer");
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return cfg_err(err, errsz, "out of memory");
+	s = c->webauthn_rp_id != NULL && *c->webauthn_rp_id ? c->webauthn_rp_id : host;
+	if (strlen(s) >= sizeof(n->rp_id) || strpbrk(s, "/:[] ") != NULL) {
+		cfg_free(n);
+		return cfg_err(err, errsz, "[webauthn] rp_id must be a host name (no scheme, port or path)");
+	}
+	snprintf(n->rp_id, sizeof(n->rp_id), "%s", s);
+	snprintf(n->rp_name, sizeof(n->rp_name), "%s",
+	    c->webauthn_rp_name != NULL && *c->webauthn_rp_name ? c->webauthn_rp_name : "City SSO");
+	if (c->webauthn_origins != NULL && *c->webauthn_origins) {
+		const char *p = c->webauthn_origins;
+
+		while (*p) {
+			size_t len;
+
+			p += strspn(p, " ,");
+			len = strcspn(p, ",");
+			while (len > 0 && p[len - 1] == ' ')
+				len--;
+			if (len == 0)
+				break;
+			if (n->n_origins == WA_MAX_ORIGINS || len > 255 ||
+			    (strncmp(p, "https://", 8) != 0 && strncmp(p, "http://localhost", 16) != 0)) {
+				cfg_free(n);
+				return cfg_err(err, errsz, "[webauthn] origins: at most 8 origins, each "
+				    "https://host[:port] (or http://localhost[:port])");
+			}
+			if ((n->origins[n->n_origins] = strndup(p, len)) == NULL) {
+				cfg_free(n);
+				return cfg_err(err, errsz, "out of memory");
+			}
+			n->n_origins++;
+			p += len;
+			p += strcspn(p, ",");
+		}
+	}
+	if (n->n_origins == 0) {
+		if ((n->origins[0] = strdup(origin)) == NULL) {
+			cfg_free(n);
+			return cfg_err(err, errsz, "out of memory");
+		}
+		n->n_origins = 1;
+	}
+	s = c->webauthn_uv != NULL ? c->webauthn_uv : "preferred";
+	if (strcmp(s, "required") == 0)
+		n->uv = UV_REQUIRED;
+	else if (strcmp(s, "preferred") == 0)
+		n->uv = UV_PREFERRED;
+	else if (strcmp(s, "discouraged") == 0)
+		n->uv = UV_DISCOURAGED;
+	else {
+		cfg_free(n);
+		return cfg_err(err, errsz, "[webauthn] user_verification must be required, preferred or discouraged");
+	}
+	s = c->webauthn_attestation != NULL ? c->webauthn_attestation : "direct";
+	if (strcmp(s, "direct") != 0 && strcmp(s, "none") != 0) {
+		cfg_free(n);
+		return cfg_err(err, errsz, "[webauthn] attestation must be direct or none");
+	}
+	n->attestation_direct = strcmp(s, "direct") == 0;
+	n->timeout_ms = c->webauthn_timeout_ms > 0 ? c->webauthn_timeout_ms : 120000;
+	webauthn_fini();
+	cfg = n;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A CBOR integer as a signed value; -1 when it is not an integer in range. */
+static int
+cbor_int(const cbor_item_t *it, long *out)
+{
+	uint64_t v;
+
+	if (cbor_isa_uint(it)) {
+		v = cbor_get_int(it);
+		if (v > 0x7fffffff)
+			return -1;
+		*out = (long)v;
+		return 0;
+	}
+	if (cbor_isa_negint(it)) {
+		v = cbor_get_int(it);
+		if (v > 0x7fffffff)
+			return -1;
+		*out = -1 - (long)v;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+cbor_text_is(const cbor_item_t *it, const char *s)
+{
+	size_t n = strlen(s);
+
+	return cbor_isa_string(it) && cbor_string_is_definite(it) && cbor_string_length(it) == n &&
+	    memcmp(cbor_string_handle(it), s, n) == 0;
+}
+
+static int
+cbor_bytes(const cbor_item_t *it, uint8_t **out, size_t *len, size_t max)
+{
+	size_t n;
+
+	if (!cbor_isa_bytestring(it) || !cbor_bytestring_is_definite(it))
+		return -1;
+	n = cbor_bytestring_length(it);
+	if (n == 0 || n > max || (*out = malloc(n)) == NULL)
+		return -1;
+	memcpy(*out, cbor_bytestring_handle(it), n);
+	*len = n;
+	return 0;
+}
+
+/* The COSE key's alg (label 3); the key must be a definite map. */
+static int
+cose_alg(const cbor_item_t *key, int *alg)
+{
+	struct cbor_pair *pairs;
+	size_t i;
+	long label, v;
+
+	if (!cbor_isa_map(key) || !cbor_map_is_definite(key))
+		return -1;
+	pairs = cbor_map_handle(key);
+	for (i = 0; i < cbor_map_size(key); i++) {
+		if (cbor_int(pairs[i].key, &label) == 0 && label == 3) {
+			if (cbor_int(pairs[i].value, &v) != 0)
+				return -1;
+			*alg = (int)v;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+webauthn_authdata_parse(const uint8_t *p, size_t n, struct wa_authdata *out)
+{
+	struct cbor_load_result res;
+	cbor_item_t *it;
+	size_t off = 37;
+
+	memset(out, 0, sizeof(*out));
+	if (p == NULL || n < 37)
+		return WA_MALFORMED;
+	out->rp_id_hash = p;
+	out->flags = p[32];
+	out->sign_count = be32(p + 33);
+	if (out->flags & WA_FLAG_AT) {
+		size_t idlen;
+		int alg = 0;
+
+		if (n - off < 18)
+			return WA_MALFORMED;
+		out->aaguid = p + off;
+		idlen = (size_t)p[off + 16] << 8 | p[off + 17];
+		off += 18;
+		if (idlen == 0 || idlen > WA_CRED_ID_MAX || n - off < idlen)
+			return WA_MALFORMED;
+		out->cred_id = p + off;
+		out->cred_id_len = idlen;
+		off += idlen;
+		if (off >= n)
+			return WA_MALFORMED;
+		it = cbor_load(p + off, n - off, &res);
+		if (it == NULL || res.error.code != CBOR_ERR_NONE) {
+			if (it != NULL)
+				cbor_decref(&it);
+			return WA_MALFORMED;
+		}
+		if (cose_alg(it, &alg) != 0) {
+			cbor_decref(&it);
+			return WA_MALFORMED;
+		}
+		cbor_decref(&it);
+		out->cose = p + off;
+		out->cose_len = res.read;
+		out->alg = alg;
+		out->has_cred = 1;
+		off += res.read;
+	}
+	if (out->flags & WA_FLAG_ED) {
+		/* Extension outputs: one CBOR map, and nothing after it. */
+		if (off >= n)
+			return WA_MALFORMED;
+		it = cbor_load(p + off, n - off, &res);
+		if (it == NULL || res.error.code != CBOR_ERR_NONE || !cbor_isa_map(it)) {
+			if (it != NULL)
+				cbor_decref(&it);
+			return WA_MALFORMED;
+		}
+		cbor_decref(&it);
+		off += res.read;
+	}
+	return off == n ? WA_OK : WA_MALFORMED;
+}
+
+void
+webauthn_att_free(struct wa_att *a)
+{
+	if (a == NULL)
+		return;
+	free(a->authdata);
+	free(a->sig);
+	free(a->x5c);
+	memset(a, 0, sizeof(*a));
+}
+
+/* attStmt of packed / fido-u2f: alg, sig, x5c (first certificate kept; the
+ * rest of the chain is not used, as no attestation roots are configured). */
+static int
+att_stmt_parse(const cbor_item_t *st, struct wa_att *a)
+{
+	struct cbor_pair *pairs;
+	size_t i;
+	long v;
+
+	if (!cbor_isa_map(st) || !cbor_map_is_definite(st))
+		return -1;
+	pairs = cbor_map_handle(st);
+	for (i = 0; i < cbor_map_size(st); i++) {
+		const cbor_item_t *k = pairs[i].key, *val = pairs[i].value;
+
+		if (cbor_text_is(k, "alg")) {
+			if (a->alg != 0 || cbor_int(val, &v) != 0 || v == 0)
+				return -1;
+			a->alg = (int)v;
+		} else if (cbor_text_is(k, "sig")) {
+			if (a->sig != NULL || cbor_bytes(val, &a->sig, &a->sig_len, WA_SIG_MAX) != 0)
+				return -1;
+		} else if (cbor_text_is(k, "x5c")) {
+			if (a->x5c != NULL || !cbor_isa_array(val) || !cbor_array_is_definite(val) ||
+			    cbor_array_size(val) < 1 || cbor_array_size(val) > 8 ||
+			    cbor_bytes(cbor_array_handle(val)[0], &a->x5c, &a->x5c_len, 8192) != 0)
+				return -1;
+		} else {
+			return -1;	/* ecdaaKeyId and anything else: not supported */
+		}
+	}
+	return 0;
+}
+
+int
+webauthn_att_parse(const uint8_t *p, size_t n, struct wa_att *out)
+{
+	struct cbor_load_result res;
+	cbor_item_t *it = NULL, *stmt = NULL;
+	struct cbor_pair *pairs;
+	int have_fmt = 0, rc = WA_MALFORMED;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (p == NULL || n == 0 || n > WA_ATT_MAX)
+		return WA_MALFORMED;
+	it = cbor_load(p, n, &res);
+	if (it == NULL || res.error.code != CBOR_ERR_NONE || res.read != n || !cbor_isa_map(it) ||
+	    !cbor_map_is_definite(it) || cbor_map_size(it) != 3)
+		goto out;
+	pairs = cbor_map_handle(it);
+	for (i = 0; i < 3; i++) {
+		const cbor_item_t *k = pairs[i].key, *v = pairs[i].value;
+
+		if (cbor_text_is(k, "fmt")) {
+			size_t len;
+
+			if (have_fmt || !cbor_isa_string(v) || !cbor_string_is_definite(v) ||
+			    (len = cbor_string_length(v)) == 0 || len >= sizeof(out->fmt))
+				goto out;
+			memcpy(out->fmt, cbor_string_handle(v), len);
+			out->fmt[len] = '\0';
+			if (strlen(out->fmt) != len)
+				goto out;	/* an embedded NUL */
+			have_fmt = 1;
+		} else if (cbor_text_is(k, "authData")) {
+			if (out->authdata != NULL ||
+			    cbor_bytes(v, &out->authdata, &out->authdata_len, WA_ATT_MAX) != 0)
+				goto out;
+		} else if (cbor_text_is(k, "attStmt")) {
+			if (stmt != NULL)
+				goto out;
+			stmt = (cbor_item_t *)v;
+		} else {
+			goto out;
+		}
+	}
+	if (!have_fmt || out->authdata == NULL || stmt == NULL)
+		goto out;
+	if (strcmp(out->fmt, "none") == 0) {
+		if (!cbor_isa_map(stmt) || cbor_map_size(stmt) != 0)
+			goto out;
+	} else if (att_stmt_parse(stmt, out) != 0) {
+		goto out;
+	}
+	rc = WA_OK;
+out:
+	if (it != NULL)
+		cbor_decref(&it);
+	if (rc != WA_OK)
+		webauthn_att_free(out);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- verifying */
+
+static uint8_t *
+b64_field(const char *s, size_t max, size_t *len)
+{
+	uint8_t *p;
+	size_t n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > (max * 4 + 2) / 3)
+		return NULL;
+	if ((p = b64url_decode_alloc(s, n, len)) == NULL)
+		return NULL;
+	if (*len == 0 || *len > max) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static int
+origin_allowed(const char *o)
+{
+	int i;
+
+	for (i = 0; i < cfg->n_origins; i++)
+		if (strcmp(cfg->origins[i], o) == 0)
+			return 1;
+	return 0;
+}
+
+/* clientDataJSON (WebAuthn §5.8.1): parsed as JSON, since browsers add
+ * members (and may order them as they like); unknown members are ignored. */
+static int
+client_data_check(const uint8_t *cdj, size_t n, const char *type, const char *challenge)
+{
+	json_t *j;
+	const char *t, *ch, *o;
+	json_t *co;
+	int rc;
+
+	if ((j = json_loadb((const char *)cdj, n, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		return WA_MALFORMED;
+	t = json_string_value(json_object_get(j, "type"));
+	ch = json_string_value(json_object_get(j, "challenge"));
+	o = json_string_value(json_object_get(j, "origin"));
+	co = json_object_get(j, "crossOrigin");
+	if (!json_is_object(j) || t == NULL || ch == NULL || o == NULL)
+		rc = WA_MALFORMED;
+	else if (strcmp(t, type) != 0)
+		rc = WA_TYPE;
+	else if (challenge == NULL || strlen(ch) != strlen(challenge) ||
+	    !ct_equal(ch, challenge, strlen(challenge)))
+		rc = WA_CHALLENGE;
+	else if (!origin_allowed(o) || (co != NULL && !json_is_false(co)))
+		rc = WA_ORIGIN;	/* a call from an embedded frame of another site */
+	else
+		rc = WA_OK;
+	json_decref(j);
+	return rc;
+}
+
+static int
+flags_check(const struct wa_authdata *ad, int uv_required)
+{
+	uint8_t h[SHA256_LEN];
+
+	sha256(cfg->rp_id, strlen(cfg->rp_id), h);
+	if (memcmp(h, ad->rp_id_hash, SHA256_LEN) != 0)
+		return WA_RP;
+	if (!(ad->flags & WA_FLAG_UP))
+		return WA_UP;
+	if (uv_required && !(ad->flags & WA_FLAG_UV))
+		return WA_UV;
+	return WA_OK;
+}
+
+static int
+alg_ok(int alg)
+{
+	return alg == COSE_ES256 || alg == COSE_EDDSA || alg == COSE_RS256;
+}
+
+static int
+set_b64(json_t *o, const char *key, const uint8_t *p, size_t n)
+{
+	char *s = b64url_encode_alloc(p, n);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = json_object_set_new(o, key, json_string(s));
+	free(s);
+	return rc;
+}
+
+/* The attestation: libfido2 checks the signature over authData ||
+ * SHA-256(clientDataJSON) and, for fido-u2f, rebuilds the U2F message. The
+ * certificate is not chained to a vendor root (none is configured): attested
+ * means "a key holding an attestation certificate signed this", see the top. */
+static int
+attestation_verify(fido_cred_t *c, const struct wa_att *att, int cred_alg, int *attested)
+{
+	*attested = 0;
+	if (strcmp(att->fmt, "none") == 0)
+		return WA_OK;
+	if (strcmp(att->fmt, "packed") == 0) {
+		if (att->sig == NULL || !alg_ok(att->alg))
+			return WA_ATTESTATION;
+		if (fido_cred_set_fmt(c, "packed") != FIDO_OK ||
+		    fido_cred_set_sig(c, att->sig, att->sig_len) != FIDO_OK)
+			return WA_INTERNAL;
+		if (att->x5c == NULL) {
+			/* Self attestation: signed by the credential key itself. */
+			if (att->alg != cred_alg || fido_cred_verify_self(c) != FIDO_OK)
+				return WA_ATTESTATION;
+			return WA_OK;
+		}
+		if (fido_cred_set_x509(c, att->x5c, att->x5c_len) != FIDO_OK)
+			return WA_INTERNAL;
+		if (fido_cred_verify(c) != FIDO_OK)
+			return WA_ATTESTATION;
+		*attested = 1;
+		return WA_OK;
+	}
+	if (strcmp(att->fmt, "fido-u2f") == 0) {
+		if (att->sig == NULL || att->x5c == NULL || att->alg != 0 || cred_alg != COSE_ES256)
+			return WA_ATTESTATION;
+		if (fido_cred_set_fmt(c, "fido-u2f") != FIDO_OK ||
+		    fido_cred_set_sig(c, att->sig, att->sig_len) != FIDO_OK ||
+		    fido_cred_set_x509(c, att->x5c, att->x5c_len) != FIDO_OK)
+			return WA_INTERNAL;
+		if (fido_cred_verify(c) != FIDO_OK)
+			return WA_ATTESTATION;
+		*attested = 1;
+		return WA_OK;
+	}
+	return WA_ATTESTATION;	/* tpm, android-key, apple ...: not accepted */
+}
+
+int
+webauthn_register_verify(const char *client_data_b64, const char *att_obj_b64,
+                         const char *challenge, int uv_required, json_t **rec)
+{
+	uint8_t *cdj = NULL, *ao = NULL, cdh[SHA256_LEN];
+	size_t cdj_len = 0, ao_len = 0;
+	struct wa_att att = { 0 };
+	struct wa_authdata ad;
+	fido_cred_t *c = NULL;
+	json_t *r = NULL;
+	char hex[33];
+	int rc, attested = 0;
+
+	*rec = NULL;
+	if (cfg == NULL)
+		return WA_INTERNAL;
+	if ((cdj = b64_field(client_data_b64, WA_CDJ_MAX, &cdj_len)) == NULL ||
+	    (ao = b64_field(att_obj_b64, WA_ATT_MAX, &ao_len)) == NULL) {
+		rc = WA_MALFORMED;
+		goto out;
+	}
+	if ((rc = client_data_check(cdj, cdj_len, "webauthn.create", challenge)) != WA_OK)
+		goto out;
+	if ((rc = webauthn_att_parse(ao, ao_len, &att)) != WA_OK)
+		goto out;
+	if ((rc = webauthn_authdata_parse(att.authdata, att.authdata_len, &ad)) != WA_OK)
+		goto out;
+	if (!ad.has_cred) {
+		rc = WA_MALFORMED;
+		goto out;
+	}
+	if ((rc = flags_check(&ad, uv_required)) != WA_OK)
+		goto out;
+	if (!alg_ok(ad.alg)) {
+		rc = WA_ALG;
+		goto out;
+	}
+	sha256(cdj, cdj_len, cdh);
+	if ((c = fido_cred_new()) == NULL) {
+		rc = WA_INTERNAL;
+		goto out;
+	}
+	/* The type first: libfido2 decodes the COSE key of authData by it. */
+	if (fido_cred_set_type(c, ad.alg) != FIDO_OK ||
+	    fido_cred_set_rp(c, cfg->rp_id, NULL) != FIDO_OK ||
+	    fido_cred_set_clientdata_hash(c, cdh, sizeof(cdh)) != FIDO_OK ||
+	    (uv_required && fido_cred_set_uv(c, FIDO_OPT_TRUE) != FIDO_OK)) {
+		rc = WA_INTERNAL;
+		goto out;
+	}
+	if (fido_cred_set_authdata_raw(c, att.authdata, att.authdata_len) != FIDO_OK ||
+	    fido_cred_pubkey_len(c) == 0) {
+		rc = WA_MALFORMED;	/* a COSE key libfido2 cannot use */
+		goto out;
+	}
+	if ((rc = attestation_verify(c, &att, ad.alg, &attested)) != WA_OK)
+		goto out;
+	hex_encode(hex, ad.aaguid, 16);
+	if ((r = json_pack("{s:i, s:I, s:s, s:s, s:b, s:b, s:b}", "alg", ad.alg,
+	    "sign_count", (json_int_t)ad.sign_count, "aaguid", hex, "fmt", att.fmt,
+	    "attested", attested, "uv", (ad.flags & WA_FLAG_UV) != 0, "suspicious", 0)) == NULL ||
+	    set_b64(r, "credential_id", ad.cred_id, ad.cred_id_len) != 0 ||
+	    set_b64(r, "cose", ad.cose, ad.cose_len) != 0 ||
+	    set_b64(r, "pk", fido_cred_pubkey_ptr(c), fido_cred_pubkey_len(c)) != 0) {
+		json_decref(r);
+		rc = WA_INTERNAL;
+		goto out;
+	}
+	*rec = r;
+	rc = WA_OK;
+out:
+	fido_cred_free(&c);
+	webauthn_att_free(&att);
+	free(cdj);
+	free(ao);
+	return rc;
+}
+
+/* Verifies sig over authData || cdh with the stored key (libfido2's form). */
+static int
+assert_sig_verify(int alg, const uint8_t *pk, size_t pklen, const uint8_t *ad, size_t adlen,
+                  const uint8_t cdh[SHA256_LEN], const uint8_t *sig, size_t siglen, int uv_required)
+{
+	fido_assert_t *a = NULL;
+	es256_pk_t *es = NULL;
+	rs256_pk_t *rs = NULL;
+	eddsa_pk_t *ed = NULL;
+	const void *key = NULL;
+	int rc = WA_INTERNAL;
+
+	switch (alg) {
+	case COSE_ES256:
+		if ((es = es256_pk_new()) != NULL && es256_pk_from_ptr(es, pk, pklen) == FIDO_OK)
+			key = es;
+		break;
+	case COSE_RS256:
+		if ((rs = rs256_pk_new()) != NULL && rs256_pk_from_ptr(rs, pk, pklen) == FIDO_OK)
+			key = rs;
+		break;
+	case COSE_EDDSA:
+		if ((ed = eddsa_pk_new()) != NULL && eddsa_pk_from_ptr(ed, pk, pklen) == FIDO_OK)
+			key = ed;
+		break;
+	default:
+		break;
+	}
+	if (key == NULL)
+		goto out;
+	if ((a = fido_assert_new()) == NULL || fido_assert_set_count(a, 1) != FIDO_OK ||
+	    fido_assert_set_rp(a, cfg->rp_id) != FIDO_OK ||
+	    fido_assert_set_clientdata_hash(a, cdh, SHA256_LEN) != FIDO_OK ||
+	    fido_assert_set_up(a, FIDO_OPT_TRUE) != FIDO_OK ||
+	    fido_assert_set_uv(a, uv_required ? FIDO_OPT_TRUE : FIDO_OPT_OMIT) != FIDO_OK)
+		goto out;
+	if (fido_assert_set_authdata_raw(a, 0, ad, adlen) != FIDO_OK ||
+	    fido_assert_set_sig(a, 0, sig, siglen) != FIDO_OK) {
+		rc = WA_MALFORMED;
+		goto out;
+	}
+	rc = fido_assert_verify(a, 0, alg, key) == FIDO_OK ? WA_OK : WA_SIGNATURE;
+out:
+	fido_assert_free(&a);
+	es256_pk_free(&es);
+	rs256_pk_free(&rs);
+	eddsa_pk_free(&ed);
+	return rc;
+}
+
+int
+webauthn_assert_verify(const json_t *rec, const char *client_data_b64, const char *authdata_b64,
+                       const char *sig_b64, const char *challenge, int uv_required,
+                       uint8_t *flags, uint32_t *count)
+{
+	uint8_t *cdj = NULL, *ad = NULL, *sig = NULL, *pk = NULL, cdh[SHA256_LEN];
+	size_t cdj_len = 0, ad_len = 0, sig_len = 0, pk_len = 0;
+	struct wa_authdata d;
+	json_int_t stored;
+	int rc, alg;
+
+	if (cfg == NULL || rec == NULL)
+		return WA_INTERNAL;
+	if (json_is_true(json_object_get(rec, "suspicious")))
+		return WA_UNKNOWN;	/* a counter regression took it out of use */
+	alg = (int)json_integer_value(json_object_get(rec, "alg"));
+	stored = json_integer_value(json_object_get(rec, "sign_count"));
+	if (!alg_ok(alg) || (pk = b64_field(json_string_value(json_object_get(rec, "pk")), 1024,
+	    &pk_len)) == NULL) {
+		rc = WA_INTERNAL;	/* a record we did not write */
+		goto out;
+	}
+	if ((cdj = b64_field(client_data_b64, WA_CDJ_MAX, &cdj_len)) == NULL ||
+	    (ad = b64_field(authdata_b64, WA_AUTHDATA_MAX, &ad_len)) == NULL ||
+	    (sig = b64_field(sig_b64, WA_SIG_MAX, &sig_len)) == NULL) {
+		rc = WA_MALFORMED;
+		goto out;
+	}
+	if ((rc = client_data_check(cdj, cdj_len, "webauthn.get", challenge)) != WA_OK)
+		goto out;
+	if ((rc = webauthn_authdata_parse(ad, ad_len, &d)) != WA_OK)
+		goto out;
+	if ((rc = flags_check(&d, uv_required)) != WA_OK)
+		goto out;
+	sha256(cdj, cdj_len, cdh);
+	if ((rc = assert_sig_verify(alg, pk, pk_len, ad, ad_len, cdh, sig, sig_len,
+	    uv_required)) != WA_OK)
+		goto out;
+	/* §6.1.1: when either counter is non-zero the new one must be greater;
+	 * otherwise two copies of the key exist. Checked only after the signature,
+	 * so nobody without the key can get a credential flagged. */
+	if ((d.sign_count != 0 || stored != 0) && (json_int_t)d.sign_count <= stored) {
+		rc = WA_COUNTER;
+		goto out;
+	}
+	*flags = d.flags;
+	*count = d.sign_count;
+	rc = WA_OK;
+out:
+	free(cdj);
+	free(ad);
+	free(sig);
+	free(pk);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- records */
+
+int
+webauthn_cred_ref(const char *cred_id_b64, char ref[WA_REF_LEN + 1])
+{
+	uint8_t *id, h[SHA256_LEN];
+	size_t n = 0;
+
+	if ((id = b64_field(cred_id_b64, WA_CRED_ID_MAX, &n)) == NULL)
+		return -1;
+	sha256(id, n, h);
+	free(id);
+	b64url_encode(ref, h, sizeof(h));
+	return 0;
+}
+
+static int
+ref_ok(const char *ref)
+{
+	uint8_t h[SHA256_LEN + 1];
+	size_t n = 0;
+
+	return ref != NULL && strlen(ref) == WA_REF_LEN &&
+	    b64url_decode(h, &n, ref, WA_REF_LEN) == 0 && n == SHA256_LEN;
+}
+
+static int
+cred_key(char out[128], const char *uid, const char *ref)
+{
+	if (uid == NULL || strlen(uid) != USER_ID_LEN || !ref_ok(ref))
+		return -1;
+	snprintf(out, 128, "%s/webauthn/%s", uid, ref);
+	return 0;
+}
+
+int
+webauthn_name_ok(const char *name)
+{
+	size_t n;
+
+	return name != NULL && (n = strlen(name)) > 0 && n <= WA_NAME_MAX && utf8_valid(name, n) &&
+	    strpbrk(name, "\t\r\n") == NULL;
+}
+
+int
+webauthn_user_handle(struct store_txn *t, const char *uid, int create, char out[WA_REF_LEN + 1])
+{
+	char key[96], ikey[64];
+	uint8_t rnd[32];
+	json_t *rec = NULL, *idx;
+	const char *h;
+	int rc;
+
+	if (uid == NULL || strlen(uid) != USER_ID_LEN)
+		return STORE_INVALID;
+	snprintf(key, sizeof(key), "%s/webauthn-user/0", uid);
+	rc = store_gets(t, T_CREDS, key, &rec);
+	if (rc == STORE_OK) {
+		h = json_string_value(json_object_get(rec, "handle"));
+		rc = h != NULL && strlen(h) == WA_REF_LEN ? STORE_OK : STORE_CORRUPT;
+		if (rc == STORE_OK)
+			memcpy(out, h, WA_REF_LEN + 1);
+		json_decref(rec);
+		return rc;
+	}
+	if (rc != STORE_NOTFOUND || !create)
+		return rc;
+	/* Random, not derived from the user id: the authenticator keeps it and
+	 * may show it to anyone holding the key. */
+	if (rand_bytes(rnd, sizeof(rnd)) != 0)
+		return STORE_IO;
+	b64url_encode(out, rnd, sizeof(rnd));
+	snprintf(ikey, sizeof(ikey), "webauthn-user/%s", out);
+	if ((rec = json_pack("{s:s}", "handle", out)) == NULL)
+		return STORE_IO;
+	if ((idx = json_pack("{s:s}", "user", uid)) == NULL) {
+		json_decref(rec);
+		return STORE_IO;
+	}
+	rc = store_puts(t, T_CRED_INDEX, ikey, idx, STORE_NOOVERWRITE);
+	if (rc == STORE_OK)
+		rc = store_puts(t, T_CREDS, key, rec, STORE_NOOVERWRITE);
+	json_decref(rec);
+	json_decref(idx);
+	return rc;
+}
+
+struct list_ctx {
+	char prefix[64];
+	size_t plen;
+	json_t *out;
+	int err;
+};
+
+static int
+list_cb(const void *key, size_t klen, json_t *value, void *ctx)
+{
+	struct list_ctx *lc = ctx;
+	json_t *c;
+
+	if (klen < lc->plen || memcmp(key, lc->prefix, lc->plen) != 0)
+		return 1;	/* past this user's credentials */
+	if (klen - lc->plen != WA_REF_LEN || json_array_size(lc->out) >= 4 * WA_MAX_CREDS)
+		return 0;
+	if ((c = json_deep_copy(value)) == NULL ||
+	    json_object_set_new(c, "ref", json_stringn((const char *)key + lc->plen, WA_REF_LEN)) != 0 ||
+	    json_array_append_new(lc->out, c) != 0) {
+		lc->err = 1;
+		return 1;
+	}
+	return 0;
+}
+
+json_t *
+webauthn_cred_list(struct store_txn *t, const char *uid)
+{
+	struct list_ctx lc;
+	int rc;
+
+	if (uid == NULL || strlen(uid) != USER_ID_LEN)
+		return NULL;
+	memset(&lc, 0, sizeof(lc));
+	lc.plen = (size_t)snprintf(lc.prefix, sizeof(lc.prefix), "%s/webauthn/", uid);
+	if ((lc.out = json_array()) == NULL)
+		return NULL;
+	rc = store_iter(t, T_CREDS, lc.prefix, lc.plen, list_cb, &lc);
+	if (lc.err || (rc != STORE_OK && rc != 1 && rc != STORE_NOTFOUND)) {
+		json_decref(lc.out);
+		return NULL;
+	}
+	return lc.out;
+}
+
+/* Transports the browser reported (getTransports()), filtered to known names. */
+static json_t *
+transports_json(const char *s)
+{
+	static const char *const known[] = { "usb", "nfc", "ble", "internal", "hybrid",
+		"smart-card", NULL };
+	json_t *a = json_array();
+	size_t i;
+
+	while (a != NULL && s != NULL && *s) {
+		size_t len = strcspn(s, ",");
+
+		for (i = 0; known[i] != NULL; i++)
+			if (strlen(known[i]) == len && strncmp(known[i], s, len) == 0)
+				json_array_append_new(a, json_string(known[i]));
+		s += len;
+		s += *s == ',';
+	}
+	return a;
+}
+
+int
+webauthn_cred_add(struct store_txn *t, const char *uid, json_t *rec, const char *name,
+                  const char *transports)
+{
+	char ref[WA_REF_LEN + 1], key[128], ikey[64];
+	json_t *list, *idx;
+	size_t n;
+	int rc;
+
+	if (rec == NULL || !webauthn_name_ok(name) ||
+	    webauthn_cred_ref(json_string_value(json_object_get(rec, "credential_id")), ref) != 0 ||
+	    cred_key(key, uid, ref) != 0)
+		return STORE_INVALID;
+	if ((list = webauthn_cred_list(t, uid)) == NULL)
+		return STORE_IO;
+	n = json_array_size(list);
+	json_decref(list);
+	if (n >= WA_MAX_CREDS)
+		return STORE_FULL;
+	snprintf(ikey, sizeof(ikey), "webauthn/%s", ref);
+	if ((idx = json_pack("{s:s, s:s}", "user", uid, "cred", ref)) == NULL)
+		return STORE_IO;
+	/* One credential id belongs to one account: registering a key already
+	 * known (to anyone) is refused rather than moved. */
+	rc = store_puts(t, T_CRED_INDEX, ikey, idx, STORE_NOOVERWRITE);
+	json_decref(idx);
+	if (rc != STORE_OK)
+		return rc;
+	if (json_object_set_new(rec, "name", json_string(name)) != 0 ||
+	    json_object_set_new(rec, "transports", transports_json(transports)) != 0 ||
+	    json_object_set_new(rec, "created", json_integer(now_s())) != 0 ||
+	    json_object_set_new(rec, "last_used", json_integer(0)) != 0)
+		return STORE_IO;
+	return store_puts(t, T_CREDS, key, rec, STORE_NOOVERWRITE);
+}
+
+int
+webauthn_cred_remove(struct store_txn *t, const char *uid, const char *ref)
+{
+	char key[128], ikey[64];
+	int rc;
+
+	if (cred_key(key, uid, ref) != 0)
+		return STORE_INVALID;
+	if ((rc = store_dels(t, T_CREDS, key)) != STORE_OK)
+		return rc;
+	snprintf(ikey, sizeof(ikey), "webauthn/%s", ref);
+	rc = store_dels(t, T_CRED_INDEX, ikey);
+	return rc == STORE_NOTFOUND ? STORE_OK : rc;
+}
+
+static int
+cred_modify(struct store_txn *t, const char *uid, const char *ref, const char *member,
+            json_t *value)
+{
+	char key[128];
+	json_t *rec = NULL;
+	int rc;
+
+	if (value == NULL)
+		return STORE_IO;
+	if (cred_key(key, uid, ref) != 0) {
+		json_decref(value);
+		return STORE_INVALID;
+	}
+	if ((rc = store_gets(t, T_CREDS, key, &rec)) != STORE_OK) {
+		json_decref(value);
+		return rc;
+	}
+	rc = json_object_set_new(rec, member, value) == 0 ? store_puts(t, T_CREDS, key, rec, 0) :
+	    STORE_IO;
+	json_decref(rec);
+	return rc;
+}
+
+int
+webauthn_cred_rename(struct store_txn *t, const char *uid, const char *ref, const char *name)
+{
+	if (!webauthn_name_ok(name))
+		return STORE_INVALID;
+	return cred_modify(t, uid, ref, "name", json_string(name));
+}
+
+int
+webauthn_cred_flag(struct store_txn *t, const char *uid, const char *ref, const char *event)
+{
+	json_t *f;
+	int rc;
+
+	if ((rc = cred_modify(t, uid, ref, "suspicious", json_true())) != STORE_OK)
+		return rc;
+	if ((f = json_pack("{s:s, s:s, s:s}", "user", uid, "cred", ref, "result", "failure")) == NULL)
+		return STORE_IO;
+	rc = audit_append(t, event, f);
+	json_decref(f);
+	return rc;
+}
+
+/* What a credential shows when it signs in (see the top of the file). */
+static void
+cred_bits(const json_t *rec, int uv, unsigned *amr, unsigned *factors, unsigned *props)
+{
+	int hw = json_is_true(json_object_get(rec, "attested"));
+
+	*amr = hw ? AMR_HWK : AMR_SWK;
+	*factors = FACTOR_HAVE;
+	*props = PROP_PHISHING_RESISTANT | PROP_REPLAY_RESISTANT | (hw ? PROP_HARDWARE : 0);
+	if (uv) {
+		*amr |= AMR_USER | AMR_PIN;
+		*factors |= FACTOR_KNOW;
+	}
+}
+
+int
+webauthn_reachable_level(struct store_txn *t, const char *uid, const char *skip_ref)
+{
+	unsigned amr = 0, factors = 0, props = 0, a, f, p;
+	const struct authd_method *const *mp;
+	json_t *list, *c;
+	size_t i;
+
+	for (mp = authd_methods; *mp != NULL; mp++) {
+		if (*mp == &method_webauthn || (*mp)->enrolled == NULL || !(*mp)->enrolled(t, uid))
+			continue;
+		amr |= (*mp)->amr;
+		factors |= (*mp)->factors;
+		props |= (*mp)->props;
+	}
+	if ((list = webauthn_cred_list(t, uid)) != NULL) {
+		json_array_foreach(list, i, c) {
+			const char *ref = json_string_value(json_object_get(c, "ref"));
+
+			if (json_is_true(json_object_get(c, "suspicious")) ||
+			    (skip_ref != NULL && ref != NULL && strcmp(ref, skip_ref) == 0))
+				continue;
+			cred_bits(c, json_is_true(json_object_get(c, "uv")), &a, &f, &p);
+			amr |= a;
+			factors |= f;
+			props |= p;
+		}
+		json_decref(list);
+	}
+	return policy_level_of(amr, factors, props);
+}
+
+/* ---------------------------------------------------------------- the method */
+
+static int
+uv_required(void)
+{
+	return cfg->uv == UV_REQUIRED;
+}
+
+static const char *
+uv_name(void)
+{
+	return cfg->uv == UV_REQUIRED ? "required" : cfg->uv == UV_PREFERRED ? "preferred" :
+	    "discouraged";
+}
+
+/* [{type, id, transports}] of the user's usable credentials. */
+static json_t *
+descriptors(struct store_txn *t, const char *uid)
+{
+	json_t *list = webauthn_cred_list(t, uid), *out = json_array(), *c;
+	size_t i;
+
+	if (list == NULL || out == NULL) {
+		json_decref(list);
+		json_decref(out);
+		return NULL;
+	}
+	json_array_foreach(list, i, c) {
+		if (json_is_true(json_object_get(c, "suspicious")))
+			continue;
+		json_array_append_new(out, json_pack("{s:s, s:O, s:O}", "type", "public-key",
+		    "id", json_object_get(c, "credential_id"), "transports",
+		    json_object_get(c, "transports")));
+	}
+	json_decref(list);
+	return out;
+}
+
+static int
+new_challenge(char out[WA_REF_LEN + 1])
+{
+	uint8_t ch[WA_CHALLENGE_BYTES];
+
+	if (rand_bytes(ch, sizeof(ch)) != 0)
+		return -1;
+	b64url_encode(out, ch, sizeof(ch));
+	return 0;
+}
+
+/* PublicKeyCredentialRequestOptions (base64url for the binary members; the
+ * script converts). At a later step allowCredentials lists the person's keys;
+ * at the first step it is empty, so the browser offers discoverable
+ * credentials (passkeys) and the answer names the person. */
+static int
+wa_begin(struct login *l, json_t *out)
+{
+	const char *uid = json_string_value(json_object_get(l->user, "id"));
+	char ch[WA_REF_LEN + 1];
+	struct store_txn *t = NULL;
+	json_t *allow = NULL;
+
+	if (cfg == NULL || new_challenge(ch) != 0)
+		return METHOD_ERROR;
+	if (uid != NULL) {
+		/* The caller holds no view here; a read view never blocks. */
+		if ((t = l->txn) == NULL && (t = store_read_begin(l->authd->store)) == NULL)
+			return METHOD_ERROR;
+		allow = descriptors(t, uid);
+		if (l->txn == NULL)
+			store_read_end(t);
+		if (allow == NULL)
+			return METHOD_ERROR;
+	} else if ((allow = json_array()) == NULL) {
+		return METHOD_ERROR;
+	}
+	if (json_object_set_new(out, "publicKey", json_pack("{s:s, s:s, s:i, s:s, s:o}",
+	    "challenge", ch, "rpId", cfg->rp_id, "timeout", cfg->timeout_ms,
+	    "userVerification", uv_name(), "allowCredentials", allow)) != 0)
+		return METHOD_ERROR;
+	l->state = json_pack("{s:s, s:s?, s:I, s:b}", "challenge", ch, "user", uid, "expires",
+	    (json_int_t)(now_s() + cfg->timeout_ms / 1000 + 30), "uv", uv_required());
+	return l->state != NULL ? METHOD_OK : METHOD_ERROR;
+}
+
+/* Flags a credential after a counter regression, in its own durable write
+ * (the login itself fails, so nothing else of it is stored). */
+struct flag_ctx {
+	const char *uid, *ref;
+};
+
+static int
+w_flag(struct store_txn *t, void *arg)
+{
+	struct flag_ctx *fc = arg;
+
+	return webauthn_cred_flag(t, fc->uid, fc->ref, "webauthn.counter_regression");
+}
+
+static int
+wa_finish(struct login *l, const struct form *f, struct proof *proof)
+{
+	const char *id = form_get(f, "credential_id"), *cd = form_get(f, "client_data");
+	const char *ad = form_get(f, "authenticator_data"), *sig = form_get(f, "signature");
+	const char *uh = form_get(f, "user_handle");
+	const char *ch = json_string_value(json_object_get(l->state, "challenge"));
+	const char *suid = json_string_value(json_object_get(l->state, "user"));
+	char ref[WA_REF_LEN + 1], key[128], handle[WA_REF_LEN + 1], uid[USER_ID_LEN + 1];
+	json_t *idx = NULL, *rec = NULL, *upd = NULL;
+	uint8_t flags = 0;
+	uint32_t count = 0;
+	unsigned amr, factors, props;
+	int rc, result = METHOD_FAIL;
+
+	memset(proof, 0, sizeof(*proof));
+	if (cfg == NULL || l->txn == NULL)
+		return METHOD_ERROR;
+	if (l->state == NULL || ch == NULL ||
+	    json_integer_value(json_object_get(l->state, "expires")) < now_s())
+		return METHOD_INVALID;	/* no challenge of ours, or an old one */
+	if (uh != NULL && *uh == '\0')
+		uh = NULL;
+	if (webauthn_cred_ref(id, ref) != 0 || cd == NULL || ad == NULL || sig == NULL)
+		return METHOD_INVALID;
+	if (l->user != NULL) {
+		/* A later step: only this person's keys count. */
+		const char *u = json_string_value(json_object_get(l->user, "id"));
+
+		if (u == NULL || strlen(u) != USER_ID_LEN || (suid != NULL && strcmp(u, suid) != 0))
+			return METHOD_FAIL;
+		memcpy(uid, u, sizeof(uid));
+	} else {
+		char ikey[64];
+		const char *u;
+
+		snprintf(ikey, sizeof(ikey), "webauthn/%s", ref);
+		if (store_gets(l->txn, T_CRED_INDEX, ikey, &idx) != STORE_OK)
+			goto out;
+		u = json_string_value(json_object_get(idx, "user"));
+		if (u == NULL || strlen(u) != USER_ID_LEN)
+			goto out;
+		memcpy(uid, u, sizeof(uid));
+	}
+	if (cred_key(key, uid, ref) != 0 || store_gets(l->txn, T_CREDS, key, &rec) != STORE_OK)
+		goto out;	/* unknown credential */
+	/* A passkey also returns the user handle it was made for: it must be
+	 * this account's (a key re-registered elsewhere would not match). */
+	if (uh != NULL && (webauthn_user_handle(l->txn, uid, 0, handle) != STORE_OK ||
+	    strlen(uh) != WA_REF_LEN || !ct_equal(uh, handle, WA_REF_LEN)))
+		goto out;
+	rc = webauthn_assert_verify(rec, cd, ad, sig, ch,
+	    json_is_true(json_object_get(l->state, "uv")), &flags, &count);
+	if (rc == WA_COUNTER) {
+		struct flag_ctx fc = { uid, ref };
+
+		if (store_write_sync(l->authd->store, w_flag, &fc) != STORE_OK)
+			log_msg(LOG_ERROR, "could not flag a WebAuthn credential after a counter "
+			    "regression", "user", uid, NULL);
+		log_msg(LOG_WARN, "WebAuthn signature counter went back: credential flagged "
+		    "(cloned key?)", "user", uid, NULL);
+		goto out;
+	}
+	if (rc == WA_MALFORMED) {
+		result = METHOD_INVALID;
+		goto out;
+	}
+	if (rc == WA_INTERNAL) {
+		result = METHOD_ERROR;
+		goto out;
+	}
+	if (rc != WA_OK)
+		goto out;
+	if ((upd = json_deep_copy(rec)) == NULL ||
+	    json_object_set_new(upd, "sign_count", json_integer(count)) != 0 ||
+	    json_object_set_new(upd, "last_used", json_integer(now_s())) != 0) {
+		result = METHOD_ERROR;
+		goto out;
+	}
+	cred_bits(rec, (flags & WA_FLAG_UV) != 0, &amr, &factors, &props);
+	snprintf(proof->user_id, sizeof(proof->user_id), "%s", uid);
+	snprintf(proof->cred_key, sizeof(proof->cred_key), "%s", key);
+	proof->amr = amr;
+	proof->factors = factors;
+	proof->props = props;
+	/* A counting key's new counter must be stored with the login, or two
+	 * logins could accept the same counter value; keys that always say 0
+	 * (most passkeys) only update last_used. */
+	proof->cred_must_update = count != 0;
+	proof->cred_update = upd;
+	proof->cred_expect = rec;
+	upd = rec = NULL;
+	result = METHOD_OK;
+out:
+	json_decref(idx);
+	json_decref(rec);
+	json_decref(upd);
+	return result;
+}
+
+static int
+wa_enrolled(struct store_txn *t, const char *uid)
+{
+	json_t *list = webauthn_cred_list(t, uid), *c;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(list, i, c)
+		if (!json_is_true(json_object_get(c, "suspicious")))
+			n++;
+	json_decref(list);
+	return n > 0;
+}
+
+static int
+wa_init(struct authd *a, const struct conf *c)
+{
+	char err[256];
+
+	(void)a;
+	fido_init(0);
+	if (webauthn_configure(c, err, sizeof(err)) != 0) {
+		log_msg(LOG_ERROR, "WebAuthn cannot start", "reason", err, NULL);
+		return -1;
+	}
+	if (strspn(cfg->rp_id, "0123456789.") == strlen(cfg->rp_id) || strchr(cfg->rp_id, ':'))
+		log_msg(LOG_WARN, "[webauthn] rp_id is an IP address: browsers refuse WebAuthn "
+		    "there; set [server] issuer or [webauthn] rp_id to a host name", "rp_id",
+		    cfg->rp_id, NULL);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- wording */
+
+struct text {
+	const char *key, *zh, *en;
+};
+
+static const struct text texts[] = {
+	{ "heading", "安全金鑰與通行密鑰", "Security keys and passkeys" },
+	{ "why", "安全金鑰（例如 YubiKey）或裝置上的通行密鑰只能在本網站使用，即使遇到釣魚網站也不會外洩。需要最高等級驗證（AAL3）的系統必須使用安全金鑰。",
+	  "A security key (such as a YubiKey) or a passkey on your device works only on this site, so a phishing site cannot steal it. Services that need the highest level (AAL3) require a security key." },
+	{ "none", "尚未登記任何金鑰。", "No keys registered yet." },
+	{ "hw", "安全金鑰（已驗證硬體）", "Security key (verified hardware)" },
+	{ "sw", "通行密鑰", "Passkey" },
+	{ "created", "登記於", "Added" },
+	{ "last_used", "上次使用", "Last used" },
+	{ "never", "尚未使用", "never" },
+	{ "suspicious", "這把金鑰的計數器異常（可能被複製），已停止使用。請移除後重新登記，並通知資訊窗口。",
+	  "This key's counter went backwards (it may have been copied), so it was taken out of use. Remove it, register it again, and tell your IT desk." },
+	{ "new_name", "新名稱", "New name" },
+	{ "rename", "重新命名", "Rename" },
+	{ "remove", "移除", "Remove" },
+	{ "name", "金鑰名稱（方便您辨認，例如「辦公室 YubiKey」）", "Key name (so you can tell keys apart, e.g. \"Office YubiKey\")" },
+	{ "name.default", "安全金鑰", "Security key" },
+	{ "add", "新增安全金鑰或通行密鑰", "Add a security key or passkey" },
+	{ "noscript", "新增金鑰需要啟用 JavaScript。", "Adding a key needs JavaScript." },
+	{ "fail.title", "無法新增金鑰", "The key was not added" },
+	{ "fail.expired", "這次登記已逾時或已使用過，請回到帳號頁面重新開始。", "This registration expired or was already used. Go back to your account and start again." },
+	{ "fail.exists", "這把金鑰已經登記過了。", "This key is already registered." },
+	{ "fail.full", "金鑰數量已達上限（32 把），請先移除不用的金鑰。", "You have the most keys allowed (32). Remove one you no longer use first." },
+	{ "fail.verify", "無法確認這把金鑰的回應（可能是網址不符、操作逾時或金鑰不受支援）。請再試一次，或改用其他金鑰。",
+	  "The key's answer could not be verified (wrong address, timed out, or an unsupported key). Try again, or use another key." },
+	{ "fail.uv", "這個服務要求在金鑰上驗證身分（PIN 或指紋）。請設定金鑰的 PIN 後再試一次。",
+	  "This service requires the key to verify you (PIN or fingerprint). Set a PIN on the key and try again." },
+	{ "fail.name", "名稱必須是 1 到 64 個字元。", "The name must be 1 to 64 characters." },
+	{ "fail.js", "新增金鑰需要啟用 JavaScript 的瀏覽器。", "Adding a key needs a browser with JavaScript." },
+	{ "remove.title", "移除金鑰", "Remove key" },
+	{ "remove.confirm", "移除這把金鑰後，您的帳號最高只能達到較低的驗證等級，要求較高等級的系統將無法登入，直到您登記新的金鑰。確定要移除嗎？",
+	  "Without this key your account reaches only a lower sign-in level, and services that need a higher level will not let you in until you register another key. Remove it?" },
+	{ "level_after", "移除後可達到的等級：", "Level reachable afterwards: " },
+	{ "back", "取消，回到我的帳號", "Cancel and go back to my account" },
+	{ NULL, NULL, NULL }
+};
+
+static const char *
+wa_t(const char *lang, const char *key)
+{
+	int en = lang != NULL && strcmp(lang, "en") == 0;
+	const struct text *t;
+
+	for (t = texts; t->key != NULL; t++)
+		if (strcmp(t->key, key) == 0)
+			return en ? t->en : t->zh;
+	return key;
+}
+
+static void
+add_date(struct buf *b, json_int_t ts)
+{
+	struct tm tm;
+	time_t tt = (time_t)ts;
+	char d[32];
+
+	if (ts <= 0 || localtime_r(&tt, &tm) == NULL || strftime(d, sizeof(d), "%Y-%m-%d %H:%M", &tm) == 0)
+		return;
+	buf_adds(b, d);
+}
+
+static void
+hidden(struct buf *b, const char *name, const char *value)
+{
+	buf_adds(b, "<input type=\"hidden\" name=\"");
+	buf_add_html(b, name);
+	buf_adds(b, "\" value=\"");
+	buf_add_html(b, value);
+	buf_adds(b, "\">\n");
+}
+
+/* The account page's section: the list with rename/remove forms, and the
+ * form the script turns into a registration. */
+static void
+wa_account_section(struct buf *b, struct http_req *r, struct store_txn *t, const char *uid,
+                   const char *csrf)
+{
+	const char *lang = r->lang;
+	json_t *list = webauthn_cred_list(t, uid), *c;
+	size_t i;
+
+	buf_adds(b, "<h3>");
+	buf_add_html(b, wa_t(lang, "heading"));
+	buf_adds(b, "</h3>\n<p class=\"help\">");
+	buf_add_html(b, wa_t(lang, "why"));
+	buf_adds(b, "</p>\n");
+	if (json_array_size(list) == 0) {
+		buf_adds(b, "<p class=\"status\">");
+		buf_add_html(b, wa_t(lang, "none"));
+		buf_adds(b, "</p>\n");
+	} else {
+		buf_adds(b, "<ul class=\"keys\" id=\"webauthn-keys\">\n");
+		json_array_foreach(list, i, c) {
+			const char *ref = json_string_value(json_object_get(c, "ref"));
+			json_int_t lu = json_integer_value(json_object_get(c, "last_used"));
+
+			buf_adds(b, "<li><strong class=\"key-name\">");
+			buf_add_html(b, json_string_value(json_object_get(c, "name")));
+			buf_adds(b, "</strong> — ");
+			buf_add_html(b, wa_t(lang, json_is_true(json_object_get(c, "attested")) ? "hw" : "sw"));
+			buf_adds(b, "<br>");
+			buf_add_html(b, wa_t(lang, "created"));
+			buf_adds(b, " ");
+			add_date(b, json_integer_value(json_object_get(c, "created")));
+			buf_adds(b, " · ");
+			buf_add_html(b, wa_t(lang, "last_used"));
+			buf_adds(b, " ");
+			if (lu > 0)
+				add_date(b, lu);
+			else
+				buf_add_html(b, wa_t(lang, "never"));
+			if (json_is_true(json_object_get(c, "suspicious"))) {
+				buf_adds(b, "<br><span class=\"error\" role=\"alert\">");
+				buf_add_html(b, wa_t(lang, "suspicious"));
+				buf_adds(b, "</span>");
+			}
+			buf_adds(b, "\n<form method=\"post\" action=\"/account/webauthn\">\n");
+			hidden(b, "csrf", csrf);
+			hidden(b, "action", "rename");
+			hidden(b, "ref", ref);
+			buf_adds(b, "<label>");
+			buf_add_html(b, wa_t(lang, "new_name"));
+			buf_adds(b, " <input name=\"name\" type=\"text\" maxlength=\"64\" required></label>\n"
+			    "<button type=\"submit\">");
+			buf_add_html(b, wa_t(lang, "rename"));
+			buf_adds(b, "</button>\n</form>\n<form method=\"post\" action=\"/account/webauthn\">\n");
+			hidden(b, "csrf", csrf);
+			hidden(b, "action", "remove");
+			hidden(b, "ref", ref);
+			buf_adds(b, "<button type=\"submit\" class=\"alt\">");
+			buf_add_html(b, wa_t(lang, "remove"));
+			buf_adds(b, "</button>\n</form></li>\n");
+		}
+		buf_adds(b, "</ul>\n");
+	}
+	json_decref(list);
+	buf_adds(b, "<form method=\"post\" action=\"/account/webauthn\" id=\"webauthn-register\">\n");
+	hidden(b, "csrf", csrf);
+	hidden(b, "action", "register");
+	buf_adds(b, "<label for=\"webauthn-name\">");
+	buf_add_html(b, wa_t(lang, "name"));
+	buf_adds(b, "</label>\n<input id=\"webauthn-name\" name=\"name\" type=\"text\" maxlength=\"64\" "
+	    "required value=\"");
+	buf_add_html(b, wa_t(lang, "name.default"));
+	buf_adds(b, "\">\n<button type=\"submit\" id=\"webauthn-add\">");
+	buf_add_html(b, wa_t(lang, "add"));
+	buf_adds(b, "</button>\n</form>\n<noscript><p>");
+	buf_add_html(b, wa_t(lang, "noscript"));
+	buf_adds(b, "</p></noscript>\n<p role=\"status\" id=\"webauthn-status\" class=\"error\"></p>\n"
+	    "<script src=\"/static/webauthn.js\" defer></script>\n");
+}
+
+/* ---------------------------------------------------------------- /account/webauthn */
+
+enum wa_action { A_BEGIN, A_FINISH, A_RENAME, A_REMOVE };
+
+struct wreq {
+	struct http_req *r;
+	enum wa_action action;
+	char uid[USER_ID_LEN + 1];
+	char username[USERNAME_MAX + 1];
+	char display[128];
+	char skey[65];
+	char reg[32];
+	char ref[WA_REF_LEN + 1];
+	char name[WA_NAME_MAX + 1];
+	char transports[128];
+	char *client_data, *att_obj;
+	json_t *state;             /* the registration challenge (begin: new; finish: as read) */
+	json_t *rec;               /* verified credential (finish) */
+	json_t *out;               /* begin: the options */
+	int verr;                  /* finish: WA_* */
+	int store_rc;
+};
+
+static void
+wreq_free(struct wreq *w)
+{
+	free(w->client_data);
+	free(w->att_obj);
+	json_decref(w->state);
+	json_decref(w->rec);
+	json_decref(w->out);
+	free(w);
+}
+
+static void
+fail_page(struct http_req *r, int status, const char *msg_key)
+{
+	struct buf b;
+
+	buf_init(&b);
+	ui_page_begin(&b, r->lang, wa_t(r->lang, "fail.title"));
+	buf_adds(&b, "<p role=\"alert\" class=\"error\">");
+	buf_add_html(&b, wa_t(r->lang, msg_key));
+	buf_adds(&b, "</p>\n<p><a href=\"/account\">");
+	buf_add_html(&b, wa_t(r->lang, "back"));
+	buf_adds(&b, "</a></p>\n");
+	ui_page_end(&b, r);
+	ui_page_send(r, status, &b);
+}
+
+static int
+audit_acct(struct store_txn *t, const struct wreq *w, const char *event, const char *reason)
+{
+	json_t *f = json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "user", w->uid, "username",
+	    w->username, "ip", w->r->peer, "cred", w->ref[0] ? w->ref : NULL, "reason", reason);
+	int rc = f != NULL ? audit_append(t, event, f) : STORE_IO;
+
+	json_decref(f);
+	return rc;
+}
+
+static int
+w_begin(struct store_txn *t, void *arg)
+{
+	struct wreq *w = arg;
+	char handle[WA_REF_LEN + 1];
+	json_t *exclude, *pk;
+	int rc;
+
+	if ((rc = webauthn_user_handle(t, w->uid, 1, handle)) != STORE_OK)
+		return rc;
+	if ((exclude = descriptors(t, w->uid)) == NULL)
+		return STORE_IO;
+	pk = json_pack("{s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:s, s:[{s:s, s:i}, {s:s, s:i}, {s:s, s:i}],"
+	    " s:i, s:o, s:{s:s, s:b, s:s}, s:s}",
+	    "rp", "id", cfg->rp_id, "name", cfg->rp_name,
+	    "user", "id", handle, "name", w->username, "displayName",
+	    w->display[0] ? w->display : w->username,
+	    "challenge", json_string_value(json_object_get(w->state, "challenge")),
+	    "pubKeyCredParams", "type", "public-key", "alg", COSE_ES256, "type", "public-key", "alg",
+	    COSE_EDDSA, "type", "public-key", "alg", COSE_RS256,
+	    "timeout", cfg->timeout_ms, "excludeCredentials", exclude,
+	    "authenticatorSelection", "residentKey", "preferred", "requireResidentKey", 0,
+	    "userVerification", uv_name(),
+	    "attestation", cfg->attestation_direct ? "direct" : "none");
+	if (pk == NULL || (w->out = json_pack("{s:s, s:o}", "reg", w->reg, "publicKey", pk)) == NULL)
+		return STORE_IO;
+	return store_puts(t, T_LOGINS, w->reg, w->state, STORE_NOOVERWRITE);
+}
+
+static void
+begin_done(int rc, void *arg)
+{
+	struct wreq *w = arg;
+
+	if (rc == STORE_OK) {
+		http_reply_json(w->r, 200, w->out);
+		w->out = NULL;
+	} else {
+		http_reply_json(w->r, 500, json_pack("{s:s, s:s}", "error", "server_error",
+		    "error_description", ui_t(w->r->lang, "err.server")));
+	}
+	wreq_free(w);
+}
+
+/* Worker thread: the signatures. The challenge is consumed by the write that
+ * follows, whatever the verdict. */
+static void
+finish_work(void *arg)
+{
+	struct wreq *w = arg;
+
+	w->verr = webauthn_register_verify(w->client_data, w->att_obj,
+	    json_string_value(json_object_get(w->state, "challenge")),
+	    json_is_true(json_object_get(w->state, "uv")), &w->rec);
+}
+
+static int
+w_finish(struct store_txn *t, void *arg)
+{
+	struct wreq *w = arg;
+	json_t *cur = NULL;
+	int rc;
+
+	/* Single use: the challenge must still be there, and leaves now. */
+	if (store_gets(t, T_LOGINS, w->reg, &cur) != STORE_OK || !json_equal(cur, w->state)) {
+		json_decref(cur);
+		w->store_rc = STORE_CONFLICT;
+		return STORE_CONFLICT;
+	}
+	json_decref(cur);
+	if ((rc = store_dels(t, T_LOGINS, w->reg)) != STORE_OK)
+		return rc;
+	if (w->verr != WA_OK) {
+		w->store_rc = STORE_OK;
+		return audit_acct(t, w, "account.webauthn.refused", webauthn_strerror(w->verr));
+	}
+	rc = webauthn_cred_add(t, w->uid, w->rec, w->name, w->transports);
+	w->store_rc = rc;
+	if (rc == STORE_EXISTS || rc == STORE_FULL)
+		return audit_acct(t, w, "account.webauthn.refused", rc == STORE_EXISTS ?
+		    "already registered" : "too many keys");
+	if (rc != STORE_OK)
+		return rc;
+	return audit_acct(t, w, "account.webauthn.add", json_string_value(json_object_get(w->rec,
+	    "fmt")));
+}
+
+static void
+finish_done(int rc, void *arg)
+{
+	struct wreq *w = arg;
+	struct http_req *r = w->r;
+
+	if (rc == STORE_CONFLICT)
+		fail_page(r, 400, "fail.expired");
+	else if (rc != STORE_OK)
+		ui_error(r, 500, "err.title", "err.server", NULL);
+	else if (w->verr == WA_UV)
+		fail_page(r, 400, "fail.uv");
+	else if (w->verr != WA_OK)
+		fail_page(r, 400, "fail.verify");
+	else if (w->store_rc == STORE_EXISTS)
+		fail_page(r, 409, "fail.exists");
+	else if (w->store_rc == STORE_FULL)
+		fail_page(r, 409, "fail.full");
+	else
+		http_redirect(r, "/account");
+	wreq_free(w);
+}
+
+static void
+finish_verified(void *arg)
+{
+	struct wreq *w = arg;
+
+	if (http_store_write(w->r, w_finish, finish_done, w) != STORE_OK) {
+		ui_error(w->r, 503, "err.title", "err.server", NULL);
+		wreq_free(w);
+	}
+}
+
+static int
+w_rename(struct store_txn *t, void *arg)
+{
+	struct wreq *w = arg;
+	int rc = webauthn_cred_rename(t, w->uid, w->ref, w->name);
+
+	return rc == STORE_OK ? audit_acct(t, w, "account.webauthn.rename", NULL) : rc;
+}
+
+static int
+w_remove(struct store_txn *t, void *arg)
+{
+	struct wreq *w = arg;
+	int rc = webauthn_cred_remove(t, w->uid, w->ref);
+
+	return rc == STORE_OK ? audit_acct(t, w, "account.webauthn.remove", NULL) : rc;
+}
+
+static void
+change_done(int rc, void *arg)
+{
+	struct wreq *w = arg;
+
+	if (rc == STORE_OK || rc == STORE_NOTFOUND)
+		http_redirect(w->r, "/account");
+	else
+		ui_error(w->r, 500, "err.title", "err.server", NULL);
+	wreq_free(w);
+}
+
+static void
+remove_ask(struct http_req *r, const char *csrf, const char *ref, int after)
+{
+	struct buf b;
+
+	buf_init(&b);
+	ui_page_begin(&b, r->lang, wa_t(r->lang, "remove.title"));
+	buf_adds(&b, "<p>");
+	buf_add_html(&b, wa_t(r->lang, "remove.confirm"));
+	buf_adds(&b, "</p>\n<p>");
+	buf_add_html(&b, wa_t(r->lang, "level_after"));
+	buf_add_html(&b, after > 0 ? policy_acr_name(after) : "-");
+	buf_adds(&b, "</p>\n<form method=\"post\" action=\"/account/webauthn\">\n");
+	hidden(&b, "csrf", csrf);
+	hidden(&b, "action", "remove");
+	hidden(&b, "ref", ref);
+	hidden(&b, "confirm", "1");
+	buf_adds(&b, "<button type=\"submit\">");
+	buf_add_html(&b, wa_t(r->lang, "remove"));
+	buf_adds(&b, "</button>\n</form>\n<p><a href=\"/account\">");
+	buf_add_html(&b, wa_t(r->lang, "back"));
+	buf_adds(&b, "</a></p>\n");
+	ui_page_end(&b, r);
+	ui_page_send(r, 200, &b);
+}
+
+static char *
+dup_field(struct http_req *r, const char *key)
+{
+	const char *v = http_param(r, key);
+
+	return v != NULL && *v ? strdup(v) : NULL;
+}
+
+/* POST /account/webauthn. Adding a key needs a session at the level the
+ * account can already reach (a stolen password must not add the thief's
+ * key); removing one from an account that reaches AAL2 needs AAL2, and a
+ * removal that lowers the reachable level asks first. */
+void
+webauthn_account(struct http_req *r)
+{
+	struct store_txn *t = store_read_begin(r->authd->store);
+	const char *action = http_param(r, "action"), *csrf = http_param(r, "csrf");
+	const char *uid, *s;
+	json_t *sess = NULL, *user = NULL;
+	struct wreq *w = NULL;
+	int json_reply = action != NULL && strcmp(action, "begin") == 0;
+	int level, with, without;
+	char skey[65];
+
+	if (t == NULL || cfg == NULL) {
+		if (t != NULL)
+			store_read_end(t);
+		ui_error(r, 500, "err.title", "err.server", NULL);
+		return;
+	}
+	sess = session_find(r, t, skey);
+	uid = json_string_value(json_object_get(sess, "user"));
+	if (uid == NULL || strlen(uid) != USER_ID_LEN || user_by_id(t, uid, &user) != STORE_OK ||
+	    json_is_true(json_object_get(user, "disabled"))) {
+		json_decref(sess);
+		json_decref(user);
+		store_read_end(t);
+		if (json_reply)
+			http_reply_json(r, 401, json_pack("{s:s, s:s}", "error", "login_required",
+			    "error_description", ui_t(r->lang, "err.csrf")));
+		else
+			login_start(r, "/account", AAL1);
+		return;
+	}
+	if (!session_csrf_ok(r, skey, "account", csrf)) {
+		json_decref(sess);
+		json_decref(user);
+		store_read_end(t);
+		if (json_reply)
+			http_reply_json(r, 403, json_pack("{s:s, s:s}", "error", "access_denied",
+			    "error_description", ui_t(r->lang, "err.csrf")));
+		else
+			ui_error(r, 403, "err.title", "err.csrf", NULL);
+		return;
+	}
+	level = session_level(sess);
+	json_decref(sess);
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		goto server_error;
+	w->r = r;
+	memcpy(w->uid, uid, USER_ID_LEN + 1);
+	memcpy(w->skey, skey, sizeof(w->skey));
+	snprintf(w->username, sizeof(w->username), "%s",
+	    str_or(json_string_value(json_object_get(user, "username")), ""));
+	s = json_string_value(json_object_get(user, "display_name"));
+	if (s != NULL && strlen(s) < sizeof(w->display))
+		snprintf(w->display, sizeof(w->display), "%s", s);
+	json_decref(user);
+	user = NULL;
+
+	if (action == NULL) {
+		goto bad_request;
+	} else if (strcmp(action, "begin") == 0 || strcmp(action, "step_up") == 0) {
+		char ch[WA_REF_LEN + 1], tok[24];
+		int need = webauthn_reachable_level(t, uid, NULL);
+
+		store_read_end(t);
+		if (level < need) {
+			if (json_reply)
+				http_reply_json(r, 200, json_pack("{s:b}", "step_up", 1));
+			else
+				login_start(r, "/account", need);
+			wreq_free(w);
+			return;
+		}
+		if (!json_reply) {
+			http_redirect(r, "/account");	/* already at the level */
+			wreq_free(w);
+			return;
+		}
+		if (new_challenge(ch) != 0 || rand_token(tok, sizeof(tok), 16) != 0)
+			goto server_error_noread;
+		snprintf(w->reg, sizeof(w->reg), "wr.%s", tok);
+		/* "expires" lets the sweeper remove it; "skey" binds it to this session. */
+		w->state = json_pack("{s:s, s:s, s:s, s:s, s:b, s:I}", "kind", "webauthn.register",
+		    "skey", skey, "user", uid, "challenge", ch, "uv", uv_required(),
+		    "expires", (json_int_t)(now_s() + cfg->timeout_ms / 1000 + 30));
+		if (w->state == NULL)
+			goto server_error_noread;
+		w->action = A_BEGIN;
+		if (http_store_write(r, w_begin, begin_done, w) != STORE_OK) {
+			http_reply_json(r, 503, json_pack("{s:s}", "error", "temporarily_unavailable"));
+			wreq_free(w);
+		}
+		return;
+	} else if (strcmp(action, "finish") == 0) {
+		const char *reg = http_param(r, "reg"), *name = http_param(r, "name");
+		const char *tr = http_param(r, "transports");
+		const char *suser, *sskey, *kind;
+
+		if (reg == NULL || strlen(reg) >= sizeof(w->reg) || strncmp(reg, "wr.", 3) != 0 ||
+		    store_gets(t, T_LOGINS, reg, &w->state) != STORE_OK) {
+			store_read_end(t);
+			fail_page(r, 400, "fail.expired");
+			wreq_free(w);
+			return;
+		}
+		store_read_end(t);
+		kind = json_string_value(json_object_get(w->state, "kind"));
+		suser = json_string_value(json_object_get(w->state, "user"));
+		sskey = json_string_value(json_object_get(w->state, "skey"));
+		if (kind == NULL || strcmp(kind, "webauthn.register") != 0 || suser == NULL ||
+		    strcmp(suser, uid) != 0 || sskey == NULL || strlen(sskey) != 64 ||
+		    !ct_equal(sskey, skey, 64) ||
+		    json_integer_value(json_object_get(w->state, "expires")) < now_s()) {
+			fail_page(r, 400, "fail.expired");
+			wreq_free(w);
+			return;
+		}
+		if (!webauthn_name_ok(name)) {
+			fail_page(r, 400, "fail.name");
+			wreq_free(w);
+			return;
+		}
+		snprintf(w->reg, sizeof(w->reg), "%s", reg);
+		snprintf(w->name, sizeof(w->name), "%s", name);
+		snprintf(w->transports, sizeof(w->transports), "%s", tr != NULL && strlen(tr) <
+		    sizeof(w->transports) ? tr : "");
+		w->client_data = dup_field(r, "client_data");
+		w->att_obj = dup_field(r, "attestation_object");
+		w->action = A_FINISH;
+		/* Missing fields are a malformed answer: verify says so, and the
+		 * challenge is still consumed. */
+		if (http_work(r, finish_work, finish_verified, w) != 0) {
+			ui_error(r, 503, "err.title", "err.server", NULL);
+			wreq_free(w);
+		}
+		return;
+	} else if (strcmp(action, "rename") == 0 || strcmp(action, "remove") == 0) {
+		const char *ref = http_param(r, "ref"), *name = http_param(r, "name");
+		char key[128];
+		json_t *rec = NULL;
+
+		if (cred_key(key, uid, ref) != 0 || store_gets(t, T_CREDS, key, &rec) != STORE_OK) {
+			json_decref(rec);
+			store_read_end(t);
+			change_done(STORE_NOTFOUND, w);	/* gone already: back to the list */
+			return;
+		}
+		json_decref(rec);
+		snprintf(w->ref, sizeof(w->ref), "%s", ref);
+		if (action[1] == 'e' && action[2] == 'n') {	/* rename */
+			store_read_end(t);
+			if (!webauthn_name_ok(name)) {
+				fail_page(r, 400, "fail.name");
+				wreq_free(w);
+				return;
+			}
+			snprintf(w->name, sizeof(w->name), "%s", name);
+			w->action = A_RENAME;
+			if (http_store_write(r, w_rename, change_done, w) != STORE_OK)
+				goto server_error_noread;
+			return;
+		}
+		with = webauthn_reachable_level(t, uid, NULL);
+		without = webauthn_reachable_level(t, uid, ref);
+		store_read_end(t);
+		if (with >= AAL2 && level < AAL2) {
+			wreq_free(w);
+			login_start(r, "/account", AAL2);
+			return;
+		}
+		s = http_param(r, "confirm");
+		if (without < with && (s == NULL || strcmp(s, "1") != 0)) {
+			char c[65];
+
+			session_csrf(r, skey, "account", c);
+			remove_ask(r, c, ref, without);
+			wreq_free(w);
+			return;
+		}
+		w->action = A_REMOVE;
+		if (http_store_write(r, w_remove, change_done, w) != STORE_OK)
+			goto server_error_noread;
+		return;
+	} else if (strcmp(action, "register") == 0) {
+		store_read_end(t);
+		fail_page(r, 400, "fail.js");	/* the form was posted without the script */
+		wreq_free(w);
+		return;
+	}
+bad_request:
+	store_read_end(t);
+	ui_error(r, 400, "err.title", "err.bad_request", NULL);
+	wreq_free(w);
+	return;
+server_error:
+	store_read_end(t);
+	json_decref(user);
+server_error_noread:
+	if (w != NULL)
+		wreq_free(w);
+	if (json_reply)
+		http_reply_json(r, 500, json_pack("{s:s}", "error", "server_error"));
+	else
+		ui_error(r, 500, "err.title", "err.server", NULL);
+}
+
+/* ---------------------------------------------------------------- the page script */
+
+/* Served as a file (script-src 'self'); kept small and plain. */
+static const char script[] =
+"/* /static/webauthn.js - security keys and passkeys: the sign-in button\n"
+" * (POST /login/begin, navigator.credentials.get, POST /login) and the account\n"
+" * page's add-a-key form (POST /account/webauthn, navigator.credentials.create). */\n"
+"(function () {\n"
+"\t'use strict';\n"
+"\tvar zh = !/^en/.test(document.documentElement.lang);\n"
+"\tvar T = {\n"
+"\t\tunsupported: ['這個瀏覽器不支援安全金鑰或通行密鑰。請改用最新版的 Chrome、Edge、Firefox 或 Safari。',\n"
+"\t\t\t'This browser does not support security keys or passkeys. Use a current Chrome, Edge, Firefox or Safari.'],\n"
+"\t\tcancelled: ['已取消或逾時。準備好後請再按一次按鈕。',\n"
+"\t\t\t'Cancelled or timed out. Press the button again when you are ready.'],\n"
+"\t\texists: ['這把金鑰已經登記過了。', 'This key is already registered.'],\n"
+"\t\tsecurity: ['這個網址無法使用安全金鑰（網站設定不符）。請洽資訊窗口。',\n"
+"\t\t\t'Security keys cannot be used at this address (the site settings do not match). Contact your IT desk.'],\n"
+"\t\tfailed: ['無法完成，請再試一次。', 'That did not work. Please try again.'],\n"
+"\t\twait: ['請依瀏覽器提示使用您的安全金鑰或通行密鑰…',\n"
+"\t\t\t'Follow your browser\\'s prompt to use your security key or passkey…'],\n"
+"\t\tstepup: ['新增金鑰前需要再驗證一次身分…',\n"
+"\t\t\t'Confirm it is you once more before adding a key…']\n"
+"\t};\n"
+"\tfunction say(el, k, text) { if (el) el.textContent = text || (k ? T[k][zh ? 0 : 1] : ''); }\n"
+"\tfunction b64u(buf) {\n"
+"\t\tvar s = '', b = new Uint8Array(buf);\n"
+"\t\tfor (var i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);\n"
+"\t\treturn btoa(s).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');\n"
+"\t}\n"
+"\tfunction unb64u(s) {\n"
+"\t\ts = s.replace(/-/g, '+').replace(/_/g, '/');\n"
+"\t\twhile (s.length % 4) s += '=';\n"
+"\t\tvar r = atob(s), b = new Uint8Array(r.length);\n"
+"\t\tfor (var i = 0; i < r.length; i++) b[i] = r.charCodeAt(i);\n"
+"\t\treturn b;\n"
+"\t}\n"
+"\tfunction descs(list) {\n"
+"\t\treturn (list || []).map(function (c) { return { type: c.type, id: unb64u(c.id), transports: c.transports }; });\n"
+"\t}\n"
+"\tfunction post(url, fields) {\n"
+"\t\treturn fetch(url, { method: 'POST', body: new URLSearchParams(fields), credentials: 'same-origin',\n"
+"\t\t\theaders: { Accept: 'application/json' } }).then(function (res) {\n"
+"\t\t\treturn res.json().then(function (j) {\n"
+"\t\t\t\tif (!res.ok) { var e = new Error(j.error_description || ''); e.server = true; throw e; }\n"
+"\t\t\t\treturn j;\n"
+"\t\t\t});\n"
+"\t\t});\n"
+"\t}\n"
+"\tfunction submit(action, fields) {\n"
+"\t\tvar f = document.createElement('form');\n"
+"\t\tf.method = 'post';\n"
+"\t\tf.action = action;\n"
+"\t\tObject.keys(fields).forEach(function (k) {\n"
+"\t\t\tvar i = document.createElement('input');\n"
+"\t\t\ti.type = 'hidden'; i.name = k; i.value = fields[k];\n"
+"\t\t\tf.appendChild(i);\n"
+"\t\t});\n"
+"\t\tdocument.body.appendChild(f);\n"
+"\t\tf.submit();\n"
+"\t}\n"
+"\tfunction why(e) {\n"
+"\t\tvar n = e && e.name;\n"
+"\t\tif (n === 'NotAllowedError' || n === 'AbortError') return 'cancelled';\n"
+"\t\tif (n === 'InvalidStateError') return 'exists';\n"
+"\t\tif (n === 'SecurityError') return 'security';\n"
+"\t\tif (n === 'NotSupportedError') return 'unsupported';\n"
+"\t\treturn 'failed';\n"
+"\t}\n"
+"\tvar ok = !!(window.PublicKeyCredential && navigator.credentials);\n"
+"\tvar btn = document.getElementById('method-webauthn'), st = document.getElementById('method-status');\n"
+"\tif (btn) btn.addEventListener('click', function () {\n"
+"\t\tif (!ok) return say(st, 'unsupported');\n"
+"\t\tvar tx = document.querySelector('input[name=tx]').value, csrf = document.querySelector('input[name=csrf]').value;\n"
+"\t\tbtn.disabled = true;\n"
+"\t\tsay(st, 'wait');\n"
+"\t\tpost('/login/begin', { tx: tx, csrf: csrf, method: 'webauthn' }).then(function (o) {\n"
+"\t\t\tvar pk = o.publicKey;\n"
+"\t\t\tpk.challenge = unb64u(pk.challenge);\n"
+"\t\t\tpk.allowCredentials = descs(pk.allowCredentials);\n"
+"\t\t\treturn navigator.credentials.get({ publicKey: pk });\n"
+"\t\t}).then(function (c) {\n"
+"\t\t\tvar r = c.response;\n"
+"\t\t\tsubmit('/login', { tx: tx, csrf: csrf, method: 'webauthn', credential_id: b64u(c.rawId),\n"
+"\t\t\t\tclient_data: b64u(r.clientDataJSON), authenticator_data: b64u(r.authenticatorData),\n"
+"\t\t\t\tsignature: b64u(r.signature), user_handle: r.userHandle ? b64u(r.userHandle) : '' });\n"
+"\t\t}).catch(function (e) {\n"
+"\t\t\tbtn.disabled = false;\n"
+"\t\t\tsay(st, why(e), e && e.server ? e.message : '');\n"
+"\t\t});\n"
+"\t});\n"
+"\tvar reg = document.getElementById('webauthn-register'), rst = document.getElementById('webauthn-status');\n"
+"\tif (reg) reg.addEventListener('submit', function (ev) {\n"
+"\t\tev.preventDefault();\n"
+"\t\tif (!ok) return say(rst, 'unsupported');\n"
+"\t\tvar csrf = reg.querySelector('input[name=csrf]').value, name = reg.querySelector('input[name=name]').value;\n"
+"\t\tvar add = document.getElementById('webauthn-add'), id = '';\n"
+"\t\tadd.disabled = true;\n"
+"\t\tsay(rst, 'wait');\n"
+"\t\tpost('/account/webauthn', { csrf: csrf, action: 'begin' }).then(function (o) {\n"
+"\t\t\tif (o.step_up) { say(rst, 'stepup'); submit('/account/webauthn', { csrf: csrf, action: 'step_up' }); return null; }\n"
+"\t\t\tvar pk = o.publicKey;\n"
+"\t\t\tid = o.reg;\n"
+"\t\t\tpk.challenge = unb64u(pk.challenge);\n"
+"\t\t\tpk.user.id = unb64u(pk.user.id);\n"
+"\t\t\tpk.excludeCredentials = descs(pk.excludeCredentials);\n"
+"\t\t\treturn navigator.credentials.create({ publicKey: pk });\n"
+"\t\t}).then(function (c) {\n"
+"\t\t\tif (!c) return;\n"
+"\t\t\tvar r = c.response;\n"
+"\t\t\tsubmit('/account/webauthn', { csrf: csrf, action: 'finish', reg: id, name: name,\n"
+"\t\t\t\tclient_data: b64u(r.clientDataJSON), attestation_object: b64u(r.attestationObject),\n"
+"\t\t\t\ttransports: r.getTransports ? r.getTransports().join(',') : '' });\n"
+"\t\t}).catch(function (e) {\n"
+"\t\t\tadd.disabled = false;\n"
+"\t\t\tsay(rst, why(e), e && e.server ? e.message : '');\n"
+"\t\t});\n"
+"\t});\n"
+"})();\n";
+
+void
+webauthn_static_js(struct http_req *r)
+{
+	http_add_header(r, "Cache-Control", "public, max-age=3600");
+	http_reply(r, 200, "text/javascript; charset=utf-8", script, sizeof(script) - 1);
+}
+
+const struct authd_method method_webauthn = {
+	.name = "webauthn",
+	.factors = FACTOR_HAVE,
+	/* What a registered hardware key shows; a passkey's proof says swk. */
+	.props = PROP_PHISHING_RESISTANT | PROP_HARDWARE | PROP_REPLAY_RESISTANT,
+	.amr = AMR_HWK,
+	.flags = METHOD_FIRST | METHOD_STEP,
+	.ui_label_zh = "使用安全金鑰或通行密鑰登入",
+	.ui_label_en = "Sign in with a security key or passkey",
+	.ui_script = "/static/webauthn.js",
+	.account_section = wa_account_section,
+	.enrolled = wa_enrolled,
+	.init = wa_init,
+	.begin = wa_begin,
+	.finish = wa_finish,
+	.enrol_begin = NULL,	/* registration runs through POST /account/webauthn */
+	.enrol_finish = NULL,
+	.fini = webauthn_fini,
+};
