@@ -5,6 +5,7 @@
 #include "../modules/webauthn.h"
 #include "oidc/oidc.h"
 #include "ops.h"
+#include "../modules/x509.h"
 
 const struct http_route http_routes[] = {
 	{ "/.well-known/openid-configuration", HTTP_GET, oidc_discovery, "discovery", 0 },
@@ -22,6 +23,8 @@ const struct http_route http_routes[] = {
 	{ "/device_authorization", HTTP_POST, oidc_device_authorization, "device_authorization", 1 },
 	{ "/device", HTTP_GET | HTTP_POST, oidc_device, "device", 1 },
 	{ "/static/authd.css", HTTP_GET, ui_static_css, "static", 0 },
+	{ "/static/x509.js", HTTP_GET, x509_static_js, "static", 0 },
+	{ "/account/x509", HTTP_POST, x509_account_post, "account", 1 },
 	{ "/static/webauthn.js", HTTP_GET, webauthn_static_js, "static", 0 },
 	{ "/healthz", HTTP_GET, ops_healthz, "healthz", 0 },
 	{ "/metrics", HTTP_GET, ops_metrics, "metrics", 0 },

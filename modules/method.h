@@ -71,8 +71,12 @@ struct proof {
 	/* 1: the login fails unless cred_update is stored (a TOTP step or a
 	 * recovery code must be consumed atomically with the login: replay guard). */
 	int cred_must_update;
-	/* Extra audit event to record with the login, e.g. "totp.recovery_used". */
+	/* Extra audit event to record with the login, e.g. "totp.recovery_used"
+	 * (also recorded beside login.failure when the step fails). */
 	char audit_event[48];
+	/* Optional static text shown instead of the generic failure message when
+	 * the step fails (why a certificate was refused, how to bind a card). */
+	const char *error_zh, *error_en;
 };
 
 /* Method results. */
@@ -109,6 +113,9 @@ struct authd_method {
 	/* 1 when the user has a usable credential of this method (read txn). The
 	 * login flow asks only for methods that are enrolled and raise the level. */
 	int (*enrolled)(struct store_txn *t, const char *user_id);
+	/* 0 when the method is switched off in the config: no button, no begin.
+	 * NULL: always available. */
+	int (*available)(void);
 	int (*init)(struct authd *, const struct conf *);
 	/* Runs on an event loop: must not block. login->user is the person when a
 	 * first factor already identified them, NULL at the first step. Fills

@@ -6,11 +6,13 @@
 #include "method.h"
 #include "password.h"
 #include "totp.h"
+#include "x509.h"
 #include "webauthn.h"
 
 const struct authd_method *const authd_methods[] = {
 	&method_password,
 	&method_totp,
+	&method_x509,
 	&method_webauthn,
 	NULL,
 };
