@@ -678,7 +678,19 @@ dev_start d17
 req dg12 -H "$EN" "$(json d17 j.verification_uri_complete)"
 ok "device: even a right code is refused while throttled -> 429" eq "$(status_of dg12)" 429
 
-# ---- 6. the audit chain and the log ----------------------------------------------
+# ---- 6. the replay guard under a race: one code, two sign-ins at the same moment ----
+otp_page x1 "$T/jar.x1" eva
+otp_page x2 "$T/jar.x2" eva
+XC=$(fresh_code eva)
+post_otp x1.code "$T/jar.x1" x1.otp otp "$XC" &
+xp1=$!
+post_otp x2.code "$T/jar.x2" x2.otp otp "$XC" &
+xp2=$!
+wait $xp1 $xp2
+ok "the same code in two simultaneous sign-ins: exactly one 303 and one 401" \
+	eq "$(printf '%s\n' "$(status_of x1.code)" "$(status_of x2.code)" | sort | tr '\n' ' ')" "303 401 "
+
+# ---- 7. the audit chain and the log ----------------------------------------------
 audit_ok() { ctl audit verify >"$T/verify.out" 2>&1 && grep -q '^audit chain ok: ' "$T/verify.out"; }
 ok "authctl audit verify passes" audit_ok
 no_secret_in_log() {
