@@ -227,7 +227,7 @@ for s in "$APP1_S" "$APP2_S" "$HOST_S" "$HOST2_S"; do
 done
 
 started=0
-for attempt in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
 	port=$(free_port) || bail "no free port"
 	write_conf "$port"
 	AUTHD_ISSUER="https://127.0.0.1:$port"
@@ -263,7 +263,8 @@ audit_count() { # audit_count EVENT [FILTER]: records of EVENT (containing FILTE
 export AAL_ISSUER="$I" AAL_APP1=app1 AAL_APP1_SECRET="$APP1_S" AAL_APP1_REDIRECT=$APP1_R
 export AAL_APP2=app2 AAL_APP2_SECRET="$APP2_S" AAL_APP2_REDIRECT=$APP2_R
 export AAL_ANN_PASSWORD="$PW_ann" AAL_BEN_PASSWORD="$PW_ben"
-export AAL_BEN_SECRET="$(cat "$T/ben.secret")" AAL_BEN_STEP_FILE="$T/ben.step"
+AAL_BEN_SECRET=$(cat "$T/ben.secret")
+export AAL_BEN_SECRET AAL_BEN_STEP_FILE="$T/ben.step"
 (cd "$here" && node --test --test-reporter=tap --test-timeout=60000 --test-concurrency=1 \
 	aal/*.test.mjs) >"$T/node.tap" 2>&1
 node_rc=$?
@@ -340,7 +341,7 @@ ok "the replay attempt is audited as login.failure (method totp)" \
 # Two steps ahead is outside the ±1 window; retried once if a step boundary
 # passed meanwhile (then it would be only one step ahead).
 far_refused() {
-	for try in 1 2; do
+	for _ in 1 2; do
 		settle
 		s=$(step_now)
 		post_otp r2.far "$T/jar.r2" r2.otp otp "$(code_at "$(cat "$T/cai.secret")" $((s + 2)))"
