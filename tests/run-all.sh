@@ -16,6 +16,7 @@ part() {
 part "unit tests" sh tests/run-unit.sh "$build"
 part "unit tests under ASan+UBSan" make --no-print-directory test-asan
 part "integration tests" sh tests/integration/run.sh "$build"
+part "attack suite and hardening" sh tests/security/run.sh "$build"
 part "PAM tests (pam_wrapper, pamtester, sshd)" sh -c "make --no-print-directory BUILD=\"\$1\" pam && sh tests/pam/run.sh \"\$1\"" pam "$build"
 echo "test parts: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
