@@ -17,6 +17,16 @@ part "unit tests" sh tests/run-unit.sh "$build"
 part "unit tests under ASan+UBSan" make --no-print-directory test-asan
 part "integration tests" sh tests/integration/run.sh "$build"
 part "attack suite and hardening" sh tests/security/run.sh "$build"
+part "integration tests under ASan+UBSan, daemon leak check" make --no-print-directory test-integration-asan
+part "crash safety (SIGKILL under load)" sh tests/crash/run.sh "$build"
+part "slow and idle clients" sh tests/soak/slow.sh "$build"
+# Long mode (make test LONG=1, or make test-long): each fuzz target for 60 s
+# and the soak; too slow for CI's 30 minutes on 2 cores.
+if [ "${LONG:-0}" = 1 ]; then
+	part "fuzz smoke (60 s per target)" make --no-print-directory fuzz-smoke
+	part "soak (${SOAK_SECONDS:-600} s at 70% of the maximum)" \
+		make --no-print-directory soak BUILD="$build"
+fi
 part "PAM tests (pam_wrapper, pamtester, sshd)" sh -c "make --no-print-directory BUILD=\"\$1\" pam && sh tests/pam/run.sh \"\$1\"" pam "$build"
 echo "test parts: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
