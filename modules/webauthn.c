@@ -1563,6 +1563,8 @@ begin_done(int rc, void *arg)
 		http_reply_json(w->r, 200, w->out);
 		w->out = NULL;
 	} else {
+		log_msg(LOG_ERROR, "WebAuthn registration could not start", "reason",
+		    store_strerror(rc), NULL);
 		http_reply_json(w->r, 500, json_pack("{s:s, s:s}", "error", "server_error",
 		    "error_description", ui_t(w->r->lang, "err.server")));
 	}
@@ -1758,11 +1760,14 @@ webauthn_account(struct http_req *r)
 		return;
 	}
 	level = session_level(sess);
-	json_decref(sess);
-	if ((w = calloc(1, sizeof(*w))) == NULL)
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		json_decref(sess);
 		goto server_error;
+	}
 	w->r = r;
 	memcpy(w->uid, uid, USER_ID_LEN + 1);
+	uid = w->uid;	/* it pointed into the session record */
+	json_decref(sess);
 	memcpy(w->skey, skey, sizeof(w->skey));
 	snprintf(w->username, sizeof(w->username), "%s",
 	    str_or(json_string_value(json_object_get(user, "username")), ""));

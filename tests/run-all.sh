@@ -16,6 +16,7 @@ part() {
 part "unit tests" sh tests/run-unit.sh "$build"
 part "unit tests under ASan+UBSan" make --no-print-directory test-asan
 part "integration tests" sh tests/integration/run.sh "$build"
+part "end-to-end tests in Chromium" sh tests/e2e/run.sh "$build"
 part "attack suite and hardening" sh tests/security/run.sh "$build"
 part "integration tests under ASan+UBSan, daemon leak check" make --no-print-directory test-integration-asan
 part "crash safety (SIGKILL under load)" sh tests/crash/run.sh "$build"

@@ -1,0 +1,150 @@
+#!/bin/sh
+# tests/e2e/run.sh BUILD — end-to-end tests in real headless Chromium (Debian
+# chromium + playwright-core): an authd of its own on https://localhost:PORT
+# (a free loopback port, fresh store, dev certificate whose CA is trusted in a
+# throwaway NSS database, since Chromium refuses WebAuthn on a page with a
+# certificate error), a test user and an app that requires AAL3; then
+# tests/e2e/*.test.mjs with the daemon's coordinates in the environment. TAP.
+set -u
+
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+case "$build" in
+/*) ;;
+*) build="$root/$build" ;;
+esac
+T=$(mktemp -d "${TMPDIR:-/tmp}/authd-e2e.XXXXXX") || exit 1
+
+authd_pid=
+cleanup() {
+	if [ -n "$authd_pid" ] && kill -0 "$authd_pid" 2>/dev/null; then
+		kill -TERM "$authd_pid" 2>/dev/null
+		i=0
+		while kill -0 "$authd_pid" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$authd_pid" 2>/dev/null
+		wait "$authd_pid" 2>/dev/null
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+bail() {
+	echo "Bail out! $*"
+	[ -f "$T/authd.log" ] && tail -n 20 "$T/authd.log" | sed 's/^/# /'
+	exit 1
+}
+
+AUTHD_BIN=$build/bin/authd
+AUTHCTL_BIN=$build/bin/authctl
+for f in "$AUTHD_BIN" "$AUTHCTL_BIN"; do
+	[ -x "$f" ] || bail "$f is missing (make all)"
+done
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+[ -x "$CHROMIUM" ] || bail "$CHROMIUM is missing (make deps-test installs Debian chromium)"
+command -v certutil >/dev/null || bail "certutil is missing (Debian libnss3-tools)"
+nm="$root/tests/integration/node_modules"
+[ -d "$nm/playwright-core" ] && [ -d "$nm/@simplewebauthn/server" ] ||
+	bail "node modules missing (make deps-test)"
+ctl() { "$AUTHCTL_BIN" -c "$T/authd.conf" "$@"; }
+
+sh "$root/certs/dev-cert.sh" "$T/certs" >"$T/dev-cert.log" 2>&1 || bail "certs/dev-cert.sh failed"
+# Chromium on Linux reads trust from $HOME/.pki/nssdb: a throwaway HOME that
+# trusts only the test CA (the real user's database is never touched).
+mkdir -p "$T/home/.pki/nssdb"
+certutil -d "sql:$T/home/.pki/nssdb" -N --empty-password >/dev/null 2>&1 ||
+	bail "certutil could not create the NSS database"
+certutil -d "sql:$T/home/.pki/nssdb" -A -t "C,," -n "authd e2e CA" -i "$T/certs/ca.crt" ||
+	bail "certutil could not add the test CA"
+
+free_port() {
+	node -e 'const s = require("net").createServer();
+		s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+
+# localhost, not 127.0.0.1: a WebAuthn rp id must be a domain name.
+write_conf() { # write_conf PORT
+	cat >"$T/authd.conf" <<EOF
+[server]
+issuer = https://localhost:$1
+listen = 127.0.0.1:$1
+tls_cert = certs/tls.crt
+tls_key = certs/tls.key
+threads = 2
+workers = 2
+
+[store]
+path = data
+nosync = 1
+
+[password]
+argon2_memory_kib = 8192
+argon2_ops = 1
+breached_list = $root/share/common-passwords.txt
+
+[webauthn]
+rp_name = City SSO e2e
+user_verification = preferred
+attestation = direct
+
+[log]
+level = 2
+EOF
+}
+
+write_conf 1
+ctl init >"$T/init.log" 2>&1 || bail "authctl init: $(tail -n 3 "$T/init.log")"
+E2E_USER=lin.e2e
+E2E_PASSWORD=$(openssl rand 18 | openssl base64 -A | tr '+/' 'xy')
+printf '%s\n' "$E2E_PASSWORD" | ctl user add "$E2E_USER" --password-stdin \
+	--display-name "林測試" >"$T/user.log" 2>&1 || bail "authctl user add: $(tail -n 3 "$T/user.log")"
+E2E_REDIRECT=http://127.0.0.1:9/cb
+ctl client add e2e-aal3 --redirect-uri "$E2E_REDIRECT" --min-aal 3 --name-en "AAL3 app" \
+	>"$T/client.out" 2>"$T/client.err" || bail "authctl client add: $(tail -n 3 "$T/client.err")"
+E2E_SECRET=$(sed -n 's/^client_secret: *//p' "$T/client.out")
+[ -n "$E2E_SECRET" ] || bail "authctl client add printed no client_secret"
+
+started=0
+for attempt in 1 2 3 4 5; do
+	port=$(free_port) || bail "no free port"
+	write_conf "$port"
+	AUTHD_ISSUER="https://localhost:$port"
+	"$AUTHD_BIN" -c "$T/authd.conf" >>"$T/authd.out" 2>>"$T/authd.log" &
+	authd_pid=$!
+	i=0
+	while [ $i -lt 200 ] && kill -0 "$authd_pid" 2>/dev/null; do
+		if curl -fsS --max-time 2 --cacert "$T/certs/ca.crt" --resolve "localhost:$port:127.0.0.1" \
+			-o /dev/null "$AUTHD_ISSUER/.well-known/openid-configuration" 2>/dev/null; then
+			started=1
+			break
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ $started = 1 ] && break
+	kill -0 "$authd_pid" 2>/dev/null && bail "authd did not answer within 20 s"
+	wait "$authd_pid" 2>/dev/null
+	authd_pid=
+done
+[ $started = 1 ] || bail "authd would not start"
+echo "# e2e: authd pid $authd_pid at $AUTHD_ISSUER"
+
+export AUTHD_ISSUER E2E_USER E2E_PASSWORD E2E_REDIRECT E2E_SECRET CHROMIUM
+export E2E_HOME="$T/home" E2E_TMP="$T" NODE_EXTRA_CA_CERTS="$T/certs/ca.crt"
+export E2E_AUTHCTL="$AUTHCTL_BIN" E2E_CONF="$T/authd.conf"
+# The scripts run from the scratch folder, beside a link to the integration
+# suite's node_modules (one package.json and lock for all node tests).
+ln -s "$nm" "$T/node_modules"
+rc=0
+for t in "$here"/*.test.mjs; do
+	echo "# $(basename "$t")"
+	cp "$t" "$T/" && timeout 170 node "$T/$(basename "$t")" || rc=1
+done
+if [ $rc -ne 0 ]; then
+	tail -n 15 "$T/authd.log" | sed 's/^/# authd: /'
+fi
+exit $rc

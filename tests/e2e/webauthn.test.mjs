@@ -1,0 +1,313 @@
+// tests/e2e/webauthn.test.mjs — security keys and passkeys in real headless
+// Chromium with a CDP virtual authenticator (CTAP2, USB, resident keys, user
+// verification): register a key on the account page (after one tampered
+// registration that must be refused), sign out, sign in to an app that
+// requires AAL3 with password + key through a real authorization-code flow,
+// sign out, and sign in usernameless with the passkey (after one tampered
+// assertion that must be refused). The ID tokens must say acr=aal3 and amr
+// with hwk. Every registration and assertion the browser made is checked
+// again by @simplewebauthn/server, whose verdicts must agree with ours.
+// Run by tests/e2e/run.sh (it sets the environment). Prints TAP.
+import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+
+const require = createRequire(path.join(process.env.E2E_TMP, 'node_modules', 'x.js'));
+const { chromium } = require('playwright-core');
+const swa = require('@simplewebauthn/server');
+
+const ISS = process.env.AUTHD_ISSUER;
+const RP_ID = new URL(ISS).hostname;
+const REDIRECT = process.env.E2E_REDIRECT;
+const CLIENT = 'e2e-aal3';
+
+let n = 0;
+let failed = 0;
+function ok(cond, desc, why) {
+	n++;
+	console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${desc}`);
+	if (!cond) {
+		failed++;
+		if (why) console.log('# ' + String(why).replace(/\n/g, '\n# '));
+	}
+}
+
+const b64u = (b) => Buffer.from(b).toString('base64url');
+
+// What the browser sent and was sent, captured from the wire.
+const seen = { regOptions: [], regFinish: [], getOptions: [], logins: [] };
+let tamper = null; // 'reg' | 'get': the next finish/login is altered on the wire
+
+async function main() {
+	const profile = mkdtempSync(path.join(tmpdir(), 'authd-chromium-'));
+	const ctx = await chromium.launchPersistentContext(profile, {
+		executablePath: process.env.CHROMIUM,
+		headless: true,
+		env: { ...process.env, HOME: process.env.E2E_HOME },
+		args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	});
+	try {
+		await run(ctx);
+	} finally {
+		await ctx.close();
+		rmSync(profile, { recursive: true, force: true });
+	}
+}
+
+function form(req) {
+	return Object.fromEntries(new URLSearchParams(req.postData() || ''));
+}
+
+async function run(ctx) {
+	const page = ctx.pages()[0] || await ctx.newPage();
+	page.setDefaultTimeout(20000);
+	const cdp = await ctx.newCDPSession(page);
+	await cdp.send('WebAuthn.enable', { enableUI: false });
+	const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+		options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true,
+			hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+	});
+
+	page.on('response', async (res) => {
+		if (res.status() >= 500)
+			console.log(`# ${new URL(res.url()).pathname} answered ${res.status()}: ${(await res.text().catch(() => '')).slice(0, 300)}`);
+	});
+	// The options the server sent, kept before the page sees them.
+	const keepOptions = (list) => async (route) => {
+		const resp = await route.fetch();
+		const body = await resp.text();
+		try {
+			list.push(JSON.parse(body).publicKey);
+		} catch { /* not JSON: the test fails on the count */ }
+		return route.fulfill({ response: resp, body });
+	};
+	await page.route(`${ISS}/login/begin`, keepOptions(seen.getOptions));
+	// The finish posts go through here, so one of each can be altered.
+	await page.route(`${ISS}/account/webauthn`, async (route) => {
+		const f = form(route.request());
+		if (f.action === 'begin')
+			return keepOptions(seen.regOptions)(route);
+		if (f.action === 'finish') {
+			if (tamper === 'reg') {
+				tamper = null;
+				const cd = JSON.parse(Buffer.from(f.client_data, 'base64url'));
+				cd.challenge = b64u(crypto.randomBytes(32));
+				f.client_data = b64u(JSON.stringify(cd));
+				f.tampered = '1';
+			}
+			seen.regFinish.push(f);
+			const { tampered, ...post } = f;
+			return route.continue({ postData: new URLSearchParams(post).toString() });
+		}
+		return route.continue();
+	});
+	await page.route(`${ISS}/login`, async (route) => {
+		const f = form(route.request());
+		if (route.request().method() === 'POST' && f.method === 'webauthn') {
+			if (tamper === 'get') {
+				tamper = null;
+				const sig = Buffer.from(f.signature, 'base64url');
+				sig[sig.length >> 1] ^= 1;
+				f.signature = b64u(sig);
+				f.tampered = '1';
+			}
+			seen.logins.push(f);
+			const { tampered, ...post } = f;
+			return route.continue({ postData: new URLSearchParams(post).toString() });
+		}
+		return route.continue();
+	});
+	let redirected = null;
+	await page.route(`${REDIRECT}**`, (route) => {
+		redirected = route.request().url();
+		return route.fulfill({ status: 200, contentType: 'text/plain', body: 'back at the app' });
+	});
+
+	// ---- sign in with the password and register a key on the account page
+	await page.goto(`${ISS}/account?lang=en`);
+	ok(new URL(page.url()).pathname === '/login', 'the account page asks for a sign-in first', page.url());
+	await passwordStep(page);
+	await page.waitForURL(`${ISS}/account**`);
+	ok(await page.locator('#webauthn-register').count() === 1, 'the account page shows the add-a-key form');
+
+	tamper = 'reg';
+	await page.fill('#webauthn-name', 'tampered');
+	let nav = page.waitForResponse((r) => r.url() === `${ISS}/account/webauthn` &&
+		r.request().method() === 'POST' && form(r.request()).action === 'finish');
+	await page.click('#webauthn-add');
+	let res = await nav;
+	ok(res.status() === 400, 'a registration with an altered challenge is refused', `status ${res.status()}`);
+	ok(/could not be verified|無法確認/.test(await page.textContent('main')), 'and the page says why');
+
+	await page.goto(`${ISS}/account`);
+	await page.fill('#webauthn-name', 'YubiKey e2e');
+	nav = page.waitForURL(`${ISS}/account`, { waitUntil: 'load' });
+	await page.click('#webauthn-add');
+	await nav;
+	await page.waitForSelector('#webauthn-keys');
+	const list = await page.textContent('#webauthn-keys');
+	ok(list.includes('YubiKey e2e'), 'the registered key is listed by its name', list);
+	ok(!list.includes('tampered'), 'the refused registration left nothing behind', list);
+	ok(/verified hardware|已驗證硬體/.test(list), 'the packed attestation made it a hardware key', list);
+	const creds = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
+	ok(creds.some((c) => c.isResidentCredential && c.rpId === RP_ID),
+		'the authenticator holds a discoverable credential for the rp id', JSON.stringify(creds));
+
+	// ---- sign out, then password + key for an app that requires AAL3
+	await logout(page);
+	redirected = null;
+	let pk = pkce();
+	await page.goto(authorizeUrl(pk));
+	await passwordStep(page);
+	await page.waitForSelector('#method-webauthn');
+	ok(new URL(page.url()).pathname === '/login', 'after the password the app asks for the security key');
+	await page.click('#method-webauthn');
+	await waitFor(() => redirected, 'redirect to the app');
+	let tok = await exchange(redirected, pk);
+	let idt = claims(tok.id_token);
+	ok(idt.acr === 'aal3', 'password + key: acr is aal3', JSON.stringify(idt));
+	ok(idt.amr.includes('hwk') && idt.amr.includes('pwd'), 'password + key: amr has pwd and hwk', idt.amr);
+	ok(seen.getOptions.at(-1).allowCredentials.length === 1, 'the later step listed the key in allowCredentials');
+
+	// ---- sign out, then usernameless with the passkey (one altered assertion first)
+	await logout(page);
+	redirected = null;
+	pk = pkce();
+	await page.goto(authorizeUrl(pk));
+	await page.waitForSelector('#method-webauthn');
+	tamper = 'get';
+	nav = page.waitForResponse((r) => r.url() === `${ISS}/login` && r.request().method() === 'POST');
+	await page.click('#method-webauthn');
+	res = await nav;
+	ok(res.status() === 401, 'an assertion with an altered signature is refused', `status ${res.status()}`);
+	ok(seen.getOptions.at(-1).allowCredentials.length === 0, 'the first step asks for discoverable credentials');
+	await page.waitForSelector('#method-webauthn');
+	await page.click('#method-webauthn');
+	await waitFor(() => redirected, 'redirect to the app');
+	tok = await exchange(redirected, pk);
+	idt = claims(tok.id_token);
+	ok(idt.acr === 'aal3', 'passkey alone (UV on a hardware key): acr is aal3', JSON.stringify(idt));
+	ok(idt.amr.includes('hwk') && !idt.amr.includes('pwd'), 'passkey: amr has hwk and no pwd', idt.amr);
+	ok(idt.amr.includes('user') || idt.amr.includes('pin'), 'passkey: amr shows the user verification', idt.amr);
+
+	await crossCheck();
+}
+
+async function passwordStep(page) {
+	await page.waitForSelector('#username');
+	await page.fill('#username', process.env.E2E_USER);
+	await page.fill('#password', process.env.E2E_PASSWORD);
+	await Promise.all([page.waitForNavigation(), page.click('form[action="/login"] button[type=submit]')]);
+}
+
+async function logout(page) {
+	await page.goto(`${ISS}/logout`);
+	await Promise.all([page.waitForNavigation(), page.click('main form button[type=submit]')]);
+	await page.goto(`${ISS}/account`);
+	ok(new URL(page.url()).pathname === '/login', 'signed out: the account page asks for a sign-in');
+}
+
+function pkce() {
+	const verifier = b64u(crypto.randomBytes(32));
+	return { verifier, challenge: b64u(crypto.createHash('sha256').update(verifier).digest()),
+		state: b64u(crypto.randomBytes(12)), nonce: b64u(crypto.randomBytes(12)) };
+}
+
+function authorizeUrl(p) {
+	const q = new URLSearchParams({ response_type: 'code', client_id: CLIENT, redirect_uri: REDIRECT,
+		scope: 'openid profile', state: p.state, nonce: p.nonce, code_challenge: p.challenge,
+		code_challenge_method: 'S256' });
+	return `${ISS}/authorize?${q}`;
+}
+
+async function waitFor(fn, what) {
+	for (let i = 0; i < 200; i++) {
+		if (fn()) return;
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	throw new Error(`timed out waiting for ${what}`);
+}
+
+async function exchange(url, p) {
+	const u = new URL(url);
+	if (u.searchParams.get('state') !== p.state) throw new Error(`state mismatch in ${url}`);
+	const code = u.searchParams.get('code');
+	if (!code) throw new Error(`no code in ${url}`);
+	const res = await fetch(`${ISS}/token`, {
+		method: 'POST',
+		headers: { authorization: 'Basic ' + Buffer.from(`${CLIENT}:${process.env.E2E_SECRET}`).toString('base64'),
+			'content-type': 'application/x-www-form-urlencoded' },
+		body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT,
+			code_verifier: p.verifier }),
+	});
+	const j = await res.json();
+	if (!res.ok) throw new Error(`token: ${res.status} ${JSON.stringify(j)}`);
+	return j;
+}
+
+// The ID token's signature is the integration suite's business; here the claims.
+function claims(jwt) {
+	return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url'));
+}
+
+async function verdict(fn) {
+	try {
+		return (await fn()).verified === true;
+	} catch {
+		return false;
+	}
+}
+
+// Our verdicts: registrations regFinish[0] refused, [1] accepted; assertions
+// logins[0] accepted (the later step), [1] refused (altered), [2] accepted.
+async function crossCheck() {
+	const origin = ISS;
+	const regs = seen.regFinish;
+	ok(regs.length === 2 && seen.regOptions.length === 2, 'two registrations were captured',
+		`${regs.length} finish, ${seen.regOptions.length} options`);
+	const credId = seen.logins[0] && seen.logins[0].credential_id;
+	const regJson = (f) => ({ id: credId, rawId: credId, type: 'public-key', clientExtensionResults: {},
+		response: { clientDataJSON: f.client_data, attestationObject: f.attestation_object,
+			transports: f.transports ? f.transports.split(',') : [] } });
+	const opts = (i) => ({ expectedChallenge: seen.regOptions[i].challenge, expectedOrigin: origin,
+		expectedRPID: RP_ID, requireUserVerification: false });
+	ok(await verdict(() => swa.verifyRegistrationResponse({ response: regJson(regs[0]), ...opts(0) })) === false,
+		'@simplewebauthn/server also refuses the altered registration');
+	let info = null;
+	const good = await verdict(async () => {
+		const r = await swa.verifyRegistrationResponse({ response: regJson(regs[1]), ...opts(1) });
+		info = r.registrationInfo;
+		return r;
+	});
+	ok(good, '@simplewebauthn/server accepts the registration we accepted');
+	ok(info && info.fmt === 'packed', 'both read a packed attestation', info && info.fmt);
+	if (!info) return;
+	const logins = seen.logins;
+	ok(logins.length === 3 && seen.getOptions.length === 3, 'three assertions were captured',
+		`${logins.length} logins, ${seen.getOptions.length} options`);
+	const expect = [true, false, true];
+	for (let i = 0; i < logins.length && i < 3; i++) {
+		const f = logins[i];
+		const v = await verdict(() => swa.verifyAuthenticationResponse({
+			response: { id: f.credential_id, rawId: f.credential_id, type: 'public-key',
+				clientExtensionResults: {}, response: { clientDataJSON: f.client_data,
+					authenticatorData: f.authenticator_data, signature: f.signature,
+					userHandle: f.user_handle || undefined } },
+			expectedChallenge: seen.getOptions[i].challenge, expectedOrigin: origin, expectedRPID: RP_ID,
+			credential: { id: info.credential.id, publicKey: info.credential.publicKey, counter: 0 },
+			requireUserVerification: false }));
+		ok(v === expect[i], `@simplewebauthn/server agrees on assertion ${i + 1} (${expect[i] ? 'accepted' : 'refused'})`);
+	}
+}
+
+main().then(() => {
+	console.log(`1..${n}`);
+	process.exit(failed ? 1 : 0);
+}, (e) => {
+	ok(false, 'the browser run finished', e && e.stack);
+	console.log(`1..${n}`);
+	process.exit(1);
+});
