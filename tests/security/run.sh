@@ -156,7 +156,7 @@ addclient tv --public --grant urn:ietf:params:oauth:grant-type:device_code \
 export AUTHD_RP_SECRET AUTHD_RP2_SECRET AUTHD_DEVICE_CLIENT=tv
 
 started=0
-for attempt in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
 	port=$(free_port) || abort "no free port"
 	write_conf "$port"
 	export AUTHD_ISSUER="https://127.0.0.1:$port"
