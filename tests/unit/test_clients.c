@@ -169,7 +169,8 @@ test_grants_and_methods(void **state)
 
 	(void)state;
 	assert_int_equal(with("grant_types", "[\"implicit\"]"), -1);
-	assert_int_equal(with("grant_types", "[\"password\"]"), -1);
+	/* host login (pam_authd): a confidential client may hold the password grant */
+	assert_int_equal(with("grant_types", "[\"password\"]"), 0);
 	assert_int_equal(with("grant_types", "[]"), -1);
 	assert_int_equal(with("grant_types", "[\"authorization_code\",\"authorization_code\"]"), -1);
 	assert_int_equal(with("grant_types", "[\"refresh_token\"]"), -1);

@@ -584,8 +584,10 @@ test_rehash_on_parameter_change(void **state)
 static void
 test_methods_table(void **state)
 {
+	char dir[] = "/tmp/authd-test-methods-XXXXXX", path[128], err[256], cwd[512];
 	struct conf c;
 	struct authd a = { 0 };
+	FILE *f;
 
 	(void)state;
 	assert_ptr_equal(method_find("password"), &method_password);
@@ -595,9 +597,18 @@ test_methods_table(void **state)
 	assert_string_equal(method_password.name, "password");
 	assert_int_equal(method_password.factors, FACTOR_KNOW);
 	assert_int_equal(method_password.props, 0);
+	assert_int_equal(method_password.flags, METHOD_FIRST);
 	assert_ptr_equal(authd_methods[0], &method_password);
 
-	conf_test(&c, 1);
+	/* Every method of the table starts from one real configuration file. */
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	snprintf(path, sizeof(path), "%s/authd.conf", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "[server]\nissuer = https://127.0.0.1:8443\n[password]\nargon2_memory_kib = %d\n"
+	           "argon2_ops = 1\nbreached_list = %s/%s\n", 8192, cwd, LIST_PATH);
+	fclose(f);
+	assert_int_equal(conf_load(&c, path, err, sizeof(err)), 0);
 	a.conf = &c;
 	assert_int_equal(methods_init(&a), 0);
 	assert_int_equal(password_check_rules("password1", NULL), PW_COMMON);
@@ -607,6 +618,12 @@ test_methods_table(void **state)
 	a.conf = NULL;
 	assert_int_equal(methods_init(&a), -1);
 	methods_fini();
+	conf_free(&c);
+	snprintf(path, sizeof(path), "%s/totp.key", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/authd.conf", dir);
+	unlink(path);
+	rmdir(dir);
 }
 
 int
