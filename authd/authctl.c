@@ -26,6 +26,7 @@
 #include "../lib/util.h"
 #include "../modules/password.h"
 #include "../modules/totp.h"
+#include "../modules/x509.h"
 #include "audit.h"
 #include "authd.h"
 #include "clients.h"
@@ -68,6 +69,7 @@ static const char usage_main[] =
     "  user add|list|show|disable|enable|passwd|groups\n"
     "  client add|update|list|show|remove|import\n"
     "  totp enrol|reset|status   two-step verification (TOTP) of a user\n"
+    "  x509 bind|unbind|list      citizen certificate (自然人憑證) cards of a user\n"
     "  key rotate|list\n"
     "  audit verify|show\n"
     "\n"
@@ -111,6 +113,14 @@ static const char usage_client[] =
     "defaults: grants authorization_code refresh_token, scopes openid profile email,\n"
     "client_secret_basic, min_aal 1. A new confidential client's secret is printed\n"
     "once as \"client_secret: ...\"; only its keyed hash is stored.\n";
+
+static const char usage_x509[] =
+    "usage: authctl [-c FILE] x509 bind NAME CERT.pem\n"
+    "       authctl [-c FILE] x509 unbind NAME\n"
+    "       authctl [-c FILE] x509 list NAME\n"
+    "  bind: checks the card's certificate as a sign-in would (chain to [x509]\n"
+    "  trust_anchors, validity, key usage, policy, revocation) and links it to NAME.\n"
+    "  unbind removes every card of NAME. The full national ID is never shown.\n";
 
 static const char usage_totp[] =
     "usage: authctl [-c FILE] totp enrol NAME [--code-stdin]\n"
@@ -1908,6 +1918,152 @@ cmd_totp(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
+/* ---------------------------------------------------------------- x509 */
+
+struct x509_ctx {
+	const struct ctl *c;
+	struct totp_ctx u;     /* the user lookup is the same as for TOTP */
+	struct x509_ident id;
+	int bind, exists;
+};
+
+static int
+x509_write_cb(struct store_txn *t, void *arg)
+{
+	struct x509_ctx *x = arg;
+	json_t *f;
+	int rc;
+
+	if ((rc = totp_user(t, &x->u)) != STORE_OK)
+		return rc;
+	rc = x->bind ? x509_bind(t, x->u.id, &x->id) : x509_unbind(t, x->u.id, NULL);
+	if (rc != STORE_OK) {
+		x->exists = rc == STORE_EXISTS;
+		return rc;
+	}
+	f = json_pack("{s:s s:s s:s}", "user", x->u.id, "username", x->u.username,
+	    "card", x->bind ? x->id.cred_id : "*");
+	rc = f != NULL ? audit_admin(x->c, t, x->bind ? "admin.x509.bind" : "admin.x509.unbind", f) :
+	    STORE_IO;
+	json_decref(f);
+	return rc;
+}
+
+static int
+x509_bind_cmd(struct ctl *c, struct x509_ctx *x, const char *path)
+{
+	char err[512], *pem;
+	enum x509_err e;
+	FILE *fp;
+	X509 *cert;
+	size_t n;
+	int unknown = 0;
+
+	if (x509_setup(&c->conf, err, sizeof(err)) != 0 || !x509_enabled()) {
+		refuse("citizen certificates are not set up", err[0] ? err : "[x509] enabled = false");
+		return EXIT_REFUSED;
+	}
+	if ((fp = fopen(path, "r")) == NULL || (pem = calloc(1, X509_PEM_MAX + 1)) == NULL) {
+		if (fp != NULL)
+			fclose(fp);
+		refuse("cannot read the certificate", path);
+		return EXIT_REFUSED;
+	}
+	n = fread(pem, 1, X509_PEM_MAX, fp);
+	fclose(fp);
+	cert = n > 0 ? x509_from_pem(pem) : NULL;
+	free(pem);
+	if (cert == NULL) {
+		refuse("not a PEM certificate", path);
+		return EXIT_REFUSED;
+	}
+	e = x509_validate(cert, 1, &unknown);
+	if (e == X509E_OK && x509_ident_of(cert, &x->id) != 0)
+		e = X509E_MALFORMED;
+	X509_free(cert);
+	if (e != X509E_OK) {
+		refuse("certificate refused", x509_strerror(e));
+		return EXIT_REFUSED;
+	}
+	return 0;
+}
+
+static int
+cmd_x509(struct ctl *c, int argc, char **argv)
+{
+	struct x509_ctx x = { .c = c };
+	char norm[USERNAME_MAX + 1];
+	const char *verb;
+	int rc, want = 2;
+
+	x.u.c = c;
+	if (argc < 1 || (strcmp(argv[0], "bind") != 0 && strcmp(argv[0], "unbind") != 0 &&
+	    strcmp(argv[0], "list") != 0)) {
+		usage_error(usage_x509, argc < 1 ? "x509: which action?" : "x509: unknown action");
+		return EXIT_USAGE;
+	}
+	verb = argv[0];
+	x.bind = strcmp(verb, "bind") == 0;
+	if (x.bind)
+		want = 3;
+	if (argc != want) {
+		usage_error(usage_x509, "x509 %s: wrong number of arguments", verb);
+		return EXIT_USAGE;
+	}
+	x.u.name = argv[1];
+	if (!username_normalise(x.u.name, norm)) {
+		refuse("invalid username (1-64 of A-Z a-z 0-9 . _ @ -)", x.u.name);
+		return EXIT_REFUSED;
+	}
+	if (ctl_open_store(c, 0) != 0)
+		return EXIT_REFUSED;
+	if (x.bind && (rc = x509_bind_cmd(c, &x, argv[2])) != 0)
+		return rc;
+	if (strcmp(verb, "list") == 0) {
+		struct store_txn *t = store_read_begin(c->store);
+		json_t *l = NULL;
+
+		if (t == NULL)
+			return store_failure("read", STORE_IO);
+		rc = totp_user(t, &x.u);
+		if (rc == STORE_OK && (l = x509_list(t, x.u.id)) == NULL)
+			rc = STORE_IO;
+		store_read_end(t);
+		if (rc == STORE_NOTFOUND) {
+			refuse("no such user", x.u.name);
+			return EXIT_REFUSED;
+		}
+		if (rc != STORE_OK)
+			return store_failure("x509 list", rc);
+		rc = print_json_line(l) == 0 ? 0 : EXIT_REFUSED;
+		json_decref(l);
+		return rc;
+	}
+	rc = store_write_sync(c->store, x509_write_cb, &x);
+	x509_teardown();
+	if (rc == STORE_OK) {
+		if (x.bind)
+			fprintf(stderr, "authctl: card %s (%s, ID ending %s) linked to %s\n", x.id.cred_id,
+			    x.id.cn, x.id.last4[0] ? x.id.last4 : "-", x.u.name);
+		else
+			fprintf(stderr, "authctl: every citizen certificate of %s unlinked\n", x.u.name);
+		return 0;
+	}
+	if (x.u.no_user) {
+		refuse("no such user", x.u.name);
+		return EXIT_REFUSED;
+	}
+	if (x.exists) {
+		refuse("this card is linked to another account (unbind it there first)", x.id.cred_id);
+		return EXIT_REFUSED;
+	}
+	if (rc == STORE_NOTFOUND) {
+		refuse("no citizen certificate is linked to", x.u.name);
+		return EXIT_REFUSED;
+	}
+	return store_failure("x509", rc);
+}
+
 /* ---------------------------------------------------------------- keys */
 
 struct key_ctx {
@@ -2093,6 +2249,7 @@ static const struct command commands[] = {
 	{ "user", cmd_user, usage_user },
 	{ "client", cmd_client, usage_client },
 	{ "totp", cmd_totp, usage_totp },
+	{ "x509", cmd_x509, usage_x509 },
 	{ "key", cmd_key, usage_key },
 	{ "audit", cmd_audit, usage_audit },
 	{ NULL, NULL, NULL },

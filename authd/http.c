@@ -34,6 +34,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "../lib/util.h"
@@ -42,6 +43,9 @@
 #include "metrics.h"
 
 #define LISTEN_BACKLOG 1024
+#define CC_SLOT CONF_MAX_LISTEN
+/* Longest client certificate (PEM) taken from a TLS session or a proxy header. */
+#define PEER_PEM_MAX 16384
 /* How long http_stop waits for in-flight requests (ms). */
 static int stop_grace_ms = 10000;
 
@@ -64,6 +68,11 @@ struct loop {
 	int closed;                  /* thread gone: posts run inline (see loop_post) */
 	struct evhttp_bound_socket *bound[CONF_MAX_LISTEN];
 	int nbound;
+	/* The client-certificate listener ([x509] tls_listen), when configured:
+	 * its own evhttp so its connections use the context that asks for a
+	 * certificate, and handle() knows where a request came in. */
+	struct evhttp *cc_http;
+	struct evhttp_bound_socket *cc_bound;
 };
 
 struct job {
@@ -77,9 +86,11 @@ struct job {
 struct http_server {
 	struct authd *a;
 	SSL_CTX *ssl;
-	struct sockaddr_storage addr[CONF_MAX_LISTEN];
-	socklen_t addrlen[CONF_MAX_LISTEN];
-	int port[CONF_MAX_LISTEN];
+	SSL_CTX *cc_ssl;             /* the client-certificate listener's context, or NULL */
+	/* Listen addresses; slot CC_SLOT is the client-certificate listener. */
+	struct sockaddr_storage addr[CONF_MAX_LISTEN + 1];
+	socklen_t addrlen[CONF_MAX_LISTEN + 1];
+	int port[CONF_MAX_LISTEN + 1];
 	int nloops;
 	struct loop *loops;
 	int nworkers;
@@ -108,6 +119,7 @@ struct hreq {
 	const struct http_route *rt;
 	char *path;
 	char *body;
+	char *peer_pem;              /* client certificate (PEM) for r.tls_peer_cert_pem */
 	struct alloc *allocs;        /* strings handed out by http_cookie */
 };
 
@@ -447,6 +459,7 @@ req_free(struct hreq *h)
 		free(h->body);
 	}
 	free(h->path);
+	free(h->peer_pem);
 	free(h);
 	/* The last reply of a server stopped with requests pending frees it. */
 	if (atomic_fetch_sub(&s->inflight, 1) == 1)
@@ -730,10 +743,78 @@ allow_header(struct http_req *r, unsigned methods)
 	http_add_header(r, "Allow", allow);
 }
 
-static void
-handle(struct evhttp_request *ev, void *arg)
+/* The TCP peer (not the X-Forwarded-For client) is a trusted proxy. */
+static int
+tcp_peer_trusted(struct hreq *h)
 {
-	struct loop *l = arg;
+	const struct sockaddr *sa = evhttp_connection_get_addr(h->evcon);
+	char a[64] = "";
+
+	if (sa != NULL && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, a, sizeof(a));
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, a, sizeof(a));
+	return a[0] != '\0' && peer_trusted(h->r.loop->srv, a);
+}
+
+/* On the client-certificate listener: the certificate the client presented in
+ * this connection's handshake (the handshake proved its key), as PEM. */
+static void
+peer_cert_from_tls(struct hreq *h)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(evhttp_connection_get_bufferevent(h->evcon));
+	X509 *x = ssl != NULL ? SSL_get1_peer_certificate(ssl) : NULL;
+	BIO *bio;
+	char *p;
+	long n;
+
+	h->r.tls_client_cert = 1;
+	if (x == NULL)
+		return;
+	if ((bio = BIO_new(BIO_s_mem())) != NULL && PEM_write_bio_X509(bio, x) == 1 &&
+	    (n = BIO_get_mem_data(bio, &p)) > 0 && n <= PEER_PEM_MAX &&
+	    (h->peer_pem = malloc((size_t)n + 1)) != NULL) {
+		memcpy(h->peer_pem, p, (size_t)n);
+		h->peer_pem[n] = '\0';
+		h->r.tls_peer_cert_pem = h->peer_pem;
+	}
+	BIO_free(bio);
+	X509_free(x);
+}
+
+/* Behind a TLS-terminating proxy: the client certificate in [x509]
+ * proxy_header (URL-encoded PEM, nginx $ssl_client_escaped_cert), believed
+ * only when the TCP peer is a trusted proxy. Anyone else could type it. */
+static void
+peer_cert_from_proxy(struct hreq *h)
+{
+	const struct conf *c = h->r.loop->srv->a->conf;
+	const char *v;
+	char *pem;
+	size_t n = 0;
+
+	if (!c->x509_enabled || c->x509_proxy_header == NULL || c->x509_proxy_header[0] == '\0' ||
+	    (v = http_header(&h->r, c->x509_proxy_header)) == NULL || v[0] == '\0')
+		return;
+	if (!tcp_peer_trusted(h)) {
+		log_msg(LOG_WARN, "client certificate header from an untrusted address ignored",
+		    "peer", h->r.peer, "header", c->x509_proxy_header, NULL);
+		return;
+	}
+	if (strlen(v) > 3 * PEER_PEM_MAX || (pem = evhttp_uridecode(v, 0, &n)) == NULL)
+		return;
+	if (n == 0 || n > PEER_PEM_MAX || strlen(pem) != n ||
+	    strncmp(pem, "-----BEGIN CERTIFICATE-----", 27) != 0) {
+		free(pem);
+		return;
+	}
+	h->peer_pem = pem;
+	h->r.tls_peer_cert_pem = pem;
+}
+
+static void
+handle_req(struct evhttp_request *ev, struct loop *l, int cc)
+{
 	struct http_server *s = l->srv;
 	struct hreq *h;
 	struct http_req *r;
@@ -767,6 +848,10 @@ handle(struct evhttp_request *ev, void *arg)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	set_peer(h);
+	if (cc)
+		peer_cert_from_tls(h);
+	else
+		peer_cert_from_proxy(h);
 
 	switch (evhttp_request_get_command(ev)) {
 	case EVHTTP_REQ_GET: r->method = HTTP_GET; break;
@@ -857,6 +942,18 @@ handle(struct evhttp_request *ev, void *arg)
 	rt->handler(r);
 }
 
+static void
+handle(struct evhttp_request *ev, void *arg)
+{
+	handle_req(ev, arg, 0);
+}
+
+static void
+handle_cc(struct evhttp_request *ev, void *arg)
+{
+	handle_req(ev, arg, 1);
+}
+
 /* ---- TLS ----------------------------------------------------------------- */
 
 static void
@@ -906,7 +1003,7 @@ alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 }
 
 static int
-ssl_setup(struct http_server *s)
+ssl_setup(struct http_server *s, SSL_CTX **slot)
 {
 	const struct conf *c = s->a->conf;
 	SSL_CTX *ctx;
@@ -915,7 +1012,7 @@ ssl_setup(struct http_server *s)
 
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
 		goto fail;
-	s->ssl = ctx;
+	*slot = ctx;
 	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
 		goto fail;
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
@@ -957,18 +1054,54 @@ fail_quiet:
 	return -1;
 }
 
-static struct bufferevent *
-make_bev(struct event_base *base, void *arg)
+/* Accept any certificate at the handshake: the x509 method validates it later
+ * (chain, policy, revocation) and explains a refusal on a page, which a failed
+ * handshake could not. The handshake still proves the client holds the key. */
+static int
+cc_verify(int ok, X509_STORE_CTX *ctx)
 {
-	struct loop *l = arg;
+	(void)ok;
+	(void)ctx;
+	return 1;
+}
+
+/* The client-certificate listener's context: as the main one, and it asks
+ * (never requires) for a certificate, naming the MOICA CAs and the root so
+ * browsers offer the card's certificate. */
+static int
+cc_ssl_setup(struct http_server *s)
+{
+	const struct conf *c = s->a->conf;
+	STACK_OF(X509_NAME) *names;
+
+	if (ssl_setup(s, &s->cc_ssl) != 0)
+		return -1;
+	SSL_CTX_set_verify(s->cc_ssl, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, cc_verify);
+	/* Resumed sessions keep their peer certificate; the id context is required. */
+	if (SSL_CTX_set_session_id_context(s->cc_ssl, (const unsigned char *)"authd-x509", 10) != 1)
+		return -1;
+	if ((names = sk_X509_NAME_new_null()) == NULL)
+		return -1;
+	if (c->x509_intermediates != NULL)
+		SSL_add_file_cert_subjects_to_stack(names, c->x509_intermediates);
+	if (c->x509_trust_anchors != NULL)
+		SSL_add_file_cert_subjects_to_stack(names, c->x509_trust_anchors);
+	ERR_clear_error();
+	SSL_CTX_set_client_CA_list(s->cc_ssl, names);
+	return 0;
+}
+
+static struct bufferevent *
+bev_for(struct event_base *base, struct loop *l, SSL_CTX *ctx)
+{
 	struct http_server *s = l->srv;
 	struct bufferevent *bev;
 	SSL *ssl;
 	int n;
 
-	if (s->ssl == NULL)
+	if (ctx == NULL)
 		return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if ((ssl = SSL_new(s->ssl)) == NULL)
+	if ((ssl = SSL_new(ctx)) == NULL)
 		goto plain;
 	n = atomic_fetch_add(&s->conns, 1) + 1;
 	SSL_set_ex_data(ssl, ssl_conn_idx, s);     /* conn_gone() undoes the count */
@@ -987,6 +1120,22 @@ plain:
 	 * handle() refuses every request on such a connection. */
 	log_msg(LOG_ERROR, "cannot set up a TLS connection", NULL);
 	return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+}
+
+static struct bufferevent *
+make_bev(struct event_base *base, void *arg)
+{
+	struct loop *l = arg;
+
+	return bev_for(base, l, l->srv->ssl);
+}
+
+static struct bufferevent *
+make_bev_cc(struct event_base *base, void *arg)
+{
+	struct loop *l = arg;
+
+	return bev_for(base, l, l->srv->cc_ssl);
 }
 
 /* ---- listeners and threads --------------------------------------------- */
@@ -1116,6 +1265,24 @@ loop_setup(struct http_server *s, struct loop *l)
 		}
 		l->nbound = i + 1;
 	}
+	if (s->cc_ssl != NULL) {
+		if ((l->cc_http = evhttp_new(l->base)) == NULL)
+			return -1;
+		evhttp_set_max_headers_size(l->cc_http, (ev_ssize_t)c->max_header_bytes);
+		evhttp_set_max_body_size(l->cc_http, (ev_ssize_t)c->max_body_bytes);
+		evhttp_set_timeout(l->cc_http, c->read_timeout_s);
+		evhttp_set_allowed_methods(l->cc_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+		    EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+		evhttp_set_default_content_type(l->cc_http, "text/plain; charset=utf-8");
+		evhttp_set_gencb(l->cc_http, handle_cc, l);
+		evhttp_set_bevcb(l->cc_http, make_bev_cc, l);
+		if ((fd = open_listener(s, CC_SLOT, c->x509_tls_listen)) < 0)
+			return -1;
+		if ((l->cc_bound = evhttp_accept_socket_with_handle(l->cc_http, fd)) == NULL) {
+			close(fd);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -1159,8 +1326,17 @@ http_start(struct authd *a)
 	/* Behind a TLS proxy the browser still sees https, so cookies stay
 	 * Secure unless the issuer itself is plain http (loopback development). */
 	s->secure_cookies = c->tls || strncmp(c->issuer ? c->issuer : "", "http://", 7) != 0;
-	if (c->tls && ssl_setup(s) != 0)
+	if (c->tls && ssl_setup(s, &s->ssl) != 0)
 		goto fail;
+	if (c->x509_enabled && c->x509_tls_listen != NULL && c->x509_tls_listen[0] != '\0') {
+		if (!c->tls) {
+			log_msg(LOG_ERROR, "[x509] tls_listen needs TLS ([server] tls_cert and tls_key)",
+			    NULL);
+			goto fail;
+		}
+		if (cc_ssl_setup(s) != 0 || resolve_listen(s, CC_SLOT, c->x509_tls_listen) != 0)
+			goto fail;
+	}
 	for (i = 0; i < c->n_listen; i++)
 		if (resolve_listen(s, i, c->listen[i]) != 0)
 			goto fail;
@@ -1195,6 +1371,14 @@ fail:
 }
 
 int
+http_bound_cc_port(struct authd *a)
+{
+	if (a->http == NULL || a->http->cc_ssl == NULL)
+		return -1;
+	return a->http->port[CC_SLOT];
+}
+
+int
 http_bound_port(struct authd *a, int i)
 {
 	if (a->http == NULL || i < 0 || i >= a->conf->n_listen)
@@ -1211,6 +1395,9 @@ unbind(void *arg)
 	for (i = 0; i < l->nbound; i++)
 		evhttp_del_accept_socket(l->http, l->bound[i]);
 	l->nbound = 0;
+	if (l->cc_bound != NULL)
+		evhttp_del_accept_socket(l->cc_http, l->cc_bound);
+	l->cc_bound = NULL;
 }
 
 static void
@@ -1258,6 +1445,9 @@ server_free(struct http_server *s)
 		if (l->http != NULL)
 			evhttp_free(l->http);   /* closes connections: pending requests turn dead */
 		l->http = NULL;
+		if (l->cc_http != NULL)
+			evhttp_free(l->cc_http);
+		l->cc_http = NULL;
 	}
 	/* Drop the server's own reference. A store write still holding requests
 	 * replies later through these loops (inline, to dead requests); the last
@@ -1291,6 +1481,8 @@ server_destroy(struct http_server *s)
 	free(s->workers);
 	if (s->ssl != NULL)
 		SSL_CTX_free(s->ssl);
+	if (s->cc_ssl != NULL)
+		SSL_CTX_free(s->cc_ssl);
 	pthread_mutex_destroy(&s->wmu);
 	pthread_cond_destroy(&s->wcv);
 	free(s);

@@ -106,5 +106,7 @@ void http_set_stop_grace(int ms);
 /* The port listen address i (conf order) is bound to: the configured one, or the
  * one the kernel chose for port 0. -1 when not started or i is out of range. */
 int http_bound_port(struct authd *a, int i);
+/* The port of the client-certificate listener ([x509] tls_listen), -1 when off. */
+int http_bound_cc_port(struct authd *a);
 
 #endif

@@ -8,18 +8,20 @@
 # copies the MOICA DN; OCSP responder certificates; index files for
 # `openssl ocsp` and the CRLs (DER).
 #
-#   certs/make-test-pki.sh OUTDIR [OCSP_PORT [CRL_PORT]]
+#   certs/make-test-pki.sh OUTDIR [OCSP_PORT [CRL_PORT [OCSP3_PORT]]]
 #
-# OCSP for G2 is at http://127.0.0.1:OCSP_PORT/, for G3 at OCSP_PORT+1; the CRLs
+# OCSP for G2 is at http://127.0.0.1:OCSP_PORT/, for G3 at OCSP3_PORT (default
+# OCSP_PORT+1); the CRLs
 # at http://127.0.0.1:CRL_PORT/g2.crl and /g3.crl. Idempotent: an OUTDIR made
-# with the same ports is kept (RSA-4096 key generation is the slow part).
+# with the same ports is kept; with other ports the certificates are made again
+# but the keys are reused (RSA-4096 key generation is the slow part).
 set -eu
 
 out=${1:?usage: make-test-pki.sh OUTDIR [OCSP_PORT [CRL_PORT]]}
 ocsp_port=${2:-18888}
 crl_port=${3:-18880}
-ocsp3_port=$((ocsp_port + 1))
-stamp="$ocsp_port $crl_port"
+ocsp3_port=${4:-$((ocsp_port + 1))}
+stamp="$ocsp_port $crl_port $ocsp3_port"
 
 if [ -f "$out/.done" ] && [ "$(cat "$out/.done")" = "$stamp" ]; then
 	exit 0
@@ -27,7 +29,7 @@ fi
 mkdir -p "$out"
 chmod 700 "$out"
 cd "$out"
-rm -f ./*.crt ./*.key ./*.csr ./*.crl ./*.pem ./*-index.txt* ./*-serial* ./*-crlnumber* ./*.cnf .done
+rm -f ./*.crt ./*.csr ./*.crl ./*.pem ./*-index.txt* ./*-serial* ./*-crlnumber* ./*.cnf .done
 rm -rf newcerts && mkdir newcerts
 
 # The MOICA certificate policy OID used by the test PKI (operators configure the
@@ -37,6 +39,7 @@ MOICA_DN="/C=TW/O=行政院/OU=內政部憑證管理中心"
 GRCA_DN="/C=TW/O=行政院/OU=政府憑證管理中心"
 
 key() { # FILE BITS
+	[ -s "$1" ] && return 0
 	openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:$2" -out "$1" 2>/dev/null
 	chmod 600 "$1"
 }

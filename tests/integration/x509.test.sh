@@ -1,0 +1,381 @@
+#!/bin/sh
+# tests/integration/x509.test.sh BUILD — the citizen certificate end to end
+# against an authd of its own: a look-alike MOICA PKI (certs/make-test-pki.sh),
+# real `openssl ocsp` responders for G2 and G3 on loopback, the CRLs served by
+# python3's http.server, challenge signing with `openssl cms -sign` over the
+# nonce from /login/begin, and TLS client authentication with curl --cert on
+# the dedicated listener. Prints TAP.
+set -u
+
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+case "$build" in
+/*) ;;
+*) build="$root/$build" ;;
+esac
+T=$(mktemp -d "${TMPDIR:-/tmp}/authd-x509.XXXXXX") || exit 1
+[ -n "${X509_TEST_KEEP:-}" ] && echo "# scratch: $T"
+# Keys are kept between runs (RSA-4096 takes a while); certificates are not.
+PKI=${X509_PKI_CACHE:-${TMPDIR:-/tmp}/authd-x509-pki-$(id -u)}
+. "$here/lib.sh"
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+
+pids=
+authd_pid=
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+cleanup() {
+	for p in $pids $authd_pid; do
+		stop_pid "$p"
+	done
+	rm -rf "$T"
+}
+[ -n "${X509_TEST_KEEP:-}" ] || trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+bail() {
+	echo "Bail out! $*"
+	[ -f "$T/authd.log" ] && tail -n 20 "$T/authd.log" | sed 's/^/# /'
+	exit 1
+}
+bin_of() {
+	if [ -f "$build/$1" ] && [ -x "$build/$1" ]; then echo "$build/$1"; else echo "$build/bin/$1"; fi
+}
+AUTHD_BIN=$(bin_of authd)
+AUTHCTL_BIN=$(bin_of authctl)
+[ -x "$AUTHD_BIN" ] && [ -x "$AUTHCTL_BIN" ] || bail "authd/authctl missing (make all)"
+command -v python3 >/dev/null || bail "python3 is missing"
+eq() { [ "$1" = "$2" ] || { diag "expected '$2', got '$1'"; return 1; }; }
+has() { case "$1" in *"$2"*) return 0 ;; esac; diag "'$2' not in '$(printf '%.300s' "$1")'"; return 1; }
+hasnt() { case "$1" in *"$2"*) diag "'$2' found"; return 1 ;; esac; return 0; }
+ctl() { "$AUTHCTL_BIN" -c "$T/authd.conf" "$@"; }
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+# wait_port PORT: until something accepts on 127.0.0.1:PORT (5 s at most).
+wait_port() {
+	i=0
+	while [ $i -lt 50 ]; do
+		python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1",int(sys.argv[1])),0.2)' "$1" \
+			2>/dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# ---- the PKI, the responders and the CRL server ------------------------------------
+OCSP_PORT=$(free_port)
+OCSP3_PORT=$(free_port)
+CRL_PORT=$(free_port)
+sh "$root/certs/make-test-pki.sh" "$PKI" "$OCSP_PORT" "$CRL_PORT" "$OCSP3_PORT" >"$T/pki.log" 2>&1 ||
+	bail "make-test-pki.sh: $(tail -n 3 "$T/pki.log")"
+
+# OpenSSL 3.0's `openssl ocsp -port` takes a bare port and listens on every
+# address; tests stay on loopback, so a small python3 server bound to 127.0.0.1
+# hands each request to `openssl ocsp` in responder mode (-reqin/-respout):
+# the answers are openssl's own, built from the CA's index.txt at every query.
+cat >"$T/ocsp.py" <<'PY'
+import http.server, subprocess, sys, tempfile, os
+pki, ca, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        if n <= 0 or n > 65536:
+            self.send_error(400); return
+        body = self.rfile.read(n)
+        with tempfile.TemporaryDirectory() as d:
+            rq, rs = os.path.join(d, "req.der"), os.path.join(d, "resp.der")
+            open(rq, "wb").write(body)
+            r = subprocess.run(["openssl", "ocsp", "-index", f"{pki}/{ca}-index.txt",
+                "-CA", f"{pki}/{ca}.crt", "-rsigner", f"{pki}/ocsp-{ca}.crt",
+                "-rkey", f"{pki}/ocsp-{ca}.key", "-nmin", "5", "-reqin", rq, "-respout", rs],
+                capture_output=True)
+            if r.returncode != 0 or not os.path.exists(rs):
+                self.send_error(500); return
+            out = open(rs, "rb").read()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/ocsp-response")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+start_ocsp() { # start_ocsp CA PORT
+	python3 "$T/ocsp.py" "$PKI" "$1" "$2" >>"$T/ocsp-$1.log" 2>&1 &
+	echo $!
+}
+OCSP2_PID=$(start_ocsp g2 "$OCSP_PORT")
+OCSP3_PID=$(start_ocsp g3 "$OCSP3_PORT")
+pids="$OCSP2_PID $OCSP3_PID"
+mkdir -p "$T/crl"
+cp "$PKI/g2.crl" "$PKI/g3.crl" "$T/crl/"
+python3 -m http.server "$CRL_PORT" --bind 127.0.0.1 --directory "$T/crl" >"$T/crl.log" 2>&1 &
+CRL_PID=$!
+pids="$pids $CRL_PID"
+wait_port "$OCSP_PORT" && wait_port "$OCSP3_PORT" && wait_port "$CRL_PORT" ||
+	bail "OCSP responders or CRL server did not start"
+# (A long-running `openssl ocsp` 3.0 responder reads index.txt one query late;
+# a responder run per query, as here, always answers from the current file.)
+openssl ocsp -issuer "$PKI/g2.crt" -cert "$PKI/revoked.crt" -url "http://127.0.0.1:$OCSP_PORT/" \
+	-CAfile "$PKI/anchors.pem" -verify_other "$PKI/intermediates.pem" >"$T/ocsp-probe.log" 2>&1
+grep -q "revoked.crt: revoked" "$T/ocsp-probe.log" || bail "OCSP responder answers wrongly: $(cat "$T/ocsp-probe.log")"
+
+# ---- the instance ----------------------------------------------------------------
+sh "$root/certs/dev-cert.sh" "$T/certs" >"$T/dev-cert.log" 2>&1 || bail "certs/dev-cert.sh failed"
+AUTHD_CA="$T/certs/ca.crt"
+export AUTHD_CA
+
+write_conf() { # write_conf PORT CCPORT
+	cat >"$T/authd.conf" <<EOF
+[server]
+issuer = https://127.0.0.1:$1
+listen = 127.0.0.1:$1
+tls_cert = certs/tls.crt
+tls_key = certs/tls.key
+threads = 2
+workers = 2
+
+[store]
+path = data
+nosync = 1
+
+[password]
+argon2_memory_kib = 8192
+argon2_ops = 1
+breached_list = $root/share/common-passwords.txt
+
+[throttle]
+account_max_failures = 100
+address_free_failures = 1000
+
+[x509]
+enabled = true
+trust_anchors = $PKI/anchors.pem
+intermediates = $PKI/intermediates.pem
+policy_oids = 2.16.886.101.0.3.2
+crl_cache = crl-cache
+ocsp_timeout_ms = 1500
+unbound = refuse
+tls_listen = 127.0.0.1:$2
+proxy_header = X-SSL-Client-Cert
+EOF
+}
+write_conf 1 2
+ctl init >"$T/init.log" 2>&1 || bail "authctl init: $(tail -n 3 "$T/init.log")"
+printf 'Correct-horse-battery-9\n' | ctl user add wang --password-stdin >/dev/null 2>&1 ||
+	bail "authctl user add"
+printf 'Correct-horse-battery-8\n' | ctl user add chen --password-stdin >/dev/null 2>&1 ||
+	bail "authctl user add"
+ctl client add app1 --redirect-uri https://app1.city.example/cb --grant authorization_code \
+	--grant refresh_token --scope openid --scope profile --scope email --scope offline_access \
+	--min-aal 1 >"$T/client.out" 2>&1 || bail "client add"
+APP1_S=$(sed -n 's/^client_secret: *//p' "$T/client.out")
+R=https://app1.city.example/cb
+
+# ---- authctl x509 ---------------------------------------------------------------------
+ok "authctl x509 bind links a G2 card" ctl x509 bind wang "$PKI/good-g2.crt"
+ok "authctl x509 bind links a G3 card (same issuer DN, other key)" ctl x509 bind chen "$PKI/good-g3.crt"
+ok "authctl x509 bind refuses an expired card" sh -c "! '$AUTHCTL_BIN' -c '$T/authd.conf' x509 bind wang '$PKI/expired.crt' 2>/dev/null"
+ok "authctl x509 bind refuses a card of a forged CA" sh -c "! '$AUTHCTL_BIN' -c '$T/authd.conf' x509 bind wang '$PKI/other.crt' 2>/dev/null"
+ok "authctl x509 bind refuses a card revoked (OCSP)" sh -c "! '$AUTHCTL_BIN' -c '$T/authd.conf' x509 bind wang '$PKI/revoked.crt' 2>/dev/null"
+ok "authctl x509 bind refuses a card bound to someone else" sh -c "! '$AUTHCTL_BIN' -c '$T/authd.conf' x509 bind chen '$PKI/good-g2.crt' 2>/dev/null"
+ctl x509 list wang >"$T/list.out" 2>&1
+ok "authctl x509 list shows CN and last four digits, never the ID" sh -c \
+	"grep -q '6789' '$T/list.out' && ! grep -q 'A123456789' '$T/list.out'"
+
+# ---- start ------------------------------------------------------------------------------
+started=0
+for _ in 1 2 3 4 5; do
+	port=$(free_port)
+	ccport=$(free_port)
+	write_conf "$port" "$ccport"
+	AUTHD_ISSUER="https://127.0.0.1:$port"
+	export AUTHD_ISSUER
+	"$AUTHD_BIN" -c "$T/authd.conf" >>"$T/authd.out" 2>>"$T/authd.log" &
+	authd_pid=$!
+	i=0
+	while [ $i -lt 200 ] && kill -0 "$authd_pid" 2>/dev/null; do
+		if curl -fsS --max-time 2 --cacert "$AUTHD_CA" -o /dev/null "$AUTHD_ISSUER/healthz" 2>/dev/null; then
+			started=1
+			break
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ $started = 1 ] && break
+	kill -0 "$authd_pid" 2>/dev/null && bail "authd did not answer within 20 s"
+	wait "$authd_pid" 2>/dev/null
+	authd_pid=
+done
+[ $started = 1 ] || bail "authd would not start"
+I=$AUTHD_ISSUER
+CC="https://127.0.0.1:$ccport"
+diag "x509: authd pid $authd_pid at $I, client-certificate listener $CC"
+
+audit_count() { ctl audit show --last 1000000 2>/dev/null | grep -c "\"event\":\"$1\""; }
+
+# start NAME: a login transaction (TX, CSRF) in jar $T/NAME.jar.
+start() {
+	rm -f "$T/$1.jar"
+	authorize "$1.az" "$T/$1.jar" app1 "$R"
+	login_page "$1.az" "$T/$1.jar"
+	TX=$(hidden_field "$1.az.page" tx)
+	CSRF=$(hidden_field "$1.az.page" csrf)
+}
+# nonce NAME: POST /login/begin method=x509; sets NONCE.
+nonce() {
+	req "$1.begin" -b "$T/$1.jar" -c "$T/$1.jar" --data-urlencode "tx=$TX" \
+		--data-urlencode "csrf=$CSRF" -d method=x509 "$I/login/begin"
+	NONCE=$(json "$1.begin" j.nonce)
+}
+# sign WHO DATA [-nodetach|detached]: base64 PKCS#7 by the card WHO over DATA.
+sign() {
+	printf '%s' "$2" >"$T/tbs"
+	if [ "${3:-}" = detached ]; then
+		openssl cms -sign -binary -signer "$PKI/$1.crt" -inkey "$PKI/$1.key" -md sha256 \
+			-in "$T/tbs" -outform DER -out "$T/sig.der" 2>/dev/null
+	else
+		openssl cms -sign -binary -nodetach -signer "$PKI/$1.crt" -inkey "$PKI/$1.key" -md sha256 \
+			-in "$T/tbs" -outform DER -out "$T/sig.der" 2>/dev/null
+	fi
+	openssl base64 -A -in "$T/sig.der"
+}
+# post NAME PKCS7: POST /login with method=x509.
+post() {
+	req "$1" -b "$T/$1.jar" -c "$T/$1.jar" -H "$EN" --data-urlencode "tx=$TX" \
+		--data-urlencode "csrf=$CSRF" -d method=x509 -d mode=sign \
+		--data-urlencode "pkcs7=$2" "$I/login"
+}
+EN="Accept-Language: en"
+# card_login NAME WHO [detached]: the whole challenge-signing sign-in.
+card_login() {
+	start "$1"
+	nonce "$1"
+	SIG=$(sign "$2" "$NONCE" "${3:-}")
+	post "$1" "$SIG"
+}
+id_token_amr() { # id_token_amr NAME: amr of the ID token for the code in NAME's Location
+	code=$(query_param "$(header "$1" location)" code)
+	token "$1.tok" app1 "$APP1_S" -d grant_type=authorization_code --data-urlencode "code=$code" \
+		--data-urlencode "redirect_uri=$R" --data-urlencode "code_verifier=$VERIFIER"
+	json "$1.tok" 'JSON.parse(Buffer.from(j.id_token.split(".")[1], "base64url")).amr.join(",")'
+}
+
+# ---- challenge signing ---------------------------------------------------------------
+card_login g2 good-g2
+ok "G2 card (RSA-2048 CA) signs in: 303 to the app" eq "$(status_of g2)" 303
+ok "the ID token's amr has sc and pin" has "$(id_token_amr g2)" "sc"
+ok "begin returned the signing parameters" eq "$(json g2.begin j.hashAlgorithm)/$(json g2.begin j.signatureType)" "SHA256/PKCS7"
+# replay: the same signature again on the same transaction
+post g2.replay "$SIG"
+cp "$T/g2.jar" "$T/g2.replay.jar" 2>/dev/null
+ok "the same signature a second time is refused" sh -c "[ \"\$(cat '$T/g2.replay.status')\" != 303 ]"
+
+card_login g3 good-g3 detached
+ok "G3 card (RSA-4096 CA), detached signature, signs in" eq "$(status_of g3)" 303
+
+start other
+nonce other
+SIG=$(sign good-g2 "not-the-nonce")
+post other "$SIG"
+ok "a signature over another text is refused" eq "$(status_of other)" 401
+ok "... with a message saying so" has "$(body_of other)" "does not match"
+
+start garbage
+nonce garbage
+post garbage "this is not base64 PKCS#7"
+ok "garbage base64 is refused as malformed (400)" eq "$(status_of garbage)" 400
+ok "... with a clear message" has "$(body_of garbage)" "malformed"
+
+card_login revoked revoked
+ok "a card revoked (OCSP says so) is refused" eq "$(status_of revoked)" 401
+ok "... and told it is revoked" has "$(body_of revoked)" "revoked"
+
+card_login expired expired
+ok "an expired card is refused" has "$(status_of expired) $(body_of expired)" "expired"
+
+card_login forged other
+ok "a card of a forged CA with MOICA's DN is refused" has "$(status_of forged) $(body_of forged)" "not issued by a trusted"
+
+# an unbound, valid card: clear page on how to bind
+ctl x509 unbind chen >/dev/null 2>&1
+card_login unbound good-g3
+ok "an unbound card is refused with how to link it" has "$(body_of unbound)" "not linked to an account"
+ctl x509 bind chen "$PKI/good-g3.crt" >/dev/null 2>&1
+
+# ---- OCSP down: the CRL decides; both down: fail closed, audited ------------------
+stop_pid "$OCSP2_PID"
+pids="$OCSP3_PID $CRL_PID"
+card_login crlrev revoked2
+ok "responder down, CRL says revoked: refused" has "$(body_of crlrev)" "revoked"
+stop_pid "$CRL_PID"
+pids="$OCSP3_PID"
+before=$(audit_count x509.revocation_unknown)
+# good-g2's OCSP answer is cached in memory until nextUpdate, and the CRL
+# parsed from the earlier download is still current (cached until its nextUpdate):
+# remove the disk cache and restart authd so nothing is left but the network.
+# The CRL parsed from the earlier download is still current (cached until nextUpdate):
+# remove the disk cache and restart authd so nothing is left but the network.
+rm -rf "$T/crl-cache"
+stop_pid "$authd_pid"
+"$AUTHD_BIN" -c "$T/authd.conf" >>"$T/authd.out" 2>>"$T/authd.log" &
+authd_pid=$!
+i=0
+while [ $i -lt 100 ] && ! curl -fsS --max-time 2 --cacert "$AUTHD_CA" -o /dev/null "$I/healthz" 2>/dev/null; do
+	sleep 0.1
+	i=$((i + 1))
+done
+card_login bothdown good-g2
+ok "OCSP and CRL both unreachable: refused (fail closed)" eq "$(status_of bothdown)" 401
+ok "... with the reason" has "$(body_of bothdown)" "cannot be checked"
+ok "... and audited as x509.revocation_unknown" test "$(audit_count x509.revocation_unknown)" -gt "$before"
+
+# ---- TLS client authentication ------------------------------------------------------
+# G3's responder still runs: chen's card (G3) is checked by OCSP.
+tls_login() { # tls_login NAME CERT-ARGS...
+	n=$1
+	shift
+	rm -f "$T/$n.jar"
+	pkce
+	req "$n.az" -b "$T/$n.jar" -c "$T/$n.jar" "$@" \
+		"$CC/authorize?response_type=code&client_id=app1&redirect_uri=$(urlenc "$R")&scope=openid&state=s&nonce=n&code_challenge=$CHALLENGE&code_challenge_method=S256"
+	loc=$(header "$n.az" location)
+	req "$n.page" -b "$T/$n.jar" -c "$T/$n.jar" "$@" "$CC$loc"
+	req "$n" -b "$T/$n.jar" -c "$T/$n.jar" -H "$EN" "$@" \
+		--data-urlencode "tx=$(hidden_field "$n.page" tx)" \
+		--data-urlencode "csrf=$(hidden_field "$n.page" csrf)" -d method=x509 -d mode=tls "$CC/login"
+}
+tls_login tls --cert "$PKI/good-g3.crt" --key "$PKI/good-g3.key"
+ok "TLS client certificate (curl --cert) signs in on the dedicated listener" eq "$(status_of tls)" 303
+tls_login nocert
+ok "no client certificate: refused" eq "$(status_of nocert)" 401
+ok "... with a clear message" has "$(body_of nocert)" "No client certificate"
+# A certificate header from an address that is not a trusted proxy is ignored.
+start hdr
+req hdr -b "$T/hdr.jar" -c "$T/hdr.jar" -H "$EN" \
+	-H "X-SSL-Client-Cert: $(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(open(sys.argv[1]).read(), safe=""))' "$PKI/good-g3.crt")" \
+	--data-urlencode "tx=$TX" --data-urlencode "csrf=$CSRF" -d method=x509 -d mode=tls "$I/login"
+ok "a certificate header from a non-proxy address is ignored" has "$(status_of hdr) $(body_of hdr)" "No client certificate"
+ok "... and logged" grep -q "client certificate header from an untrusted address ignored" "$T/authd.log"
+
+# ---- page script and button ------------------------------------------------------------
+req js "$I/static/x509.js"
+ok "/static/x509.js is served as JavaScript" has "$(header js content-type)" "text/javascript"
+start page
+ok "the sign-in page shows the citizen certificate button" has "$(body_of page.az.page)" 'id="method-x509"'
+ok "the CSP lets the page reach the local sign server" has "$(header page.az.page content-security-policy)" "http://127.0.0.1:61161"
+
+ok "authctl x509 unbind removes the cards" ctl x509 unbind wang
+tap_end
