@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,9 +36,31 @@ usage(FILE *f)
 
 /* Root only binds; everything after runs as conf->user. Verified, not assumed:
  * if root can be regained the process refuses to continue. */
-static int
-drop_privileges(const char *user)
+/* The data the daemon keeps writing must belong to the user it runs as, so a
+ * later start directly as that user (systemd User=) can open it. */
+static void own_data(const struct conf *c, uid_t uid, gid_t gid)
 {
+	const char *names[] = { "", "/data.mdb", "/lock.mdb" };
+	char path[4096];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", c->store_path, names[i]);
+		if (chown(path, uid, gid) != 0 && errno != ENOENT)
+			log_msg(LOG_WARN, "cannot hand the store to [server] user", "path", path,
+			    "error", strerror(errno), NULL);
+	}
+	if (c->totp_key_file && chown(c->totp_key_file, uid, gid) != 0 && errno != ENOENT)
+		log_msg(LOG_WARN, "cannot hand the TOTP key to [server] user", "path",
+		    c->totp_key_file, "error", strerror(errno), NULL);
+	if (c->x509_crl_cache && chown(c->x509_crl_cache, uid, gid) != 0 && errno != ENOENT)
+		log_msg(LOG_WARN, "cannot hand the CRL cache to [server] user", "path",
+		    c->x509_crl_cache, "error", strerror(errno), NULL);
+}
+
+static int
+drop_privileges(const struct conf *c)
+{
+	const char *user = c->user;
 	struct passwd *pw;
 	gid_t gid;
 
@@ -57,6 +80,7 @@ drop_privileges(const char *user)
 		log_msg(LOG_ERROR, "[server] user must not be root", "user", user, NULL);
 		return -1;
 	}
+	own_data(c, pw->pw_uid, gid);
 	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0) {
 		log_msg(LOG_ERROR, "cannot drop privileges", "user", user,
 		    "error", strerror(errno), NULL);
@@ -65,6 +89,12 @@ drop_privileges(const char *user)
 	if (setuid(0) == 0 || seteuid(0) == 0 || getuid() == 0 || geteuid() == 0 ||
 	    getegid() != gid) {
 		log_msg(LOG_ERROR, "privileges could be regained after dropping them", NULL);
+		return -1;
+	}
+	/* Defence in depth: nothing this process could ever run may gain
+	 * privileges again (setuid binaries, file capabilities). */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		log_msg(LOG_ERROR, "cannot set no_new_privs", "error", strerror(errno), NULL);
 		return -1;
 	}
 	log_msg(LOG_INFO, "dropped privileges", "user", user, NULL);
@@ -166,7 +196,7 @@ main(int argc, char **argv)
 		log_msg(LOG_ERROR, "cannot start the HTTP server", NULL);
 		goto out_methods;
 	}
-	if (drop_privileges(conf.user) != 0)
+	if (drop_privileges(&conf) != 0)
 		goto out_http;
 	if (sweep_start(&a, 60) != 0) {
 		log_msg(LOG_ERROR, "cannot start the expiry sweeper", NULL);
