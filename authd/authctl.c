@@ -462,12 +462,13 @@ user_public(const json_t *u)
 {
 	json_t *g = json_object_get(u, "groups");
 
-	/* Accounts made before groups existed show an empty list, like the claim. */
-	return json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O}",
+	/* Accounts made before groups existed show an empty list, like the claim.
+	 * "o" steals, so the empty list made here is owned by the result alone. */
+	return json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:o}",
 	    "id", json_object_get(u, "id"), "username", json_object_get(u, "username"),
 	    "display_name", json_object_get(u, "display_name"), "email", json_object_get(u, "email"),
 	    "disabled", json_object_get(u, "disabled"), "created", json_object_get(u, "created"),
-	    "groups", g != NULL ? g : json_array());
+	    "groups", g != NULL ? json_incref(g) : json_array());
 }
 
 struct user_ctx {
@@ -505,8 +506,10 @@ user_add_cb(struct store_txn *t, void *arg)
 		if (rc != STORE_OK)
 			return rc;
 	}
-	f = json_pack("{s:s, s:s, s:O}", "user", x->id, "username", x->name,
-	    "groups", x->groups != NULL ? x->groups : json_array());
+	/* "o" steals: the caller's list gets a reference of its own, and the
+	 * empty one made here is owned by f alone (with "O" it leaked). */
+	f = json_pack("{s:s, s:s, s:o}", "user", x->id, "username", x->name,
+	    "groups", x->groups != NULL ? json_incref(x->groups) : json_array());
 	rc = f != NULL ? audit_admin(x->c, t, "admin.user.add", f) : STORE_IO;
 	json_decref(f);
 	return rc;
