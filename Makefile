@@ -251,13 +251,14 @@ fuzz-regress: fuzz
 # suite, and the suite's last check stops it with SIGTERM and requires exit 0,
 # which LeakSanitizer turns into 23 on any leak. Reports go to
 # build-asan/sanitizer/ (not the daemon's JSON log); any file there fails the run.
+# SAN=1 in the environment: tests that build more (client.test.sh) build it sanitized.
 SAN_LOGS := $(CURDIR)/build-asan/sanitizer
 test-integration-asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 build-asan/bin/authd \
 		build-asan/bin/authctl build-asan/tests/libjwt-verify
 	@rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
 	@ASAN_OPTIONS=detect_leaks=1:exitcode=23:log_path=$(SAN_LOGS)/asan \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(SAN_LOGS)/ubsan \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(SAN_LOGS)/ubsan SAN=1 \
 		sh tests/integration/run.sh build-asan; rc=$$?; \
 	for f in $(SAN_LOGS)/*; do [ -f "$$f" ] || continue; rc=1; \
 		echo "# sanitizer report $$f:"; head -n 40 "$$f" | sed 's/^/#   /'; done; \
