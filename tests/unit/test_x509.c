@@ -600,6 +600,53 @@ test_finish_sign(void **state)
 	json_decref(out);
 }
 
+/* unbound = create: the first sign-in with an unknown card makes its account. */
+static void
+test_finish_unbound_create(void **state)
+{
+	struct fx *f = *state;
+	struct login l = { .authd = &f->a };
+	json_t *out = json_object(), *st, *u = NULL;
+	struct proof p;
+	struct store_txn *t;
+	char *sig, *body, uid[USER_ID_LEN + 1];
+
+	cache_crl(f, "good-g3.crt", "g3.crl");
+	f->conf.x509_unbound = (char *)"create";
+	reload(f);
+	cache_crl(f, "good-g3.crt", "g3.crl");
+	assert_int_equal(method_x509.begin(&l, out), METHOD_OK);
+	st = l.state;
+	sig = sign_b64("good-g3", json_string_value(json_object_get(st, "nonce")), 1, EVP_sha256());
+	body = form_with(sig);
+	assert_int_equal(run_finish(f, st, body, NULL, &p), METHOD_OK);
+	assert_string_not_equal(p.user_id, f->uid);
+	t = store_read_begin(f->s);
+	assert_int_equal(user_by_id(t, p.user_id, &u), STORE_OK);
+	assert_string_equal(json_string_value(json_object_get(u, "display_name")), "陳美麗");
+	assert_int_equal(strncmp(json_string_value(json_object_get(u, "username")), "card-", 5), 0);
+	{
+		X509 *x = load_cert("good-g3.crt");
+		struct x509_ident id;
+
+		assert_int_equal(x509_ident_of(x, &id), 0);
+		assert_int_equal(x509_lookup(t, id.cred_id, uid, sizeof(uid)), STORE_OK);
+		assert_string_equal(uid, p.user_id);
+		X509_free(x);
+	}
+	store_read_end(t);
+	/* the same card again signs in to that account, no second one */
+	assert_int_equal(run_finish(f, st, body, NULL, &p), METHOD_OK);
+	assert_string_equal(p.user_id, uid);
+	f->conf.x509_unbound = (char *)"refuse";
+	reload(f);
+	json_decref(u);
+	json_decref(st);
+	json_decref(out);
+	free(sig);
+	free(body);
+}
+
 static char *
 read_file(const char *name)
 {
@@ -670,6 +717,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bindings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish_sign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish_tls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_finish_unbound_create, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disabled_refuses, setup, teardown),
 	};
 
