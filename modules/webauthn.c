@@ -218,6 +218,80 @@ be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* Length of the one CBOR item at p, or 0 when it is not well formed within n
+ * bytes. Run before libcbor sees any input: every declared length must fit in
+ * what is left (an array of k items needs at least k bytes), so libcbor never
+ * allocates for more items than the input holds (cbor_load sizes arrays and
+ * maps from the header); nesting is at most 8 deep and indefinite lengths are
+ * refused (CTAP2 canonical CBOR has none). The work is bounded by n. */
+static size_t
+cbor_item_len(const uint8_t *p, size_t n, int depth)
+{
+	uint8_t mt, ai;
+	uint64_t v = 0;
+	size_t off = 1, i, l;
+
+	if (n == 0 || depth > 8)
+		return 0;
+	mt = p[0] >> 5;
+	ai = p[0] & 31;
+	if (ai < 24) {
+		v = ai;
+	} else if (ai <= 27) {
+		size_t w = (size_t)1 << (ai - 24);
+
+		if (n - 1 < w)
+			return 0;
+		for (i = 0; i < w; i++)
+			v = v << 8 | p[1 + i];
+		off += w;
+	} else {
+		return 0;
+	}
+	switch (mt) {
+	case 0:
+	case 1:
+	case 7:
+		return off;
+	case 2:
+	case 3:
+		return v <= n - off ? off + (size_t)v : 0;
+	case 4:
+	case 5:
+		if (v > (n - off) / (mt == 5 ? 2 : 1))
+			return 0;
+		for (i = 0; i < (size_t)v * (mt == 5 ? 2 : 1); i++) {
+			if ((l = cbor_item_len(p + off, n - off, depth + 1)) == 0)
+				return 0;
+			off += l;
+		}
+		return off;
+	default:	/* 6: a tag and its item */
+		l = cbor_item_len(p + off, n - off, depth + 1);
+		return l != 0 ? off + l : 0;
+	}
+}
+
+/* cbor_load of exactly the one item at p (whose length the walker checked). */
+static cbor_item_t *
+cbor_load_one(const uint8_t *p, size_t n, size_t *len)
+{
+	struct cbor_load_result res;
+	cbor_item_t *it;
+	size_t l = cbor_item_len(p, n, 0);
+
+	if (l == 0)
+		return NULL;
+	it = cbor_load(p, l, &res);
+	if (it != NULL && (res.error.code != CBOR_ERR_NONE || res.read != l)) {
+		cbor_decref(&it);
+		return NULL;
+	}
+	if (it != NULL)
+		*len = l;
+	return it;
+}
+
 /* A CBOR integer as a signed value; -1 when it is not an integer in range. */
 static int
 cbor_int(const cbor_item_t *it, long *out)
@@ -290,9 +364,8 @@ cose_alg(const cbor_item_t *key, int *alg)
 int
 webauthn_authdata_parse(const uint8_t *p, size_t n, struct wa_authdata *out)
 {
-	struct cbor_load_result res;
 	cbor_item_t *it;
-	size_t off = 37;
+	size_t off = 37, len = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (p == NULL || n < 37)
@@ -316,35 +389,31 @@ webauthn_authdata_parse(const uint8_t *p, size_t n, struct wa_authdata *out)
 		off += idlen;
 		if (off >= n)
 			return WA_MALFORMED;
-		it = cbor_load(p + off, n - off, &res);
-		if (it == NULL || res.error.code != CBOR_ERR_NONE) {
-			if (it != NULL)
-				cbor_decref(&it);
+		if ((it = cbor_load_one(p + off, n - off, &len)) == NULL)
 			return WA_MALFORMED;
-		}
 		if (cose_alg(it, &alg) != 0) {
 			cbor_decref(&it);
 			return WA_MALFORMED;
 		}
 		cbor_decref(&it);
 		out->cose = p + off;
-		out->cose_len = res.read;
+		out->cose_len = len;
 		out->alg = alg;
 		out->has_cred = 1;
-		off += res.read;
+		off += len;
 	}
 	if (out->flags & WA_FLAG_ED) {
 		/* Extension outputs: one CBOR map, and nothing after it. */
 		if (off >= n)
 			return WA_MALFORMED;
-		it = cbor_load(p + off, n - off, &res);
-		if (it == NULL || res.error.code != CBOR_ERR_NONE || !cbor_isa_map(it)) {
-			if (it != NULL)
-				cbor_decref(&it);
+		if ((it = cbor_load_one(p + off, n - off, &len)) == NULL)
+			return WA_MALFORMED;
+		if (!cbor_isa_map(it)) {
+			cbor_decref(&it);
 			return WA_MALFORMED;
 		}
 		cbor_decref(&it);
-		off += res.read;
+		off += len;
 	}
 	return off == n ? WA_OK : WA_MALFORMED;
 }
@@ -397,17 +466,16 @@ att_stmt_parse(const cbor_item_t *st, struct wa_att *a)
 int
 webauthn_att_parse(const uint8_t *p, size_t n, struct wa_att *out)
 {
-	struct cbor_load_result res;
 	cbor_item_t *it = NULL, *stmt = NULL;
 	struct cbor_pair *pairs;
 	int have_fmt = 0, rc = WA_MALFORMED;
-	size_t i;
+	size_t i, len = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (p == NULL || n == 0 || n > WA_ATT_MAX)
 		return WA_MALFORMED;
-	it = cbor_load(p, n, &res);
-	if (it == NULL || res.error.code != CBOR_ERR_NONE || res.read != n || !cbor_isa_map(it) ||
+	it = cbor_load_one(p, n, &len);
+	if (it == NULL || len != n || !cbor_isa_map(it) ||
 	    !cbor_map_is_definite(it) || cbor_map_size(it) != 3)
 		goto out;
 	pairs = cbor_map_handle(it);
@@ -415,14 +483,14 @@ webauthn_att_parse(const uint8_t *p, size_t n, struct wa_att *out)
 		const cbor_item_t *k = pairs[i].key, *v = pairs[i].value;
 
 		if (cbor_text_is(k, "fmt")) {
-			size_t len;
+			size_t flen;
 
 			if (have_fmt || !cbor_isa_string(v) || !cbor_string_is_definite(v) ||
-			    (len = cbor_string_length(v)) == 0 || len >= sizeof(out->fmt))
+			    (flen = cbor_string_length(v)) == 0 || flen >= sizeof(out->fmt))
 				goto out;
-			memcpy(out->fmt, cbor_string_handle(v), len);
-			out->fmt[len] = '\0';
-			if (strlen(out->fmt) != len)
+			memcpy(out->fmt, cbor_string_handle(v), flen);
+			out->fmt[flen] = '\0';
+			if (strlen(out->fmt) != flen)
 				goto out;	/* an embedded NUL */
 			have_fmt = 1;
 		} else if (cbor_text_is(k, "authData")) {

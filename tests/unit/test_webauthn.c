@@ -240,6 +240,25 @@ att_cert(EVP_PKEY *k, uint8_t **der)
 	return (size_t)n;
 }
 
+/* WA_SEED_DIR=tests/fuzz/corpus/webauthn: each attestation object made here
+ * is also written there, as seeds for tests/fuzz/fuzz_webauthn.c. */
+static void
+seed_write(const uint8_t *p, size_t n)
+{
+	const char *dir = getenv("WA_SEED_DIR");
+	static int seq;
+	char path[512];
+	FILE *fp;
+
+	if (dir == NULL || *dir == '\0')
+		return;
+	snprintf(path, sizeof(path), "%s/att-%03d.cbor", dir, seq++);
+	if ((fp = fopen(path, "wb")) != NULL) {
+		fwrite(p, 1, n, fp);
+		fclose(fp);
+	}
+}
+
 enum fmt { F_NONE, F_SELF, F_X5C, F_U2F };
 
 struct reg_opts {
@@ -331,6 +350,7 @@ make_reg(struct authr *a, const struct reg_opts *o, char **cd_out, char **ao_out
 	map_add(m, cbor_build_string("attStmt"), st);
 	map_add(m, cbor_build_string("authData"), cbor_build_bytestring(ad, adl));
 	aol = cbor_out(m, &ao);
+	seed_write(ao, aol);
 	*cd_out = cd;
 	*ao_out = b64(ao, aol);
 	free(ao);
@@ -625,6 +645,23 @@ test_malformed_cbor(void **state)
 	assert_int_equal(webauthn_register_verify(cd, bad, f->challenge, 0, &rec), WA_MALFORMED);
 	free(bad);
 	free(cut);
+	/* headers that declare more than the input holds (libcbor would size its
+	 * allocation from them), indefinite lengths, and deep nesting */
+	{
+		static const uint8_t huge_map[] = { 0xbb, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+		static const uint8_t huge_arr[] = { 0x9a, 0x7f, 0xff, 0xff, 0xff, 0x01 };
+		static const uint8_t huge_bytes[] = { 0x5a, 0x7f, 0xff, 0xff, 0xff, 0x01, 0x02 };
+		static const uint8_t indefinite[] = { 0xbf, 0x63, 'f', 'm', 't', 0x01, 0xff };
+		uint8_t deep[40];
+
+		memset(deep, 0x81, sizeof(deep));
+		deep[sizeof(deep) - 1] = 0x01;
+		assert_int_equal(webauthn_att_parse(huge_map, sizeof(huge_map), &att), WA_MALFORMED);
+		assert_int_equal(webauthn_att_parse(huge_arr, sizeof(huge_arr), &att), WA_MALFORMED);
+		assert_int_equal(webauthn_att_parse(huge_bytes, sizeof(huge_bytes), &att), WA_MALFORMED);
+		assert_int_equal(webauthn_att_parse(indefinite, sizeof(indefinite), &att), WA_MALFORMED);
+		assert_int_equal(webauthn_att_parse(deep, sizeof(deep), &att), WA_MALFORMED);
+	}
 	/* not a map, an unknown member */
 	{
 		uint8_t arr[] = { 0x83, 0x01, 0x02, 0x03 };
