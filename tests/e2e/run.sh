@@ -66,6 +66,12 @@ free_port() {
 		s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
 }
 
+# The citizen-certificate look-alike PKI (x509.test.mjs); keys are cached
+# between runs (RSA-4096 is slow), certificates remade.
+E2E_PKI=${X509_E2E_PKI_CACHE:-${TMPDIR:-/tmp}/authd-x509-e2e-pki-$(id -u)}
+sh "$root/certs/make-test-pki.sh" "$E2E_PKI" 1 2 3 >"$T/pki.log" 2>&1 ||
+	bail "certs/make-test-pki.sh failed: $(tail -n 3 "$T/pki.log")"
+
 # localhost, not 127.0.0.1: a WebAuthn rp id must be a domain name.
 write_conf() { # write_conf PORT
 	cat >"$T/authd.conf" <<EOF
@@ -91,6 +97,16 @@ rp_name = City SSO e2e
 user_verification = preferred
 attestation = direct
 
+# The card's page script against a fake local sign server; revocation is
+# tested by tests/integration/x509.test.sh, so none here (fail open).
+[x509]
+enabled = true
+trust_anchors = $E2E_PKI/anchors.pem
+intermediates = $E2E_PKI/intermediates.pem
+ocsp = false
+crl = false
+fail_open = true
+
 [log]
 level = 2
 EOF
@@ -102,6 +118,8 @@ E2E_USER=lin.e2e
 E2E_PASSWORD=$(openssl rand 18 | openssl base64 -A | tr '+/' 'xy')
 printf '%s\n' "$E2E_PASSWORD" | ctl user add "$E2E_USER" --password-stdin \
 	--display-name "林測試" >"$T/user.log" 2>&1 || bail "authctl user add: $(tail -n 3 "$T/user.log")"
+ctl x509 bind "$E2E_USER" "$E2E_PKI/good-g2.crt" >"$T/x509.log" 2>&1 ||
+	bail "authctl x509 bind: $(tail -n 3 "$T/x509.log")"
 E2E_REDIRECT=http://127.0.0.1:9/cb
 ctl client add e2e-aal3 --redirect-uri "$E2E_REDIRECT" --min-aal 3 --name-en "AAL3 app" \
 	>"$T/client.out" 2>"$T/client.err" || bail "authctl client add: $(tail -n 3 "$T/client.err")"
@@ -135,7 +153,7 @@ echo "# e2e: authd pid $authd_pid at $AUTHD_ISSUER"
 
 export AUTHD_ISSUER E2E_USER E2E_PASSWORD E2E_REDIRECT E2E_SECRET CHROMIUM
 export E2E_HOME="$T/home" E2E_TMP="$T" NODE_EXTRA_CA_CERTS="$T/certs/ca.crt"
-export E2E_AUTHCTL="$AUTHCTL_BIN" E2E_CONF="$T/authd.conf"
+export E2E_AUTHCTL="$AUTHCTL_BIN" E2E_CONF="$T/authd.conf" E2E_PKI
 # The scripts run from the scratch folder, beside a link to the integration
 # suite's node_modules (one package.json and lock for all node tests).
 ln -s "$nm" "$T/node_modules"
