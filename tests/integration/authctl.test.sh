@@ -384,6 +384,17 @@ run 2 "audit show --last 0 is a usage error" audit show --last 0
 run 2 "audit show --last x is a usage error" audit show --last x
 run 2 "audit with an unknown action is a usage error" audit frob
 
+# ---- x509 (the card checks themselves: tests/integration/x509.test.sh)
+run 2 "x509 without an action is a usage error" x509
+run 2 "x509 bind without CERT is a usage error" x509 bind alice
+run 2 "x509 list with an extra argument is a usage error" x509 list alice extra
+run 1 "x509 bind is refused while [x509] is not enabled" x509 bind alice /dev/null
+check "it says why" err_has "not set up"
+run 0 "x509 list of a user without cards" x509 list alice
+check "it prints an empty list" out_has '^\[\]$'
+run 1 "x509 list of an unknown user is refused" x509 list nobody.here
+run 1 "x509 unbind of a user without cards is refused" x509 unbind alice
+
 # ---- a running daemon picks up a rotation without restart (run.sh only) ---
 if [ -n "${AUTHD_CONF:-}" ] && [ -n "${AUTHD_ISSUER:-}" ] && [ -n "${AUTHD_CA:-}" ]; then
 	"$authctl" -c "$AUTHD_CONF" key rotate >"$T/live-keys" 2>"$T/err"
