@@ -26,6 +26,8 @@
 #include "../lib/util.h"
 #include "../modules/password.h"
 #include "../modules/totp.h"
+#include "../modules/webauthn.h"
+#include "policy.h"
 #include "../modules/x509.h"
 #include "audit.h"
 #include "authd.h"
@@ -69,6 +71,7 @@ static const char usage_main[] =
     "  user add|list|show|disable|enable|passwd|groups\n"
     "  client add|update|list|show|remove|import\n"
     "  totp enrol|reset|status   two-step verification (TOTP) of a user\n"
+    "  webauthn list|remove       security keys and passkeys of a user\n"
     "  x509 bind|unbind|list      citizen certificate (自然人憑證) cards of a user\n"
     "  key rotate|list\n"
     "  audit verify|show\n"
@@ -121,6 +124,14 @@ static const char usage_x509[] =
     "  bind: checks the card's certificate as a sign-in would (chain to [x509]\n"
     "  trust_anchors, validity, key usage, policy, revocation) and links it to NAME.\n"
     "  unbind removes every card of NAME. The full national ID is never shown.\n";
+
+static const char usage_webauthn[] =
+    "usage: authctl [-c FILE] webauthn list NAME\n"
+    "       authctl [-c FILE] webauthn remove NAME CRED_ID\n"
+    "  list prints one JSON line per security key or passkey of NAME (its CRED_ID\n"
+    "  is \"ref\"); remove takes one out of use at once, e.g. a lost key (the\n"
+    "  person can register a new one on the account page). CRED_ID is the ref\n"
+    "  from list or the credential id itself (base64url).\n";
 
 static const char usage_totp[] =
     "usage: authctl [-c FILE] totp enrol NAME [--code-stdin]\n"
@@ -2239,6 +2250,141 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 	}
 }
 
+/* ---------------------------------------------------------------- webauthn */
+
+struct wa_ctx {
+	struct totp_ctx u;     /* the user lookup is the same as for TOTP */
+	char ref[WA_REF_LEN + 1];
+	int level_before, level_after;
+};
+
+static int
+wa_remove_cb(struct store_txn *t, void *arg)
+{
+	struct wa_ctx *x = arg;
+	json_t *f;
+	int rc;
+
+	if ((rc = totp_user(t, &x->u)) != STORE_OK)
+		return rc;
+	x->level_before = webauthn_reachable_level(t, x->u.id, NULL);
+	if ((rc = webauthn_cred_remove(t, x->u.id, x->ref)) != STORE_OK)
+		return rc;
+	x->level_after = webauthn_reachable_level(t, x->u.id, NULL);
+	f = json_pack("{s:s s:s s:s}", "user", x->u.id, "username", x->u.username, "cred", x->ref);
+	rc = f != NULL ? audit_admin(x->u.c, t, "admin.webauthn.remove", f) : STORE_IO;
+	json_decref(f);
+	return rc;
+}
+
+/* The fields an administrator needs; the key material stays in the store. */
+static int
+wa_list_print(const char *username, json_t *list)
+{
+	static const char *const keep[] = { "name", "fmt", "attested", "uv", "aaguid", "transports",
+		"sign_count", "created", "last_used", "suspicious", NULL };
+	json_t *c, *o;
+	size_t i, k;
+
+	json_array_foreach(list, i, c) {
+		if ((o = json_pack("{s:s s:O}", "username", username, "ref", json_object_get(c, "ref")))
+		    == NULL)
+			return -1;
+		for (k = 0; keep[k] != NULL; k++)
+			if (json_object_get(c, keep[k]) != NULL)
+				json_object_set(o, keep[k], json_object_get(c, keep[k]));
+		if (print_json_line(o) != 0) {
+			json_decref(o);
+			return -1;
+		}
+		json_decref(o);
+	}
+	return 0;
+}
+
+static int
+cmd_webauthn(struct ctl *c, int argc, char **argv)
+{
+	struct wa_ctx x = { .u = { .c = c } };
+	char norm[USERNAME_MAX + 1];
+	int rm, want, rc;
+
+	if (argc < 1 || (strcmp(argv[0], "list") != 0 && strcmp(argv[0], "remove") != 0)) {
+		if (argc < 1)
+			usage_error(usage_webauthn, "webauthn: which action?");
+		else
+			usage_error(usage_webauthn, "webauthn: unknown action '%s'", argv[0]);
+		return EXIT_USAGE;
+	}
+	rm = strcmp(argv[0], "remove") == 0;
+	want = rm ? 3 : 2;
+	if (argc != want || argv[1][0] == '-' || (rm && argv[2][0] == '-')) {
+		usage_error(usage_webauthn, rm ? "webauthn remove needs NAME and CRED_ID" :
+		    "webauthn list needs a NAME");
+		return EXIT_USAGE;
+	}
+	x.u.name = argv[1];
+	if (!username_normalise(x.u.name, norm)) {
+		refuse("invalid username (1-64 of A-Z a-z 0-9 . _ @ -)", x.u.name);
+		return EXIT_REFUSED;
+	}
+	if (rm) {
+		/* The ref from list (43 characters), or the credential id itself. */
+		if (strlen(argv[2]) == WA_REF_LEN)
+			snprintf(x.ref, sizeof(x.ref), "%s", argv[2]);
+		else if (webauthn_cred_ref(argv[2], x.ref) != 0) {
+			refuse("invalid CRED_ID (the ref shown by webauthn list)", argv[2]);
+			return EXIT_REFUSED;
+		}
+	}
+	if (ctl_open_store(c, 0) != 0)
+		return EXIT_REFUSED;
+	if (rm) {
+		rc = store_write_sync(c->store, wa_remove_cb, &x);
+		if (rc == STORE_OK) {
+			fprintf(stderr, "authctl: security key %s of %s removed", x.ref, x.u.name);
+			if (x.level_after < x.level_before)
+				fprintf(stderr, "; the account now reaches %s at most (was %s)",
+				    x.level_after > 0 ? policy_acr_name(x.level_after) : "no level",
+				    policy_acr_name(x.level_before));
+			fputc('\n', stderr);
+			return 0;
+		}
+		if (x.u.no_user) {
+			refuse("no such user", x.u.name);
+			return EXIT_REFUSED;
+		}
+		if (rc == STORE_NOTFOUND || rc == STORE_INVALID) {
+			refuse("no such security key for this user (see webauthn list)", argv[2]);
+			return EXIT_REFUSED;
+		}
+		return store_failure("webauthn remove", rc);
+	} else {
+		struct store_txn *t;
+		json_t *u = NULL, *list = NULL;
+
+		if ((t = store_read_begin(c->store)) == NULL)
+			return store_failure("read", STORE_IO);
+		rc = user_by_name(t, x.u.name, &u);
+		if (rc == STORE_OK)
+			list = webauthn_cred_list(t, json_string_value(json_object_get(u, "id")));
+		store_read_end(t);
+		if (rc == STORE_NOTFOUND) {
+			refuse("no such user", x.u.name);
+			return EXIT_REFUSED;
+		}
+		if (rc != STORE_OK || list == NULL) {
+			json_decref(u);
+			return store_failure("webauthn list", rc != STORE_OK ? rc : STORE_IO);
+		}
+		rc = wa_list_print(json_string_value(json_object_get(u, "username")), list) == 0 ? 0 :
+		    EXIT_REFUSED;
+		json_decref(list);
+		json_decref(u);
+		return rc;
+	}
+}
+
 /* ---------------------------------------------------------------- main */
 
 struct command {
@@ -2252,6 +2398,7 @@ static const struct command commands[] = {
 	{ "user", cmd_user, usage_user },
 	{ "client", cmd_client, usage_client },
 	{ "totp", cmd_totp, usage_totp },
+	{ "webauthn", cmd_webauthn, usage_webauthn },
 	{ "x509", cmd_x509, usage_x509 },
 	{ "key", cmd_key, usage_key },
 	{ "audit", cmd_audit, usage_audit },

@@ -120,6 +120,12 @@ printf '%s\n' "$E2E_PASSWORD" | ctl user add "$E2E_USER" --password-stdin \
 	--display-name "林測試" >"$T/user.log" 2>&1 || bail "authctl user add: $(tail -n 3 "$T/user.log")"
 ctl x509 bind "$E2E_USER" "$E2E_PKI/good-g2.crt" >"$T/x509.log" 2>&1 ||
 	bail "authctl x509 bind: $(tail -n 3 "$T/x509.log")"
+# A second person with only a password, for webauthn.test.mjs: the first has a
+# card bound, which makes adding a key ask for an AAL3 sign-in first.
+E2E_WA_USER=wei.e2e
+E2E_WA_PASSWORD=$(openssl rand 18 | openssl base64 -A | tr '+/' 'xy')
+printf '%s\n' "$E2E_WA_PASSWORD" | ctl user add "$E2E_WA_USER" --password-stdin \
+	--display-name "王測試" >"$T/user2.log" 2>&1 || bail "authctl user add: $(tail -n 3 "$T/user2.log")"
 E2E_REDIRECT=http://127.0.0.1:9/cb
 ctl client add e2e-aal3 --redirect-uri "$E2E_REDIRECT" --min-aal 3 --name-en "AAL3 app" \
 	>"$T/client.out" 2>"$T/client.err" || bail "authctl client add: $(tail -n 3 "$T/client.err")"
@@ -151,7 +157,7 @@ done
 [ $started = 1 ] || bail "authd would not start"
 echo "# e2e: authd pid $authd_pid at $AUTHD_ISSUER"
 
-export AUTHD_ISSUER E2E_USER E2E_PASSWORD E2E_REDIRECT E2E_SECRET CHROMIUM
+export AUTHD_ISSUER E2E_USER E2E_PASSWORD E2E_WA_USER E2E_WA_PASSWORD E2E_REDIRECT E2E_SECRET CHROMIUM
 export E2E_HOME="$T/home" E2E_TMP="$T" NODE_EXTRA_CA_CERTS="$T/certs/ca.crt"
 export E2E_AUTHCTL="$AUTHCTL_BIN" E2E_CONF="$T/authd.conf" E2E_PKI
 # The scripts run from the scratch folder, beside a link to the integration

@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 
 const require = createRequire(path.join(process.env.E2E_TMP, 'node_modules', 'x.js'));
 const { chromium } = require('playwright-core');
@@ -22,6 +23,8 @@ const ISS = process.env.AUTHD_ISSUER;
 const RP_ID = new URL(ISS).hostname;
 const REDIRECT = process.env.E2E_REDIRECT;
 const CLIENT = 'e2e-aal3';
+const USER = process.env.E2E_WA_USER;
+const PASSWORD = process.env.E2E_WA_PASSWORD;
 
 let n = 0;
 let failed = 0;
@@ -194,12 +197,55 @@ async function run(ctx) {
 	ok(idt.amr.includes('user') || idt.amr.includes('pin'), 'passkey: amr shows the user verification', idt.amr);
 
 	await crossCheck();
+	await manage(page);
+}
+
+function authctl(...args) {
+	return execFileSync(process.env.E2E_AUTHCTL, ['-c', process.env.E2E_CONF, ...args],
+		{ encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+// The account page's rename and remove (with its warning), and the help
+// desk's authctl webauthn list / remove on a key a person lost.
+async function manage(page) {
+	let keys = authctl('webauthn', 'list', USER).trim().split('\n').map((l) => JSON.parse(l));
+	ok(keys.length === 1 && keys[0].name === 'YubiKey e2e' && keys[0].attested === true &&
+		keys[0].last_used > 0, 'authctl webauthn list shows the key, attested and used', JSON.stringify(keys));
+
+	await page.goto(`${ISS}/account?lang=en`);
+	await page.fill('#webauthn-keys input[name=name]', 'Office key');
+	await Promise.all([page.waitForNavigation(), page.click('#webauthn-keys form:has(input[value=rename]) button')]);
+	ok((await page.textContent('#webauthn-keys')).includes('Office key'), 'the account page renames a key');
+
+	await Promise.all([page.waitForNavigation(), page.click('#webauthn-keys form:has(input[value=remove]) button')]);
+	const ask = await page.textContent('main');
+	ok(/Remove it\?/.test(ask) && ask.includes('aal1'),
+		'removing the only AAL3 key asks first and names the level left', ask.slice(0, 300));
+	await Promise.all([page.waitForNavigation(), page.click('main form button[type=submit]')]);
+	ok(await page.locator('#webauthn-keys').count() === 0, 'after confirming, the key is gone from the page');
+	ok(authctl('webauthn', 'list', USER).trim() === '', 'and from authctl webauthn list');
+
+	// A new key, then the help desk removes it: it can no longer sign in.
+	await page.fill('#webauthn-name', 'Lost key');
+	await Promise.all([page.waitForURL(`${ISS}/account`), page.click('#webauthn-add')]);
+	await page.waitForSelector('#webauthn-keys');
+	keys = authctl('webauthn', 'list', USER).trim().split('\n').map((l) => JSON.parse(l));
+	ok(keys.length === 1 && keys[0].name === 'Lost key', 'a new key registers after the removal');
+	authctl('webauthn', 'remove', USER, keys[0].ref);
+	ok(authctl('webauthn', 'list', USER).trim() === '', 'authctl webauthn remove takes it away');
+	await logout(page);
+	await page.goto(authorizeUrl(pkce()));
+	await page.waitForSelector('#method-webauthn');
+	const nav = page.waitForResponse((r) => r.url() === `${ISS}/login` && r.request().method() === 'POST');
+	await page.click('#method-webauthn');
+	const res = await nav;
+	ok(res.status() === 401, 'the removed passkey no longer signs in', `status ${res.status()}`);
 }
 
 async function passwordStep(page) {
 	await page.waitForSelector('#username');
-	await page.fill('#username', process.env.E2E_USER);
-	await page.fill('#password', process.env.E2E_PASSWORD);
+	await page.fill('#username', USER);
+	await page.fill('#password', PASSWORD);
 	await Promise.all([page.waitForNavigation(), page.click('form[action="/login"] button[type=submit]')]);
 }
 

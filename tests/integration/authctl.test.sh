@@ -395,6 +395,21 @@ check "it prints an empty list" out_has '^\[\]$'
 run 1 "x509 list of an unknown user is refused" x509 list nobody.here
 run 1 "x509 unbind of a user without cards is refused" x509 unbind alice
 
+# ---- webauthn list / remove (registration itself is tested in Chromium: tests/e2e)
+run 0 "webauthn list of a user without keys" webauthn list alice
+check "a user without keys lists nothing" test "$(lines "$T/out")" -eq 0
+run 1 "webauthn list of an unknown user is refused" webauthn list nobody.here
+check "it says why" err_has "no such user"
+run 1 "webauthn remove of a key the user does not have is refused" webauthn remove alice \
+	AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+check "it points to webauthn list" err_has "webauthn list"
+run 1 "webauthn remove with a malformed CRED_ID is refused" webauthn remove alice 'not/base64!'
+run 1 "webauthn remove with a CRED_ID that is a path is refused" webauthn remove alice \
+	../../../../../../../../../../../../../etc/passwd
+run 2 "webauthn without an action is a usage error" webauthn
+run 2 "webauthn remove without CRED_ID is a usage error" webauthn remove alice
+run 2 "webauthn with an unknown action is a usage error" webauthn frob alice
+
 # ---- a running daemon picks up a rotation without restart (run.sh only) ---
 if [ -n "${AUTHD_CONF:-}" ] && [ -n "${AUTHD_ISSUER:-}" ] && [ -n "${AUTHD_CA:-}" ]; then
 	"$authctl" -c "$AUTHD_CONF" key rotate >"$T/live-keys" 2>"$T/err"
