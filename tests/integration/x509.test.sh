@@ -58,6 +58,7 @@ eq() { [ "$1" = "$2" ] || { diag "expected '$2', got '$1'"; return 1; }; }
 has() { case "$1" in *"$2"*) return 0 ;; esac; diag "'$2' not in '$(printf '%.300s' "$1")'"; return 1; }
 hasnt() { case "$1" in *"$2"*) diag "'$2' found"; return 1 ;; esac; return 0; }
 ctl() { "$AUTHCTL_BIN" -c "$T/authd.conf" "$@"; }
+ctlq() { ctl "$@" 2>/dev/null; }
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
@@ -185,8 +186,8 @@ APP1_S=$(sed -n 's/^client_secret: *//p' "$T/client.out")
 R=https://app1.city.example/cb
 
 # ---- authctl x509 ---------------------------------------------------------------------
-ok "authctl x509 bind links a G2 card" ctl x509 bind wang "$PKI/good-g2.crt"
-ok "authctl x509 bind links a G3 card (same issuer DN, other key)" ctl x509 bind chen "$PKI/good-g3.crt"
+ok "authctl x509 bind links a G2 card" ctlq x509 bind wang "$PKI/good-g2.crt"
+ok "authctl x509 bind links a G3 card (same issuer DN, other key)" ctlq x509 bind chen "$PKI/good-g3.crt"
 ok "authctl x509 bind refuses an expired card" sh -c "! '$AUTHCTL_BIN' -c '$T/authd.conf' x509 bind wang '$PKI/expired.crt' 2>/dev/null"
 ok "authctl x509 bind refuses a card of a forged CA" sh -c "! '$AUTHCTL_BIN' -c '$T/authd.conf' x509 bind wang '$PKI/other.crt' 2>/dev/null"
 ok "authctl x509 bind refuses a card revoked (OCSP)" sh -c "! '$AUTHCTL_BIN' -c '$T/authd.conf' x509 bind wang '$PKI/revoked.crt' 2>/dev/null"
@@ -276,7 +277,9 @@ id_token_amr() { # id_token_amr NAME: amr of the ID token for the code in NAME's
 # ---- challenge signing ---------------------------------------------------------------
 card_login g2 good-g2
 ok "G2 card (RSA-2048 CA) signs in: 303 to the app" eq "$(status_of g2)" 303
-ok "the ID token's amr has sc and pin" has "$(id_token_amr g2)" "sc"
+AMR=$(id_token_amr g2)
+ok "the ID token's amr has sc and pin" has "$AMR" "sc,pin"
+ok "challenge signing reaches aal2 (not phishing-resistant)" eq "$(json g2.tok 'JSON.parse(Buffer.from(j.id_token.split(".")[1], "base64url")).acr')" aal2
 ok "begin returned the signing parameters" eq "$(json g2.begin j.hashAlgorithm)/$(json g2.begin j.signatureType)" "SHA256/PKCS7"
 # replay: the same signature again on the same transaction
 post g2.replay "$SIG"
@@ -359,6 +362,8 @@ tls_login() { # tls_login NAME CERT-ARGS...
 }
 tls_login tls --cert "$PKI/good-g3.crt" --key "$PKI/good-g3.key"
 ok "TLS client certificate (curl --cert) signs in on the dedicated listener" eq "$(status_of tls)" 303
+AMR=$(id_token_amr tls)
+ok "TLS client auth reaches aal3 (phishing-resistant hardware)" eq "$(json tls.tok 'JSON.parse(Buffer.from(j.id_token.split(".")[1], "base64url")).acr')" aal3
 tls_login nocert
 ok "no client certificate: refused" eq "$(status_of nocert)" 401
 ok "... with a clear message" has "$(body_of nocert)" "No client certificate"
@@ -377,5 +382,5 @@ start page
 ok "the sign-in page shows the citizen certificate button" has "$(body_of page.az.page)" 'id="method-x509"'
 ok "the CSP lets the page reach the local sign server" has "$(header page.az.page content-security-policy)" "http://127.0.0.1:61161"
 
-ok "authctl x509 unbind removes the cards" ctl x509 unbind wang
+ok "authctl x509 unbind removes the cards" ctlq x509 unbind wang
 tap_end
