@@ -122,7 +122,7 @@ x509_account_section(struct buf *b, struct http_req *r, struct store_txn *t,
 	buf_adds(b, "\"></form>\n<p><button type=\"button\" class=\"alt\" id=\"method-x509\" "
 	    "data-mode=\"bind\">");
 	buf_add_html(b, tr(lang, "連結我的自然人憑證", "Link my citizen certificate"));
-	buf_adds(b, "</button></p>\n<p role=\"status\" id=\"method-status\" class=\"error\"></p>\n"
+	buf_adds(b, "</button></p>\n<p role=\"status\" id=\"x509-status\" class=\"error\"></p>\n"
 	    "<script src=\"/static/x509.js\" defer></script>\n");
 }
 
@@ -453,7 +453,7 @@ static const char x509_js[] =
 "  var btn = document.getElementById('method-x509');\n"
 "  if (!btn) { return; }\n"
 "  var en = (document.documentElement.lang || '').indexOf('en') === 0;\n"
-"  var out = document.getElementById('method-status');\n"
+"  var out = document.getElementById('x509-status') || document.getElementById('method-status');\n"
 "  var bind = btn.getAttribute('data-mode') === 'bind';\n"
 "  var pinBox = null;\n"
 "  function say(zh, e) { if (out) { out.textContent = en ? e : zh; } }\n"
