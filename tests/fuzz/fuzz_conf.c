@@ -13,16 +13,23 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static char dir[] = "/tmp/authd-fuzz-conf-XXXXXX";
 static char path[64];
+
+static void
+cleanup(void)
+{
+	unlink(path);
+	rmdir(dir);
+}
 
 static void
 init(void)
 {
-	char dir[] = "/tmp/authd-fuzz-conf-XXXXXX";
-
 	if (mkdtemp(dir) == NULL)
 		abort();
 	snprintf(path, sizeof(path), "%s/authd.conf", dir);
+	atexit(cleanup);
 }
 
 static void

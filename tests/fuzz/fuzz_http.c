@@ -14,6 +14,7 @@
  * the connection when evhttp refuses it) and must never crash, hang or leak. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -43,6 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct conf conf;
 static struct authd authd;
 static int port;
+static char dir[] = "/tmp/authd-fuzz-http-XXXXXX";
 
 #define FUZZ_SECRET "fuzz-secret"
 #define FUZZ_PASSWORD "Taipei-101-observatory"
@@ -112,10 +114,25 @@ seed_cb(struct store_txn *t, void *arg)
 	return rc;
 }
 
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* libFuzzer ends with exit(): the instance folder goes with it. Removing
+ * the files of the open store is safe on Linux; the map stays valid. */
+static void
+cleanup(void)
+{
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static char dir[] = "/tmp/authd-fuzz-http-XXXXXX";
 	struct store_opts so = { 0 };
 	char path[128], err[512];
 	FILE *f;
@@ -124,6 +141,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (mkdtemp(dir) == NULL)
 		die("mkdtemp");
+	atexit(cleanup);
 	snprintf(path, sizeof(path), "%s/common-passwords.txt", dir);
 	if ((f = fopen(path, "w")) == NULL)
 		die("breached list");
