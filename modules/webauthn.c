@@ -1295,6 +1295,12 @@ wa_finish(struct login *l, const struct form *f, struct proof *proof)
 		goto out;
 	rc = webauthn_assert_verify(rec, cd, ad, sig, ch,
 	    json_is_true(json_object_get(l->state, "uv")), &flags, &count);
+	if (rc == WA_COUNTER || (rc == WA_UNKNOWN && json_is_true(json_object_get(rec, "suspicious")))) {
+		/* Only the holder of the key gets here (the signature verified, or
+		 * the key was flagged before): tell them what to do. */
+		proof->error_zh = "這把金鑰的使用計數異常（可能被複製），已停止使用。請改用其他方式登入，並通知資訊窗口或撥 1999。";
+		proof->error_en = "This key's use counter went backwards (it may have been copied), so it was taken out of use. Sign in another way and tell your IT desk or call 1999.";
+	}
 	if (rc == WA_COUNTER) {
 		struct flag_ctx fc = { uid, ref };
 

@@ -1007,6 +1007,10 @@ test_method_counter_regression(void **state)
 	a.count = 20;	/* a clone behind the original */
 	assert_int_equal(login_with(f, &a, NULL, (struct get_opts){ .flags = WA_FLAG_UP }, NULL, &st,
 	    &p), METHOD_FAIL);
+	/* the holder is told what happened and what to do */
+	assert_non_null(p.error_en);
+	assert_non_null(strstr(p.error_en, "IT desk"));
+	assert_non_null(p.error_zh);
 	json_decref(st);
 	st = NULL;
 	t = store_read_begin(f->s);
