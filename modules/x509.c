@@ -247,6 +247,10 @@ x509_sda_last4(const uint8_t *der, size_t len, char last4[5])
 	size_t seql, vl;
 	unsigned tag;
 	int found = 0;
+	/* last4 is written only on success: a refusal leaves it "" (fuzz_x509
+	 * found "A1260b39" leaving "0" unterminated, and a malformed attribute
+	 * after the ID would have left the digits in place). */
+	char digits[5] = "";
 
 	last4[0] = '\0';
 	if (der == NULL || der_next(&p, end, &tag, &seq, &seql) != 0 || tag != 0x30 || p != end)
@@ -282,14 +286,14 @@ x509_sda_last4(const uint8_t *der, size_t len, char last4[5])
 		for (i = 0; i < vl; i++)
 			if (!isalnum(v[i]))
 				return -1;
-		for (i = vl - 4; i < vl; i++) {
+		for (i = vl - 4; i < vl; i++)
 			if (!isdigit(v[i]))
 				return -1;
-			last4[i - (vl - 4)] = (char)v[i];
-		}
-		last4[4] = '\0';
+		memcpy(digits, v + vl - 4, 4);
 		found = 1;
 	}
+	if (found)
+		memcpy(last4, digits, 5);
 	return found ? 0 : 1;
 }
 
