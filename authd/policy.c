@@ -25,10 +25,13 @@ policy_level_of(unsigned amr, unsigned factors, unsigned props)
 
 	if (nfactors == 0)
 		return AAL_NONE;	/* an amr without a factor proves nothing */
-	/* AAL3 (SP 800-63B §4.3): the possession factor must be a hardware,
-	 * phishing-resistant authenticator, and a second factor (its user
-	 * verification, or a memorised secret) must be shown as well. */
-	if ((props & hw_pr) == hw_pr && (factors & FACTOR_HAVE) && (factors & other))
+	/* AAL3 (DESIGN.md, the city's rule): a hardware, phishing-resistant
+	 * authenticator that itself verified the person (user verification or
+	 * PIN on the key or card). SP 800-63B §4.3.1 would also count a password
+	 * plus a key without user verification; the city deliberately does not:
+	 * that pair is AAL2 (the password is the phishable half). */
+	if ((props & hw_pr) == hw_pr && (factors & FACTOR_HAVE) && (factors & other) &&
+	    (amr & (AMR_USER | AMR_PIN)))
 		return AAL3;
 	if (nfactors >= 2)
 		return AAL2;
