@@ -124,7 +124,13 @@ struct hreq {
 };
 
 static const struct http_route *routes_override;
-static int ssl_conn_idx = -1, ssl_refuse_idx = -1;
+static int ssl_conn_idx = -1, ssl_refuse_idx = -1, ssl_guard_idx = -1;
+
+/* Request deadlines (see struct guard below). */
+struct guard;
+static struct guard *guard_of(struct evhttp_connection *evcon);
+static void guard_arm(struct guard *g, int seconds);
+static void guard_pause(struct guard *g);
 static pthread_once_t ssl_idx_once = PTHREAD_ONCE_INIT;
 
 void
@@ -498,8 +504,11 @@ http_reply(struct http_req *r, int status, const char *content_type,
 		return;
 	}
 	/* From here on libevent owns ev again; no close notice for this request. */
-	if (h->evcon != NULL)
+	if (h->evcon != NULL) {
 		evhttp_connection_set_closecb(h->evcon, NULL, NULL);
+		/* The next request on this connection has its own deadline. */
+		guard_arm(guard_of(h->evcon), s->a->conf->read_timeout_s);
+	}
 	out = evhttp_request_get_output_headers(h->ev);
 	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
 	evhttp_add_header(out, "Referrer-Policy", "no-referrer");
@@ -840,6 +849,8 @@ handle_req(struct evhttp_request *ev, struct loop *l, int cc)
 	h->ev = ev;
 	h->evcon = evhttp_request_get_connection(ev);
 	evhttp_connection_set_closecb(h->evcon, conn_closed, h);
+	/* The request has arrived in time; answering it is our business. */
+	guard_pause(guard_of(h->evcon));
 
 	fd = bufferevent_getfd(evhttp_connection_get_bufferevent(h->evcon));
 	if (fd >= 0) {
@@ -966,11 +977,73 @@ conn_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void 
 		atomic_fetch_sub(&s->conns, 1);
 }
 
+/* The request deadline. evhttp's timeout restarts with every byte received, so
+ * a client dripping a byte a second would keep its connection (and a slot of
+ * max_connections) forever: slowloris. Each TLS connection therefore has a
+ * timer: its next request must have fully arrived read_timeout_s after the
+ * connection opened or after the previous reply, or the socket is shut down
+ * (evhttp then sees the end of the stream and frees the connection itself, on
+ * its own loop). The timer is off while a request is being answered. */
+struct guard {
+	struct event *timer;
+	struct bufferevent *bev;
+};
+
+static void
+guard_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct guard *g = arg;
+	evutil_socket_t sock = bufferevent_getfd(g->bev);
+
+	(void)fd; (void)what;
+	if (sock >= 0)
+		shutdown(sock, SHUT_RDWR);
+}
+
+static void
+guard_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	struct guard *g = ptr;
+
+	(void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
+	if (g != NULL) {
+		event_free(g->timer);
+		free(g);
+	}
+}
+
+/* The guard of the connection carrying ev, or NULL (plain HTTP, gone). */
+static struct guard *
+guard_of(struct evhttp_connection *evcon)
+{
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+
+	return ssl ? SSL_get_ex_data(ssl, ssl_guard_idx) : NULL;
+}
+
+static void
+guard_arm(struct guard *g, int seconds)
+{
+	struct timeval tv = { .tv_sec = seconds, .tv_usec = 0 };
+
+	if (g != NULL)
+		evtimer_add(g->timer, &tv);
+}
+
+static void
+guard_pause(struct guard *g)
+{
+	if (g != NULL)
+		evtimer_del(g->timer);
+}
+
 static void
 ssl_idx_init(void)
 {
 	ssl_conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_gone);
 	ssl_refuse_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	ssl_guard_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, guard_gone);
 }
 
 /* Connections over the cap are accepted by the kernel but refused at the
@@ -1114,6 +1187,14 @@ bev_for(struct event_base *base, struct loop *l, SSL_CTX *ctx)
 		goto plain;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	struct guard *g = calloc(1, sizeof(*g));
+	if (g != NULL && (g->timer = evtimer_new(base, guard_fire, g)) != NULL) {
+		g->bev = bev;
+		SSL_set_ex_data(ssl, ssl_guard_idx, g);   /* guard_gone() frees it with the SSL */
+		guard_arm(g, s->a->conf->read_timeout_s);
+	} else {
+		free(g);
+	}
 	return bev;
 plain:
 	/* Returning NULL would make evhttp build a plain bufferevent anyway;
@@ -1315,7 +1396,7 @@ http_start(struct authd *a)
 	if (evthread_use_pthreads() != 0)
 		return -1;
 	pthread_once(&ssl_idx_once, ssl_idx_init);
-	if (ssl_conn_idx < 0 || ssl_refuse_idx < 0)
+	if (ssl_conn_idx < 0 || ssl_refuse_idx < 0 || ssl_guard_idx < 0)
 		return -1;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -1;
