@@ -19,7 +19,7 @@ esac
 # the object folders (as run.sh looks for it).
 authctl="$build/authctl"
 [ -f "$authctl" ] && [ -x "$authctl" ] || authctl="$build/bin/authctl"
-city=${AUTHD_CITY_APPS:-/work/shared/data/city-apps.json}
+city=${AUTHD_CITY_APPS:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/data/city-apps.json}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authctl-test.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT

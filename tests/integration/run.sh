@@ -187,7 +187,7 @@ for s in "$AUTHD_RP_SECRET" "$AUTHD_RP2_SECRET" "$AUTHD_CURL_SECRET" "$AUTHD_SVC
 done
 
 # The city's 115 applications, as the operators will load them.
-city=${AUTHD_CITY_APPS:-/work/shared/data/city-apps.json}
+city=${AUTHD_CITY_APPS:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/data/city-apps.json}
 export AUTHD_CITY_SECRETS=
 if [ -f "$city" ]; then
 	hcheck "authctl client import $(basename "$city")" \
