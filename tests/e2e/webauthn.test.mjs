@@ -196,8 +196,47 @@ async function run(ctx) {
 	ok(idt.amr.includes('hwk') && !idt.amr.includes('pwd'), 'passkey: amr has hwk and no pwd', idt.amr);
 	ok(idt.amr.includes('user') || idt.amr.includes('pin'), 'passkey: amr shows the user verification', idt.amr);
 
+	await replay(page, seen.logins.at(-1));
 	await crossCheck();
 	await manage(page);
+}
+
+// A WebAuthn answer is bound to one challenge, used once. The accepted
+// usernameless assertion is sent again: to its own (spent) transaction from the
+// same browser, then in a fresh sign-in before and after that sign-in got its own
+// challenge. Each must be refused, and none may reach the app.
+async function replay(page, used) {
+	let r = await page.request.post(`${ISS}/login`, { form: used, maxRedirects: 0 });
+	ok(r.status() === 400, 'the accepted assertion posted again to its spent transaction is refused',
+		`status ${r.status()}`);
+
+	const jar = new Map();
+	const keep = (res) => {
+		for (const c of res.headers.getSetCookie()) {
+			const [nv] = c.split(';');
+			const i = nv.indexOf('=');
+			jar.set(nv.slice(0, i), nv.slice(i + 1));
+		}
+	};
+	const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+	const post = (where, body) => fetch(`${ISS}${where}`, { method: 'POST', redirect: 'manual',
+		headers: { cookie: cookie(), 'content-type': 'application/x-www-form-urlencoded' },
+		body: new URLSearchParams(body) });
+	let res = await fetch(authorizeUrl(pkce()), { redirect: 'manual' });
+	keep(res);
+	res = await fetch(new URL(res.headers.get('location'), ISS), { headers: { cookie: cookie() } });
+	const html = await res.text();
+	const field = (n) => (new RegExp(`name="${n}" value="([^"]*)"`).exec(html) || [])[1];
+	const tx = field('tx'), csrf = field('csrf');
+	ok(tx && csrf, 'a fresh sign-in page for the replay', html.slice(0, 200));
+	res = await post('/login', { ...used, tx, csrf });
+	ok(res.status === 400 && !res.headers.get('location'),
+		'replayed in a fresh sign-in that issued no challenge: refused', `status ${res.status}`);
+	res = await post('/login/begin', { tx, csrf, method: 'webauthn' });
+	ok(res.status === 200, 'the fresh sign-in gets its own challenge', `status ${res.status}`);
+	res = await post('/login', { ...used, tx, csrf });
+	ok(res.status === 401 && !res.headers.get('location'),
+		'replayed against the new challenge: refused (wrong challenge)', `status ${res.status}`);
 }
 
 function authctl(...args) {
