@@ -513,6 +513,16 @@ pkj() { # pkj NAME DEPTH
 }
 pkj pkj.ok 0
 ok "control: a plain client assertion -> 200" eq "$(status_of pkj.ok)" 200
+# The same assertion twice: its jti is recorded, the second use is a replay.
+once=$(assertion 0)
+for n in 1 2; do
+	req pkj.once$n -d grant_type=client_credentials -d client_id=sec-pkj \
+		-d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer \
+		--data-urlencode "client_assertion=$once" "$I/token"
+done
+ok "a client assertion used once -> 200" eq "$(status_of pkj.once1)" 200
+ok "the same client assertion again (replayed jti) -> 401 invalid_client" \
+	eq "$(status_of pkj.once2) $(json pkj.once2 j.error)" "401 invalid_client"
 snap pkjn
 s0=$(audit_seq)
 pkj pkj.deep 2500
