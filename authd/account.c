@@ -24,11 +24,7 @@
 #include "ui.h"
 #include "users.h"
 
-struct text {
-	const char *key, *zh, *en;
-};
-
-static const struct text texts[] = {
+static const struct ui_text texts[] = {
 	{ "title", "我的帳號", "My account" },
 	{ "username", "帳號", "Username" },
 	{ "display_name", "姓名", "Name" },
@@ -80,13 +76,7 @@ static const struct text texts[] = {
 const char *
 account_t(const char *lang, const char *key)
 {
-	int en = lang != NULL && strcmp(lang, "en") == 0;
-	const struct text *t;
-
-	for (t = texts; t->key != NULL; t++)
-		if (strcmp(t->key, key) == 0)
-			return en ? t->en : t->zh;
-	return key;
+	return ui_text_in(texts, lang, key);
 }
 
 /* What a pending request carries from the handler to its write and back. */

@@ -50,18 +50,6 @@ in_list(const char *const *list, const char *s)
 	return 0;
 }
 
-static int
-fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errsz > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static int
 client_id_ok(const char *id)
@@ -131,14 +119,14 @@ uri_ok(const char *u, char *err, size_t errsz, const char *what)
 	int https, loopback;
 
 	if (u == NULL || (n = strlen(u)) == 0 || n > URI_MAX)
-		return fail(err, errsz, "%s: empty or longer than %d bytes", what, URI_MAX);
+		return errf(err, errsz, "%s: empty or longer than %d bytes", what, URI_MAX);
 	for (p = u; *p != '\0'; p++)
 		if (*p <= ' ' || *p > '~' || *p == '\\' || *p == '"' || *p == '<' || *p == '>')
-			return fail(err, errsz, "%s: character not allowed in a URI: %s", what, u);
+			return errf(err, errsz, "%s: character not allowed in a URI: %s", what, u);
 	if (strchr(u, '#') != NULL)
-		return fail(err, errsz, "%s: fragment not allowed: %s", what, u);
+		return errf(err, errsz, "%s: fragment not allowed: %s", what, u);
 	if (strchr(u, '*') != NULL)
-		return fail(err, errsz, "%s: wildcard not allowed: %s", what, u);
+		return errf(err, errsz, "%s: wildcard not allowed: %s", what, u);
 	if (strncmp(u, "https://", 8) == 0) {
 		https = 1;
 		auth = u + 8;
@@ -146,11 +134,11 @@ uri_ok(const char *u, char *err, size_t errsz, const char *what)
 		https = 0;
 		auth = u + 7;
 	} else {
-		return fail(err, errsz, "%s: must be an absolute https URI: %s", what, u);
+		return errf(err, errsz, "%s: must be an absolute https URI: %s", what, u);
 	}
 	end = auth + strcspn(auth, "/?");
 	if (memchr(auth, '@', (size_t)(end - auth)) != NULL)
-		return fail(err, errsz, "%s: userinfo not allowed: %s", what, u);
+		return errf(err, errsz, "%s: userinfo not allowed: %s", what, u);
 	host_end = end;
 	if (auth < end && auth[0] == '[') {
 		const char *rb = memchr(auth, ']', (size_t)(end - auth));
@@ -167,19 +155,19 @@ uri_ok(const char *u, char *err, size_t errsz, const char *what)
 		unsigned long port = 0;
 
 		if (*host_end != ':' || host_end + 1 == end || end - host_end > 6)
-			return fail(err, errsz, "%s: bad port: %s", what, u);
+			return errf(err, errsz, "%s: bad port: %s", what, u);
 		for (p = host_end + 1; p < end; p++) {
 			if (!is_digit(*p))
-				return fail(err, errsz, "%s: bad port: %s", what, u);
+				return errf(err, errsz, "%s: bad port: %s", what, u);
 			port = port * 10 + (unsigned long)(*p - '0');
 		}
 		if (port == 0 || port > 65535)
-			return fail(err, errsz, "%s: bad port: %s", what, u);
+			return errf(err, errsz, "%s: bad port: %s", what, u);
 	}
 	if (!host_ok(auth, (size_t)(host_end - auth), &loopback))
-		return fail(err, errsz, "%s: bad host: %s", what, u);
+		return errf(err, errsz, "%s: bad host: %s", what, u);
 	if (!https && !loopback)
-		return fail(err, errsz, "%s: http is allowed only for loopback hosts: %s", what, u);
+		return errf(err, errsz, "%s: http is allowed only for loopback hosts: %s", what, u);
 	return 0;
 }
 
@@ -198,14 +186,14 @@ uri_list_ok(const json_t *rec, const char *member, int required, char *err, size
 	size_t i;
 
 	if (a == NULL)
-		return required ? fail(err, errsz, "%s is required", member) : 0;
+		return required ? errf(err, errsz, "%s is required", member) : 0;
 	if (!json_is_array(a) || json_array_size(a) > URIS_MAX)
-		return fail(err, errsz, "%s must be an array of at most %d URIs", member, URIS_MAX);
+		return errf(err, errsz, "%s must be an array of at most %d URIs", member, URIS_MAX);
 	if (required && json_array_size(a) == 0)
-		return fail(err, errsz, "%s must not be empty", member);
+		return errf(err, errsz, "%s must not be empty", member);
 	json_array_foreach(a, i, v) {
 		if (!plain_string(v))
-			return fail(err, errsz, "%s must hold strings", member);
+			return errf(err, errsz, "%s must hold strings", member);
 		if (uri_ok(json_string_value(v), err, errsz, member) != 0)
 			return -1;
 	}
@@ -243,43 +231,43 @@ client_validate(const json_t *rec, char *err, size_t errsz)
 	int has_code = 0, has_cc = 0, has_refresh = 0, has_device = 0, has_password = 0;
 
 	if (!json_is_object(rec))
-		return fail(err, errsz, "client record must be a JSON object");
+		return errf(err, errsz, "client record must be a JSON object");
 	json_object_foreach((json_t *)rec, key, v) {
 		if (strcmp(key, "client_secret") == 0)
-			return fail(err, errsz, "client_secret must not be stored; keep only secret_hash");
+			return errf(err, errsz, "client_secret must not be stored; keep only secret_hash");
 		if (!in_list(members, key))
-			return fail(err, errsz, "unknown member \"%.64s\"", key);
+			return errf(err, errsz, "unknown member \"%.64s\"", key);
 	}
 
 	v = json_object_get(rec, "client_id");
 	if (!plain_string(v) || !client_id_ok(json_string_value(v)))
-		return fail(err, errsz, "client_id must be 1..%d characters of [A-Za-z0-9._-]",
+		return errf(err, errsz, "client_id must be 1..%d characters of [A-Za-z0-9._-]",
 		            CLIENT_ID_MAX);
 	if (!text_ok(json_object_get(rec, "name"), NAME_MAX_BYTES))
-		return fail(err, errsz, "name must be 1..%d bytes of text", NAME_MAX_BYTES);
+		return errf(err, errsz, "name must be 1..%d bytes of text", NAME_MAX_BYTES);
 	if ((v = json_object_get(rec, "name_en")) != NULL && !text_ok(v, NAME_MAX_BYTES))
-		return fail(err, errsz, "name_en must be 1..%d bytes of text", NAME_MAX_BYTES);
+		return errf(err, errsz, "name_en must be 1..%d bytes of text", NAME_MAX_BYTES);
 	v = json_object_get(rec, "min_aal");
 	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3)
-		return fail(err, errsz, "min_aal must be 1, 2 or 3");
+		return errf(err, errsz, "min_aal must be 1, 2 or 3");
 
 	v = json_object_get(rec, "token_endpoint_auth_method");
 	if (!json_is_string(v) || !in_list(auth_methods, json_string_value(v)))
-		return fail(err, errsz, "token_endpoint_auth_method must be one of "
+		return errf(err, errsz, "token_endpoint_auth_method must be one of "
 		            "client_secret_basic, client_secret_post, private_key_jwt, none");
 	method = json_string_value(v);
 
 	grants = json_object_get(rec, "grant_types");
 	if (!json_is_array(grants) || json_array_size(grants) == 0 || json_array_size(grants) > 8)
-		return fail(err, errsz, "grant_types must be a non-empty array");
+		return errf(err, errsz, "grant_types must be a non-empty array");
 	json_array_foreach(grants, i, v) {
 		const char *g = plain_string(v) ? json_string_value(v) : NULL;
 
 		if (g == NULL || !in_list(grant_types, g))
-			return fail(err, errsz, "unknown grant type \"%.80s\"", g != NULL ? g : "?");
+			return errf(err, errsz, "unknown grant type \"%.80s\"", g != NULL ? g : "?");
 		for (j = 0; j < i; j++)
 			if (strcmp(g, json_string_value(json_array_get(grants, j))) == 0)
-				return fail(err, errsz, "grant type \"%s\" listed twice", g);
+				return errf(err, errsz, "grant type \"%s\" listed twice", g);
 		has_code |= strcmp(g, "authorization_code") == 0;
 		has_refresh |= strcmp(g, "refresh_token") == 0;
 		has_cc |= strcmp(g, "client_credentials") == 0;
@@ -287,7 +275,7 @@ client_validate(const json_t *rec, char *err, size_t errsz)
 		has_password |= strcmp(g, "password") == 0;
 	}
 	if (has_refresh && !has_code && !has_device)
-		return fail(err, errsz, "refresh_token needs authorization_code or device_code");
+		return errf(err, errsz, "refresh_token needs authorization_code or device_code");
 
 	/* Only browser-based flows redirect; a client_credentials or device client
 	 * has no redirect URI to register. */
@@ -297,69 +285,69 @@ client_validate(const json_t *rec, char *err, size_t errsz)
 	v = json_object_get(rec, "backchannel_logout_uri");
 	if (v != NULL && !json_is_null(v)) {
 		if (!plain_string(v))
-			return fail(err, errsz, "backchannel_logout_uri must be a string");
+			return errf(err, errsz, "backchannel_logout_uri must be a string");
 		if (uri_ok(json_string_value(v), err, errsz, "backchannel_logout_uri") != 0)
 			return -1;
 	}
 
 	if ((scopes = json_object_get(rec, "scopes")) != NULL) {
 		if (!json_is_array(scopes) || json_array_size(scopes) > SCOPES_MAX)
-			return fail(err, errsz, "scopes must be an array of at most %d scopes", SCOPES_MAX);
+			return errf(err, errsz, "scopes must be an array of at most %d scopes", SCOPES_MAX);
 		json_array_foreach(scopes, i, v)
 			if (!plain_string(v) || !scope_ok(json_string_value(v)))
-				return fail(err, errsz, "bad scope at index %zu", i);
+				return errf(err, errsz, "bad scope at index %zu", i);
 	}
 	v = json_object_get(rec, "audience");
 	if (v != NULL && !json_is_null(v) && !text_ok(v, 128))
-		return fail(err, errsz, "audience must be a short string");
+		return errf(err, errsz, "audience must be a short string");
 	v = json_object_get(rec, "id_token_signed_response_alg");
 	if (v != NULL && (!json_is_string(v) || !in_list(sig_algs, json_string_value(v))))
-		return fail(err, errsz, "id_token_signed_response_alg must be ES256, RS256 or EdDSA");
+		return errf(err, errsz, "id_token_signed_response_alg must be ES256, RS256 or EdDSA");
 	if ((v = json_object_get(rec, "disabled")) != NULL && !json_is_boolean(v))
-		return fail(err, errsz, "disabled must be true or false");
+		return errf(err, errsz, "disabled must be true or false");
 	if (((v = json_object_get(rec, "created")) != NULL && !json_is_integer(v)) ||
 	    ((v = json_object_get(rec, "updated")) != NULL && !json_is_integer(v)))
-		return fail(err, errsz, "created/updated must be unix seconds");
+		return errf(err, errsz, "created/updated must be unix seconds");
 	v = json_object_get(rec, "secret_hash");
 	if (v != NULL && (!json_is_string(v) || json_string_length(v) != 64))
-		return fail(err, errsz, "secret_hash must be 64 hex characters");
+		return errf(err, errsz, "secret_hash must be 64 hex characters");
 	if (v != NULL) {
 		uint8_t h[SHA256_LEN];
 
 		if (hex_decode(h, sizeof(h), json_string_value(v)) != 0)
-			return fail(err, errsz, "secret_hash must be 64 hex characters");
+			return errf(err, errsz, "secret_hash must be 64 hex characters");
 	}
 
 	if (strcmp(method, "none") == 0) {
 		/* A public client cannot keep a secret: it gets only the code flow with
 		 * PKCE (and the device flow), never tokens on its own behalf. */
 		if (has_cc)
-			return fail(err, errsz, "a public client (auth method none) cannot use client_credentials");
+			return errf(err, errsz, "a public client (auth method none) cannot use client_credentials");
 		if (has_password)
-			return fail(err, errsz, "host login (grant password) needs a confidential client");
+			return errf(err, errsz, "host login (grant password) needs a confidential client");
 		if (!has_code && !has_device)
-			return fail(err, errsz, "a public client needs authorization_code or device_code");
+			return errf(err, errsz, "a public client needs authorization_code or device_code");
 		v = json_object_get(rec, "require_pkce");
 		if (v != NULL && !json_is_true(v))
-			return fail(err, errsz, "a public client must use PKCE");
+			return errf(err, errsz, "a public client must use PKCE");
 		if (json_object_get(rec, "secret_hash") != NULL)
-			return fail(err, errsz, "a public client has no secret");
+			return errf(err, errsz, "a public client has no secret");
 	} else if ((v = json_object_get(rec, "require_pkce")) != NULL && !json_is_boolean(v)) {
-		return fail(err, errsz, "require_pkce must be true or false");
+		return errf(err, errsz, "require_pkce must be true or false");
 	}
 	v = json_object_get(rec, "jwks");
 	if (strcmp(method, "private_key_jwt") == 0) {
 		const json_t *keys = json_object_get(v, "keys");
 
 		if (!json_is_object(v) || !json_is_array(keys) || json_array_size(keys) == 0)
-			return fail(err, errsz, "private_key_jwt needs a jwks object with keys");
+			return errf(err, errsz, "private_key_jwt needs a jwks object with keys");
 		json_array_foreach(keys, i, v)
 			if (!json_is_object(v) || !json_is_string(json_object_get(v, "kty")))
-				return fail(err, errsz, "jwks key %zu has no kty", i);
+				return errf(err, errsz, "jwks key %zu has no kty", i);
 		if (json_object_get(rec, "secret_hash") != NULL)
-			return fail(err, errsz, "a private_key_jwt client has no shared secret");
+			return errf(err, errsz, "a private_key_jwt client has no shared secret");
 	} else if (v != NULL && !json_is_object(v)) {
-		return fail(err, errsz, "jwks must be an object");
+		return errf(err, errsz, "jwks must be an object");
 	}
 	return 0;
 }

@@ -6,11 +6,7 @@
 #include "oidc/oidc.h"
 #include "ui.h"
 
-struct text {
-	const char *key, *zh, *en;
-};
-
-static const struct text texts[] = {
+static const struct ui_text texts[] = {
 	{ "site", "市政府單一登入", "City Single Sign-On" },
 	{ "login.title", "登入", "Sign in" },
 	{ "login.to", "登入以繼續使用", "Sign in to continue to" },
@@ -83,14 +79,19 @@ static const struct text texts[] = {
 	{ NULL, NULL, NULL }
 };
 
-const char *ui_t(const char *lang, const char *key)
+const char *ui_text_in(const struct ui_text *table, const char *lang, const char *key)
 {
 	int en = lang && strcmp(lang, "en") == 0;
 
-	for (const struct text *t = texts; t->key; t++)
+	for (const struct ui_text *t = table; t->key; t++)
 		if (strcmp(t->key, key) == 0)
 			return en ? t->en : t->zh;
 	return key;
+}
+
+const char *ui_t(const char *lang, const char *key)
+{
+	return ui_text_in(texts, lang, key);
 }
 
 void ui_page_begin(struct buf *b, const char *lang, const char *title_key)

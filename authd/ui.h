@@ -7,7 +7,14 @@
 #include "../lib/buf.h"
 #include "http.h"
 
-/* Text for key in lang ("zh-TW" or "en"); the key itself if unknown. */
+/* Wording tables: {key, zh-TW, English}, ended by a NULL key. Pages of other
+ * parts (account, methods) keep their own table and look up with ui_text_in. */
+struct ui_text {
+	const char *key, *zh, *en;
+};
+const char *ui_text_in(const struct ui_text *table, const char *lang, const char *key);
+/* Text for key in lang ("zh-TW" or "en") from the sign-in pages' table; the key
+ * itself if unknown. */
 const char *ui_t(const char *lang, const char *key);
 
 /* Building blocks for other pages (account.c): the document head with the site

@@ -9,17 +9,6 @@
 
 #include "util.h"
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decodes s[0..n) into a new NUL-terminated string. Decoding never grows the
  * text, so n bounds the output; the value limit is checked on decoded size. */
@@ -40,8 +29,8 @@ decode(const char *s, size_t n, size_t max, char **out)
 		} else if (c == '%') {
 			int hi, lo;
 
-			if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0) {
+			if (n - i < 3 || (hi = hex_digit((unsigned char)s[i + 1])) < 0 ||
+			    (lo = hex_digit((unsigned char)s[i + 2])) < 0) {
 				wipe(d, n + 1);
 				free(d);
 				return FORM_ERR_SYNTAX;
@@ -185,4 +174,26 @@ form_strerror(enum form_err e)
 	case FORM_ERR_NOMEM: return "out of memory";
 	}
 	return "unknown form error";
+}
+
+int
+form_decode_inplace(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		int hi, lo;
+
+		if (*s != '%') {
+			*o++ = *s == '+' ? ' ' : *s;
+			continue;
+		}
+		if ((hi = hex_digit((unsigned char)s[1])) < 0 ||
+		    (lo = hex_digit((unsigned char)s[2])) < 0 || (hi | lo) == 0)
+			return -1;
+		*o++ = (char)(hi << 4 | lo);
+		s += 2;
+	}
+	*o = '\0';
+	return 0;
 }

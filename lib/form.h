@@ -37,5 +37,8 @@ const char *form_get(const struct form *f, const char *key);
 /* Frees the form, wiping values (they may hold passwords). NULL is fine. */
 void form_free(struct form *f);
 const char *form_strerror(enum form_err e);
+/* Decodes one form-urlencoded component in place ('+' is space, %XX); refuses
+ * bad escapes and %00. 0 on success, -1 on bad input. */
+int form_decode_inplace(char *s);
 
 #endif

@@ -3,6 +3,8 @@
 #include "util.h"
 
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -150,8 +152,8 @@ hex_encode(char *out, const uint8_t *in, size_t n)
 	out[2 * n] = '\0';
 }
 
-static int
-hex_nibble(char c)
+int
+hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -170,7 +172,7 @@ hex_decode(uint8_t *out, size_t n, const char *in)
 	if (in == NULL || strlen(in) != 2 * n)
 		return -1;
 	for (i = 0; i < n; i++) {
-		int hi = hex_nibble(in[2 * i]), lo = hex_nibble(in[2 * i + 1]);
+		int hi = hex_digit((unsigned char)in[2 * i]), lo = hex_digit((unsigned char)in[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;
@@ -267,4 +269,17 @@ utf8_valid(const char *str, size_t n)
 		i += len;
 	}
 	return 1;
+}
+
+int
+errf(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errsz > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errsz, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
 }

@@ -33,6 +33,11 @@ const EVP_MD *util_sha256_md(void);
 
 /* Lowercase hex; out must hold 2*n+1 bytes. */
 void hex_encode(char *out, const uint8_t *in, size_t n);
+/* Value of one hex digit (either case), or -1. */
+int hex_digit(int c);
+/* Formats a message into err (when not NULL) and returns -1: the one way
+ * validators report what is wrong. */
+int errf(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* 0 on success, -1 on bad input. strlen(in) must be 2*n. */
 int hex_decode(uint8_t *out, size_t n, const char *in);
 

@@ -88,8 +88,6 @@ static char *
 resolve_list_path(const struct conf *c)
 {
 	const char *p = c->breached_list;
-	char *out;
-	size_t n;
 	struct stat st;
 
 	if (p == NULL || p[0] == '\0') {
@@ -99,13 +97,7 @@ resolve_list_path(const struct conf *c)
 			return strdup(PASSWORD_LIST_DEFAULT);
 		return strdup(PASSWORD_LIST_INSTALLED);
 	}
-	if (p[0] == '/' || c->dir == NULL)
-		return strdup(p);
-	n = strlen(c->dir) + 1 + strlen(p) + 1;
-	if ((out = malloc(n)) == NULL)
-		return NULL;
-	snprintf(out, n, "%s/%s", c->dir, p);
-	return out;
+	return conf_path(c, p);
 }
 
 /* Reads the whole list into s->list_buf and builds the sorted, deduplicated

@@ -48,21 +48,7 @@ struct totp_state {
 static struct totp_state *ts;
 static int oath_up;
 
-static int set_err(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
-static int
-set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errsz > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 void
 totp_fini(void)
@@ -89,7 +75,7 @@ key_file_create(const char *path, char *err, size_t errsz)
 	int fd, rc = -1;
 
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
-		return set_err(err, errsz, "cannot create TOTP key file %s: %s", path, strerror(errno));
+		return errf(err, errsz, "cannot create TOTP key file %s: %s", path, strerror(errno));
 	randombytes_buf(key, sizeof(key));
 	hex_encode(hex, key, sizeof(key));
 	wipe(key, sizeof(key));
@@ -111,7 +97,7 @@ key_file_create(const char *path, char *err, size_t errsz)
 		rc = -1;
 	if (rc != 0) {
 		unlink(path);	/* a half-written key must not be loaded next time */
-		return set_err(err, errsz, "cannot write TOTP key file %s: %s", path, strerror(errno));
+		return errf(err, errsz, "cannot write TOTP key file %s: %s", path, strerror(errno));
 	}
 	return 0;
 }
@@ -127,14 +113,14 @@ key_file_load(const char *path, uint8_t key[KEY_BYTES], char *err, size_t errsz)
 	int fd, rc = -1;
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return set_err(err, errsz, "cannot open TOTP key file %s: %s", path, strerror(errno));
+		return errf(err, errsz, "cannot open TOTP key file %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return set_err(err, errsz, "TOTP key file %s is not a regular file", path);
+		return errf(err, errsz, "TOTP key file %s is not a regular file", path);
 	}
 	if ((st.st_mode & 077) != 0) {
 		close(fd);
-		return set_err(err, errsz, "TOTP key file %s must not be accessible by group or others "
+		return errf(err, errsz, "TOTP key file %s must not be accessible by group or others "
 		    "(it decrypts every TOTP secret); run: chmod 600 %s", path, path);
 	}
 	while (len < sizeof(buf)) {
@@ -155,7 +141,7 @@ key_file_load(const char *path, uint8_t key[KEY_BYTES], char *err, size_t errsz)
 	}
 	wipe(buf, sizeof(buf));
 	if (rc != 0)
-		return set_err(err, errsz, "TOTP key file %s must hold exactly 64 hex characters "
+		return errf(err, errsz, "TOTP key file %s must hold exactly 64 hex characters "
 		    "(and an optional newline)", path);
 	return 0;
 }
@@ -170,24 +156,24 @@ totp_init_err(const struct conf *c, char *err, size_t errsz, int *created)
 	if (created != NULL)
 		*created = 0;
 	if (c == NULL || c->totp_key_file == NULL || c->totp_key_file[0] == '\0')
-		return set_err(err, errsz, "[totp] key_file is not set");
+		return errf(err, errsz, "[totp] key_file is not set");
 	if (c->totp_window < 0 || c->totp_window > 3)
-		return set_err(err, errsz, "[totp] window must be 0..3");
+		return errf(err, errsz, "[totp] window must be 0..3");
 	if (c->totp_issuer != NULL && strlen(c->totp_issuer) > ISSUER_MAX)
-		return set_err(err, errsz, "[totp] issuer is longer than 128 bytes");
+		return errf(err, errsz, "[totp] issuer is longer than 128 bytes");
 	if (sodium_init() < 0)
-		return set_err(err, errsz, "libsodium did not initialise");
+		return errf(err, errsz, "libsodium did not initialise");
 	path = c->totp_key_file;
 	if (lstat(path, &st) != 0) {
 		if (errno != ENOENT)
-			return set_err(err, errsz, "cannot read TOTP key file %s: %s", path, strerror(errno));
+			return errf(err, errsz, "cannot read TOTP key file %s: %s", path, strerror(errno));
 		if (key_file_create(path, err, errsz) != 0)
 			return -1;
 		if (created != NULL)
 			*created = 1;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return set_err(err, errsz, "out of memory");
+		return errf(err, errsz, "out of memory");
 	if (key_file_load(path, s->key, err, errsz) != 0) {
 		free(s);
 		return -1;
@@ -199,7 +185,7 @@ totp_init_err(const struct conf *c, char *err, size_t errsz, int *created)
 		if (oath_init() != OATH_OK) {
 			wipe(s, sizeof(*s));
 			free(s);
-			return set_err(err, errsz, "liboath did not initialise");
+			return errf(err, errsz, "liboath did not initialise");
 		}
 		oath_up = 1;
 	}

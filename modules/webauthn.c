@@ -1382,11 +1382,7 @@ wa_init(struct authd *a, const struct conf *c)
 
 /* ---------------------------------------------------------------- wording */
 
-struct text {
-	const char *key, *zh, *en;
-};
-
-static const struct text texts[] = {
+static const struct ui_text texts[] = {
 	{ "heading", "安全金鑰與通行密鑰", "Security keys and passkeys" },
 	{ "why", "安全金鑰（例如 YubiKey）或裝置上的通行密鑰只能在本網站使用，即使遇到釣魚網站也不會外洩。需要最高等級驗證（AAL3）的系統必須使用安全金鑰。",
 	  "A security key (such as a YubiKey) or a passkey on your device works only on this site, so a phishing site cannot steal it. Services that need the highest level (AAL3) require a security key." },
@@ -1426,13 +1422,7 @@ static const struct text texts[] = {
 static const char *
 wa_t(const char *lang, const char *key)
 {
-	int en = lang != NULL && strcmp(lang, "en") == 0;
-	const struct text *t;
-
-	for (t = texts; t->key != NULL; t++)
-		if (strcmp(t->key, key) == 0)
-			return en ? t->en : t->zh;
-	return key;
+	return ui_text_in(texts, lang, key);
 }
 
 static void

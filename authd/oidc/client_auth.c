@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "../../lib/b64.h"
+#include "../../lib/form.h"
 #include "../../lib/util.h"
 #include "../audit.h"
 #include "../authd.h"
@@ -15,37 +16,6 @@
 
 #define ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #define ASSERTION_MAX_LIFETIME 3600
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* In-place form-urlencoding decode (RFC 6749 §2.3.1 encodes id and secret). */
-static int pct_decode(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++) {
-		if (*s == '%') {
-			int h = hexval((unsigned char)s[1]), l = h < 0 ? -1 : hexval((unsigned char)s[2]);
-			if (h < 0 || l < 0 || (h == 0 && l == 0))
-				return -1;
-			*o++ = (char)(h * 16 + l);
-			s += 2;
-		} else {
-			*o++ = *s == '+' ? ' ' : *s;
-		}
-	}
-	*o = '\0';
-	return 0;
-}
 
 static int fail(struct client_auth *ca, int status, const char *err, const char *desc)
 {
@@ -136,7 +106,7 @@ int client_authenticate(struct http_req *r, struct store_txn *t, struct client_a
 		}
 		*colon = '\0';
 		basic_secret = colon + 1;
-		if (pct_decode(basic) != 0 || pct_decode(basic_secret) != 0) {
+		if (form_decode_inplace(basic) != 0 || form_decode_inplace(basic_secret) != 0) {
 			free_secret_str(basic);
 			return fail(ca, 401, "invalid_client", "malformed Basic authorization header");
 		}
