@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,45 +16,12 @@
 
 #include "../../authd/audit.h"
 #include "../../lib/util.h"
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(path);
-}
-
-struct fx {
-	char dir[64];
-	struct store *s;
-};
+#include "fixture.h"
 
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	struct store_opts o = { .map_size = 64u << 20, .nosync = 1 };
-
-	if (f == NULL)
-		return -1;
-	strcpy(f->dir, "/tmp/authd-test-audit-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || store_open(&f->s, f->dir, &o) != STORE_OK) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	store_close(f->s);
-	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
+	return fx_store_setup(state, "audit", 64, 0);
 }
 
 static void
@@ -147,7 +113,7 @@ raw_put_fn(struct store_txn *t, void *ctx)
 static void
 test_append_and_verify(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store *f = *state;
 	struct audit_verify_result r;
 	struct store_txn *t;
 	uint8_t *r1, h[SHA256_LEN], k[8];
@@ -191,7 +157,7 @@ test_append_and_verify(void **state)
 static void
 test_tamper_found_at_that_record(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store *f = *state;
 	struct audit_verify_result r;
 	uint8_t *orig, *bad;
 	size_t len;
@@ -241,7 +207,7 @@ test_tamper_found_at_that_record(void **state)
 static void
 test_deleted_record_is_a_gap(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store *f = *state;
 	struct audit_verify_result r;
 	struct raw_put del4 = { .seq = 4, .del = 1 };
 	struct raw_put del8 = { .seq = 8, .del = 1 };
@@ -267,7 +233,7 @@ prune_fn(struct store_txn *t, void *ctx)
 static void
 test_prune_then_verify(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store *f = *state;
 	struct audit_verify_result r;
 	struct store_txn *t;
 	const void *k, *v;
@@ -329,7 +295,7 @@ test_reserved_and_bad_input_refused(void **state)
 	static const char *bad_events[] = {
 		"", "has space", "new\nline", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 	};
-	struct fx *f = *state;
+	struct fx_store *f = *state;
 	struct audit_verify_result r;
 	struct store_txn *t;
 
@@ -370,7 +336,7 @@ test_reserved_and_bad_input_refused(void **state)
 static void
 test_rolled_back_with_its_action(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store *f = *state;
 	struct audit_verify_result r;
 	struct append_args a = { .event = "token.issue", .n = 3, .result = STORE_CONFLICT };
 
@@ -387,7 +353,7 @@ test_rolled_back_with_its_action(void **state)
 static void
 test_second_process_chains_in(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store *f = *state;
 	struct audit_verify_result r;
 	pid_t pid;
 	int status;
@@ -397,10 +363,9 @@ test_second_process_chains_in(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct store *c = NULL;
-		struct store_opts o = { .map_size = 64u << 20, .no_writer = 1 };
 		int bad = 0;
 
-		if (store_open(&c, f->dir, &o) != STORE_OK)
+		if (fx_store_open(&c, f->dir, 64, FX_SYNC | FX_NO_WRITER) != STORE_OK)
 			_exit(2);
 		for (int i = 0; i < 10; i++)
 			bad |= append_n(c, 2) != STORE_OK;
@@ -420,13 +385,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_append_and_verify, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tamper_found_at_that_record, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_deleted_record_is_a_gap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_prune_then_verify, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reserved_and_bad_input_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rolled_back_with_its_action, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_second_process_chains_in, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_and_verify, setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_tamper_found_at_that_record, setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_deleted_record_is_a_gap, setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_prune_then_verify, setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_reserved_and_bad_input_refused, setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_rolled_back_with_its_action, setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_second_process_chains_in, setup, fx_store_teardown),
 	};
 
 	return cmocka_run_group_tests_name("audit", tests, NULL, NULL);

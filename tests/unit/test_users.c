@@ -6,75 +6,17 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../authd/users.h"
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(path);
-}
-
-struct fx {
-	char dir[64];
-	struct store *s;
-};
+#include "fixture.h"
 
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	struct store_opts o = { .map_size = 16u << 20, .nosync = 1 };
-
-	if (f == NULL)
-		return -1;
-	strcpy(f->dir, "/tmp/authd-test-users-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || store_open(&f->s, f->dir, &o) != STORE_OK) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	store_close(f->s);
-	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
-
-struct create_args {
-	const char *username, *display, *email;
-	char id[USER_ID_LEN + 1];
-};
-
-static int
-create_fn(struct store_txn *t, void *ctx)
-{
-	struct create_args *a = ctx;
-
-	return user_create(t, a->username, a->display, a->email, a->id);
-}
-
-static int
-create(struct store *s, const char *u, const char *d, const char *e, char id[USER_ID_LEN + 1])
-{
-	struct create_args a = { .username = u, .display = d, .email = e };
-	int rc = store_write_sync(s, create_fn, &a);
-
-	if (id != NULL)
-		memcpy(id, a.id, sizeof(a.id));
-	return rc;
+	return fx_store_setup(state, "users", 16, 0);
 }
 
 static int
@@ -107,15 +49,15 @@ test_username_rules(void **state)
 static void
 test_create_and_lookup(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store *f = *state;
 	char id[USER_ID_LEN + 1], id2[USER_ID_LEN + 1];
 	struct store_txn *t;
 	json_t *u, *u2;
 
-	assert_int_equal(create(f->s, "Alice", "陳愛麗", "alice@city.example", id), STORE_OK);
+	assert_int_equal(fx_user_create(f->s, "Alice", "陳愛麗", "alice@city.example", id), STORE_OK);
 	assert_int_equal(strlen(id), USER_ID_LEN);
 	assert_int_equal(strspn(id, "0123456789abcdef"), USER_ID_LEN);
-	assert_int_equal(create(f->s, "bob", NULL, NULL, id2), STORE_OK);
+	assert_int_equal(fx_user_create(f->s, "bob", NULL, NULL, id2), STORE_OK);
 	assert_string_not_equal(id, id2);
 
 	t = store_read_begin(f->s);
@@ -147,13 +89,13 @@ test_create_and_lookup(void **state)
 static void
 test_duplicate_refused(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store *f = *state;
 	struct store_txn *t;
 	char id[USER_ID_LEN + 1];
 
-	assert_int_equal(create(f->s, "Wang.XiaoMing", NULL, NULL, id), STORE_OK);
-	assert_int_equal(create(f->s, "wang.xiaoming", NULL, NULL, NULL), STORE_EXISTS);
-	assert_int_equal(create(f->s, "WANG.XIAOMING", NULL, NULL, NULL), STORE_EXISTS);
+	assert_int_equal(fx_user_create(f->s, "Wang.XiaoMing", NULL, NULL, id), STORE_OK);
+	assert_int_equal(fx_user_create(f->s, "wang.xiaoming", NULL, NULL, NULL), STORE_EXISTS);
+	assert_int_equal(fx_user_create(f->s, "WANG.XIAOMING", NULL, NULL, NULL), STORE_EXISTS);
 	/* The refused writes left nothing behind. */
 	t = store_read_begin(f->s);
 	assert_int_equal(store_count(t, T_USERS), 1);
@@ -166,21 +108,21 @@ test_bad_input_refused(void **state)
 {
 	static const char *bad_names[] = { "", "a b", "x/../y", "李小明", "toolong-toolong-toolong-"
 		"toolong-toolong-toolong-toolong-toolong-toolong" };
-	struct fx *f = *state;
+	struct fx_store *f = *state;
 	struct store_txn *t;
 	char longname[300];
 
 	for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++)
-		assert_int_equal(create(f->s, bad_names[i], NULL, NULL, NULL), STORE_INVALID);
-	assert_int_equal(create(f->s, NULL, NULL, NULL, NULL), STORE_INVALID);
-	assert_int_equal(create(f->s, "eve", NULL, "not-an-address", NULL), STORE_INVALID);
-	assert_int_equal(create(f->s, "eve", NULL, "a@b@c", NULL), STORE_INVALID);
-	assert_int_equal(create(f->s, "eve", NULL, "eve @city.example", NULL), STORE_INVALID);
-	assert_int_equal(create(f->s, "eve", "line\nbreak", NULL, NULL), STORE_INVALID);
-	assert_int_equal(create(f->s, "eve", "bad \xff utf8", NULL, NULL), STORE_INVALID);
+		assert_int_equal(fx_user_create(f->s, bad_names[i], NULL, NULL, NULL), STORE_INVALID);
+	assert_int_equal(fx_user_create(f->s, NULL, NULL, NULL, NULL), STORE_INVALID);
+	assert_int_equal(fx_user_create(f->s, "eve", NULL, "not-an-address", NULL), STORE_INVALID);
+	assert_int_equal(fx_user_create(f->s, "eve", NULL, "a@b@c", NULL), STORE_INVALID);
+	assert_int_equal(fx_user_create(f->s, "eve", NULL, "eve @city.example", NULL), STORE_INVALID);
+	assert_int_equal(fx_user_create(f->s, "eve", "line\nbreak", NULL, NULL), STORE_INVALID);
+	assert_int_equal(fx_user_create(f->s, "eve", "bad \xff utf8", NULL, NULL), STORE_INVALID);
 	memset(longname, 'x', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	assert_int_equal(create(f->s, "eve", longname, NULL, NULL), STORE_INVALID);
+	assert_int_equal(fx_user_create(f->s, "eve", longname, NULL, NULL), STORE_INVALID);
 	t = store_read_begin(f->s);
 	assert_int_equal(store_count(t, T_USERS), 0);
 	assert_int_equal(store_count(t, T_USERNAMES), 0);
@@ -190,13 +132,13 @@ test_bad_input_refused(void **state)
 static void
 test_update_and_rename(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store *f = *state;
 	char id[USER_ID_LEN + 1], other[USER_ID_LEN + 1];
 	struct store_txn *t;
 	json_t *u, *got;
 
-	assert_int_equal(create(f->s, "lin", "Lin", NULL, id), STORE_OK);
-	assert_int_equal(create(f->s, "chang", NULL, NULL, other), STORE_OK);
+	assert_int_equal(fx_user_create(f->s, "lin", "Lin", NULL, id), STORE_OK);
+	assert_int_equal(fx_user_create(f->s, "chang", NULL, NULL, other), STORE_OK);
 	t = store_read_begin(f->s);
 	assert_int_equal(user_by_id(t, id, &u), STORE_OK);
 	store_read_end(t);
@@ -249,10 +191,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_username_rules),
-		cmocka_unit_test_setup_teardown(test_create_and_lookup, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_duplicate_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_input_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_update_and_rename, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_and_lookup, setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_refused, setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input_refused, setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_update_and_rename, setup, fx_store_teardown),
 	};
 
 	return cmocka_run_group_tests_name("users", tests, NULL, NULL);
