@@ -8,48 +8,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
 
 #include <cmocka.h>
 
 #include "../../authd/store.h"
 #include "../../authd/sweep.h"
+#include "fixture.h"
 
 #define NOW 1700000000
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-struct fx {
-	char dir[64];
-	struct store *s;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	struct store_opts o = { .map_size = 64u << 20, .nosync = 1, .no_writer = 1 };
-
-	strcpy(f->dir, "/tmp/authd-test-sweep-XXXXXX");
-	if (!mkdtemp(f->dir) || store_open(&f->s, f->dir, &o) != STORE_OK)
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	store_close(f->s);
-	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
+	return fx_store_setup(state, "sweep", 64, FX_NO_WRITER);
 }
 
 struct fill {
@@ -100,7 +70,7 @@ static size_t count(struct store *s, enum store_table tab)
 
 static void removes_only_expired(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store *f = *state;
 	struct fill codes = { T_CODES, "expires", 10, NOW - 3600, NOW + 60 };
 	struct fill jti = { T_JTI, "exp", 10, NOW - 3600, NOW + 3600 };
 	struct fill thr = { T_THROTTLE, "last", 10, NOW - 7200, NOW - 10 };
@@ -121,7 +91,7 @@ static void removes_only_expired(void **state)
 
 static void grace_keeps_just_expired(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store *f = *state;
 	struct fill fam = { T_FAMILIES, "expires", 4, NOW - 30, NOW - 30 };
 	struct pass p = { .budget = 1000 };
 
@@ -133,7 +103,7 @@ static void grace_keeps_just_expired(void **state)
 
 static void bounded_passes_resume(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store *f = *state;
 	struct fill sess = { T_SESSIONS, "expires", 100, NOW - 100000, NOW + 100000 };
 	struct pass p = { .budget = 10 };
 	long total = 0;
@@ -153,7 +123,7 @@ static void bounded_passes_resume(void **state)
 
 static void other_tables_untouched(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store *f = *state;
 	struct fill users = { T_USERS, "expires", 6, NOW - 100000, NOW - 100000 };
 	struct pass p = { .budget = 1000 };
 
@@ -165,10 +135,10 @@ static void other_tables_untouched(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(removes_only_expired, setup, teardown),
-		cmocka_unit_test_setup_teardown(grace_keeps_just_expired, setup, teardown),
-		cmocka_unit_test_setup_teardown(bounded_passes_resume, setup, teardown),
-		cmocka_unit_test_setup_teardown(other_tables_untouched, setup, teardown),
+		cmocka_unit_test_setup_teardown(removes_only_expired, setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(grace_keeps_just_expired, setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(bounded_passes_resume, setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(other_tables_untouched, setup, fx_store_teardown),
 	};
 	return cmocka_run_group_tests_name("sweep", tests, NULL, NULL);
 }

@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
-#include <ftw.h>
 
 #include <cmocka.h>
 
 #include "../../authd/config.h"
 #include "../../authd/store.h"
 #include "../../authd/throttle.h"
+#include "fixture.h"
 
 static void
 conf_defaults(struct conf *c)
@@ -167,7 +167,7 @@ test_address_clock_back_bounded(void **state)
 /* ---- through a real store ---- */
 
 struct fx {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	struct store *s;
 	struct conf c;
 };
@@ -250,24 +250,11 @@ stored_fails(struct fx *f, const char *key)
 }
 
 static int
-rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct store_opts o = { .nosync = 1, .map_size = 16u << 20 };
 
-	if (f == NULL)
-		return -1;
-	strcpy(f->dir, "/tmp/authd-throttle-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || store_open(&f->s, f->dir, &o) != STORE_OK) {
+	if (f == NULL || fx_store_make(f->dir, &f->s, "throttle", 16, 0) != 0) {
 		free(f);
 		return -1;
 	}
@@ -281,10 +268,10 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 
-	store_close(f->s);
-	nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	int rc = fx_store_remove(f->dir, f->s);
+
 	free(f);
-	return 0;
+	return rc;
 }
 
 static void
