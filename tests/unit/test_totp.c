@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,9 +26,10 @@
 #include "../../lib/util.h"
 #include "../../modules/method.h"
 #include "../../modules/totp.h"
+#include "fixture.h"
 
 struct fx {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	char keypath[96];
 	struct conf conf;
 	struct store *s;
@@ -47,55 +47,36 @@ conf_for(struct fx *f, const char *keypath)
 }
 
 static int
-w_create_user(struct store_txn *t, void *ctx)
+teardown(void **state)
 {
-	struct fx *f = ctx;
+	struct fx *f = *state;
+	int rc = fx_store_remove(f->dir, f->s);
 
-	return user_create(t, "Lin.Meiling", "林美玲", NULL, f->id);
+	free(f);
+	totp_fini();
+	return rc;
 }
 
-static int
-rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
+/* A folder holding the TOTP key file and a store with one user in it. */
 static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct store_opts o = { .nosync = 1, .map_size = 16u << 20 };
 
 	if (f == NULL)
 		return -1;
-	strcpy(f->dir, "/tmp/authd-totp-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
+	*state = f;
+	if (fx_tmpdir(f->dir, "totp") != 0)
+		goto fail;
 	snprintf(f->keypath, sizeof(f->keypath), "%s/totp.key", f->dir);
 	conf_for(f, f->keypath);
-	if (totp_init(&f->conf) != 0)
-		return -1;
-	if (store_open(&f->s, f->dir, &o) != STORE_OK)
-		return -1;
-	if (store_write_sync(f->s, w_create_user, f) != STORE_OK)
-		return -1;
-	*state = f;
+	if (totp_init(&f->conf) != 0 || fx_store_open(&f->s, f->dir, 16, 0) != STORE_OK ||
+	    fx_user_create(f->s, "Lin.Meiling", "林美玲", NULL, f->id) != STORE_OK)
+		goto fail;
 	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	store_close(f->s);
-	nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	totp_fini();
-	return 0;
+fail:
+	teardown(state);
+	return -1;
 }
 
 /* ---- codes ---- */
@@ -178,7 +159,6 @@ test_key_file(void **state)
 	struct fx *f = *state;
 	struct stat st;
 	char path[128], err[512];
-	FILE *fp;
 	int created = -1;
 
 	/* setup created it: owner-only, 64 hex + newline */
@@ -201,17 +181,12 @@ test_key_file(void **state)
 
 	/* malformed contents */
 	assert_int_equal(chmod(path, 0600), 0);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs("not-hex\n", fp);
-	fclose(fp);
+	assert_int_equal(fx_write_file(path, "not-hex\n"), 0);
 	assert_int_equal(totp_init_err(&f->conf, err, sizeof(err), &created), -1);
 	assert_non_null(strstr(err, "64 hex"));
-	fp = fopen(path, "w");
-	assert_non_null(fp);
 	/* 64 hex without newline is fine */
-	fputs("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", fp);
-	fclose(fp);
+	assert_int_equal(fx_write_file(path,
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"), 0);
 	assert_int_equal(totp_init_err(&f->conf, err, sizeof(err), &created), 0);
 	/* a bad window is refused */
 	f->conf.totp_window = 4;

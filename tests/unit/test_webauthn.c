@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
 #include <sys/stat.h>
 
 #include <cmocka.h>
@@ -36,6 +35,7 @@
 #include "../../lib/util.h"
 #include "../../modules/method.h"
 #include "../../modules/webauthn.h"
+#include "fixture.h"
 
 #define ORIGIN "https://sso.city.example:8443"
 #define RP_ID "sso.city.example"
@@ -391,30 +391,13 @@ make_get(struct authr *a, const struct get_opts *o, char **cd_out, char **ad_out
 /* ---------------------------------------------------------------- fixture */
 
 struct fx {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	struct conf conf;
 	struct authd authd;
 	struct store *s;
 	char uid[USER_ID_LEN + 1];
 	char challenge[64];
 };
-
-static int
-w_create_user(struct store_txn *t, void *ctx)
-{
-	struct fx *f = ctx;
-
-	return user_create(t, "chen.wei", "陳偉", NULL, f->uid);
-}
-
-static int
-rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static void
 conf_default(struct conf *c)
@@ -428,43 +411,40 @@ conf_default(struct conf *c)
 }
 
 static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	int rc = fx_store_remove(f->dir, f->s);
+
+	free(f);
+	webauthn_fini();
+	return rc;
+}
+
+/* The verifier configured for ORIGIN, a store with one user, a fresh challenge. */
+static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct store_opts o = { .nosync = 1, .map_size = 16u << 20 };
 	uint8_t ch[32];
 	char err[256];
 
 	if (f == NULL)
 		return -1;
-	strcpy(f->dir, "/tmp/authd-wa-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
+	*state = f;
 	conf_default(&f->conf);
-	if (webauthn_configure(&f->conf, err, sizeof(err)) != 0)
-		return -1;
-	if (store_open(&f->s, f->dir, &o) != STORE_OK)
-		return -1;
+	if (webauthn_configure(&f->conf, err, sizeof(err)) != 0 ||
+	    fx_store_make(f->dir, &f->s, "wa", 16, 0) != 0 ||
+	    fx_user_create(f->s, "chen.wei", "陳偉", NULL, f->uid) != STORE_OK)
+		goto fail;
 	f->authd.conf = &f->conf;
 	f->authd.store = f->s;
-	if (store_write_sync(f->s, w_create_user, f) != STORE_OK)
-		return -1;
 	rand_bytes(ch, sizeof(ch));
 	b64url_encode(f->challenge, ch, sizeof(ch));
-	*state = f;
 	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	store_close(f->s);
-	nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	webauthn_fini();
-	return 0;
+fail:
+	teardown(state);
+	return -1;
 }
 
 static int

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,11 +28,12 @@
 #include "../../lib/form.h"
 #include "../../modules/method.h"
 #include "../../modules/x509.h"
+#include "fixture.h"
 
 static char pki[512];
 
 struct fx {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	char cache[128];
 	struct conf conf;
 	struct store *s;
@@ -115,15 +115,6 @@ sign_b64(const char *who, const char *data, int detached, const EVP_MD *md)
 	return out;
 }
 
-static int
-rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static void
 conf_for(struct fx *f)
 {
@@ -143,14 +134,6 @@ conf_for(struct fx *f)
 }
 
 static int
-w_user(struct store_txn *t, void *ctx)
-{
-	struct fx *f = ctx;
-
-	return user_create(t, "wang.xiaoming", "王小明", NULL, f->uid);
-}
-
-static int
 group_setup(void **state)
 {
 	const char *env = getenv("X509_TEST_PKI");
@@ -167,42 +150,42 @@ group_setup(void **state)
 }
 
 static int
-setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	struct store_opts o = { .nosync = 1, .map_size = 16u << 20 };
-
-	if (f == NULL)
-		return -1;
-	strcpy(f->dir, "/tmp/authd-x509-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	snprintf(f->cache, sizeof(f->cache), "%s/crl", f->dir);
-	conf_for(f);
-	if (x509_setup(&f->conf, NULL, 0) != 0)
-		return -1;
-	if (store_open(&f->s, f->dir, &o) != STORE_OK)
-		return -1;
-	if (store_write_sync(f->s, w_user, f) != STORE_OK)
-		return -1;
-	f->a.conf = &f->conf;
-	f->a.store = f->s;
-	*state = f;
-	return 0;
-}
-
-static int
 teardown(void **state)
 {
 	struct fx *f = *state;
+	int rc;
 
 	x509_teardown();
-	store_close(f->s);
-	nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	rc = fx_store_remove(f->dir, f->s);
 	free(f->conf.x509_intermediates);
 	free(f->conf.x509_trust_anchors);
 	free(f);
+	return rc;
+}
+
+/* The method configured on the test PKI with its CRL cache in a fresh folder,
+ * and a store with one user. */
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	*state = f;
+	if (fx_tmpdir(f->dir, "x509") != 0)
+		goto fail;
+	snprintf(f->cache, sizeof(f->cache), "%s/crl", f->dir);
+	conf_for(f);
+	if (x509_setup(&f->conf, NULL, 0) != 0 || fx_store_open(&f->s, f->dir, 16, 0) != STORE_OK ||
+	    fx_user_create(f->s, "wang.xiaoming", "王小明", NULL, f->uid) != STORE_OK)
+		goto fail;
+	f->a.conf = &f->conf;
+	f->a.store = f->s;
 	return 0;
+fail:
+	teardown(state);
+	return -1;
 }
 
 /* Re-reads the config after a change to it. */
