@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -24,6 +23,7 @@
 #include "../../lib/util.h"
 #include "../../modules/method.h"
 #include "../../modules/password.h"
+#include "fixture.h"
 
 /* Small Argon2 parameters keep the suite fast; the code paths are the same. */
 #define TEST_MEM_KIB 4096
@@ -225,18 +225,17 @@ test_init_refuses_bad_config(void **state)
 static void
 test_custom_list_and_limits(void **state)
 {
-	char dir[] = "/tmp/authd-pwlist-XXXXXX", path[128];
+	char dir[FX_DIR_MAX], path[128], text[512];
 	struct conf c;
-	FILE *f;
 	char *longline;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(fx_tmpdir(dir, "pwlist"), 0);
 	snprintf(path, sizeof(path), "%s/list.txt", dir);
-	assert_non_null(f = fopen(path, "w"));
 	longline = repeat("z", 300);
-	fprintf(f, "Correct-Horse\r\n\n%s\nzebra-zebra\nzebra-zebra\nlast-line-no-newline", longline);
-	fclose(f);
+	snprintf(text, sizeof(text), "Correct-Horse\r\n\n%s\nzebra-zebra\nzebra-zebra\nlast-line-no-newline",
+	    longline);
+	assert_int_equal(fx_write_file(path, text), 0);
 	conf_test(&c, 1);
 	c.min_length = 10;
 	c.max_length = 64;
@@ -256,14 +255,13 @@ test_custom_list_and_limits(void **state)
 	assert_non_null(strstr(password_rule_message(PW_TOO_SHORT, "zh-TW"), "至少需要 10 個字元"));
 	expect_rule("ab", 33, NULL, PW_TOO_LONG);
 	free(longline);
-	unlink(path);
-	rmdir(dir);
+	assert_int_equal(fx_rmtree(dir), 0);
 }
 
 /* ---- through a real store ---- */
 
 struct fx {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	struct store *s;
 	char id[USER_ID_LEN + 1];
 };
@@ -273,14 +271,6 @@ struct wctx {
 	char *id;
 	int set_rc;
 };
-
-static int
-w_create_user(struct store_txn *t, void *ctx)
-{
-	struct wctx *w = ctx;
-
-	return user_create(t, w->username, w->username, NULL, w->id);
-}
 
 static int
 w_set_password(struct store_txn *t, void *ctx)
@@ -307,42 +297,31 @@ w_disable(struct store_txn *t, void *ctx)
 }
 
 static int
-rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+teardown_store(void **state)
 {
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
+	struct fx *f = *state;
+	int rc = fx_store_remove(f->dir, f->s);
+
+	free(f);
+	password_fini();
+	return rc;
 }
 
 static int
 setup_store(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct store_opts o = { .nosync = 1, .map_size = 16u << 20 };
-	struct wctx w = { .username = "Lin.Meiling" };
 
-	if (f == NULL || init_default(state) != 0)
+	if (f == NULL || init_default(state) != 0) {
+		free(f);
 		return -1;
-	strcpy(f->dir, "/tmp/authd-password-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || store_open(&f->s, f->dir, &o) != STORE_OK)
-		return -1;
-	w.id = f->id;
-	if (store_write_sync(f->s, w_create_user, &w) != STORE_OK)
-		return -1;
+	}
 	*state = f;
-	return 0;
-}
-
-static int
-teardown_store(void **state)
-{
-	struct fx *f = *state;
-
-	store_close(f->s);
-	nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	password_fini();
+	if (fx_store_make(f->dir, &f->s, "password", 16, 0) != 0 ||
+	    fx_user_create(f->s, "Lin.Meiling", "Lin.Meiling", NULL, f->id) != STORE_OK) {
+		teardown_store(state);
+		return -1;
+	}
 	return 0;
 }
 
@@ -584,10 +563,9 @@ test_rehash_on_parameter_change(void **state)
 static void
 test_methods_table(void **state)
 {
-	char dir[] = "/tmp/authd-test-methods-XXXXXX", path[128], err[256], cwd[512];
+	char dir[FX_DIR_MAX], path[128], err[256], cwd[512], text[1024];
 	struct conf c;
 	struct authd a = { 0 };
-	FILE *f;
 
 	(void)state;
 	assert_ptr_equal(method_find("password"), &method_password);
@@ -601,14 +579,12 @@ test_methods_table(void **state)
 	assert_ptr_equal(authd_methods[0], &method_password);
 
 	/* Every method of the table starts from one real configuration file. */
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(fx_tmpdir(dir, "methods"), 0);
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	snprintf(path, sizeof(path), "%s/authd.conf", dir);
-	assert_non_null(f = fopen(path, "w"));
-	fprintf(f, "[server]\nissuer = https://127.0.0.1:8443\n[password]\nargon2_memory_kib = %d\n"
-	           "argon2_ops = 1\nbreached_list = %s/%s\n", 8192, cwd, LIST_PATH);
-	fclose(f);
-	assert_int_equal(conf_load(&c, path, err, sizeof(err)), 0);
+	snprintf(text, sizeof(text), "[server]\nissuer = https://127.0.0.1:8443\n[password]\n"
+	    "argon2_memory_kib = %d\nargon2_ops = 1\nbreached_list = %s/%s\n", 8192, cwd, LIST_PATH);
+	assert_int_equal(fx_conf_load(&c, path, text, err, sizeof(err)), 0);
 	a.conf = &c;
 	assert_int_equal(methods_init(&a), 0);
 	assert_int_equal(password_check_rules("password1", NULL), PW_COMMON);
@@ -619,11 +595,7 @@ test_methods_table(void **state)
 	assert_int_equal(methods_init(&a), -1);
 	methods_fini();
 	conf_free(&c);
-	snprintf(path, sizeof(path), "%s/totp.key", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/authd.conf", dir);
-	unlink(path);
-	rmdir(dir);
+	assert_int_equal(fx_rmtree(dir), 0);	/* authd.conf and the totp.key methods_init made */
 }
 
 int
