@@ -7,12 +7,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../authd/clients.h"
+#include "fixture.h"
 
 static const uint8_t key[32] = "0123456789abcdef0123456789abcdef";
 
@@ -312,13 +312,6 @@ test_client_has(void **state)
 }
 
 static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(path);
-}
-
-static int
 put_client_fn(struct store_txn *t, void *ctx)
 {
 	const json_t *c = ctx;
@@ -330,16 +323,14 @@ put_client_fn(struct store_txn *t, void *ctx)
 static void
 test_import_and_get(void **state)
 {
-	char dir[64] = "/tmp/authd-test-clients-XXXXXX";
-	struct store_opts o = { .map_size = 16u << 20, .nosync = 1 };
+	char dir[FX_DIR_MAX];
 	struct store *s = NULL;
 	struct store_txn *t;
 	json_t *clients = load_city_apps(), *c, *got;
 	size_t i;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	assert_int_equal(store_open(&s, dir, &o), STORE_OK);
+	assert_int_equal(fx_store_make(dir, &s, "clients", 16, 0), 0);
 	json_array_foreach(clients, i, c)
 		assert_int_equal(store_write_sync(s, put_client_fn, c), STORE_OK);
 	t = store_read_begin(s);
@@ -354,9 +345,8 @@ test_import_and_get(void **state)
 	assert_int_equal(client_get(t, "bad id/", &got), STORE_NOTFOUND);
 	assert_null(got);
 	store_read_end(t);
-	store_close(s);
+	assert_int_equal(fx_store_remove(dir, s), 0);
 	json_decref(clients);
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 int

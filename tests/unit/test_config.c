@@ -10,28 +10,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../../authd/config.h"
+#include "fixture.h"
 
-static char dir[] = "/tmp/authd-test-config-XXXXXX";
-static char file[sizeof(dir) + 16];
-
-static void
-write_conf(const char *text)
-{
-	FILE *f = fopen(file, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
+static char dir[FX_DIR_MAX];
+static char file[FX_DIR_MAX + 16];
 
 static int
 load(struct conf *c, const char *text, char *err, size_t errsz)
 {
-	write_conf(text);
-	return conf_load(c, file, err, errsz);
+	return fx_conf_load(c, file, text, err, errsz);
 }
 
 static void
@@ -328,11 +317,10 @@ main(void)
 	};
 	int rc;
 
-	if (mkdtemp(dir) == NULL)
+	if (fx_tmpdir(dir, "config") != 0)
 		return 1;
 	snprintf(file, sizeof(file), "%s/authd.conf", dir);
 	rc = cmocka_run_group_tests_name("config", tests, NULL, NULL);
-	unlink(file);
-	rmdir(dir);
+	fx_rmtree(dir);
 	return rc;
 }

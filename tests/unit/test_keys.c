@@ -19,9 +19,10 @@
 #include "../../authd/store.h"
 #include "../../lib/jose.h"
 #include "../../lib/util.h"
+#include "fixture.h"
 
 struct fx {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	struct store *s;
 	struct authd a;
 };
@@ -32,12 +33,9 @@ static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct store_opts o = { .map_size = 64u << 20, .nosync = 1 };
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_keys.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	assert_int_equal(store_open(&f->s, f->dir, &o), STORE_OK);
+	assert_int_equal(fx_store_make(f->dir, &f->s, "keys", 64, 0), 0);
 	f->a.store = f->s;
 	assert_int_equal(keys_init(&f->a), STORE_OK);
 	*state = f;
@@ -48,12 +46,9 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	keys_fini(&f->a);
-	store_close(f->s);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fx_store_remove(f->dir, f->s), 0);
 	free(f);
 	return 0;
 }
@@ -307,10 +302,9 @@ test_refresh_picks_up_rotation_by_other_handle(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct store_opts o = { .map_size = 64u << 20, .nosync = 1, .no_writer = 1 };
 		struct store *s2 = NULL;
 		long ttl = 3600;
-		int rc = store_open(&s2, f->dir, &o);
+		int rc = fx_store_open(&s2, f->dir, 64, FX_NO_WRITER);
 
 		if (rc == STORE_OK)
 			rc = store_write_sync(s2, rotate_cb, &ttl);
