@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -19,36 +18,23 @@
 #include <unistd.h>
 
 #include "../../authd/store.h"
+#include "fixture.h"
 
 /* ---- fixtures ---- */
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(path);
-}
-
 static void
-tmpdir_make(char dir[64])
+tmpdir_make(char dir[FX_DIR_MAX])
 {
-	strcpy(dir, "/tmp/authd-test-store-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(fx_tmpdir(dir, "store"), 0);
 }
 
-static void
-tmpdir_remove(const char *dir)
-{
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
+/* A store of 64 MiB in dir; flags as fx_store_open(). */
 static struct store *
-open_store(const char *dir, int nosync, int no_writer)
+open_store(const char *dir, int flags)
 {
-	struct store_opts o = { .map_size = 64u << 20, .nosync = nosync, .no_writer = no_writer };
 	struct store *s = NULL;
 
-	assert_int_equal(store_open(&s, dir, &o), STORE_OK);
+	assert_int_equal(fx_store_open(&s, dir, 64, flags), STORE_OK);
 	assert_non_null(s);
 	return s;
 }
@@ -250,12 +236,12 @@ async_done(int rc, void *ctx)
 static void
 test_roundtrip_every_table(void **state)
 {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	struct store *s;
 
 	(void)state;
 	tmpdir_make(dir);
-	s = open_store(dir, 1, 0);
+	s = open_store(dir, 0);
 	for (int tab = 0; tab < T__COUNT; tab++) {
 		struct put_args a = { .tab = tab, .n = 100 + tab, .rc = STORE_OK };
 		struct store_txn *t;
@@ -285,7 +271,7 @@ test_roundtrip_every_table(void **state)
 	store_close(s);
 
 	/* Durable across reopen; then deleted. */
-	s = open_store(dir, 1, 0);
+	s = open_store(dir, 0);
 	for (int tab = 0; tab < T__COUNT; tab++) {
 		char key[16];
 		int n = -1;
@@ -295,7 +281,7 @@ test_roundtrip_every_table(void **state)
 		assert_int_equal(n, tab);
 	}
 	store_close(s);
-	tmpdir_remove(dir);
+	fx_rmtree(dir);
 }
 
 struct del_args {
@@ -314,13 +300,13 @@ del_fn(struct store_txn *t, void *ctx)
 static void
 test_delete(void **state)
 {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	struct store *s;
 	int n;
 
 	(void)state;
 	tmpdir_make(dir);
-	s = open_store(dir, 1, 0);
+	s = open_store(dir, 0);
 	for (int tab = 0; tab < T__COUNT; tab++) {
 		struct del_args d = { .tab = tab, .key = "gone" };
 
@@ -331,7 +317,7 @@ test_delete(void **state)
 		assert_int_equal(store_write_sync(s, del_fn, &d), STORE_NOTFOUND);
 	}
 	store_close(s);
-	tmpdir_remove(dir);
+	fx_rmtree(dir);
 }
 
 static int
@@ -347,13 +333,13 @@ put_noover_fn(struct store_txn *t, void *ctx)
 static void
 test_nooverwrite(void **state)
 {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	struct store *s;
 	int one = 1, two = 2, n = 0;
 
 	(void)state;
 	tmpdir_make(dir);
-	s = open_store(dir, 1, 0);
+	s = open_store(dir, 0);
 	assert_int_equal(store_write_sync(s, put_noover_fn, &one), STORE_OK);
 	assert_int_equal(store_write_sync(s, put_noover_fn, &two), STORE_EXISTS);
 	assert_int_equal(get_n(s, T_CLIENTS, "only-once", &n), STORE_OK);
@@ -363,7 +349,7 @@ test_nooverwrite(void **state)
 	assert_int_equal(get_n(s, T_CLIENTS, "only-once", &n), STORE_OK);
 	assert_int_equal(n, 3);
 	store_close(s);
-	tmpdir_remove(dir);
+	fx_rmtree(dir);
 }
 
 struct collect {
@@ -389,7 +375,7 @@ static void
 test_iteration_order(void **state)
 {
 	static const char *in[] = { "b", "a", "c", "aa", "ab" };
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	struct store *s;
 	struct store_txn *t;
 	struct collect c;
@@ -398,7 +384,7 @@ test_iteration_order(void **state)
 
 	(void)state;
 	tmpdir_make(dir);
-	s = open_store(dir, 1, 0);
+	s = open_store(dir, 0);
 	for (size_t i = 0; i < 5; i++)
 		assert_int_equal(put_simple(s, T_SESSIONS, in[i], (int)i), STORE_OK);
 	t = store_read_begin(s);
@@ -427,7 +413,7 @@ test_iteration_order(void **state)
 	assert_int_equal(store_last_raw(t, T_DEVICE, &k, &kl, &v, &vl), STORE_NOTFOUND);
 	store_read_end(t);
 	store_close(s);
-	tmpdir_remove(dir);
+	fx_rmtree(dir);
 }
 
 struct raw_args {
@@ -447,7 +433,7 @@ put_raw_fn(struct store_txn *t, void *ctx)
 static void
 test_version_byte_refused(void **state)
 {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	struct store *s;
 	struct store_txn *t;
 	struct raw_args v9 = { "v9", "\x09{\"a\":1}", 8 };
@@ -459,7 +445,7 @@ test_version_byte_refused(void **state)
 
 	(void)state;
 	tmpdir_make(dir);
-	s = open_store(dir, 1, 0);
+	s = open_store(dir, 0);
 	assert_int_equal(store_write_sync(s, put_raw_fn, &v9), STORE_OK);
 	assert_int_equal(store_write_sync(s, put_raw_fn, &bad), STORE_OK);
 	assert_int_equal(store_write_sync(s, put_raw_fn, &empty), STORE_OK);
@@ -476,7 +462,7 @@ test_version_byte_refused(void **state)
 	assert_int_equal(store_iter(t, T_META, NULL, 0, collect_cb, &c), STORE_CORRUPT);
 	store_read_end(t);
 	store_close(s);
-	tmpdir_remove(dir);
+	fx_rmtree(dir);
 }
 
 static int
@@ -501,14 +487,14 @@ bounds_fn(struct store_txn *t, void *ctx)
 static void
 test_bounds_and_readonly(void **state)
 {
-	char dir[64], key[600];
+	char dir[FX_DIR_MAX], key[600];
 	struct store *s;
 	struct store_txn *t, *t2;
 	json_t *v = json_object(), *out = NULL;
 
 	(void)state;
 	tmpdir_make(dir);
-	s = open_store(dir, 1, 0);
+	s = open_store(dir, 0);
 	assert_int_equal(store_write_sync(s, bounds_fn, NULL), STORE_OK);
 	memset(key, 'k', sizeof(key));
 	t = store_read_begin(s);
@@ -530,20 +516,20 @@ test_bounds_and_readonly(void **state)
 	assert_string_equal(store_strerror(STORE_CORRUPT),
 	                    "corrupt record (unknown version or bad JSON)");
 	store_close(s);
-	tmpdir_remove(dir);
+	fx_rmtree(dir);
 }
 
 static void
 test_read_view_sees_new_commits(void **state)
 {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	struct store *s;
 	struct store_txn *t;
 	json_t *v = NULL;
 
 	(void)state;
 	tmpdir_make(dir);
-	s = open_store(dir, 1, 0);
+	s = open_store(dir, 0);
 	t = store_read_begin(s);
 	assert_int_equal(store_gets(t, T_USERS, "later", &v), STORE_NOTFOUND);
 	/* While the view is open it keeps its snapshot. */
@@ -556,7 +542,7 @@ test_read_view_sees_new_commits(void **state)
 	json_decref(v);
 	store_read_end(t);
 	store_close(s);
-	tmpdir_remove(dir);
+	fx_rmtree(dir);
 }
 
 struct queue_thread_args {
@@ -579,7 +565,7 @@ static void
 test_nested_txn_isolation(void **state)
 {
 	enum { N = 8 };
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	struct store *s;
 	struct loop loop;
 	struct gate g = { 0 };
@@ -590,7 +576,7 @@ test_nested_txn_isolation(void **state)
 	(void)state;
 	tmpdir_make(dir);
 	loop_init(&loop);
-	s = open_store(dir, 1, 0);
+	s = open_store(dir, 0);
 	store_get_stats(s, &before);
 	assert_int_equal(store_write_async(s, gate_fn, gate_done, &g, loop_post, &loop), STORE_OK);
 	gate_wait_entered(&g);
@@ -635,7 +621,7 @@ test_nested_txn_isolation(void **state)
 	assert_int_equal(after.failed_writes - before.failed_writes, N / 2);
 	store_close(s);
 	loop_fini(&loop);
-	tmpdir_remove(dir);
+	fx_rmtree(dir);
 }
 
 struct writer_thread_args {
@@ -664,7 +650,7 @@ static void
 test_group_commit_batches(void **state)
 {
 	enum { THREADS = 8, PER = 50 };
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	struct store *s;
 	struct store_txn *t;
 	struct writer_thread_args a[THREADS];
@@ -673,7 +659,7 @@ test_group_commit_batches(void **state)
 
 	(void)state;
 	tmpdir_make(dir);
-	s = open_store(dir, 0, 0);     /* real fsync: what group commit is for */
+	s = open_store(dir, FX_SYNC);     /* real fsync: what group commit is for */
 	for (int i = 0; i < THREADS; i++) {
 		a[i] = (struct writer_thread_args){ .s = s, .id = i, .per = PER };
 		assert_int_equal(pthread_create(&th[i], NULL, sync_writer_thread, &a[i]), 0);
@@ -691,7 +677,7 @@ test_group_commit_batches(void **state)
 	              (unsigned long long)st.writes, (unsigned long long)st.commits);
 	store_close(s);
 
-	s = open_store(dir, 0, 0);
+	s = open_store(dir, FX_SYNC);
 	t = store_read_begin(s);
 	assert_int_equal(store_count(t, T_SESSIONS), THREADS * PER);
 	store_read_end(t);
@@ -705,7 +691,7 @@ test_group_commit_batches(void **state)
 			assert_int_equal(n, i * 1000 + j);
 		}
 	store_close(s);
-	tmpdir_remove(dir);
+	fx_rmtree(dir);
 }
 
 static void *
@@ -719,7 +705,7 @@ static void
 test_shutdown(void **state)
 {
 	enum { MAXQ = 64 };
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	struct store *s;
 	struct loop loop;
 	struct gate g = { 0 };
@@ -730,7 +716,7 @@ test_shutdown(void **state)
 	(void)state;
 	tmpdir_make(dir);
 	loop_init(&loop);
-	s = open_store(dir, 1, 0);
+	s = open_store(dir, 0);
 	assert_int_equal(store_write_async(s, gate_fn, gate_done, &g, loop_post, &loop), STORE_OK);
 	gate_wait_entered(&g);
 	assert_int_equal(pthread_create(&closer, NULL, close_thread, s), 0);
@@ -763,7 +749,7 @@ test_shutdown(void **state)
 		assert_int_equal(ap[i].done.rc, STORE_OK);
 	}
 	assert_int_equal(ap[accepted].done.called, 0);
-	s = open_store(dir, 1, 0);
+	s = open_store(dir, 0);
 	for (int i = 0; i < accepted; i++) {
 		int n = -1;
 
@@ -773,13 +759,13 @@ test_shutdown(void **state)
 	assert_int_equal(get_n(s, T_LOGINS, "late", &accepted), STORE_NOTFOUND);
 	store_close(s);
 	loop_fini(&loop);
-	tmpdir_remove(dir);
+	fx_rmtree(dir);
 }
 
 static void
 test_sync_without_writer(void **state)
 {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	struct store *s;
 	struct loop loop;
 	struct put_args pa = { .tab = T_THROTTLE, .key = "a:127.0.0.1", .n = 9, .rc = STORE_OK };
@@ -791,7 +777,7 @@ test_sync_without_writer(void **state)
 	(void)state;
 	tmpdir_make(dir);
 	loop_init(&loop);
-	s = open_store(dir, 1, 1);
+	s = open_store(dir, FX_NO_WRITER);
 	assert_int_equal(store_write_sync(s, put_fn, &pa), STORE_OK);
 	assert_int_equal(store_write_sync(s, put_fn, &refuse), STORE_CONFLICT);
 	assert_int_equal(get_n(s, T_THROTTLE, "a:127.0.0.1", &n), STORE_OK);
@@ -811,7 +797,7 @@ test_sync_without_writer(void **state)
 	assert_int_equal(st.commits, 2);
 	store_close(s);
 	loop_fini(&loop);
-	tmpdir_remove(dir);
+	fx_rmtree(dir);
 }
 
 static struct store *writer_self_store;
@@ -830,17 +816,17 @@ reenter_fn(struct store_txn *t, void *ctx)
 static void
 test_sync_from_writer_refused(void **state)
 {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	int inner = -1, n;
 
 	(void)state;
 	tmpdir_make(dir);
-	writer_self_store = open_store(dir, 1, 0);
+	writer_self_store = open_store(dir, 0);
 	assert_int_equal(store_write_sync(writer_self_store, reenter_fn, &inner), STORE_OK);
 	assert_int_equal(inner, STORE_INVALID);
 	assert_int_equal(get_n(writer_self_store, T_META, "inner", &n), STORE_NOTFOUND);
 	store_close(writer_self_store);
-	tmpdir_remove(dir);
+	fx_rmtree(dir);
 }
 
 /* A second handle on the same folder, as authctl would hold: it must be another
@@ -850,23 +836,22 @@ static void
 test_second_process_writes(void **state)
 {
 	enum { N = 40 };
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	struct store *s;
 	pid_t pid;
 	int status;
 
 	(void)state;
 	tmpdir_make(dir);
-	s = open_store(dir, 0, 0);
+	s = open_store(dir, FX_SYNC);
 	assert_int_equal(put_simple(s, T_CLIENTS, "before-fork", 1), STORE_OK);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct store *c = NULL;
-		struct store_opts o = { .map_size = 64u << 20, .no_writer = 1 };
 		int bad = 0, n = 0;
 
-		if (store_open(&c, dir, &o) != STORE_OK)
+		if (fx_store_open(&c, dir, 64, FX_SYNC | FX_NO_WRITER) != STORE_OK)
 			_exit(2);
 		if (get_n(c, T_CLIENTS, "before-fork", &n) != STORE_OK || n != 1)
 			bad = 1;
@@ -902,7 +887,7 @@ test_second_process_writes(void **state)
 		assert_int_equal(n, i);
 	}
 	store_close(s);
-	tmpdir_remove(dir);
+	fx_rmtree(dir);
 }
 
 static int
@@ -925,14 +910,13 @@ big_fn(struct store_txn *t, void *ctx)
 static void
 test_map_full(void **state)
 {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	struct store *s = NULL;
-	struct store_opts o = { .map_size = 1u << 20, .nosync = 1 };
 	int rc = STORE_OK, i, n;
 
 	(void)state;
 	tmpdir_make(dir);
-	assert_int_equal(store_open(&s, dir, &o), STORE_OK);
+	assert_int_equal(fx_store_open(&s, dir, 1, 0), STORE_OK);
 	for (i = 0; i < 20 && rc == STORE_OK; i++) {
 		char key[16];
 
@@ -946,20 +930,20 @@ test_map_full(void **state)
 	assert_int_equal(get_n(s, T_META, "small", &n), STORE_OK);
 	assert_int_equal(n, 7);
 	store_close(s);
-	tmpdir_remove(dir);
+	fx_rmtree(dir);
 }
 
 static void
 test_permissions(void **state)
 {
-	char dir[64], sub[128], path[160];
+	char dir[FX_DIR_MAX], sub[128], path[160];
 	struct store *s;
 	struct stat st;
 
 	(void)state;
 	tmpdir_make(dir);
 	snprintf(sub, sizeof(sub), "%s/data", dir);
-	s = open_store(sub, 1, 0);
+	s = open_store(sub, 0);
 	store_close(s);
 	assert_int_equal(stat(sub, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
@@ -969,7 +953,7 @@ test_permissions(void **state)
 	/* A folder left too open is tightened. */
 	assert_int_equal(chmod(sub, 0755), 0);
 	assert_int_equal(chmod(path, 0644), 0);
-	s = open_store(sub, 1, 0);
+	s = open_store(sub, 0);
 	store_close(s);
 	assert_int_equal(stat(sub, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
@@ -978,7 +962,7 @@ test_permissions(void **state)
 	/* Not a folder: refused. */
 	assert_int_equal(store_open(&s, path, NULL), STORE_IO);
 	assert_null(s);
-	tmpdir_remove(dir);
+	fx_rmtree(dir);
 }
 
 static void *
@@ -1001,13 +985,13 @@ static void
 test_read_views_per_thread(void **state)
 {
 	enum { N = 6 };
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	struct store *s;
 	pthread_t th[N];
 
 	(void)state;
 	tmpdir_make(dir);
-	s = open_store(dir, 1, 0);
+	s = open_store(dir, 0);
 	assert_int_equal(put_simple(s, T_USERS, "shared", 1), STORE_OK);
 	for (int i = 0; i < N; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, reader_thread, s), 0);
@@ -1018,7 +1002,7 @@ test_read_views_per_thread(void **state)
 		assert_null(ret);
 	}
 	store_close(s);
-	tmpdir_remove(dir);
+	fx_rmtree(dir);
 }
 
 int
