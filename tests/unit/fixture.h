@@ -1,6 +1,7 @@
 /* tests/unit/fixture.h — the fixtures the unit tests share: a private temporary
  * folder removed with everything in it, an LMDB store opened in one, a file
- * written (a config file loaded), a user created through a write transaction.
+ * written (a config file loaded), a user created through a write transaction,
+ * a self-signed certificate for an in-process TLS server.
  * Header-only (static inline, so a test that uses part of it still builds under
  * -Werror): each tests/unit/test_*.c stays one binary built by the Makefile's
  * one rule. Every helper returns a status; the tests assert on it. */
@@ -11,6 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "../../authd/config.h"
 #include "../../authd/store.h"
@@ -181,6 +187,69 @@ fx_user_create(struct store *s, const char *username, const char *display, const
 	if (id != NULL)
 		memcpy(id, a.id, sizeof(a.id));
 	return rc;
+}
+
+/* Adds the extension nid = value (X509V3 config syntax) to x: 0 or -1. */
+static inline int
+fx_cert_ext(X509 *x, int nid, const char *value)
+{
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	int ok;
+
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value)) == NULL)
+		return -1;
+	ok = X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok == 1 ? 0 : -1;
+}
+
+/* A self-signed certificate for cn over key k, valid from a minute ago for an
+ * hour. With san (e.g. "IP:127.0.0.1,DNS:localhost") it also names those and is
+ * CA:TRUE, so a client can be given it as its CA file. NULL on failure. */
+static inline X509 *
+fx_self_signed_cert(EVP_PKEY *k, const char *cn, const char *san)
+{
+	X509 *x = X509_new();
+	X509_NAME *n;
+
+	if (x == NULL)
+		return NULL;
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	n = X509_get_subject_name(x);
+	if (X509_set_pubkey(x, k) != 1 ||
+	    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0) != 1 ||
+	    X509_set_issuer_name(x, n) != 1)
+		goto fail;
+	if (san != NULL && (fx_cert_ext(x, NID_subject_alt_name, san) != 0 ||
+	    fx_cert_ext(x, NID_basic_constraints, "critical,CA:TRUE") != 0))
+		goto fail;
+	if (X509_sign(x, k, EVP_sha256()) == 0)
+		goto fail;
+	return x;
+fail:
+	X509_free(x);
+	return NULL;
+}
+
+/* Writes x and/or k (either may be NULL) to path as PEM: 0 or -1. */
+static inline int
+fx_write_pem(const char *path, X509 *x, EVP_PKEY *k)
+{
+	FILE *f = fopen(path, "w");
+	int ok;
+
+	if (f == NULL)
+		return -1;
+	ok = (x == NULL || PEM_write_X509(f, x) == 1) &&
+	     (k == NULL || PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1);
+	if (fclose(f) != 0)
+		ok = 0;
+	return ok ? 0 : -1;
 }
 
 #endif

@@ -37,13 +37,14 @@
 #include "../../lib/b64.h"
 #include "../../lib/jose.h"
 #include "../../lib/util.h"
+#include "fixture.h"
 
 #define HOST_ID "host-1"
 #define HOST_SECRET "s3cret:with&odd=chars"
 #define MFA_TOKEN "MMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMM"
 
 static struct jose_key *k_es, *k_rs, *k_ed, *k_es2, *k_other;
-static char dir[64], certfile[96];
+static char dir[FX_DIR_MAX], certfile[FX_DIR_MAX + 16];
 static char issuer[64], issuer_hang[64];
 static SSL_CTX *srv_ctx;
 static struct event_base *srv_base;
@@ -356,41 +357,17 @@ srv_run(void *arg)
 	return NULL;
 }
 
+/* The server's certificate for 127.0.0.1, also the CA file the client trusts. */
 static int
 make_cert(void)
 {
 	EVP_PKEY *k = EVP_EC_gen("P-256");
-	X509 *x = X509_new();
-	X509_NAME *n;
-	X509_EXTENSION *ext;
-	X509V3_CTX v3;
-	FILE *f;
+	X509 *x = NULL;
 	int rc = -1;
 
-	if (k == NULL || x == NULL)
+	if (k == NULL || (x = fx_self_signed_cert(k, "authd test", "IP:127.0.0.1,DNS:localhost")) == NULL ||
+	    fx_write_pem(certfile, x, NULL) != 0)
 		goto out;
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), -60);
-	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-	X509_set_pubkey(x, k);
-	n = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"authd test",
-	                           -1, -1, 0);
-	X509_set_issuer_name(x, n);
-	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
-	X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
-	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE");
-	X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
-	if (X509_sign(x, k, EVP_sha256()) == 0)
-		goto out;
-	if ((f = fopen(certfile, "w")) == NULL)
-		goto out;
-	PEM_write_X509(f, x);
-	fclose(f);
 	srv_ctx = SSL_CTX_new(TLS_server_method());
 	if (SSL_CTX_use_certificate(srv_ctx, x) != 1 || SSL_CTX_use_PrivateKey(srv_ctx, k) != 1)
 		goto out;
@@ -418,8 +395,7 @@ setup(void **state)
 	if (!k_es || !k_rs || !k_ed || !k_es2 || !k_other)
 		return -1;
 	publish(jwks_of(k_es, k_rs, k_ed));
-	snprintf(dir, sizeof(dir), "/tmp/test_client.XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (fx_tmpdir(dir, "client") != 0)
 		return -1;
 	snprintf(certfile, sizeof(certfile), "%s/ca.pem", dir);
 	if (make_cert() != 0)
@@ -451,8 +427,6 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char p[128];
-
 	(void)state;
 	event_base_loopbreak(srv_base);
 	pthread_join(srv_thread, NULL);
@@ -466,11 +440,7 @@ teardown(void **state)
 	jose_key_free(k_es2);
 	jose_key_free(k_other);
 	free(srv_jwks);
-	unlink(certfile);
-	snprintf(p, sizeof(p), "%s/secret", dir);
-	unlink(p);
-	rmdir(dir);
-	return 0;
+	return fx_rmtree(dir);
 }
 
 /* A configured client; each test starts with a fresh JWKS on the server. */
@@ -554,13 +524,10 @@ test_secret_file(void **state)
 {
 	authd_client_t *c = authd_client_new();
 	char path[128];
-	FILE *f;
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/secret", dir);
-	f = fopen(path, "w");
-	fputs("file-secret\n", f);
-	fclose(f);
+	assert_int_equal(fx_write_file(path, "file-secret\n"), 0);
 	chmod(path, 0644);
 	assert_int_equal(authd_client_set_secret_file(c, path), AUTHD_ERR_CONFIG);
 	chmod(path, 0640);
@@ -570,9 +537,7 @@ test_secret_file(void **state)
 	assert_string_equal(c->secret, "file-secret");
 	assert_int_equal(authd_client_set_secret_file(c, "/nonexistent/x"), AUTHD_ERR_CONFIG);
 	assert_int_equal(authd_client_set_secret_file(c, dir), AUTHD_ERR_CONFIG);
-	f = fopen(path, "w");
-	fputs("\n", f);
-	fclose(f);
+	assert_int_equal(fx_write_file(path, "\n"), 0);
 	assert_int_equal(authd_client_set_secret_file(c, path), AUTHD_ERR_CONFIG);
 	authd_client_free(&c);
 }

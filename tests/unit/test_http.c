@@ -32,9 +32,10 @@
 #include "../../authd/http.h"
 #include "../../authd/log.h"
 #include "../../authd/ops.h"
+#include "fixture.h"
 
-static char dir[] = "/tmp/authd-test-http-XXXXXX";
-static char certfile[64], keyfile[64], storedir[64];
+static char dir[FX_DIR_MAX];
+static char certfile[FX_DIR_MAX + 16], keyfile[FX_DIR_MAX + 16], storedir[FX_DIR_MAX + 16];
 static X509 *cert;
 static struct conf conf;
 static struct authd authd;
@@ -165,51 +166,28 @@ static int
 make_cert(void)
 {
 	EVP_PKEY *k = EVP_EC_gen("P-256");
-	X509_NAME *n;
-	FILE *f;
+	int rc = -1;
 
-	if (k == NULL || (cert = X509_new()) == NULL)
-		return -1;
-	X509_set_version(cert, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-	X509_gmtime_adj(X509_getm_notBefore(cert), -60);
-	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-	X509_set_pubkey(cert, k);
-	n = X509_get_subject_name(cert);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"localhost",
-	    -1, -1, 0);
-	X509_set_issuer_name(cert, n);
-	if (X509_sign(cert, k, EVP_sha256()) == 0)
-		return -1;
-	if ((f = fopen(certfile, "w")) == NULL)
-		return -1;
-	PEM_write_X509(f, cert);
-	fclose(f);
-	if ((f = fopen(keyfile, "w")) == NULL)
-		return -1;
-	PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
-	fclose(f);
+	if (k != NULL && (cert = fx_self_signed_cert(k, "localhost", NULL)) != NULL &&
+	    fx_write_pem(certfile, cert, NULL) == 0 && fx_write_pem(keyfile, NULL, k) == 0)
+		rc = 0;
 	EVP_PKEY_free(k);
-	return 0;
+	return rc;
 }
 
 static int
 group_setup(void **state)
 {
-	struct store_opts so = { 0 };
-
 	(void)state;
 	log_set_level(LOG_ERROR);
-	if (mkdtemp(dir) == NULL)
+	if (fx_tmpdir(dir, "http") != 0)
 		return -1;
 	snprintf(certfile, sizeof(certfile), "%s/tls.crt", dir);
 	snprintf(keyfile, sizeof(keyfile), "%s/tls.key", dir);
 	snprintf(storedir, sizeof(storedir), "%s/data", dir);
 	if (make_cert() != 0)
 		return -1;
-	so.nosync = 1;
-	so.map_size = 16u << 20;
-	if (store_open(&authd.store, storedir, &so) != STORE_OK)
+	if (fx_store_open(&authd.store, storedir, 16, 0) != STORE_OK)
 		return -1;
 	memset(&conf, 0, sizeof(conf));
 	conf.issuer = "https://127.0.0.1";
@@ -236,14 +214,10 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	store_close(authd.store);
 	X509_free(cert);
 	http_set_routes(NULL);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fx_store_remove(dir, authd.store);
 }
 
 static int
