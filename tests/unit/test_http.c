@@ -564,30 +564,31 @@ test_loop_post_from_thread(void **state)
 }
 
 struct bg {
+	const char *path;
 	int status;
 	char out[4096];
 };
 
+/* GETs b->path from another thread, so the test can stop the server meanwhile. */
 static void *
-bg_slow(void *arg)
+bg_get(void *arg)
 {
 	struct bg *b = arg;
 
-	b->status = get("/slow?ms=500", b->out, sizeof(b->out));
+	b->status = get(b->path, b->out, sizeof(b->out));
 	return NULL;
 }
 
 static void
 test_graceful_stop_finishes_inflight(void **state)
 {
-	struct bg b;
+	struct bg b = { .path = "/slow?ms=500" };
 	pthread_t t;
 	char out[256];
 	int before = atomic_load(&slow_done);
 
 	(void)state;
-	memset(&b, 0, sizeof(b));
-	assert_int_equal(pthread_create(&t, NULL, bg_slow, &b), 0);
+	assert_int_equal(pthread_create(&t, NULL, bg_get, &b), 0);
 	usleep(150 * 1000);
 	http_stop(&authd);      /* must wait for the request in flight */
 	pthread_join(t, NULL);
@@ -598,15 +599,6 @@ test_graceful_stop_finishes_inflight(void **state)
 	assert_int_equal(get("/healthz", out, sizeof(out)), -1);
 }
 
-static void *
-bg_hold(void *arg)
-{
-	struct bg *b = arg;
-
-	b->status = get("/hold", b->out, sizeof(b->out));
-	return NULL;
-}
-
 /* A request still pending when the grace period ends: its connection is
  * closed, and the reply that comes later (here from this thread, as a store
  * completion would after the loops ended) is dropped without touching freed
@@ -614,15 +606,14 @@ bg_hold(void *arg)
 static void
 test_stop_timeout_then_late_reply(void **state)
 {
-	struct bg b;
+	struct bg b = { .path = "/hold" };
 	pthread_t t;
 	struct http_req *r;
 	int i;
 
 	(void)state;
-	memset(&b, 0, sizeof(b));
 	atomic_store(&held, NULL);
-	assert_int_equal(pthread_create(&t, NULL, bg_hold, &b), 0);
+	assert_int_equal(pthread_create(&t, NULL, bg_get, &b), 0);
 	for (i = 0; i < 250 && atomic_load(&held) == NULL; i++)
 		usleep(20 * 1000);
 	r = atomic_load(&held);
