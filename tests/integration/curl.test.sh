@@ -17,9 +17,6 @@ ER=$(urlenc "$R")
 jar="$T/jar"
 : >"$jar"
 
-eq() { [ "$1" = "$2" ] || { diag "expected '$2', got '$1'"; return 1; }; }
-has() { case "$1" in *"$2"*) return 0 ;; esac; diag "'$2' not in '$(printf '%.300s' "$1")'"; return 1; }
-hasnt() { case "$1" in *"$2"*) diag "'$2' found"; return 1 ;; esac; return 0; }
 not() { ! "$@"; }
 no_session() { for n in "$@"; do sessions_set "$n" && { diag "$n set a session"; return 1; }; done; return 0; }
 lacks_header() { ! has_header "$1" "$2" || { diag "$1 has $2: $(header "$1" "$2")"; return 1; }; }

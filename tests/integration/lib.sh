@@ -30,6 +30,12 @@ tap_end() {
 	[ "$tap_failed" -eq 0 ]
 }
 
+# eq GOT WANT, has TEXT PART, hasnt TEXT PART: assertions for ok that say
+# in a TAP comment what they saw when they fail.
+eq() { [ "$1" = "$2" ] || { diag "expected '$2', got '$1'"; return 1; }; }
+has() { case "$1" in *"$2"*) return 0 ;; esac; diag "'$2' not in '$(printf '%.300s' "$1")'"; return 1; }
+hasnt() { case "$1" in *"$2"*) diag "'$2' found"; return 1 ;; esac; return 0; }
+
 # req NAME CURL-ARGS...: one request; keeps $T/NAME.status, .headers, .body.
 # Never follows redirects, so every Location can be checked.
 req() {

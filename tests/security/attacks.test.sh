@@ -23,8 +23,6 @@ export NODE_EXTRA_CA_CERTS="$AUTHD_CA"
 ctl() { "$AUTHCTL_BIN" -c "$AUTHD_CONF" "$@"; }
 forge() { node "$here/forge.mjs" "$@"; }
 
-eq() { [ "$1" = "$2" ] || { diag "expected '$2', got '$1'"; return 1; }; }
-has() { case "$1" in *"$2"*) return 0 ;; esac; diag "'$2' not in '$(printf '%.300s' "$1")'"; return 1; }
 sessions_set() { set_cookie_names "$1" | grep -qx __Host-authd_session; }
 
 # ---- the store, before and after --------------------------------------------

@@ -18,8 +18,6 @@ for v in AUTHD_ISSUER AUTHD_CA AUTHD_CERTS AUTHD_BIN AUTHCTL_BIN; do
 	eval "[ -n \"\${$v:-}\" ]" || { echo "Bail out! $v is not set (run via run.sh)"; exit 1; }
 done
 T=${AUTHD_WORK:-$(mktemp -d)}
-eq() { [ "$1" = "$2" ] || { diag "expected '$2', got '$1'"; return 1; }; }
-has() { case "$1" in *"$2"*) return 0 ;; esac; diag "'$2' not in '$(printf '%.300s' "$1")'"; return 1; }
 skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $*"; }
 
 # ---- 1. TLS --------------------------------------------------------------------------
