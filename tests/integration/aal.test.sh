@@ -12,84 +12,38 @@
 # user in a file (shared with the node tests).
 set -u
 
-build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-case "$build" in
-/*) ;;
-*) build="$root/$build" ;;
-esac
+. "$here/../lib/authd.sh"
+authd_paths "${1:-}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/authd-aal.XXXXXX") || exit 1
 . "$here/lib.sh"
 
-authd_pid=
 cleanup() {
-	if [ -n "$authd_pid" ] && kill -0 "$authd_pid" 2>/dev/null; then
-		kill -TERM "$authd_pid" 2>/dev/null
-		i=0
-		while kill -0 "$authd_pid" 2>/dev/null && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -KILL "$authd_pid" 2>/dev/null
-		wait "$authd_pid" 2>/dev/null
-	fi
+	stop_pid "$authd_pid"
 	rm -rf "$T"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+on_exit cleanup
 trap 'exit 129' HUP
 trap 'exit 141' PIPE
 
-bail() {
-	echo "Bail out! $*"
-	if [ -f "$T/authd.log" ]; then
-		tail -n 20 "$T/authd.log" | sed 's/^/# /'
-	fi
-	exit 1
-}
-
-bin_of() {
-	if [ -f "$build/$1" ] && [ -x "$build/$1" ]; then
-		echo "$build/$1"
-	else
-		echo "$build/bin/$1"
-	fi
-}
-AUTHD_BIN=$(bin_of authd)
-AUTHCTL_BIN=$(bin_of authctl)
+authd_bins
 for f in "$AUTHD_BIN" "$AUTHCTL_BIN"; do
 	[ -x "$f" ] || bail "$f is missing (make all)"
 done
 command -v oathtool >/dev/null || bail "oathtool is missing (apt-get install oathtool)"
 [ -d "$here/node_modules/openid-client" ] || bail "node modules missing (make deps-test)"
 
-eq() { [ "$1" = "$2" ] || { diag "expected '$2', got '$1'"; return 1; }; }
-has() { case "$1" in *"$2"*) return 0 ;; esac; diag "'$2' not in '$(printf '%.300s' "$1")'"; return 1; }
-hasnt() { case "$1" in *"$2"*) diag "'$2' found"; return 1 ;; esac; return 0; }
-ctl() { "$AUTHCTL_BIN" -c "$T/authd.conf" "$@"; }
 
 # ---- the instance ---------------------------------------------------------------
-sh "$root/certs/dev-cert.sh" "$T/certs" >"$T/dev-cert.log" 2>&1 || bail "certs/dev-cert.sh failed"
-AUTHD_CA="$T/certs/ca.crt"
+authd_dev_cert
 export AUTHD_CA NODE_EXTRA_CA_CERTS="$T/certs/ca.crt"
-
-free_port() {
-	node -e 'const s = require("net").createServer();
-		s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
-}
 
 # Short AAL2 idle limit for the idle test; TOTP failures in the replay tests must
 # not lock the accounts, so the per-account limit is higher than the default.
 write_conf() { # write_conf PORT
-	cat >"$T/authd.conf" <<EOF
-[server]
-issuer = https://127.0.0.1:$1
-listen = 127.0.0.1:$1
-tls_cert = certs/tls.crt
-tls_key = certs/tls.key
-threads = 2
-workers = 2
+	{
+		authd_conf_server "$1"
+		cat <<EOF
 
 [store]
 path = data
@@ -121,17 +75,16 @@ aal2_max_s = 3600
 [log]
 level = 2
 EOF
+	} >"$T/authd.conf"
 }
 
 write_conf 1
-ctl init >"$T/init.log" 2>&1 || bail "authctl init: $(tail -n 3 "$T/init.log")"
+authd_init
 
-newpw() { openssl rand 18 | openssl base64 -A | tr '+/' 'xy'; }
 adduser() { # adduser NAME PASSWORD [ARGS...]
-	n=$1 p=$2
+	_n=$1 _p=$2
 	shift 2
-	printf '%s\n' "$p" | ctl user add "$n" --password-stdin --email "$n@city.example" "$@" \
-		>"$T/user-$n.log" 2>&1 || bail "authctl user add $n: $(tail -n 3 "$T/user-$n.log")"
+	authd_user "$_n" "$_p" --email "$_n@city.example" "$@"
 }
 # ann: password only (later enrols on /account); ben: the node tests; cai: replay,
 # recovery and tampering; dan: host login; eva: device flow. One TOTP user per
@@ -205,53 +158,27 @@ for u in ben cai dan eva; do
 	enrol $u
 done
 
-addclient() { # addclient ID ARGS...: prints the secret (empty for public clients)
-	id=$1
-	shift
-	ctl client add "$id" "$@" >"$T/client-$id.out" 2>"$T/client-$id.err" ||
-		bail "authctl client add $id: $(tail -n 3 "$T/client-$id.err")"
-	sed -n 's/^client_secret: *//p' "$T/client-$id.out"
-}
 APP1_R=https://app1.city.example/cb APP2_R=https://app2.city.example/cb
-APP1_S=$(addclient app1 --redirect-uri $APP1_R --grant authorization_code \
-	--grant refresh_token --scope openid --scope profile --scope email --scope offline_access --min-aal 1)
-APP2_S=$(addclient app2 --redirect-uri $APP2_R --grant authorization_code \
+authd_client app1 --redirect-uri $APP1_R --grant authorization_code \
+	--grant refresh_token --scope openid --scope profile --scope email --scope offline_access --min-aal 1
+APP1_S=$client_secret
+authd_client app2 --redirect-uri $APP2_R --grant authorization_code \
 	--grant refresh_token --scope openid --scope profile --scope email --scope offline_access --min-aal 2 \
-	--name '稅務系統' --name-en 'Tax service')
-HOST_S=$(addclient host1 --grant password --min-aal 2 --scope openid --scope groups)
-HOST2_S=$(addclient host2 --grant password --min-aal 2 --scope openid --scope groups)
-addclient tv --public --grant urn:ietf:params:oauth:grant-type:device_code \
-	--scope openid --scope profile --min-aal 2 --name-en 'Library kiosk' >/dev/null
-addclient tv2 --public --grant urn:ietf:params:oauth:grant-type:device_code \
-	--scope openid --min-aal 1 >/dev/null
+	--name '稅務系統' --name-en 'Tax service'
+APP2_S=$client_secret
+authd_client host1 --grant password --min-aal 2 --scope openid --scope groups
+HOST_S=$client_secret
+authd_client host2 --grant password --min-aal 2 --scope openid --scope groups
+HOST2_S=$client_secret
+authd_client tv --public --grant urn:ietf:params:oauth:grant-type:device_code \
+	--scope openid --scope profile --min-aal 2 --name-en 'Library kiosk'
+authd_client tv2 --public --grant urn:ietf:params:oauth:grant-type:device_code \
+	--scope openid --min-aal 1
 for s in "$APP1_S" "$APP2_S" "$HOST_S" "$HOST2_S"; do
 	[ -n "$s" ] || bail "authctl client add printed no client_secret"
 done
 
-started=0
-for _ in 1 2 3 4 5; do
-	port=$(free_port) || bail "no free port"
-	write_conf "$port"
-	AUTHD_ISSUER="https://127.0.0.1:$port"
-	export AUTHD_ISSUER
-	"$AUTHD_BIN" -c "$T/authd.conf" >>"$T/authd.out" 2>>"$T/authd.log" &
-	authd_pid=$!
-	i=0
-	while [ $i -lt 200 ] && kill -0 "$authd_pid" 2>/dev/null; do
-		if curl -fsS --max-time 2 --cacert "$AUTHD_CA" -o /dev/null \
-			"$AUTHD_ISSUER/.well-known/openid-configuration" 2>/dev/null; then
-			started=1
-			break
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ $started = 1 ] && break
-	kill -0 "$authd_pid" 2>/dev/null && bail "authd did not answer within 20 s"
-	wait "$authd_pid" 2>/dev/null
-	authd_pid=
-done
-[ $started = 1 ] || bail "authd would not start"
+authd_start write_conf || bail "$authd_err"
 diag "aal: authd pid $authd_pid at $AUTHD_ISSUER"
 I=$AUTHD_ISSUER
 EN="Accept-Language: en"
@@ -708,20 +635,7 @@ no_secret_in_log() {
 ok "no password, client secret, TOTP key or recovery code in the log" no_secret_in_log
 
 # The daemon ends cleanly (under ASan this also reports leaks in its exit status).
-stop_graceful() {
-	kill -TERM "$authd_pid" || return 1
-	i=0
-	while kill -0 "$authd_pid" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -0 "$authd_pid" 2>/dev/null && { diag "authd still running 10 s after SIGTERM"; return 1; }
-	wait "$authd_pid"
-	st=$?
-	authd_pid=
-	eq "$st" 0
-}
-ok "authd exits 0 within 10 s of SIGTERM" stop_graceful
+ok "authd exits 0 within 10 s of SIGTERM" authd_stop
 if [ "$tap_failed" -ne 0 ]; then
 	diag "---- last 30 lines of this authd's log ----"
 	tail -n 30 "$T/authd.log" | sed 's/^/# /'
