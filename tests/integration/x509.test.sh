@@ -7,13 +7,9 @@
 # the dedicated listener. Prints TAP.
 set -u
 
-build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-case "$build" in
-/*) ;;
-*) build="$root/$build" ;;
-esac
+. "$here/../lib/authd.sh"
+authd_paths "${1:-}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/authd-x509.XXXXXX") || exit 1
 [ -n "${X509_TEST_KEEP:-}" ] && echo "# scratch: $T"
 # Keys are kept between runs (RSA-4096 takes a while); certificates are not.
@@ -22,46 +18,22 @@ PKI=${X509_PKI_CACHE:-${TMPDIR:-/tmp}/authd-x509-pki-$(id -u)}
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 
 pids=
-authd_pid=
-stop_pid() {
-	kill -TERM "$1" 2>/dev/null
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
 cleanup() {
 	for p in $pids $authd_pid; do
 		stop_pid "$p"
 	done
 	rm -rf "$T"
 }
-[ -n "${X509_TEST_KEEP:-}" ] || trap cleanup EXIT
-trap 'exit 130' INT TERM
+if [ -n "${X509_TEST_KEEP:-}" ]; then
+	trap 'exit 130' INT TERM
+else
+	on_exit cleanup
+fi
 
-bail() {
-	echo "Bail out! $*"
-	[ -f "$T/authd.log" ] && tail -n 20 "$T/authd.log" | sed 's/^/# /'
-	exit 1
-}
-bin_of() {
-	if [ -f "$build/$1" ] && [ -x "$build/$1" ]; then echo "$build/$1"; else echo "$build/bin/$1"; fi
-}
-AUTHD_BIN=$(bin_of authd)
-AUTHCTL_BIN=$(bin_of authctl)
+authd_bins
 [ -x "$AUTHD_BIN" ] && [ -x "$AUTHCTL_BIN" ] || bail "authd/authctl missing (make all)"
 command -v python3 >/dev/null || bail "python3 is missing"
-eq() { [ "$1" = "$2" ] || { diag "expected '$2', got '$1'"; return 1; }; }
-has() { case "$1" in *"$2"*) return 0 ;; esac; diag "'$2' not in '$(printf '%.300s' "$1")'"; return 1; }
-hasnt() { case "$1" in *"$2"*) diag "'$2' found"; return 1 ;; esac; return 0; }
-ctl() { "$AUTHCTL_BIN" -c "$T/authd.conf" "$@"; }
 ctlq() { ctl "$@" 2>/dev/null; }
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
 # wait_port PORT: until something accepts on 127.0.0.1:PORT (5 s at most).
 wait_port() {
 	i=0
@@ -75,9 +47,9 @@ wait_port() {
 }
 
 # ---- the PKI, the responders and the CRL server ------------------------------------
-OCSP_PORT=$(free_port)
-OCSP3_PORT=$(free_port)
-CRL_PORT=$(free_port)
+OCSP_PORT=$(authd_free_port)
+OCSP3_PORT=$(authd_free_port)
+CRL_PORT=$(authd_free_port)
 sh "$root/certs/make-test-pki.sh" "$PKI" "$OCSP_PORT" "$CRL_PORT" "$OCSP3_PORT" >"$T/pki.log" 2>&1 ||
 	bail "make-test-pki.sh: $(tail -n 3 "$T/pki.log")"
 
@@ -134,19 +106,13 @@ openssl ocsp -issuer "$PKI/g2.crt" -cert "$PKI/revoked.crt" -url "http://127.0.0
 grep -q "revoked.crt: revoked" "$T/ocsp-probe.log" || bail "OCSP responder answers wrongly: $(cat "$T/ocsp-probe.log")"
 
 # ---- the instance ----------------------------------------------------------------
-sh "$root/certs/dev-cert.sh" "$T/certs" >"$T/dev-cert.log" 2>&1 || bail "certs/dev-cert.sh failed"
-AUTHD_CA="$T/certs/ca.crt"
+authd_dev_cert
 export AUTHD_CA
 
 write_conf() { # write_conf PORT CCPORT
-	cat >"$T/authd.conf" <<EOF
-[server]
-issuer = https://127.0.0.1:$1
-listen = 127.0.0.1:$1
-tls_cert = certs/tls.crt
-tls_key = certs/tls.key
-threads = 2
-workers = 2
+	{
+		authd_conf_server "$1"
+		cat <<EOF
 
 [store]
 path = data
@@ -172,9 +138,16 @@ unbound = refuse
 tls_listen = 127.0.0.1:$2
 proxy_header = X-SSL-Client-Cert
 EOF
+	} >"$T/authd.conf"
+}
+# conf_ports PORT: the config with a new port for the client-certificate
+# listener too (in ccport).
+conf_ports() {
+	ccport=$(authd_free_port)
+	write_conf "$1" "$ccport"
 }
 write_conf 1 2
-ctl init >"$T/init.log" 2>&1 || bail "authctl init: $(tail -n 3 "$T/init.log")"
+authd_init
 printf 'Correct-horse-battery-9\n' | ctl user add wang --password-stdin >/dev/null 2>&1 ||
 	bail "authctl user add"
 printf 'Correct-horse-battery-8\n' | ctl user add chen --password-stdin >/dev/null 2>&1 ||
@@ -197,30 +170,7 @@ ok "authctl x509 list shows CN and last four digits, never the ID" sh -c \
 	"grep -q '6789' '$T/list.out' && ! grep -q 'A123456789' '$T/list.out'"
 
 # ---- start ------------------------------------------------------------------------------
-started=0
-for _ in 1 2 3 4 5; do
-	port=$(free_port)
-	ccport=$(free_port)
-	write_conf "$port" "$ccport"
-	AUTHD_ISSUER="https://127.0.0.1:$port"
-	export AUTHD_ISSUER
-	"$AUTHD_BIN" -c "$T/authd.conf" >>"$T/authd.out" 2>>"$T/authd.log" &
-	authd_pid=$!
-	i=0
-	while [ $i -lt 200 ] && kill -0 "$authd_pid" 2>/dev/null; do
-		if curl -fsS --max-time 2 --cacert "$AUTHD_CA" -o /dev/null "$AUTHD_ISSUER/healthz" 2>/dev/null; then
-			started=1
-			break
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ $started = 1 ] && break
-	kill -0 "$authd_pid" 2>/dev/null && bail "authd did not answer within 20 s"
-	wait "$authd_pid" 2>/dev/null
-	authd_pid=
-done
-[ $started = 1 ] || bail "authd would not start"
+authd_start conf_ports /healthz || bail "$authd_err"
 I=$AUTHD_ISSUER
 CC="https://127.0.0.1:$ccport"
 diag "x509: authd pid $authd_pid at $I, client-certificate listener $CC"
@@ -333,13 +283,7 @@ before=$(audit_count x509.revocation_unknown)
 # remove the disk cache and restart authd so nothing is left but the network.
 rm -rf "$T/crl-cache"
 stop_pid "$authd_pid"
-"$AUTHD_BIN" -c "$T/authd.conf" >>"$T/authd.out" 2>>"$T/authd.log" &
-authd_pid=$!
-i=0
-while [ $i -lt 100 ] && ! curl -fsS --max-time 2 --cacert "$AUTHD_CA" -o /dev/null "$I/healthz" 2>/dev/null; do
-	sleep 0.1
-	i=$((i + 1))
-done
+authd_launch /healthz
 card_login bothdown good-g2
 ok "OCSP and CRL both unreachable: refused (fail closed)" eq "$(status_of bothdown)" 401
 ok "... with the reason" has "$(body_of bothdown)" "cannot be checked"
