@@ -8,22 +8,15 @@
 # Prints TAP; exits non-zero on any failure.
 set -u
 
-build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-case "$build" in
-/*) ;;
-*) build="$root/$build" ;;
-esac
-# BUILD/authctl, or BUILD/bin/authctl where the Makefile puts binaries beside
-# the object folders (as run.sh looks for it).
-authctl="$build/authctl"
-[ -f "$authctl" ] && [ -x "$authctl" ] || authctl="$build/bin/authctl"
+. "$here/../lib/authd.sh"
+authd_paths "${1:-}"
+authd_bins
+authctl=$AUTHCTL_BIN
 city=${AUTHD_CITY_APPS:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/data/city-apps.json}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authctl-test.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-trap 'exit 130' INT TERM
+on_exit 'rm -rf "$T"'
 
 n=0
 failed=0

@@ -9,19 +9,14 @@
 # Prints TAP; exits non-zero on any failure.
 set -u
 
-build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-case "$build" in
-/*) ;;
-*) build="$root/$build" ;;
-esac
+. "$here/../lib/authd.sh"
+authd_paths "${1:-}"
 . "$here/lib.sh"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/client-test.XXXXXX") || exit 1
 ppid_=
-trap '[ -n "$ppid_" ] && kill "$ppid_" 2>/dev/null; rm -rf "$T"' EXIT
-trap 'exit 130' INT TERM
+on_exit '[ -n "$ppid_" ] && kill "$ppid_" 2>/dev/null; rm -rf "$T"'
 
 : "${AUTHD_ISSUER:?run by tests/integration/run.sh}" "${AUTHD_CA:?}" "${AUTHD_CONF:?}"
 : "${AUTHD_SVC:?}" "${AUTHD_SVC_SECRET:?}"
@@ -29,9 +24,8 @@ trap 'exit 130' INT TERM
 cli="$build/examples/authd-cli"
 (cd "$root" && make --no-print-directory -s BUILD="$build" "$cli") >"$T/make.log" 2>&1 ||
 	{ echo "Bail out! cannot build $cli: $(tail -n 3 "$T/make.log")"; exit 1; }
-authctl="$build/authctl"
-[ -f "$authctl" ] && [ -x "$authctl" ] || authctl="$build/bin/authctl"
-ctl() { "$authctl" -c "$AUTHD_CONF" "$@"; }
+authd_bins
+ctl() { "$AUTHCTL_BIN" -c "$AUTHD_CONF" "$@"; } # run.sh's instance
 
 # Secrets go to the library through 0600 files, never the command line.
 secret_file() { # secret_file NAME SECRET
@@ -102,8 +96,7 @@ ok "introspection after revocation: inactive" test "$(rc_of in2)" = 3
 page="$build/examples/protect-page"
 (cd "$root" && make --no-print-directory -s BUILD="$build" "$page") >"$T/make2.log" 2>&1
 for attempt in 1 2 3; do
-	pport=$(node -e 'const s = require("net").createServer();
-		s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')
+	pport=$(authd_free_port)
 	"$page" "$AUTHD_ISSUER" "$AUTHD_SVC" "$pport" "$AUTHD_CA" >"$T/page.out" 2>"$T/page.err" &
 	ppid_=$!
 	i=0
