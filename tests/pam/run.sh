@@ -21,17 +21,11 @@ bench=0
 [ "${2:-}" = "--bench" ] && bench=1
 bench_n=${BENCH_PAM_N:-50}
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+. "$here/../lib/authd.sh"
+authd_paths "$build"
 cd "$root" || exit 1
-case "$build" in
-/*) ;;
-*) build="$root/$build" ;;
-esac
 
-pass=0
-fail=0
-n=0
-authd_pid=
+suite=pam
 sshd_pid=
 made_privsep=0
 T=$(mktemp -d "${TMPDIR:-/tmp}/authd-pam.XXXXXX") || exit 1
@@ -39,20 +33,6 @@ chmod 0755 "$T"
 # pam_wrapper makes /tmp/pam.[0-9A-Za-z] per process; note what exists now so
 # that only ours are removed.
 pamdirs_before=$(ls -d /tmp/pam.? 2>/dev/null | tr '\n' ' ')
-
-stop_pid() { # stop_pid PID: TERM, then KILL after 5 s
-	[ -n "$1" ] || return 0
-	kill -0 "$1" 2>/dev/null || return 0
-	kill -TERM "$1" 2>/dev/null
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
 
 clean_pam_dirs() {
 	for d in /tmp/pam.?; do
@@ -69,78 +49,44 @@ cleanup() {
 	clean_pam_dirs
 	if [ -n "${PAM_TEST_KEEP:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+on_exit cleanup
 
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
+ok() { tap_pass "$1"; }
+# notok DESC [FILE...]: a failing line, with the end of each FILE below it.
 notok() {
-	n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"
+	tap_fail "$1"
 	shift
 	for f in "$@"; do
 		[ -s "$f" ] && tail -n 15 "$f" | sed 's/^/#   /'
 	done
 	return 0
 }
-check() { # check DESCRIPTION COMMAND...
-	desc=$1; shift
-	if "$@"; then ok "$desc"; else notok "$desc"; fi
-}
-skip() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1 # SKIP $2"; }
+skip() { tap_pass "$1 # SKIP $2"; }
 
-finish() {
-	if [ "$fail" -ne 0 ] && [ -f "$T/authd.log" ]; then
-		echo "# ---- last 30 lines of the authd log ----"
-		tail -n 30 "$T/authd.log" | sed 's/^/# /'
-	fi
-	echo "pam: $pass passed, $fail failed"
-	[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
-	exit $?
-}
-abort() {
-	echo "Bail out! $*"
-	fail=$((fail + 1))
-	finish
-}
-
-bin_of() {
-	if [ -f "$build/$1" ] && [ -x "$build/$1" ]; then echo "$build/$1"; else echo "$build/bin/$1"; fi
-}
-AUTHD_BIN=$(bin_of authd)
-AUTHCTL_BIN=$(bin_of authctl)
+authd_bins
 PAM_SO="$build/pam/pam_authd.so"
 for f in "$AUTHD_BIN" "$AUTHCTL_BIN" "$PAM_SO" "$build/tests/pam/test_pam"; do
-	[ -e "$f" ] || abort "$f is missing (make all pam)"
+	[ -e "$f" ] || bail "$f is missing (make all pam)"
 done
-[ "$(id -u)" = 0 ] || abort "the PAM tests run as root (the module trusts only root-owned files)"
+[ "$(id -u)" = 0 ] || bail "the PAM tests run as root (the module trusts only root-owned files)"
 libdir=$(dirname "$(gcc -print-file-name=libc.so.6 2>/dev/null)")
 [ -d "$libdir" ] || libdir=/usr/lib/x86_64-linux-gnu
 PWRAP=$(ls "$libdir/libpam_wrapper.so" /usr/lib/*/libpam_wrapper.so 2>/dev/null | head -n 1)
 NWRAP=$(ls "$libdir/libnss_wrapper.so" /usr/lib/*/libnss_wrapper.so 2>/dev/null | head -n 1)
 PERMIT=$(ls /lib/*/security/pam_permit.so /usr/lib/*/security/pam_permit.so 2>/dev/null | head -n 1)
-[ -n "$PWRAP" ] || abort "libpam_wrapper.so not found (make deps-test)"
-[ -n "$PERMIT" ] || abort "pam_permit.so not found"
-command -v oathtool >/dev/null || abort "oathtool missing (make deps-test)"
+[ -n "$PWRAP" ] || bail "libpam_wrapper.so not found (make deps-test)"
+[ -n "$PERMIT" ] || bail "pam_permit.so not found"
+command -v oathtool >/dev/null || bail "oathtool missing (make deps-test)"
 
 # ---- the instance -------------------------------------------------------
-sh "$root/certs/dev-cert.sh" "$T/certs" >"$T/dev-cert.log" 2>&1 ||
-	abort "certs/dev-cert.sh failed: $(tail -n 3 "$T/dev-cert.log")"
-export AUTHD_CA="$T/certs/ca.crt"
+authd_dev_cert
+export AUTHD_CA
 chmod 0644 "$AUTHD_CA"
 
-free_port() {
-	node -e 'const s = require("net").createServer();
-		s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
-}
-
 write_conf() { # write_conf PORT
-	cat >"$T/authd.conf" <<EOF
-[server]
-issuer = https://127.0.0.1:$1
-listen = 127.0.0.1:$1
-tls_cert = certs/tls.crt
-tls_key = certs/tls.key
-threads = 2
-workers = 2
+	{
+		authd_conf_server "$1"
+		cat <<EOF
 
 [store]
 path = data
@@ -164,24 +110,18 @@ window = 3
 [log]
 level = 2
 EOF
+	} >"$T/authd.conf"
 }
-ctl() { "$AUTHCTL_BIN" -c "$T/authd.conf" "$@"; }
 if [ $bench = 1 ]; then argon2_kib=19456 argon2_ops=2; else argon2_kib=8192 argon2_ops=1; fi
 
 write_conf 1
-ctl init >"$T/init.log" 2>&1 || abort "authctl init failed: $(tail -n 3 "$T/init.log")"
+authd_init
 
-newpw() { openssl rand 18 | openssl base64 -A | tr '+/' 'xy'; }
 export AUTHD_USER=alice AUTHD_PASSWORD="$(newpw)"
 export AUTHD_USER2=bob AUTHD_PASSWORD2="$(newpw)"
 export AUTHD_USER3=carol AUTHD_PASSWORD3="$(newpw)"
 DAVE_PASSWORD=$(newpw)
-adduser() { # adduser NAME PASSWORD [--group G]...
-	u=$1 p=$2
-	shift 2
-	printf '%s\n' "$p" | ctl user add "$u" --password-stdin "$@" >"$T/user-$u.log" 2>&1 ||
-		abort "authctl user add $u failed: $(tail -n 3 "$T/user-$u.log")"
-}
+adduser() { authd_user "$@"; } # adduser NAME PASSWORD [--group G]...
 adduser alice "$AUTHD_PASSWORD" --group ops
 adduser bob "$AUTHD_PASSWORD2" --group ops --group db
 adduser carol "$AUTHD_PASSWORD3"
@@ -205,52 +145,29 @@ totp_enrol() {
 	wait "$tp" || return 1
 	echo "$sec"
 }
-AUTHD_TOTP2=$(totp_enrol bob) || abort "totp enrol bob failed: $(tail -n 3 "$T/totp-bob.err")"
-DAVE_TOTP=$(totp_enrol dave) || abort "totp enrol dave failed: $(tail -n 3 "$T/totp-dave.err")"
+AUTHD_TOTP2=$(totp_enrol bob) || bail "totp enrol bob failed: $(tail -n 3 "$T/totp-bob.err")"
+DAVE_TOTP=$(totp_enrol dave) || bail "totp enrol dave failed: $(tail -n 3 "$T/totp-dave.err")"
 export AUTHD_TOTP2
 
 # Host clients: confidential, password grant, at AAL1 and AAL2; a device client.
-addclient() { # addclient ID ARGS...: prints the secret
-	id=$1
+addclient() { # addclient ID ARGS...: the secret in client_secret
+	_id=$1
 	shift
-	ctl client add "$id" --redirect-uri "https://$id.city.example/cb" \
-		--scope openid --scope profile --scope groups "$@" \
-		>"$T/client-$id.out" 2>"$T/client-$id.err" ||
-		abort "authctl client add $id failed: $(tail -n 3 "$T/client-$id.err")"
-	sed -n 's/^client_secret: *//p' "$T/client-$id.out"
+	authd_client "$_id" --redirect-uri "https://$_id.city.example/cb" \
+		--scope openid --scope profile --scope groups "$@"
 }
-secret_aal1=$(addclient host-aal1 --grant password --min-aal 1)
-secret_aal2=$(addclient host-aal2 --grant password --min-aal 2)
-secret_dev=$(addclient host-dev --grant urn:ietf:params:oauth:grant-type:device_code --min-aal 1)
+addclient host-aal1 --grant password --min-aal 1
+secret_aal1=$client_secret
+addclient host-aal2 --grant password --min-aal 2
+secret_aal2=$client_secret
+addclient host-dev --grant urn:ietf:params:oauth:grant-type:device_code --min-aal 1
+secret_dev=$client_secret
 for s in "$secret_aal1" "$secret_aal2" "$secret_dev"; do
-	[ -n "$s" ] || abort "authctl client add printed no client_secret"
+	[ -n "$s" ] || bail "authctl client add printed no client_secret"
 done
 
 # ---- start (20 s), on a new port if bind failed ----------------------------
-started=0
-for attempt in 1 2 3 4 5; do
-	port=$(free_port) || abort "no free port"
-	write_conf "$port"
-	export AUTHD_ISSUER="https://127.0.0.1:$port"
-	"$AUTHD_BIN" -c "$T/authd.conf" >>"$T/authd.out" 2>>"$T/authd.log" &
-	authd_pid=$!
-	i=0
-	while [ $i -lt 200 ]; do
-		kill -0 "$authd_pid" 2>/dev/null || break
-		if curl -fsS --max-time 2 --cacert "$AUTHD_CA" -o /dev/null \
-			"$AUTHD_ISSUER/.well-known/openid-configuration" 2>/dev/null; then
-			started=1
-			break
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ $started = 1 ] && break
-	kill -0 "$authd_pid" 2>/dev/null && abort "authd did not answer within 20 s"
-	wait "$authd_pid" 2>/dev/null
-	authd_pid=
-done
-[ $started = 1 ] || abort "authd would not start"
+authd_start write_conf || bail "$authd_err"
 echo "# authd pid $authd_pid at $AUTHD_ISSUER"
 
 # ---- host configuration as an administrator would write it ----------------
@@ -276,7 +193,7 @@ hostconf aal1 host-aal1 "$secret_aal1"
 hostconf aal2 host-aal2 "$secret_aal2"
 hostconf dev host-dev "$secret_dev"
 # authd down: the same client at a port nothing listens on.
-closed=$(free_port)
+closed=$(authd_free_port)
 hostconf down host-aal1 "$secret_aal1" "https://127.0.0.1:$closed"
 
 export PAM_AUTHD_SO="$PAM_SO" PAM_PERMIT_SO="$PERMIT" PAM_AUTHD_WORK="$T/work"
@@ -286,13 +203,13 @@ export PAM_AUTHD_SECRET_AAL1="$T/etc/aal1.secret" PAM_AUTHD_CLIENT_AAL1=host-aal
 
 # ---- bench: one password+OTP login per user, each with a fresh TOTP ----------
 if [ $bench = 1 ]; then
-	[ -x "$build/tests/pam/bench_pam" ] || abort "$build/tests/pam/bench_pam is missing (make pam)"
+	[ -x "$build/tests/pam/bench_pam" ] || bail "$build/tests/pam/bench_pam is missing (make pam)"
 	: >"$T/bench-users"
 	i=1
 	while [ $i -le "$bench_n" ]; do
 		pw=$(newpw)
 		adduser "pb$i" "$pw" --group ops
-		sec=$(totp_enrol "pb$i") || abort "totp enrol pb$i failed"
+		sec=$(totp_enrol "pb$i") || bail "totp enrol pb$i failed"
 		echo "pb$i $pw $sec" >>"$T/bench-users"
 		i=$((i + 1))
 	done
@@ -402,7 +319,7 @@ dave:x:40001:
 EOF
 chown 40001:40001 "$T/home/dave"
 ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/host_ed25519" >/dev/null 2>&1 ||
-	abort "ssh-keygen failed"
+	bail "ssh-keygen failed"
 cat >"$T/sshsvc-pw/sshd" <<EOF
 auth required $PAM_SO config=$T/etc/aal2.conf
 account required $PAM_SO config=$T/etc/aal2.conf group=ops
@@ -417,7 +334,7 @@ EOF
 start_sshd() { # start_sshd SERVICE-DIR: sets sshd_port, sshd_pid
 	sshd_pid=
 	for attempt in 1 2 3; do
-		sshd_port=$(free_port)
+		sshd_port=$(authd_free_port)
 		cat >"$T/ssh/sshd_config" <<EOF
 Port $sshd_port
 ListenAddress 127.0.0.1
