@@ -219,14 +219,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * bigger inputs only slow the fuzzer down. */
 	if (size > 96 * 1024)
 		return 0;
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		abort();
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0)
-		abort();
+	/* Thousands of connections a second can run the client out of local ports
+	 * for a moment: that is the harness, not the server, so wait (bounded)
+	 * rather than report a crash. A refused connection is a real failure. */
+	for (int tries = 0;; tries++) {
+		if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+			abort();
+		if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
+			break;
+		int e = errno;
+		close(fd);
+		if ((e != EADDRNOTAVAIL && e != EAGAIN && e != EINTR) || tries >= 500) {
+			fprintf(stderr, "fuzz_http: connect: %s\n", strerror(e));
+			abort();
+		}
+		usleep(10000);
+	}
 	while (off < size) {
 		n = send(fd, data + off, size - off, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
@@ -262,6 +274,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    sizeof(head) - got);
 		got += (size_t)n;
 	}
+	/* Reset instead of TIME_WAIT: keeps the local port range free. */
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
 	if (got > 0 && !status_line_ok(head, got < sizeof(head) ? got : sizeof(head))) {
 		fprintf(stderr, "fuzz_http: malformed status line: %.*s\n",
