@@ -7,40 +7,17 @@
 # tests/e2e/*.test.mjs with the daemon's coordinates in the environment. TAP.
 set -u
 
-build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-case "$build" in
-/*) ;;
-*) build="$root/$build" ;;
-esac
+. "$here/../lib/authd.sh"
+authd_paths "${1:-}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/authd-e2e.XXXXXX") || exit 1
-
-authd_pid=
 cleanup() {
-	if [ -n "$authd_pid" ] && kill -0 "$authd_pid" 2>/dev/null; then
-		kill -TERM "$authd_pid" 2>/dev/null
-		i=0
-		while kill -0 "$authd_pid" 2>/dev/null && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -KILL "$authd_pid" 2>/dev/null
-		wait "$authd_pid" 2>/dev/null
-	fi
+	stop_pid "$authd_pid"
 	rm -rf "$T"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+on_exit cleanup
 
-bail() {
-	echo "Bail out! $*"
-	[ -f "$T/authd.log" ] && tail -n 20 "$T/authd.log" | sed 's/^/# /'
-	exit 1
-}
-
-AUTHD_BIN=$build/bin/authd
-AUTHCTL_BIN=$build/bin/authctl
+authd_bins
 for f in "$AUTHD_BIN" "$AUTHCTL_BIN"; do
 	[ -x "$f" ] || bail "$f is missing (make all)"
 done
@@ -50,9 +27,8 @@ command -v certutil >/dev/null || bail "certutil is missing (Debian libnss3-tool
 nm="$root/tests/integration/node_modules"
 [ -d "$nm/playwright-core" ] && [ -d "$nm/@simplewebauthn/server" ] ||
 	bail "node modules missing (make deps-test)"
-ctl() { "$AUTHCTL_BIN" -c "$T/authd.conf" "$@"; }
 
-sh "$root/certs/dev-cert.sh" "$T/certs" >"$T/dev-cert.log" 2>&1 || bail "certs/dev-cert.sh failed"
+authd_dev_cert
 # Chromium on Linux reads trust from $HOME/.pki/nssdb: a throwaway HOME that
 # trusts only the test CA (the real user's database is never touched).
 mkdir -p "$T/home/.pki/nssdb"
@@ -61,11 +37,6 @@ certutil -d "sql:$T/home/.pki/nssdb" -N --empty-password >/dev/null 2>&1 ||
 certutil -d "sql:$T/home/.pki/nssdb" -A -t "C,," -n "authd e2e CA" -i "$T/certs/ca.crt" ||
 	bail "certutil could not add the test CA"
 
-free_port() {
-	node -e 'const s = require("net").createServer();
-		s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
-}
-
 # The citizen-certificate look-alike PKI (x509.test.mjs); keys are cached
 # between runs (RSA-4096 is slow), certificates remade.
 E2E_PKI=${X509_E2E_PKI_CACHE:-${TMPDIR:-/tmp}/authd-x509-e2e-pki-$(id -u)}
@@ -73,15 +44,11 @@ sh "$root/certs/make-test-pki.sh" "$E2E_PKI" 1 2 3 >"$T/pki.log" 2>&1 ||
 	bail "certs/make-test-pki.sh failed: $(tail -n 3 "$T/pki.log")"
 
 # localhost, not 127.0.0.1: a WebAuthn rp id must be a domain name.
+authd_host=localhost
 write_conf() { # write_conf PORT
-	cat >"$T/authd.conf" <<EOF
-[server]
-issuer = https://localhost:$1
-listen = 127.0.0.1:$1
-tls_cert = certs/tls.crt
-tls_key = certs/tls.key
-threads = 2
-workers = 2
+	{
+		authd_conf_server "$1"
+		cat <<EOF
 
 [store]
 path = data
@@ -110,51 +77,27 @@ fail_open = true
 [log]
 level = 2
 EOF
+	} >"$T/authd.conf"
 }
 
 write_conf 1
-ctl init >"$T/init.log" 2>&1 || bail "authctl init: $(tail -n 3 "$T/init.log")"
+authd_init
 E2E_USER=lin.e2e
-E2E_PASSWORD=$(openssl rand 18 | openssl base64 -A | tr '+/' 'xy')
-printf '%s\n' "$E2E_PASSWORD" | ctl user add "$E2E_USER" --password-stdin \
-	--display-name "林測試" >"$T/user.log" 2>&1 || bail "authctl user add: $(tail -n 3 "$T/user.log")"
+E2E_PASSWORD=$(newpw)
+authd_user "$E2E_USER" "$E2E_PASSWORD" --display-name "林測試"
 ctl x509 bind "$E2E_USER" "$E2E_PKI/good-g2.crt" >"$T/x509.log" 2>&1 ||
 	bail "authctl x509 bind: $(tail -n 3 "$T/x509.log")"
 # A second person with only a password, for webauthn.test.mjs: the first has a
 # card bound, which makes adding a key ask for an AAL3 sign-in first.
 E2E_WA_USER=wei.e2e
-E2E_WA_PASSWORD=$(openssl rand 18 | openssl base64 -A | tr '+/' 'xy')
-printf '%s\n' "$E2E_WA_PASSWORD" | ctl user add "$E2E_WA_USER" --password-stdin \
-	--display-name "王測試" >"$T/user2.log" 2>&1 || bail "authctl user add: $(tail -n 3 "$T/user2.log")"
+E2E_WA_PASSWORD=$(newpw)
+authd_user "$E2E_WA_USER" "$E2E_WA_PASSWORD" --display-name "王測試"
 E2E_REDIRECT=http://127.0.0.1:9/cb
-ctl client add e2e-aal3 --redirect-uri "$E2E_REDIRECT" --min-aal 3 --name-en "AAL3 app" \
-	>"$T/client.out" 2>"$T/client.err" || bail "authctl client add: $(tail -n 3 "$T/client.err")"
-E2E_SECRET=$(sed -n 's/^client_secret: *//p' "$T/client.out")
+authd_client e2e-aal3 --redirect-uri "$E2E_REDIRECT" --min-aal 3 --name-en "AAL3 app"
+E2E_SECRET=$client_secret
 [ -n "$E2E_SECRET" ] || bail "authctl client add printed no client_secret"
 
-started=0
-for attempt in 1 2 3 4 5; do
-	port=$(free_port) || bail "no free port"
-	write_conf "$port"
-	AUTHD_ISSUER="https://localhost:$port"
-	"$AUTHD_BIN" -c "$T/authd.conf" >>"$T/authd.out" 2>>"$T/authd.log" &
-	authd_pid=$!
-	i=0
-	while [ $i -lt 200 ] && kill -0 "$authd_pid" 2>/dev/null; do
-		if curl -fsS --max-time 2 --cacert "$T/certs/ca.crt" --resolve "localhost:$port:127.0.0.1" \
-			-o /dev/null "$AUTHD_ISSUER/.well-known/openid-configuration" 2>/dev/null; then
-			started=1
-			break
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ $started = 1 ] && break
-	kill -0 "$authd_pid" 2>/dev/null && bail "authd did not answer within 20 s"
-	wait "$authd_pid" 2>/dev/null
-	authd_pid=
-done
-[ $started = 1 ] || bail "authd would not start"
+authd_start write_conf || bail "$authd_err"
 echo "# e2e: authd pid $authd_pid at $AUTHD_ISSUER"
 
 export AUTHD_ISSUER E2E_USER E2E_PASSWORD E2E_WA_USER E2E_WA_PASSWORD E2E_REDIRECT E2E_SECRET CHROMIUM
