@@ -59,9 +59,10 @@ $(BUILD)/bin/authctl: $(BUILD)/authd/authctl.o $(BUILD)/libauthd-core.a $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# -MMD: a test rebuilds when a header it includes (tests/unit/fixture.h) changes.
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libauthd-core.a $(BUILD)/libauthd-internal.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d -o $@ $^ $(LDFLAGS) $(LIBS) $(shell pkg-config --libs cmocka)
 
 # The independent verifier: Debian's libjwt checks our tokens in the integration suite.
 $(BUILD)/tests/libjwt-verify: tests/integration/libjwt-verify.c
