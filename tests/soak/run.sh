@@ -10,15 +10,11 @@
 #    at most 25% + 16 MiB above the sample taken after the first fifth of the run.
 #    Prints achieved rates and p50/p99/max latency.
 set -u
-build=${1:-build}
 seconds=${2:-${SOAK_SECONDS:-600}}
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+. "$here/../lib/authd.sh"
+authd_paths "${1:-}"
 cd "$root" || exit 1
-case "$build" in
-/*) ;;
-*) build="$root/$build" ;;
-esac
 [ "$seconds" -ge 30 ] && [ "$seconds" -le 86400 ] || { echo "SECONDS must be 30..86400"; exit 2; }
 for c in wrk node curl openssl; do
 	command -v $c >/dev/null || { echo "Bail out! $c is missing (make deps-test)"; exit 1; }

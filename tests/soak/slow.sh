@@ -6,14 +6,10 @@
 # connections on time. Fast (~15 s): part of `make test`.
 # Prints TAP lines and "slow clients: N passed, N failed".
 set -u
-build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+. "$here/../lib/authd.sh"
+authd_paths "${1:-}"
 cd "$root" || exit 1
-case "$build" in
-/*) ;;
-*) build="$root/$build" ;;
-esac
 . "$here/instance.sh"
 cap=64
 rt=3
