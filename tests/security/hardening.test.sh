@@ -140,6 +140,8 @@ EOF
 	ok "no effective capabilities (CapEff 0)" eq "$(field CapEff)" 0000000000000000
 	ok "no permitted capabilities (CapPrm 0)" eq "$(field CapPrm)" 0000000000000000
 	ok "no ambient capabilities (CapAmb 0)" eq "$(field CapAmb)" 0000000000000000
+	ok "no_new_privs is set (NoNewPrivs 1)" eq "$(field NoNewPrivs)" 1
+	ok "the store now belongs to $u" eq "$(stat -c %u "$P/data/data.mdb")" "$uid"
 	# Every thread, not just the main one: setuid() in glibc applies to all.
 	ok "every thread runs as $u" sh -c 'for s in /proc/$1/task/*/status; do
 		grep -q "^Uid:[[:space:]]*$2[[:space:]]*$2[[:space:]]*$2[[:space:]]*$2\$" "$s" || exit 1; done' - "$drop_pid" "$uid"
