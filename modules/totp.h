@@ -22,7 +22,7 @@ struct conf;
 
 #define TOTP_SECRET_BYTES 20      /* 160 bits */
 #define TOTP_RECOVERY_CODES 10
-#define TOTP_RECOVERY_LEN 12      /* "xxxx-xxxx-xxxx" without dashes: 12 chars of a 32-letter alphabet */
+#define TOTP_RECOVERY_LEN 12      /* "xxxx-xxxx-xxxx" without dashes: 12 chars of the 31-symbol TOTP_RECOVERY_ALPHABET (~59 bits) */
 
 enum totp_hash { TOTP_SHA1 = 0, TOTP_SHA256, TOTP_SHA512 };
 
