@@ -4,6 +4,7 @@
 // way a person's browser would (no redirect is followed blindly).
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
+import { jarFetch } from './cookies.mjs';
 
 function need(name) {
 	const v = process.env[name];
@@ -52,23 +53,8 @@ export class Browser {
 		this.loginPages = 0;
 	}
 
-	async fetch(url, init = {}) {
-		const u = new URL(url);
-		const headers = new Headers(init.headers);
-		if (u.origin === issuerOrigin && this.jar.size > 0)
-			headers.set('cookie', [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '));
-		const res = await fetch(u, { ...init, headers, redirect: 'manual' });
-		if (u.origin === issuerOrigin) {
-			for (const sc of res.headers.getSetCookie()) {
-				const nv = sc.split(';')[0];
-				const i = nv.indexOf('=');
-				const name = nv.slice(0, i).trim();
-				const value = nv.slice(i + 1).trim();
-				if (value === '' || /;\s*max-age=0/i.test(sc)) this.jar.delete(name);
-				else this.jar.set(name, value);
-			}
-		}
-		return res;
+	fetch(url, init = {}) {
+		return jarFetch(this.jar, issuerOrigin, url, init);
 	}
 
 	// Follows /authorize to the redirect_uri, through the login form when the

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as client from 'openid-client';
+import { jarFetch } from '../cookies.mjs';
 
 function need(name) {
 	const v = process.env[name];
@@ -56,24 +57,10 @@ export class Browser {
 		this.jar = new Map();
 	}
 
-	async fetch(url, init = {}) {
-		const u = new URL(url, env.issuer);
+	fetch(url, init = {}) {
 		const headers = new Headers(init.headers);
 		headers.set('accept-language', 'en');
-		if (u.origin === origin && this.jar.size > 0)
-			headers.set('cookie', [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '));
-		const res = await fetch(u, { ...init, headers, redirect: 'manual' });
-		if (u.origin === origin) {
-			for (const sc of res.headers.getSetCookie()) {
-				const nv = sc.split(';')[0];
-				const i = nv.indexOf('=');
-				const name = nv.slice(0, i).trim();
-				const value = nv.slice(i + 1).trim();
-				if (value === '' || /;\s*max-age=0/i.test(sc)) this.jar.delete(name);
-				else this.jar.set(name, value);
-			}
-		}
-		return res;
+		return jarFetch(this.jar, origin, new URL(url, env.issuer), { ...init, headers });
 	}
 
 	// POST a form to the issuer as the page's own form would.
