@@ -1331,6 +1331,10 @@ loop_setup(struct http_server *s, struct loop *l)
 		return -1;
 	evhttp_set_max_headers_size(l->http, (ev_ssize_t)c->max_header_bytes);
 	evhttp_set_max_body_size(l->http, (ev_ssize_t)c->max_body_bytes);
+	/* Read (and drop) an oversized body before answering 413, so the client
+	 * gets the answer instead of a reset mid-upload; the request deadline
+	 * bounds how long that may take. */
+	evhttp_set_flags(l->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_timeout(l->http, c->read_timeout_s);
 	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
@@ -1351,6 +1355,7 @@ loop_setup(struct http_server *s, struct loop *l)
 			return -1;
 		evhttp_set_max_headers_size(l->cc_http, (ev_ssize_t)c->max_header_bytes);
 		evhttp_set_max_body_size(l->cc_http, (ev_ssize_t)c->max_body_bytes);
+		evhttp_set_flags(l->cc_http, EVHTTP_SERVER_LINGERING_CLOSE);
 		evhttp_set_timeout(l->cc_http, c->read_timeout_s);
 		evhttp_set_allowed_methods(l->cc_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 		    EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
