@@ -43,6 +43,8 @@ static const struct ui_text texts[] = {
 	  "Sign out of the sign-in service? Every application using this sign-in will ask you to sign in again." },
 	{ "logout.button", "登出", "Sign out" },
 	{ "logout.done", "您已登出。為了安全，請關閉瀏覽器。", "You are signed out. For safety, close the browser." },
+	{ "logout.bad_hint", "應用程式的登出要求所附的不是本服務核發的 ID 權杖，因此沒有登出任何帳號。請回到應用程式再試一次。",
+	  "The application's sign-out request did not carry an ID token issued by this service, so nothing was signed out. Go back to the application and try again." },
 	{ "otp.title", "兩步驟驗證", "Two-step verification" },
 	{ "otp.prompt", "請輸入驗證器 App（例如 Google Authenticator、Microsoft Authenticator）顯示的 6 位數驗證碼。",
 	  "Enter the 6-digit code shown by your authenticator app (such as Google Authenticator or Microsoft Authenticator)." },
