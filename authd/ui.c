@@ -78,6 +78,21 @@ static const struct ui_text texts[] = {
 	{ "device.bad_code", "代碼不正確或已過期。請確認裝置上的代碼後重新輸入。",
 	  "The code is wrong or has expired. Check the code on the device and enter it again." },
 	{ "device.throttled", "錯誤次數過多，請 10 分鐘後再試。", "Too many wrong codes. Try again in 10 minutes." },
+	{ "device.host_title", "登入伺服器", "Log in to a server" },
+	{ "device.host_confirm", "是否允許以下的伺服器登入？請確認每一項：伺服器、帳號與時間都必須是您本人剛剛發起的登入。",
+	  "Allow this login to a server? Check every line: the server, the account and the time must all be a login you yourself have just started." },
+	{ "device.host", "伺服器：", "Server: " },
+	{ "device.account", "將登入的帳號：", "Account to be logged in: " },
+	{ "device.account_unknown", "（伺服器未指明）", "(not named by the server)" },
+	{ "device.from", "要求來自位址：", "Request came from address: " },
+	{ "device.remote", "伺服器回報的連線來源：", "Connection reported by the server from: " },
+	{ "device.time", "要求時間：", "Requested at: " },
+	{ "device.host_warning", "若這不是您本人剛剛在伺服器上發起的登入（例如有人傳代碼或連結給您，請您按「允許」），請按「拒絕」。",
+	  "If this is not a login you yourself have just started on the server (for example, someone sent you a code or a link and asked you to allow it), choose Deny." },
+	{ "device.other_account", "伺服器要登入的帳號與您目前登入的帳號不同，因此只能拒絕。您目前登入的帳號是：",
+	  "The server asks to log in another account than the one you are signed in with, so you can only deny it. You are signed in as: " },
+	{ "device.other_account_refused", "伺服器要登入的帳號與您目前登入的帳號不同，因此沒有允許這次登入。",
+	  "The server asked to log in another account than the one you are signed in with, so this login was not allowed." },
 	{ NULL, NULL, NULL }
 };
 
