@@ -27,6 +27,7 @@ cd "$root" || exit 1
 
 suite=pam
 sshd_pid=
+flaky_pid=
 made_privsep=0
 T=$(mktemp -d "${TMPDIR:-/tmp}/authd-pam.XXXXXX") || exit 1
 chmod 0755 "$T"
@@ -44,6 +45,7 @@ clean_pam_dirs() {
 
 cleanup() {
 	stop_pid "$sshd_pid"
+	stop_pid "$flaky_pid"
 	stop_pid "$authd_pid"
 	[ $made_privsep = 1 ] && rmdir /run/sshd 2>/dev/null
 	clean_pam_dirs
@@ -208,6 +210,16 @@ hostconf dev host-dev "$secret_dev"
 closed=$(authd_free_port)
 hostconf down host-aal1 "$secret_aal1" "https://127.0.0.1:$closed"
 
+# An authd that answers the password step and then stops answering
+# (flaky-authd.mjs), for the rule that a failure after an answer is a refusal.
+FLAKY_CLIENT=host-aal1 FLAKY_SECRET="$secret_aal1" node "$here/flaky-authd.mjs" \
+	"$T/certs/tls.crt" "$T/certs/tls.key" >"$T/flaky.port" 2>"$T/flaky.err" &
+flaky_pid=$!
+i=0
+while [ ! -s "$T/flaky.port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+[ -s "$T/flaky.port" ] || bail "flaky-authd.mjs did not start: $(tail -n 3 "$T/flaky.err")"
+hostconf flaky host-aal1 "$secret_aal1" "https://127.0.0.1:$(cat "$T/flaky.port")"
+
 export PAM_AUTHD_SO="$PAM_SO" PAM_PERMIT_SO="$PERMIT" PAM_AUTHD_WORK="$T/work"
 export PAM_AUTHD_CONF_AAL1="$T/etc/aal1.conf" PAM_AUTHD_CONF_AAL2="$T/etc/aal2.conf"
 export PAM_AUTHD_CONF_DOWN="$T/etc/down.conf"
@@ -245,6 +257,7 @@ svc authd-aal1 "config=$T/etc/aal1.conf" group=ops
 svc authd-aal2 "config=$T/etc/aal2.conf" group=ops
 svc authd-first-pass "config=$T/etc/aal1.conf use_first_pass"
 svc authd-down "config=$T/etc/down.conf timeout=2" group=ops
+svc authd-flaky "config=$T/etc/flaky.conf timeout=2"
 svc authd-silent "config=$T/work/silent.conf timeout=2" group=ops
 for r in control secret-0644 secret-0640 conf-0666 conf-key conf-scope badsecret; do
 	svc "authd-$r" "config=$T/work/$r.conf"
@@ -561,7 +574,10 @@ check "pam_authd's syslog lines say who was authenticated" \
 check "pam_authd's syslog lines say why a login failed (refused one-time code)" \
 	grep -q 'SYSLOG(5): authentication failure for bob rhost=: one-time code refused' "$T/cm.err"
 check "refusals are never logged as 'authd unavailable' (test_pam's refusals)" \
-	sh -c '! grep "authd unavailable" "$1" | grep -qv "password for alice rhost="' - "$T/cm.err"
+	sh -c '! grep "authd unavailable" "$1" | grep -qv "password for \(alice\|down\) rhost="' - "$T/cm.err"
+check "a failure to reach authd after its answer is a refusal at error level (flaky authd)" \
+	grep -q 'SYSLOG(3): authentication failure for flaky rhost=: authd answered the first step but not the one-time code' \
+	"$T/cm.err"
 check "a wrong client secret is logged at error level as a configuration problem" \
 	grep -q 'SYSLOG(3): authentication failure for alice rhost=: authd refused this host.s client credentials' \
 	"$T/cm.err"

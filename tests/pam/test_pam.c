@@ -338,6 +338,29 @@ silent_server_is_authinfo_unavail_within_timeout(void **state)
 	close(s);
 }
 
+/* authd answered the password step (mfa_required) and then gave no answer
+ * (503): a refusal, not "unavailable" - else slowing authd down between the
+ * steps would skip the code on the fallback stack. The server is run.sh's
+ * flaky-authd.mjs. */
+static void
+unavailable_after_an_answer_is_auth_err(void **state)
+{
+	const char *answers[] = { "Any-Password-42", "123456", NULL };
+
+	(void)state;
+	auth_account("authd-flaky", "flaky", answers, PAM_AUTH_ERR, 0);
+}
+
+/* The control: no answer at the first step is "unavailable". */
+static void
+unavailable_at_the_first_step_is_authinfo_unavail(void **state)
+{
+	const char *answers[] = { "Any-Password-42", NULL };
+
+	(void)state;
+	auth_account("authd-flaky", "down", answers, PAM_AUTHINFO_UNAVAIL, 0);
+}
+
 /* ---- refusals of unsafe or broken configuration ---- */
 
 static void
@@ -463,6 +486,8 @@ main(void)
 		cmocka_unit_test(aal2_host_without_otp_answer_is_conv_err),
 		cmocka_unit_test(closed_port_is_authinfo_unavail),
 		cmocka_unit_test(silent_server_is_authinfo_unavail_within_timeout),
+		cmocka_unit_test(unavailable_after_an_answer_is_auth_err),
+		cmocka_unit_test(unavailable_at_the_first_step_is_authinfo_unavail),
 		cmocka_unit_test(copied_config_works),
 		cmocka_unit_test(secret_file_readable_by_others_is_refused),
 		cmocka_unit_test(secret_file_group_readable_is_refused),
