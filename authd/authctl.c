@@ -113,6 +113,10 @@ static const char usage_client[] =
     "  --min-aal 1|2|3                  --name N          --name-en N\n"
     "  --jwks-file F                    --backchannel-logout-uri URI\n"
     "  --audience A                     --id-token-alg ES256|RS256|EdDSA\n"
+    "  --host | --no-host               a server that logs people in (pam_authd): its\n"
+    "                                   device flow gives no link with the code, and\n"
+    "                                   the approval page names host, account, address\n"
+    "                                   and time (implied by --grant password)\n"
     "defaults: grants authorization_code refresh_token, scopes openid profile email,\n"
     "client_secret_basic, min_aal 1. A new confidential client's secret is printed\n"
     "once as \"client_secret: ...\"; only its keyed hash is stored.\n";
@@ -817,6 +821,7 @@ struct client_opts {
 	json_t *redirect_uris, *post_logout, *grants, *scopes; /* NULL: not given */
 	const char *name, *name_en, *auth_method, *jwks_file, *backchannel, *audience, *id_alg;
 	int public_client;
+	int host;              /* 1 --host, -1 --no-host, 0: not given */
 	int min_aal;           /* 0: not given */
 	const char *id;
 };
@@ -878,6 +883,10 @@ parse_client_opts(int argc, char **argv, struct client_opts *o)
 				return EXIT_USAGE;
 		} else if (strcmp(argv[i], "--public") == 0) {
 			o->public_client = 1;
+		} else if (strcmp(argv[i], "--host") == 0) {
+			o->host = 1;
+		} else if (strcmp(argv[i], "--no-host") == 0) {
+			o->host = -1;
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			usage_error(usage_client, "client: unknown option '%s'", argv[i]);
 			return EXIT_USAGE;
@@ -987,6 +996,8 @@ client_apply_opts(json_t *rec, const struct client_opts *o, json_t *jwks)
 		rc |= json_object_set_new(rec, "token_endpoint_auth_method", json_string(o->auth_method));
 	if (o->min_aal != 0)
 		rc |= json_object_set_new(rec, "min_aal", json_integer(o->min_aal));
+	if (o->host != 0)
+		rc |= json_object_set_new(rec, "host", json_boolean(o->host > 0));
 	if (o->backchannel != NULL)
 		rc |= json_object_set_new(rec, "backchannel_logout_uri", json_string(o->backchannel));
 	if (o->audience != NULL)
@@ -1037,7 +1048,7 @@ static const char *const client_members[] = {
 	"client_id", "name", "name_en", "redirect_uris", "post_logout_redirect_uris",
 	"grant_types", "scopes", "token_endpoint_auth_method", "jwks", "min_aal",
 	"backchannel_logout_uri", "audience", "id_token_signed_response_alg", "disabled",
-	"require_pkce", NULL,
+	"require_pkce", "host", NULL,
 };
 
 /* A new record with the defaults, for client add and import. */
@@ -1215,6 +1226,7 @@ changed_members(const struct client_opts *o)
 	CHANGED(o->name_en, "name_en");
 	CHANGED(o->auth_method, "token_endpoint_auth_method");
 	CHANGED(o->min_aal, "min_aal");
+	CHANGED(o->host, "host");
 	CHANGED(o->jwks_file, "jwks");
 	CHANGED(o->backchannel, "backchannel_logout_uri");
 	CHANGED(o->audience, "audience");

@@ -38,7 +38,7 @@ static const char *const members[] = {
 	"client_id", "name", "name_en", "min_aal", "redirect_uris", "post_logout_redirect_uris",
 	"grant_types", "scopes", "token_endpoint_auth_method", "secret_hash", "jwks",
 	"backchannel_logout_uri", "audience", "id_token_signed_response_alg", "disabled",
-	"created", "updated", "require_pkce", NULL,
+	"created", "updated", "require_pkce", "host", NULL,
 };
 
 static int
@@ -305,6 +305,8 @@ client_validate(const json_t *rec, char *err, size_t errsz)
 		return errf(err, errsz, "id_token_signed_response_alg must be ES256, RS256 or EdDSA");
 	if ((v = json_object_get(rec, "disabled")) != NULL && !json_is_boolean(v))
 		return errf(err, errsz, "disabled must be true or false");
+	if ((v = json_object_get(rec, "host")) != NULL && !json_is_boolean(v))
+		return errf(err, errsz, "host must be true or false");
 	if (((v = json_object_get(rec, "created")) != NULL && !json_is_integer(v)) ||
 	    ((v = json_object_get(rec, "updated")) != NULL && !json_is_integer(v)))
 		return errf(err, errsz, "created/updated must be unix seconds");
@@ -400,6 +402,13 @@ client_secret_check(const uint8_t key[32], const json_t *client, const char *sec
 	ok = ct_equal(want, got, sizeof(got));
 	wipe(got, sizeof(got));
 	return ok;
+}
+
+int
+client_is_host(const json_t *client)
+{
+	return json_is_true(json_object_get(client, "host")) ||
+	       client_has(client, "grant_types", "password");
 }
 
 int

@@ -5,7 +5,8 @@
  * "token_endpoint_auth_method": "client_secret_basic"|"client_secret_post"|
  * "private_key_jwt"|"none", "secret_hash": hex HMAC-SHA-256(server secret, secret),
  * "jwks": {...} (private_key_jwt), "min_aal": 1..3, "backchannel_logout_uri",
- * "audience", "id_token_signed_response_alg", "disabled": bool, "created"}.
+ * "audience", "id_token_signed_response_alg", "disabled": bool, "created",
+ * "host": bool (a server that logs people in: pam_authd)}.
  * The shape of ../shared/data/city-apps.json entries is accepted as input. */
 #ifndef AUTHD_CLIENTS_H
 #define AUTHD_CLIENTS_H
@@ -29,5 +30,10 @@ void client_secret_hash(const uint8_t key[32], const char *secret, char hash_hex
 int client_secret_check(const uint8_t key[32], const json_t *client, const char *secret);
 /* 1 when the client record lists s in the array member (exact string match). */
 int client_has(const json_t *client, const char *member, const char *s);
+/* 1 when the client is a host (a server that logs people in, pam_authd):
+ * marked "host": true, or registered for host login (grant "password"). Its
+ * device flow hands out no link with the code in it, and its approval page
+ * names the host, the account, the address and the time. */
+int client_is_host(const json_t *client);
 
 #endif

@@ -380,16 +380,60 @@ http_cookie(struct http_req *r, const char *name)
 	return NULL;
 }
 
+/* A POST's parameters are in its body, never in its URL (RFC 6749 §2.3.1,
+ * §3.2): reading them from the query "when the body lacks them" let a client
+ * put client_secret or password in a URL, and an attacker's link or form put
+ * anything there. */
 const char *
 http_param(struct http_req *r, const char *key)
 {
-	const char *v = NULL;
+	return form_get(r->method == HTTP_POST ? r->form : r->query, key);
+}
 
-	if (r->form != NULL)
-		v = form_get(r->form, key);
-	if (v == NULL && r->query != NULL)
-		v = form_get(r->query, key);
-	return v;
+const char *
+http_query(struct http_req *r, const char *key)
+{
+	return form_get(r->query, key);
+}
+
+/* Parameters that carry a credential or a secret. In a URL they end up in
+ * access logs, proxies, browser history and Referer headers (RFC 6749 §2.3.1,
+ * RFC 6750 §2.3, RFC 9700 §2.4), so a query string naming one is refused with
+ * nothing done, whatever the method... */
+static const char *const url_secrets[] = {
+	"password", "client_secret", "client_assertion", "refresh_token", "access_token",
+	"device_code", "code_verifier", "mfa_token", "otp", "recovery_code", NULL,
+};
+/* ... and in a POST these as well, which a GET query may carry for a reason
+ * (an authorization code coming back to a redirect URI). */
+static const char *const post_url_secrets[] = { "code", "token", "csrf", NULL };
+/* Values compared as bytes with a stored secret and never shown or logged: a
+ * control byte or invalid UTF-8 in them makes a wrong credential (answered as
+ * such by the handler), not a malformed request (form_parse_secrets). */
+static const char *const body_secrets[] = { "password", "otp", "recovery_code", NULL };
+
+static int
+in_list(const char *const *list, const char *s)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(*list, s) == 0)
+			return 1;
+	return 0;
+}
+
+/* The first credential parameter in r's query string, or NULL. */
+static const char *
+query_secret(const struct http_req *r)
+{
+	size_t i;
+
+	for (i = 0; r->query != NULL && i < r->query->n; i++) {
+		const char *k = r->query->f[i].key;
+
+		if (in_list(url_secrets, k) || (r->method == HTTP_POST && in_list(post_url_secrets, k)))
+			return k;
+	}
+	return NULL;
 }
 
 /* ---- replies ------------------------------------------------------------ */
@@ -936,10 +980,18 @@ handle_req(struct evhttp_request *ev, struct loop *l, int cc)
 		reply_error(r, 405, "invalid_request", "method not allowed");
 		return;
 	}
+	if (r->method != HTTP_OPTIONS && (q = query_secret(r)) != NULL) {
+		char d[160];
+
+		snprintf(d, sizeof(d), "%s must not be sent in the URL query string; send it in "
+		    "the request body (POST) or a header", q);
+		reply_error(r, 400, "invalid_request", d);
+		return;
+	}
 	if (r->method == HTTP_POST) {
 		ct = http_header(r, "Content-Type");
 		if (is_form_type(ct)) {
-			fe = form_parse(h->body, r->body_len, &r->form);
+			fe = form_parse_secrets(h->body, r->body_len, body_secrets, &r->form);
 			if (fe != FORM_OK) {
 				reply_error(r, 400, "invalid_request", form_strerror(fe));
 				return;

@@ -63,8 +63,15 @@ void http_set_routes(const struct http_route *routes);
 const char *http_header(struct http_req *r, const char *name);
 /* Value of a cookie from the Cookie header, or NULL. Returned string lives as long as r. */
 const char *http_cookie(struct http_req *r, const char *name);
-/* Parameter from the POST form when present, else from the query. */
+/* A request parameter: for a POST from its form body only (NULL when the body
+ * is not a form), for GET/HEAD from the URL query. A POST's URL query is never
+ * read here; a credential in any query string (password, client_secret, code,
+ * csrf, ...) is refused by http.c with 400 before a handler runs. Values of
+ * password, otp and recovery_code may hold controls or invalid UTF-8 (never
+ * NUL): compare them as bytes, never show or log them. */
 const char *http_param(struct http_req *r, const char *key);
+/* A parameter of the URL query, whatever the method (e.g. ?lang=). */
+const char *http_query(struct http_req *r, const char *key);
 
 /* Response building: headers added before the reply call are sent with it. */
 void http_add_header(struct http_req *r, const char *name, const char *value);

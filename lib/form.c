@@ -11,9 +11,11 @@
 
 
 /* Decodes s[0..n) into a new NUL-terminated string. Decoding never grows the
- * text, so n bounds the output; the value limit is checked on decoded size. */
+ * text, so n bounds the output; the value limit is checked on decoded size.
+ * opaque: the value is a secret compared as bytes (form_parse_secrets), so only
+ * NUL is refused, not other controls or invalid UTF-8. */
 static enum form_err
-decode(const char *s, size_t n, size_t max, char **out)
+decode(const char *s, size_t n, size_t max, int opaque, char **out)
 {
 	char *d;
 	size_t i, o = 0;
@@ -47,8 +49,9 @@ decode(const char *s, size_t n, size_t max, char **out)
 		return FORM_ERR_TOO_LONG;
 	}
 	/* utf8_valid also refuses NUL (which would cut the C string short) and
-	 * C0 controls other than tab/CR/LF. */
-	if (!utf8_valid(d, o)) {
+	 * C0 controls other than tab/CR/LF. A secret may hold any other byte, but
+	 * never NUL: "pass\0word" must not become "pass". */
+	if (opaque ? memchr(d, '\0', o) != NULL : !utf8_valid(d, o)) {
 		wipe(d, n + 1);
 		free(d);
 		return FORM_ERR_UTF8;
@@ -57,8 +60,23 @@ decode(const char *s, size_t n, size_t max, char **out)
 	return FORM_OK;
 }
 
+static int
+listed(const char *const *keys, const char *k)
+{
+	for (; keys != NULL && *keys != NULL; keys++)
+		if (strcmp(*keys, k) == 0)
+			return 1;
+	return 0;
+}
+
 enum form_err
 form_parse(const char *s, size_t n, struct form **out)
+{
+	return form_parse_secrets(s, n, NULL, out);
+}
+
+enum form_err
+form_parse_secrets(const char *s, size_t n, const char *const *secret_keys, struct form **out)
 {
 	struct form *f;
 	size_t pos = 0;
@@ -99,7 +117,7 @@ form_parse(const char *s, size_t n, struct form **out)
 			goto fail;
 		}
 		/* Keys are names like "client_id"; the value bound is ample for them. */
-		if ((e = decode(s + pos, keyend - pos, FORM_MAX_VALUE, &key)) != FORM_OK)
+		if ((e = decode(s + pos, keyend - pos, FORM_MAX_VALUE, 0, &key)) != FORM_OK)
 			goto fail;
 		if (key[0] == '\0') {
 			free(key);
@@ -114,9 +132,10 @@ form_parse(const char *s, size_t n, struct form **out)
 			}
 		}
 		if (eq != NULL)
-			e = decode(eq + 1, end - keyend - 1, FORM_MAX_VALUE, &val);
+			e = decode(eq + 1, end - keyend - 1, FORM_MAX_VALUE, listed(secret_keys, key),
+			    &val);
 		else
-			e = decode("", 0, FORM_MAX_VALUE, &val);
+			e = decode("", 0, FORM_MAX_VALUE, 0, &val);
 		if (e != FORM_OK) {
 			free(key);
 			goto fail;

@@ -32,6 +32,12 @@ struct form {
 
 /* Parses n bytes of s into *out (which it allocates). On error *out is NULL. */
 enum form_err form_parse(const char *s, size_t n, struct form **out);
+/* The same, except that the values of the keys in secret_keys (NULL-terminated;
+ * NULL for none) are secrets compared as bytes and never shown or logged: they
+ * may hold controls and invalid UTF-8 (a wrong password, not a malformed
+ * request), never NUL. Their keys follow the usual rules. */
+enum form_err form_parse_secrets(const char *s, size_t n, const char *const *secret_keys,
+                                 struct form **out);
 /* Value of key, or NULL when absent. */
 const char *form_get(const struct form *f, const char *key);
 /* Frees the form, wiping values (they may hold passwords). NULL is fine. */

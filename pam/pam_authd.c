@@ -73,6 +73,14 @@ struct pam_authd_conf {
 	char bad_key[64];
 };
 
+/* Who is logging in, for the syslog lines: PAM_USER and PAM_RHOST (printable
+ * ASCII only, bounded), and whether authd has answered in this attempt. */
+struct who {
+	const char *user;
+	char rhost[256];
+	int answered;            /* authd gave an answer earlier in this attempt */
+};
+
 /* What auth leaves for account: the verified access-token claims. */
 struct pam_authd_state {
 	char user[USER_MAX + 1];
@@ -369,42 +377,85 @@ budget(authd_client_t *c, uint64_t deadline, int requests)
 
 /* ---- results ---- */
 
+static void
+who_init(pam_handle_t *ph, const char *user, struct who *w)
+{
+	const void *item = NULL;
+	const char *h;
+	size_t i;
+
+	memset(w, 0, sizeof(*w));
+	w->user = user;
+	if (pam_get_item(ph, PAM_RHOST, &item) != PAM_SUCCESS || item == NULL)
+		return;
+	/* Set by the application (sshd: the client's address); bounded and made
+	 * printable so that it cannot forge a log line. */
+	h = item;
+	for (i = 0; h[i] != '\0' && i < sizeof(w->rhost) - 1; i++)
+		w->rhost[i] = h[i] > 0x20 && h[i] < 0x7f ? h[i] : '?';
+	w->rhost[i] = '\0';
+}
+
 /* One place maps library results to PAM codes, with a syslog line that says
- * why (never a secret). */
+ * why (never a secret) and names user and rhost, as pam_unix's lines do.
+ *
+ * The rule that keeps the fallback stack of docs/pam.md safe: only "authd gave
+ * no answer" (transport failure, timeout, 5xx) is PAM_AUTHINFO_UNAVAIL, which
+ * such a stack reads as "try the local password". Every answer authd gave is
+ * a refusal, PAM_AUTH_ERR (PAM_MAXTRIES when throttled), whatever its shape:
+ * an error code this module does not know, a configuration problem it names at
+ * error level, a success it cannot use. And once authd has answered in this
+ * attempt (the password was right, a code is asked for; the device code was
+ * given), a later failure to reach it is a refusal too: otherwise whoever can
+ * slow authd down between the two steps would skip the second factor. */
 static int
-pam_result(pam_handle_t *ph, const char *user, const char *step, int rc, int retry_after)
+pam_result(pam_handle_t *ph, const struct who *w, const char *step, int rc, int retry_after)
 {
 	switch (rc) {
 	case AUTHD_OK:
 		return PAM_SUCCESS;
 	case AUTHD_ERR_DENIED:
-		pam_syslog(ph, LOG_NOTICE, "authentication failure for %s: %s refused", user, step);
+		pam_syslog(ph, LOG_NOTICE, "authentication failure for %s rhost=%s: %s refused",
+		    w->user, w->rhost, step);
 		return PAM_AUTH_ERR;
 	case AUTHD_ERR_THROTTLED:
-		pam_syslog(ph, LOG_NOTICE, "too many attempts for %s; authd asks to retry after %d s",
-		    user, retry_after);
+		pam_syslog(ph, LOG_NOTICE, "authentication failure for %s rhost=%s: too many "
+		    "attempts; authd asks to retry after %d s", w->user, w->rhost, retry_after);
 		return PAM_MAXTRIES;
 	case AUTHD_ERR_UNMET:
-		pam_syslog(ph, LOG_NOTICE, "authentication failure for %s: the account cannot reach "
-		    "the level this host requires (e.g. no one-time code enrolled)", user);
+		pam_syslog(ph, LOG_NOTICE, "authentication failure for %s rhost=%s: the account "
+		    "cannot reach the level this host requires (e.g. no one-time code enrolled)",
+		    w->user, w->rhost);
 		return PAM_AUTH_ERR;
 	case AUTHD_ERR_NOMEM:
 		return PAM_BUF_ERR;
 	case AUTHD_ERR_UNAVAILABLE:
 	case AUTHD_ERR_TIMEOUT:
-	case AUTHD_ERR_PROTOCOL:
-		pam_syslog(ph, LOG_ERR, "authd unavailable during %s for %s: %s", step, user,
-		    authd_strerror(rc));
+		if (w->answered) {
+			pam_syslog(ph, LOG_ERR, "authentication failure for %s rhost=%s: authd "
+			    "answered the first step but not the %s (%s); refused, not unavailable",
+			    w->user, w->rhost, step, authd_strerror(rc));
+			return PAM_AUTH_ERR;
+		}
+		pam_syslog(ph, LOG_ERR, "authd unavailable during %s for %s rhost=%s: %s", step,
+		    w->user, w->rhost, authd_strerror(rc));
 		return PAM_AUTHINFO_UNAVAIL;
 	case AUTHD_ERR_CONFIG:
 	case AUTHD_ERR_CLIENT_AUTH:
-		pam_syslog(ph, LOG_ERR, "%s for %s: %s (check client_id, secret_file and the "
-		    "client's grants in authd)", step, user, authd_strerror(rc));
-		return PAM_AUTHINFO_UNAVAIL;
+		pam_syslog(ph, LOG_ERR, "authentication failure for %s rhost=%s: authd refused this "
+		    "host's client credentials during %s (%s): check client_id, secret_file and "
+		    "the client's grants in authd", w->user, w->rhost, step, authd_strerror(rc));
+		return PAM_AUTH_ERR;
+	case AUTHD_ERR_REFUSED:
+	case AUTHD_ERR_PROTOCOL:
+		pam_syslog(ph, LOG_ERR, "authentication failure for %s rhost=%s: authd refused the "
+		    "%s with an answer this module does not expect (%s)", w->user, w->rhost, step,
+		    authd_strerror(rc));
+		return PAM_AUTH_ERR;
 	default:
 		/* Tokens that do not verify, bad arguments: fail closed. */
-		pam_syslog(ph, LOG_ERR, "authentication failure for %s during %s: %s", user, step,
-		    authd_strerror(rc));
+		pam_syslog(ph, LOG_ERR, "authentication failure for %s rhost=%s during %s: %s",
+		    w->user, w->rhost, step, authd_strerror(rc));
 		return PAM_AUTH_ERR;
 	}
 }
@@ -429,22 +480,22 @@ state_cleanup(pam_handle_t *ph, void *data, int error_status)
  * access token's. */
 static int
 accept_tokens(pam_handle_t *ph, const struct pam_authd_conf *cf, authd_client_t *c,
-    uint64_t deadline, const char *user, const authd_tokens_t *tok,
+    uint64_t deadline, const struct who *w, const authd_tokens_t *tok,
     const authd_claims_t *verified_at)
 {
 	authd_claims_t *at = NULL, *id = NULL;
 	struct pam_authd_state *st = NULL;
-	const char *sub_at, *sub_id, *pu, *idt;
+	const char *sub_at, *sub_id, *pu, *idt, *user = w->user;
 	int rc;
 
 	/* Keys are cached by now; a refetch for an unknown kid is one request. */
 	if ((rc = budget(c, deadline, 1)) != AUTHD_OK)
-		return pam_result(ph, user, "token verification", rc, 0);
+		return pam_result(ph, w, "token verification", rc, 0);
 	if (verified_at == NULL) {
 		rc = authd_client_verify_access_token(c, authd_tokens_access_token(tok), cf->client_id,
 		    &at);
 		if (rc != AUTHD_OK)
-			return pam_result(ph, user, "access token verification", rc, 0);
+			return pam_result(ph, w, "access token verification", rc, 0);
 	}
 	if ((idt = authd_tokens_id_token(tok)) == NULL) {
 		pam_syslog(ph, LOG_ERR, "no ID token for %s: scope must include openid and profile",
@@ -453,7 +504,7 @@ accept_tokens(pam_handle_t *ph, const struct pam_authd_conf *cf, authd_client_t 
 		goto out;
 	}
 	if ((rc = authd_client_verify_id_token(c, idt, NULL, NULL, &id)) != AUTHD_OK) {
-		rc = pam_result(ph, user, "ID token verification", rc, 0);
+		rc = pam_result(ph, w, "ID token verification", rc, 0);
 		goto out;
 	}
 	sub_at = authd_claims_string(verified_at != NULL ? verified_at : at, "sub");
@@ -468,8 +519,8 @@ accept_tokens(pam_handle_t *ph, const struct pam_authd_conf *cf, authd_client_t 
 	if (sub_at == NULL || sub_id == NULL || strcmp(sub_at, sub_id) != 0 ||
 	    strcasecmp(pu, user) != 0) {
 		/* Someone approved (or logged in) as another account. */
-		pam_syslog(ph, LOG_NOTICE, "authentication failure for %s: authd vouched for "
-		    "%.64s instead", user, pu);
+		pam_syslog(ph, LOG_NOTICE, "authentication failure for %s rhost=%s: authd vouched "
+		    "for %.64s instead", user, w->rhost, pu);
 		rc = PAM_AUTH_ERR;
 		goto out;
 	}
@@ -482,7 +533,7 @@ accept_tokens(pam_handle_t *ph, const struct pam_authd_conf *cf, authd_client_t 
 		/* The login owns its claims; account needs its own copy. */
 		if ((rc = authd_client_verify_access_token(c, authd_tokens_access_token(tok),
 		    cf->client_id, &st->claims)) != AUTHD_OK) {
-			rc = pam_result(ph, user, "access token verification", rc, 0);
+			rc = pam_result(ph, w, "access token verification", rc, 0);
 			goto out;
 		}
 	} else {
@@ -528,8 +579,9 @@ ask(pam_handle_t *ph, const char *prompt, size_t max, char **out)
 
 static int
 auth_password(pam_handle_t *ph, const struct pam_authd_conf *cf, authd_client_t *c,
-    const char *user)
+    struct who *w)
 {
+	const char *user = w->user;
 	const void *item = NULL;
 	authd_login_t *login = NULL;
 	char *pw = NULL, *otp = NULL;
@@ -560,9 +612,10 @@ auth_password(pam_handle_t *ph, const struct pam_authd_conf *cf, authd_client_t 
 	free_secret_str(pw);
 	pw = NULL;
 	if (rc == AUTHD_ERR_MFA_REQUIRED) {
+		w->answered = 1;
 		if (!authd_login_has_mfa_method(login, "otp")) {
-			pam_syslog(ph, LOG_NOTICE, "authentication failure for %s: authd asks for a "
-			    "second factor this module cannot ask for", user);
+			pam_syslog(ph, LOG_NOTICE, "authentication failure for %s rhost=%s: authd asks "
+			    "for a second factor this module cannot ask for", user, w->rhost);
 			authd_login_free(&login);
 			return PAM_AUTH_ERR;
 		}
@@ -577,36 +630,44 @@ auth_password(pam_handle_t *ph, const struct pam_authd_conf *cf, authd_client_t 
 		else if ((rc = budget(c, deadline, 2)) == AUTHD_OK)
 			rc = authd_client_otp_login(c, login, otp);
 		free_secret_str(otp);
-		prc = pam_result(ph, user, "one-time code", rc, authd_login_retry_after(login));
+		prc = pam_result(ph, w, "one-time code", rc, authd_login_retry_after(login));
 	} else {
-		prc = pam_result(ph, user, "password", rc, authd_login_retry_after(login));
+		prc = pam_result(ph, w, "password", rc, authd_login_retry_after(login));
 	}
-	if (prc == PAM_SUCCESS)
-		prc = accept_tokens(ph, cf, c, deadline, user, authd_login_tokens(login),
+	if (prc == PAM_SUCCESS) {
+		w->answered = 1;
+		prc = accept_tokens(ph, cf, c, deadline, w, authd_login_tokens(login),
 		    authd_login_claims(login));
+	}
 	authd_login_free(&login);
 	return prc;
 }
 
 static int
 auth_device(pam_handle_t *ph, const struct pam_authd_conf *cf, authd_client_t *c,
-    const char *user)
+    struct who *w)
 {
 	authd_device_t *dev = NULL;
 	authd_tokens_t *tok = NULL;
-	const char *full;
+	const char *user = w->user;
 	uint64_t deadline = mono_ms() + (uint64_t)timeout_of(cf), left;
 	int rc, prc;
 
-	/* Discovery and the device authorization request. */
+	/* Discovery and the device authorization request, naming the account to
+	 * be logged in and where the login comes from: authd shows both where the
+	 * person approves. A host name that is not one (spaces, controls) is left
+	 * out rather than refused. */
 	if ((rc = budget(c, deadline, 2)) != AUTHD_OK ||
-	    (rc = authd_client_device_start(c, cf->scope, &dev)) != AUTHD_OK)
-		return pam_result(ph, user, "device authorization", rc, 0);
-	full = authd_device_verification_uri_complete(dev);
+	    (rc = authd_client_device_start_host(c, cf->scope, user,
+	    w->rhost[0] != '\0' && strchr(w->rhost, '?') == NULL ? w->rhost : NULL,
+	    &dev)) != AUTHD_OK)
+		return pam_result(ph, w, "device authorization", rc, 0);
+	w->answered = 1;
+	/* Only the address and the code, never a link with the code in it
+	 * (verification_uri_complete): the person types the code, so a link sent
+	 * by someone else cannot approve this login in one click. */
 	rc = pam_info(ph, "Open %s and enter code %s", authd_device_verification_uri(dev),
 	    authd_device_user_code(dev));
-	if (rc == PAM_SUCCESS && full != NULL)
-		rc = pam_info(ph, "or open %s", full);
 	/* sshd's keyboard-interactive holds info messages until the next prompt,
 	 * so a prompt is what puts the code on the person's screen. Its answer
 	 * means nothing: the wait below decides. */
@@ -632,12 +693,12 @@ auth_device(pam_handle_t *ph, const struct pam_authd_conf *cf, authd_client_t *c
 		rc = authd_client_device_wait(c, dev, (int)left, &tok);
 	authd_device_free(&dev);
 	if (rc == AUTHD_ERR_TIMEOUT || rc == AUTHD_ERR_EXPIRED) {
-		pam_syslog(ph, LOG_NOTICE, "authentication failure for %s: nobody approved the "
-		    "device code in time", user);
+		pam_syslog(ph, LOG_NOTICE, "authentication failure for %s rhost=%s: nobody approved "
+		    "the device code in time", user, w->rhost);
 		return PAM_AUTH_ERR;
 	}
-	if ((prc = pam_result(ph, user, "device approval", rc, 0)) == PAM_SUCCESS)
-		prc = accept_tokens(ph, cf, c, deadline, user, tok, NULL);
+	if ((prc = pam_result(ph, w, "device approval", rc, 0)) == PAM_SUCCESS)
+		prc = accept_tokens(ph, cf, c, deadline, w, tok, NULL);
 	authd_tokens_free(&tok);
 	return prc;
 }
@@ -648,6 +709,7 @@ pam_sm_authenticate(pam_handle_t *ph, int flags, int argc, const char **argv)
 	struct pam_authd_conf cf;
 	authd_client_t *c = NULL;
 	const char *user = NULL;
+	struct who w;
 	int rc;
 
 	(void)flags;
@@ -657,9 +719,11 @@ pam_sm_authenticate(pam_handle_t *ph, int flags, int argc, const char **argv)
 		return PAM_SERVICE_ERR;
 	if ((rc = pam_get_user(ph, &user, NULL)) != PAM_SUCCESS)
 		return rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : rc;
+	who_init(ph, user, &w);
 	if (!user_name_ok(user)) {
 		/* A pure syntax rule, public knowledge: no account is revealed. */
-		pam_syslog(ph, LOG_NOTICE, "user name not acceptable to authd; not asked");
+		pam_syslog(ph, LOG_NOTICE, "authentication failure rhost=%s: user name not "
+		    "acceptable to authd; not asked", w.rhost);
 		return PAM_USER_UNKNOWN;
 	}
 	if (load_config(ph, &cf) != 0)
@@ -669,7 +733,7 @@ pam_sm_authenticate(pam_handle_t *ph, int flags, int argc, const char **argv)
 	if (cf.debug)
 		pam_syslog(ph, LOG_DEBUG, "%s login for %s at %s as %s", cf.mode == MODE_DEVICE ?
 		    "device" : "password", user, cf.issuer, cf.client_id);
-	rc = cf.mode == MODE_DEVICE ? auth_device(ph, &cf, c, user) : auth_password(ph, &cf, c, user);
+	rc = cf.mode == MODE_DEVICE ? auth_device(ph, &cf, c, &w) : auth_password(ph, &cf, c, &w);
 	authd_client_free(&c);
 	if (rc == PAM_SUCCESS)
 		pam_syslog(ph, LOG_INFO, "%s authenticated by authd (%s)", user,

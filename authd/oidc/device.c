@@ -6,10 +6,22 @@
  * T_DEVICE holds "dc:<sha256(device_code)>" → the request and its state, and
  * "uc:<user code>" → the device key. User codes are 8 letters from an alphabet
  * without vowels or look-alikes (20^8 ≈ 2.6·10^10), shown as XXXX-XXXX; wrong
- * guesses are limited per address, so the codes cannot be searched. */
+ * guesses are limited per address, so the codes cannot be searched.
+ *
+ * Host clients (client_is_host: pam_authd in device mode) log a person in to a
+ * server, and whoever runs `ssh alice@host` gets a code for Alice's login: a
+ * one-click approval behind a link would let him phish it (RFC 8628 §5.4). So
+ * for them there is no verification_uri_complete, a code reaches the approval
+ * only when it was typed into this site's form in this browser (a token bound
+ * to a cookie set with the form; a link carrying the code counts as a wrong
+ * code), and the approval page names the host, the account it will log in
+ * (login_hint), the address the request came from (and the one the host says
+ * the login comes from, remote_addr) and the time. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "../../lib/buf.h"
 #include "../../lib/util.h"
@@ -17,6 +29,7 @@
 #include "../authd.h"
 #include "../clients.h"
 #include "../ui.h"
+#include "../users.h"
 #include "oidc.h"
 
 #define DEVICE_TTL 600
@@ -24,6 +37,9 @@
 #define USER_CODE_LEN 8
 #define GUESS_LIMIT 10          /* wrong user codes per address ... */
 #define GUESS_WINDOW 600        /* ... within this many seconds */
+#define COOKIE_DEVICE "__Host-authd_device"
+#define DEVICE_COOKIE_TTL 900   /* the form's cookie outlives a code (DEVICE_TTL) */
+#define REMOTE_ADDR_MAX 255
 
 static const char alphabet[] = "BCDFGHJKLMNPQRSTVWXZ";
 
@@ -60,7 +76,23 @@ struct start {
 	char device_code[OIDC_SECRET_LEN + 1];
 	char user_code[USER_CODE_LEN + 1];
 	char scope[OIDC_MAX_SCOPE + 1];
+	char login_hint[USERNAME_MAX + 1];          /* "" when not given */
+	char remote_addr[REMOTE_ADDR_MAX + 1];      /* "" when not given */
 };
+
+/* Where a host says its login comes from (PAM's rhost): an address or a host
+ * name, 1..255 printable ASCII characters without spaces. */
+static int remote_addr_ok(const char *s)
+{
+	size_t i, n = strnlen(s, REMOTE_ADDR_MAX + 1);
+
+	if (n == 0 || n > REMOTE_ADDR_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
 
 static void start_free(struct start *s)
 {
@@ -109,10 +141,14 @@ static int start_write(struct store_txn *t, void *arg)
 	}
 	if (rc != STORE_OK)
 		return rc;
-	json_t *d = json_pack("{s:s s:s s:s s:s s:I s:I s:I}", "client_id", cid, "scope", s->scope,
+	json_t *d = json_pack("{s:s s:s s:s s:s s:I s:I s:I s:s s:I}", "client_id", cid, "scope", s->scope,
 	                      "user_code", s->user_code, "status", "pending",
 	                      "expires", (json_int_t)(now + DEVICE_TTL), "interval", (json_int_t)DEVICE_INTERVAL,
-	                      "last_poll", (json_int_t)0);
+	                      "last_poll", (json_int_t)0, "ip", s->r->peer, "created", (json_int_t)now);
+	if (d && s->login_hint[0])
+		json_object_set_new(d, "login_hint", json_string(s->login_hint));
+	if (d && s->remote_addr[0])
+		json_object_set_new(d, "remote_addr", json_string(s->remote_addr));
 	rc = store_puts(t, T_DEVICE, dkey, d, STORE_NOOVERWRITE);
 	json_decref(d);
 	if (rc != STORE_OK)
@@ -142,17 +178,22 @@ static void start_done(int rc, void *arg)
 	}
 	snprintf(uri, sizeof(uri), "%s/device", iss);
 	user_code_show(s->user_code, shown);
-	snprintf(full, sizeof(full), "%s?user_code=%s", uri, shown);
-	http_reply_json(r, 200, json_pack("{s:s s:s s:s s:s s:i s:i}", "device_code", s->device_code,
-	                                  "user_code", shown, "verification_uri", uri,
-	                                  "verification_uri_complete", full, "expires_in", DEVICE_TTL,
-	                                  "interval", DEVICE_INTERVAL));
+	json_t *o = json_pack("{s:s s:s s:s s:i s:i}", "device_code", s->device_code,
+	                      "user_code", shown, "verification_uri", uri, "expires_in", DEVICE_TTL,
+	                      "interval", DEVICE_INTERVAL);
+	/* A host's person types the code: no link with the code in it. */
+	if (o && !client_is_host(s->ca.client)) {
+		snprintf(full, sizeof(full), "%s?user_code=%s", uri, shown);
+		json_object_set_new(o, "verification_uri_complete", json_string(full));
+	}
+	http_reply_json(r, 200, o);
 	start_free(s);
 }
 
 void oidc_device_authorization(struct http_req *r)
 {
 	const char *scope = http_param(r, "scope");
+	const char *hint = http_param(r, "login_hint"), *ra = http_param(r, "remote_addr");
 	struct store_txn *t;
 	struct start *s;
 
@@ -160,11 +201,24 @@ void oidc_device_authorization(struct http_req *r)
 		http_reply_oauth_error(r, 400, "invalid_request", "form-encoded POST body required");
 		return;
 	}
+	if (hint && !username_normalise(hint, NULL)) {
+		http_reply_oauth_error(r, 400, "invalid_request", "login_hint must be a user name");
+		return;
+	}
+	if (ra && !remote_addr_ok(ra)) {
+		http_reply_oauth_error(r, 400, "invalid_request",
+		                       "remote_addr must be 1-255 printable characters without spaces");
+		return;
+	}
 	if (!(s = calloc(1, sizeof(*s)))) {
 		http_reply_oauth_error(r, 500, "server_error", "out of memory");
 		return;
 	}
 	s->r = r;
+	if (hint)
+		username_normalise(hint, s->login_hint);
+	if (ra)
+		snprintf(s->remote_addr, sizeof(s->remote_addr), "%s", ra);
 	if (!(t = store_read_begin(r->authd->store))) {
 		free(s);
 		http_reply_oauth_error(r, 500, "server_error", "store unavailable");
@@ -197,10 +251,36 @@ void oidc_device_authorization(struct http_req *r)
 
 /* ---- the person's side ---- */
 
+/* The proof that a code was typed into this site's form in this browser: an
+ * HMAC of the form's cookie, sent back with the code as "typed". */
+static int typed_ok(struct http_req *r)
+{
+	const char *c = http_cookie(r, COOKIE_DEVICE);
+	char key[65];
+	int ok;
+
+	if (!c || strlen(c) != OIDC_SECRET_LEN)
+		return 0;
+	secret_key_hex(c, key);
+	ok = session_csrf_ok(r, key, "device-typed", http_param(r, "typed"));
+	wipe(key, sizeof(key));
+	return ok;
+}
+
+/* The code entry form. Each one gets a fresh cookie and the token that goes
+ * with it, so a token seen in an old URL is worth nothing. */
 static void enter_page(struct http_req *r, int status, const char *err_key, const char *value)
 {
+	char cookie[OIDC_SECRET_LEN + 1], key[65], typed[65] = "";
 	struct buf b;
 
+	if (secret_new(cookie) == 0) {
+		secret_key_hex(cookie, key);
+		session_csrf(r, key, "device-typed", typed);
+		http_set_cookie(r, COOKIE_DEVICE, cookie, DEVICE_COOKIE_TTL);
+		wipe(cookie, sizeof(cookie));
+		wipe(key, sizeof(key));
+	}
 	buf_init(&b);
 	ui_page_begin(&b, r->lang, "device.title");
 	if (err_key) {
@@ -221,11 +301,83 @@ static void enter_page(struct http_req *r, int status, const char *err_key, cons
 		buf_add_html(&b, value);
 		buf_adds(&b, "\"");
 	}
-	buf_adds(&b, ">\n<button type=\"submit\">");
+	buf_adds(&b, ">\n<input type=\"hidden\" name=\"typed\" value=\"");
+	buf_add_html(&b, typed);
+	buf_adds(&b, "\">\n<button type=\"submit\">");
 	buf_add_html(&b, ui_t(r->lang, "device.continue"));
 	buf_adds(&b, "</button>\n</form>\n");
 	ui_page_end(&b, r);
 	ui_page_send(r, status, &b);
+}
+
+/* One "label: value" line of the host approval page. */
+static void host_line(struct buf *b, const char *lang, const char *label, const char *value)
+{
+	buf_adds(b, "<li>");
+	buf_add_html(b, ui_t(lang, label));
+	buf_adds(b, "<strong>");
+	buf_add_html(b, value);
+	buf_adds(b, "</strong></li>\n");
+}
+
+/* The approval page for a host: who asks to log whom in, from where, when.
+ * account is the signed-in person's user name; when the host named another
+ * account the page says so and offers only Deny. */
+static void host_confirm_page(struct http_req *r, const char *host_name, const json_t *rec,
+                              const char *code, const char *csrf, const char *typed,
+                              const char *account)
+{
+	const char *hint = json_string_value(json_object_get(rec, "login_hint"));
+	const char *ra = json_string_value(json_object_get(rec, "remote_addr"));
+	time_t at = (time_t)json_integer_value(json_object_get(rec, "created"));
+	int other = hint && account && strcasecmp(hint, account) != 0;
+	char shown[USER_CODE_LEN + 2], when[64] = "";
+	struct tm tm;
+	struct buf b;
+
+	user_code_show(code, shown);
+	if (at > 0 && localtime_r(&at, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S (UTC%z)", &tm);
+	buf_init(&b);
+	ui_page_begin(&b, r->lang, "device.host_title");
+	buf_adds(&b, "<p>");
+	buf_add_html(&b, ui_t(r->lang, "device.host_confirm"));
+	buf_adds(&b, "</p>\n<ul>\n");
+	host_line(&b, r->lang, "device.host", host_name);
+	host_line(&b, r->lang, "device.account", hint ? hint : ui_t(r->lang, "device.account_unknown"));
+	host_line(&b, r->lang, "device.from", str_or(json_string_value(json_object_get(rec, "ip")), "-"));
+	if (ra)
+		host_line(&b, r->lang, "device.remote", ra);
+	host_line(&b, r->lang, "device.time", when[0] ? when : "-");
+	host_line(&b, r->lang, "device.code", shown);
+	buf_adds(&b, "</ul>\n<p class=\"error\">");
+	buf_add_html(&b, ui_t(r->lang, "device.host_warning"));
+	buf_adds(&b, "</p>\n");
+	if (other) {
+		buf_adds(&b, "<p role=\"alert\" class=\"error\">");
+		buf_add_html(&b, ui_t(r->lang, "device.other_account"));
+		buf_adds(&b, "<strong>");
+		buf_add_html(&b, account);
+		buf_adds(&b, "</strong></p>\n");
+	}
+	buf_adds(&b, "<form method=\"post\" action=\"/device\">\n"
+	             "<input type=\"hidden\" name=\"user_code\" value=\"");
+	buf_add_html(&b, code);
+	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
+	buf_add_html(&b, csrf);
+	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"typed\" value=\"");
+	buf_add_html(&b, typed);
+	buf_adds(&b, "\">\n");
+	if (!other) {
+		buf_adds(&b, "<button type=\"submit\" name=\"action\" value=\"approve\">");
+		buf_add_html(&b, ui_t(r->lang, "device.approve"));
+		buf_adds(&b, "</button>\n");
+	}
+	buf_adds(&b, "<button type=\"submit\" name=\"action\" value=\"deny\">");
+	buf_add_html(&b, ui_t(r->lang, "device.deny"));
+	buf_adds(&b, "</button>\n</form>\n");
+	ui_page_end(&b, r);
+	ui_page_send(r, 200, &b);
 }
 
 static void confirm_page(struct http_req *r, const char *client_name, const char *code,
@@ -440,29 +592,67 @@ void oidc_device(struct http_req *r)
 		}
 		return;
 	}
-	json_decref(rec);
+	int host = client_is_host(client);
+	if (host && !typed_ok(r)) {
+		/* A host's code that was not typed into our form here: a link (or a
+		 * form) someone else made. A GET is answered like a wrong code and
+		 * counted as a guess, so it tells nothing about the code. */
+		store_read_end(t);
+		json_decref(rec);
+		json_decref(client);
+		if (r->method == HTTP_POST) {
+			decide_free(d);
+			ui_error(r, 403, "err.title", "err.csrf", NULL);
+		} else if (http_store_write(r, guess_write, guess_done, d) != STORE_OK) {
+			ui_error(r, 503, "err.title", "err.server", NULL);
+			decide_free(d);
+		}
+		return;
+	}
 	int need = (int)json_integer_value(json_object_get(client, "min_aal"));
+	char account[USERNAME_MAX + 1] = "";
 	d->session = session_find(r, t, d->skey);
+	if (d->session && host) {
+		json_t *u = NULL;
+		if (user_by_id(t, str_or(json_string_value(json_object_get(d->session, "user")), ""), &u) == STORE_OK)
+			snprintf(account, sizeof(account), "%s", str_or(json_string_value(json_object_get(u, "username")), ""));
+		json_decref(u);
+	}
 	store_read_end(t);
 	if (!d->session || session_level(d->session) < (need < 1 ? 1 : need)) {
-		/* Sign in (or step up) first, then come back to this code. */
-		char back[64];
-		snprintf(back, sizeof(back), "/device?user_code=%s", d->code);
+		/* Sign in (or step up) first, then come back to this code (with the
+		 * proof that it was typed here, for a host). */
+		char back[160];
+		if (host)
+			snprintf(back, sizeof(back), "/device?user_code=%s&typed=%s", d->code,
+			         str_or(http_param(r, "typed"), ""));
+		else
+			snprintf(back, sizeof(back), "/device?user_code=%s", d->code);
+		json_decref(rec);
 		json_decref(client);
 		decide_free(d);
 		login_start(r, back, need);
 		return;
 	}
+	const char *hint = json_string_value(json_object_get(rec, "login_hint"));
+	int other = host && hint && strcasecmp(hint, account) != 0;
 	if (r->method == HTTP_GET) {
 		char csrf[65];
 		const char *nm = json_string_value(json_object_get(client, strcmp(r->lang, "en") == 0 ? "name_en" : "name"));
 		session_csrf(r, d->skey, "device", csrf);
-		confirm_page(r, nm && *nm ? nm : json_string_value(json_object_get(client, "client_id")),
-		             d->code, csrf);
+		if (!nm || !*nm)
+			nm = json_string_value(json_object_get(client, "name"));
+		nm = nm && *nm ? nm : json_string_value(json_object_get(client, "client_id"));
+		if (host)
+			host_confirm_page(r, nm, rec, d->code, csrf, http_param(r, "typed"), account);
+		else
+			confirm_page(r, nm, d->code, csrf);
+		json_decref(rec);
 		json_decref(client);
 		decide_free(d);
 		return;
 	}
+	json_decref(rec);
 	json_decref(client);
 	const char *action = http_param(r, "action");
 	if (!session_csrf_ok(r, d->skey, "device", http_param(r, "csrf")) || !action ||
@@ -472,6 +662,13 @@ void oidc_device(struct http_req *r)
 		return;
 	}
 	d->approve = strcmp(action, "approve") == 0;
+	if (d->approve && other) {
+		/* The host asked to log in another account than the one signed in
+		 * here: approving could only fail at the host, or be a trick. */
+		decide_free(d);
+		ui_error(r, 403, "device.host_title", "device.other_account_refused", NULL);
+		return;
+	}
 	if (http_store_write(r, decide_write, decide_done, d) != STORE_OK) {
 		ui_error(r, 503, "err.title", "err.server", NULL);
 		decide_free(d);

@@ -45,6 +45,7 @@ struct hl {
 	enum hl_outcome outcome;
 	char mfa_token[OIDC_SECRET_LEN + 1];
 	const char *mfa_method;
+	const char *reason;                /* audit reason of a failure, or NULL */
 	int replayed_assertion;            /* private_key_jwt assertion seen before */
 };
 
@@ -126,7 +127,7 @@ static int fail_write(struct store_txn *t, void *arg)
 
 	if (assertion_once(t, h) != 0)
 		return STORE_OK;
-	return record_failure(t, h, NULL);
+	return record_failure(t, h, h->reason);
 }
 
 static void fail_done(int rc, void *arg)
@@ -296,19 +297,22 @@ static void check_done(void *arg)
 
 	if (h->result == METHOD_OK && puid && strcmp(puid, h->proof.user_id) != 0)
 		h->result = METHOD_ERROR;
-	if (h->result == METHOD_INVALID) {
-		metrics_login(h->m->name, "invalid");
-		refuse(h, 400, "invalid_request", h->tx ? "otp must be the digits shown by the authenticator app" :
-		                                         "password missing or too long");
-		return;
-	}
-	if (h->result != METHOD_OK && h->result != METHOD_FAIL) {
+	if (h->result != METHOD_OK && h->result != METHOD_FAIL && h->result != METHOD_INVALID) {
 		metrics_login(h->m->name, "error");
 		refuse(h, 500, "server_error", "the check failed");
 		return;
 	}
-	if (h->result == METHOD_FAIL) {
-		metrics_login(h->m->name, "failure");
+	/* A credential of a shape that cannot be right (a code that is not six
+	 * digits, a recovery code where the code goes, an empty or oversized
+	 * password) is a wrong credential: answered invalid_grant, counted and
+	 * audited like any other. A host falls back to local passwords only when
+	 * authd gives no answer; answering these as malformed requests let a
+	 * mistyped code skip the second factor on such a stack. */
+	if (h->result == METHOD_FAIL || h->result == METHOD_INVALID) {
+		metrics_login(h->m->name, h->result == METHOD_FAIL ? "failure" : "invalid");
+		if (h->result == METHOD_INVALID)
+			h->reason = h->tx ? "malformed one-time code" : "malformed password";
+		h->result = METHOD_FAIL;
 		if (http_store_write(h->r, fail_write, fail_done, h) != STORE_OK)
 			refuse(h, 503, "temporarily_unavailable", "shutting down");
 		return;
@@ -372,7 +376,9 @@ void host_login_password(struct http_req *r, struct client_auth *ca)
 
 	if (!(h = hl_new(r, ca)))
 		return;
-	if (!username || !*username || !password || !*password) {
+	/* Only a missing parameter is a malformed request; an empty password is a
+	 * wrong one. */
+	if (!username || !*username || !password) {
 		refuse(h, 400, "invalid_request", "username and password are required");
 		return;
 	}

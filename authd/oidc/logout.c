@@ -4,6 +4,11 @@
  * from an app of this session (an id_token_hint we signed naming this session's
  * sid); otherwise the person confirms with a form whose CSRF token is bound to the
  * session. post_logout_redirect_uri must exactly match one the client registered.
+ * An id_token_hint must be an ID token of ours (typ JWT, the claims an ID token
+ * has and an access token does not); of its checks only expiry is waived, as
+ * RP-Initiated Logout 1.0 §2 allows. Anything else is refused with nothing
+ * logged out: an access token also carries sid, and is handed to every
+ * resource server the app calls.
  * Logging out deletes the session and revokes the refresh families it produced,
  * except offline_access ones, which outlive the browser session by design. */
 #include <stdlib.h>
@@ -23,6 +28,38 @@ struct logout {
 	char skey[65];
 	char redirect[1024];    /* validated post_logout_redirect_uri with state, or "" */
 };
+
+int logout_hint_claims_ok(const json_t *p, const char *issuer, long leeway, int64_t now)
+{
+	const json_t *aud = json_object_get(p, "aud"), *v;
+	const json_t *iat = json_object_get(p, "iat"), *nbf = json_object_get(p, "nbf");
+	const char *s;
+	size_t i;
+
+	if (!(s = json_string_value(json_object_get(p, "iss"))) || strcmp(s, issuer) != 0)
+		return 0;
+	if (!(s = json_string_value(json_object_get(p, "sub"))) || !*s)
+		return 0;
+	if (json_is_array(aud)) {
+		if (json_array_size(aud) == 0)
+			return 0;
+		json_array_foreach(aud, i, v)
+			if (!json_is_string(v) || !*json_string_value(v))
+				return 0;
+	} else if (!json_is_string(aud) || !*json_string_value(aud)) {
+		return 0;
+	}
+	/* exp must be there (an ID token always has it) but may have passed. */
+	if (!json_is_integer(json_object_get(p, "exp")) || !json_is_integer(iat) ||
+	    json_integer_value(iat) > now + leeway)
+		return 0;
+	if (nbf && (!json_is_integer(nbf) || json_integer_value(nbf) > now + leeway))
+		return 0;
+	/* The shape of an access token (RFC 9068): never an ID token of ours. */
+	if (json_object_get(p, "client_id") || json_object_get(p, "scope"))
+		return 0;
+	return 1;
+}
 
 static int logout_write(struct store_txn *t, void *arg)
 {
@@ -110,14 +147,15 @@ void oidc_logout(struct http_req *r)
 	l->r = r;
 	if (hint) {
 		keys_refresh(r->authd, t);
-		/* The hint may have expired (OIDC RP-Initiated Logout §2); signature and iss must hold. */
-		if (jose_verify(hint, keys_verify_set(r->authd), NULL, NULL, &claims) != JOSE_OK ||
-		    !json_is_string(json_object_get(claims, "iss")) ||
-		    strcmp(json_string_value(json_object_get(claims, "iss")), r->authd->conf->issuer) != 0) {
+		/* An ID token of ours: signature, typ JWT (not at+jwt) and its claims;
+		 * it may have expired (OIDC RP-Initiated Logout §2). */
+		if (jose_verify(hint, keys_verify_set(r->authd), "JWT", NULL, &claims) != JOSE_OK ||
+		    !logout_hint_claims_ok(claims, r->authd->conf->issuer, r->authd->conf->leeway,
+		                           now_s())) {
 			json_decref(claims);
 			store_read_end(t);
 			free(l);
-			ui_error(r, 400, "err.title", "err.bad_request", "id_token_hint");
+			ui_error(r, 400, "logout.title", "logout.bad_hint", "id_token_hint");
 			return;
 		}
 		const json_t *aud = json_object_get(claims, "aud");

@@ -131,6 +131,11 @@ void login_start(struct http_req *r, const char *return_to, int level);
 int session_raw_level(const json_t *session);
 int session_level(const json_t *session);
 
+/* RP-initiated logout (logout.c): 1 when the verified claims p are those of an ID
+ * token of issuer (iss, sub, aud, exp present, iat and nbf not in the future
+ * beyond leeway, no access-token claims). exp may have passed. */
+int logout_hint_claims_ok(const json_t *p, const char *issuer, long leeway, int64_t now);
+
 /* Sign-in steps shared by the browser flow (login.c) and host login (hostlogin.c). */
 struct authd_method;
 struct proof;

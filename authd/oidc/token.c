@@ -4,8 +4,10 @@
  *
  * Invariants, each decided inside one write transaction so concurrent requests
  * cannot both win:
- *  - a code is redeemed at most once; a second redemption revokes the refresh
- *    family (and so every access token) the first one produced;
+ *  - a code is redeemed at most once; a second redemption by the client it was
+ *    issued to revokes the refresh family (and so every access token) the first
+ *    one produced; the same code from another client is refused and changes
+ *    nothing (whose a code is, is checked before anything is done with it);
  *  - a refresh token is used at most once; presenting a superseded one revokes
  *    its whole family;
  *  - tokens are signed and sent only after the write recording them is durable.
@@ -169,6 +171,14 @@ static int code_write(struct store_txn *t, void *arg)
 		refuse(g, 400, "invalid_grant", "unknown or expired authorization code");
 		return audit_grant(t, g, "token.failure", "unknown code");
 	}
+	/* Whose code it is comes first: another client presenting a code it
+	 * stole or guessed must not be able to revoke the tokens its rightful
+	 * client got (the reuse rule below), nor learn anything about them. */
+	if (strcmp(str_or(json_string_value(json_object_get(code, "client_id")), ""), g->client_id) != 0) {
+		json_decref(code);
+		refuse(g, 400, "invalid_grant", "unknown or expired authorization code");
+		return audit_grant(t, g, "token.failure", "code was issued to another client");
+	}
 	copy_str(g->family, sizeof(g->family), json_object_get(code, "family"));
 	copy_str(g->user_id, sizeof(g->user_id), json_object_get(code, "user"));
 	if (json_is_true(json_object_get(code, "used"))) {
@@ -180,9 +190,7 @@ static int code_write(struct store_txn *t, void *arg)
 		return audit_grant(t, g, "token.code_reuse", "code reused");
 	}
 	const char *why = NULL;
-	if (strcmp(json_string_value(json_object_get(code, "client_id")), g->client_id) != 0)
-		why = "code was issued to another client";
-	else if (json_integer_value(json_object_get(code, "expires")) <= now)
+	if (json_integer_value(json_object_get(code, "expires")) <= now)
 		why = "authorization code expired";
 	else if (!ru || strcmp(ru, json_string_value(json_object_get(code, "redirect_uri"))) != 0)
 		why = "redirect_uri does not match the authorization request";

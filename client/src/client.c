@@ -43,6 +43,7 @@ static const struct {
 	{ AUTHD_ERR_CLIENT_AUTH, "client authentication refused" },
 	{ AUTHD_ERR_NOT_FOUND, "not found" },
 	{ AUTHD_ERR_TIMEOUT, "timed out" },
+	{ AUTHD_ERR_REFUSED, "authd refused the request" },
 };
 
 const char *

@@ -49,15 +49,23 @@ json_strdup(const json_t *j, const char *name)
 	return s != NULL ? strdup(s) : NULL;
 }
 
+/* Every answer that reaches here came from authd (the transport turned a 5xx
+ * into AUTHD_ERR_UNAVAILABLE already), so every one is some refusal: an
+ * error code this library does not know, a 4xx without an OAuth body, a
+ * redirect. A caller that falls back to something else when authd cannot be
+ * reached (pam_authd under authinfo_unavail=ignore) must never do so because
+ * authd said no in a way it did not expect. */
 int
 grant_error_status(const struct chttp_resp *r, const json_t *j)
 {
 	const char *e = json_string_value(json_object_get(j, "error"));
 
+	if (r->status < 300)
+		return AUTHD_ERR_PROTOCOL;   /* a success that is not one: fail closed */
 	if (r->status == 429)
 		return AUTHD_ERR_THROTTLED;
 	if (e == NULL)
-		return r->status == 401 ? AUTHD_ERR_CLIENT_AUTH : AUTHD_ERR_PROTOCOL;
+		return r->status == 401 ? AUTHD_ERR_CLIENT_AUTH : AUTHD_ERR_REFUSED;
 	if (strcmp(e, "invalid_client") == 0 || strcmp(e, "unauthorized_client") == 0)
 		return AUTHD_ERR_CLIENT_AUTH;
 	/* authd answers a throttled login with invalid_grant plus Retry-After. */
@@ -75,9 +83,9 @@ grant_error_status(const struct chttp_resp *r, const json_t *j)
 		return AUTHD_ERR_SLOW_DOWN;
 	if (strcmp(e, "expired_token") == 0)
 		return AUTHD_ERR_EXPIRED;
-	if (strcmp(e, "temporarily_unavailable") == 0)
-		return AUTHD_ERR_UNAVAILABLE;
-	return AUTHD_ERR_PROTOCOL;
+	/* invalid_request, invalid_scope, unsupported_grant_type, and also
+	 * temporarily_unavailable with a 4xx: the status decides, not the name. */
+	return AUTHD_ERR_REFUSED;
 }
 
 /* ---- tokens ---- */
@@ -237,8 +245,39 @@ authd_client_credentials(authd_client_t *c, const char *scope, char **access_tok
 
 /* ---- device authorization grant ---- */
 
-int
-authd_client_device_start(authd_client_t *c, const char *scope, authd_device_t **dev)
+/* A user name as authd accepts one: 1..64 of [A-Za-z0-9._@-]. */
+static int
+login_hint_ok(const char *s)
+{
+	size_t i, n = s != NULL ? strnlen(s, 65) : 0;
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || strchr("._@-", s[i]) != NULL))
+			return 0;
+	return 1;
+}
+
+/* An address or host name as PAM's rhost holds it: 1..255 printable ASCII
+ * characters, no space. */
+static int
+remote_addr_ok(const char *s)
+{
+	size_t i, n = s != NULL ? strnlen(s, 256) : 0;
+
+	if (n == 0 || n > 255)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+device_start(authd_client_t *c, const char *scope, const char *login_hint,
+             const char *remote_addr, authd_device_t **dev)
 {
 	struct buf body;
 	authd_device_t *d;
@@ -246,10 +285,6 @@ authd_client_device_start(authd_client_t *c, const char *scope, authd_device_t *
 	json_t *j;
 	int rc;
 
-	if (dev != NULL)
-		*dev = NULL;
-	if (c == NULL || dev == NULL || (scope != NULL && !param_ok(scope)))
-		return AUTHD_ERR_ARG;
 	if (c->client_id == NULL)
 		return AUTHD_ERR_CONFIG;
 	buf_init(&body);
@@ -257,6 +292,8 @@ authd_client_device_start(authd_client_t *c, const char *scope, authd_device_t *
 	if (c->secret == NULL)
 		form_add(&body, "client_id", c->client_id);
 	form_add(&body, "scope", scope);
+	form_add(&body, "login_hint", login_hint);
+	form_add(&body, "remote_addr", remote_addr);
 	rc = post_endpoint(c, "device_authorization_endpoint", &body, c->secret != NULL, 0,
 	                   &j, NULL);
 	if (rc != AUTHD_OK)
@@ -284,6 +321,28 @@ authd_client_device_start(authd_client_t *c, const char *scope, authd_device_t *
 	}
 	*dev = d;
 	return AUTHD_OK;
+}
+
+int
+authd_client_device_start(authd_client_t *c, const char *scope, authd_device_t **dev)
+{
+	if (dev != NULL)
+		*dev = NULL;
+	if (c == NULL || dev == NULL || (scope != NULL && !param_ok(scope)))
+		return AUTHD_ERR_ARG;
+	return device_start(c, scope, NULL, NULL, dev);
+}
+
+int
+authd_client_device_start_host(authd_client_t *c, const char *scope, const char *login_hint,
+                               const char *remote_addr, authd_device_t **dev)
+{
+	if (dev != NULL)
+		*dev = NULL;
+	if (c == NULL || dev == NULL || (scope != NULL && !param_ok(scope)) ||
+	    !login_hint_ok(login_hint) || (remote_addr != NULL && !remote_addr_ok(remote_addr)))
+		return AUTHD_ERR_ARG;
+	return device_start(c, scope, login_hint, remote_addr, dev);
 }
 
 const char *authd_device_user_code(const authd_device_t *d) { return d ? d->user_code : NULL; }

@@ -392,7 +392,8 @@ ok "dan: the code used at the host is refused in the browser too" otp_page hx "$
 post_otp hx.code "$T/jar.hx" hx.otp otp "$DC"
 ok "dan: ... 401 one-time-code error" refused hx.code 401 "$FAILED"
 host_otp h6 "$(json h4 j.mfa_token)" "12x456"
-ok "host: a non-numeric code -> 400 invalid_request" err_is h6 400 invalid_request
+ok "host: a non-numeric code -> 400 invalid_grant (a wrong code, not a malformed request)" \
+	err_is h6 400 invalid_grant
 host_pw h7 dan "wrong-$PW_dan"
 ok "host: wrong password -> 400 invalid_grant" err_is h7 400 invalid_grant
 ok "host: wrong password gives no mfa_token" eq "$(json h7 'j.mfa_token === undefined')" true

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
+import * as jose from 'jose';
 import { env, configFor, login, Browser, authRequest, oauthError, hiddenField } from './helpers.mjs';
 
 const rp = await configFor(env.rp);
@@ -197,6 +198,77 @@ test('the code is bound to the client: another client cannot redeem it', async (
 	});
 	assert.equal(res.status, 400);
 	assert.equal((await res.json()).error, 'invalid_grant');
+});
+
+// Issue 11, item 10: whose code it is is checked before the reuse rule acts.
+test('a used code presented by another client is refused; the first client keeps its tokens', async () => {
+	const ar = await authRequest(rp, env.rp.redirect);
+	const callback = await new Browser().signIn(ar.url, env.user, env.password);
+	const tokens = await client.authorizationCodeGrant(rp, callback, {
+		pkceCodeVerifier: ar.verifier, expectedState: ar.state, expectedNonce: ar.nonce,
+		idTokenExpected: true,
+	});
+	const res = await fetch(rp2.serverMetadata().token_endpoint, {
+		method: 'POST',
+		headers: {
+			authorization: 'Basic ' + Buffer.from(`${env.rp2.id}:${env.rp2.secret}`).toString('base64'),
+			'content-type': 'application/x-www-form-urlencoded',
+		},
+		body: new URLSearchParams({
+			grant_type: 'authorization_code', code: callback.searchParams.get('code'),
+			redirect_uri: env.rp2.redirect, code_verifier: ar.verifier,
+		}),
+	});
+	assert.equal(res.status, 400);
+	assert.equal((await res.json()).error, 'invalid_grant');
+	const intro = await client.tokenIntrospection(rp, tokens.access_token);
+	assert.equal(intro.active, true, 'the first client\'s access token is still active');
+	const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token);
+	assert.ok(refreshed.access_token, 'the first client\'s refresh token still works');
+	// The same client presenting it again: that is a reuse, and the family goes.
+	await assert.rejects(client.authorizationCodeGrant(rp, callback, {
+		pkceCodeVerifier: ar.verifier, expectedState: ar.state, expectedNonce: ar.nonce,
+	}));
+	assert.equal((await client.tokenIntrospection(rp, refreshed.access_token)).active, false);
+});
+
+// Issue 11, item 9: end_session takes an ID token of ours as id_token_hint,
+// nothing else; an access token also carries sid.
+test('end_session: an access token or a foreign token as id_token_hint is refused, the ID token works', async () => {
+	const browser = new Browser();
+	const { tokens } = await login(rp, env.rp, browser);
+	assert.equal(jose.decodeProtectedHeader(tokens.access_token).typ, 'at+jwt');
+	assert.equal(jose.decodeProtectedHeader(tokens.id_token).typ, 'JWT');
+	const sidAt = jose.decodeJwt(tokens.access_token).sid;
+	assert.equal(sidAt, tokens.claims().sid, 'the access token names the session too');
+
+	let res = await browser.fetch(client.buildEndSessionUrl(rp, { id_token_hint: tokens.access_token }),
+		{ headers: { 'accept-language': 'en' } });
+	assert.equal(res.status, 400, 'an access token is not an id_token_hint');
+	const page = await res.text();
+	assert.match(page, /did not carry an ID token issued by this service/);
+	assert.match(page, /id_token_hint/);
+
+	// The same claims and header, signed by another key under our kid.
+	const { privateKey } = await jose.generateKeyPair('ES256');
+	const forged = await new jose.SignJWT(jose.decodeJwt(tokens.id_token))
+		.setProtectedHeader(jose.decodeProtectedHeader(tokens.id_token)).sign(privateKey);
+	res = await browser.fetch(client.buildEndSessionUrl(rp, { id_token_hint: forged }));
+	assert.equal(res.status, 400, 'a token signed by another key is refused');
+
+	// Nothing was logged out: the session still answers the next authorize.
+	let ar = await authRequest(rp, env.rp.redirect);
+	await browser.signIn(ar.url, env.user, env.password);
+	assert.equal(browser.loginPages, 1, 'the session survived both refusals');
+
+	// The genuine ID token proves the session: logged out without a question.
+	res = await browser.fetch(client.buildEndSessionUrl(rp, { id_token_hint: tokens.id_token }),
+		{ headers: { 'accept-language': 'en' } });
+	assert.equal(res.status, 200);
+	assert.match(await res.text(), /You are signed out/);
+	ar = await authRequest(rp, env.rp.redirect);
+	await browser.signIn(ar.url, env.user, env.password);
+	assert.equal(browser.loginPages, 2, 'after the logout the login page is shown again');
 });
 
 test('logout ends the session: the next authorize shows the login page again', async () => {

@@ -27,6 +27,7 @@ cd "$root" || exit 1
 
 suite=pam
 sshd_pid=
+flaky_pid=
 made_privsep=0
 T=$(mktemp -d "${TMPDIR:-/tmp}/authd-pam.XXXXXX") || exit 1
 chmod 0755 "$T"
@@ -44,6 +45,7 @@ clean_pam_dirs() {
 
 cleanup() {
 	stop_pid "$sshd_pid"
+	stop_pid "$flaky_pid"
 	stop_pid "$authd_pid"
 	[ $made_privsep = 1 ] && rmdir /run/sshd 2>/dev/null
 	clean_pam_dirs
@@ -74,8 +76,10 @@ libdir=$(dirname "$(gcc -print-file-name=libc.so.6 2>/dev/null)")
 PWRAP=$(ls "$libdir/libpam_wrapper.so" /usr/lib/*/libpam_wrapper.so 2>/dev/null | head -n 1)
 NWRAP=$(ls "$libdir/libnss_wrapper.so" /usr/lib/*/libnss_wrapper.so 2>/dev/null | head -n 1)
 PERMIT=$(ls /lib/*/security/pam_permit.so /usr/lib/*/security/pam_permit.so 2>/dev/null | head -n 1)
+UNIX=$(ls /lib/*/security/pam_unix.so /usr/lib/*/security/pam_unix.so 2>/dev/null | head -n 1)
 [ -n "$PWRAP" ] || bail "libpam_wrapper.so not found (make deps-test)"
 [ -n "$PERMIT" ] || bail "pam_permit.so not found"
+[ -n "$UNIX" ] || bail "pam_unix.so not found"
 command -v oathtool >/dev/null || bail "oathtool missing (make deps-test)"
 
 # ---- the instance -------------------------------------------------------
@@ -126,6 +130,11 @@ adduser alice "$AUTHD_PASSWORD" --group ops
 adduser bob "$AUTHD_PASSWORD2" --group ops --group db
 adduser carol "$AUTHD_PASSWORD3"
 adduser dave "$DAVE_PASSWORD" --group ops
+# erin: an authd account whose host account has another, local password with a
+# control byte in it (only a fallback to pam_unix could accept that one).
+ERIN_PASSWORD=$(newpw)
+ERIN_LOCAL="Erin-$(printf '\001')-$(newpw)"
+adduser erin "$ERIN_PASSWORD" --group ops
 
 # totp_enrol NAME: prints the base32 secret; the enrolment uses the current code.
 totp_enrol() {
@@ -147,6 +156,10 @@ totp_enrol() {
 }
 AUTHD_TOTP2=$(totp_enrol bob) || bail "totp enrol bob failed: $(tail -n 3 "$T/totp-bob.err")"
 DAVE_TOTP=$(totp_enrol dave) || bail "totp enrol dave failed: $(tail -n 3 "$T/totp-dave.err")"
+# frank: TOTP enrolled, for test_pam's malformed codes (each one a counted failure).
+export AUTHD_USER4=frank AUTHD_PASSWORD4="$(newpw)"
+adduser frank "$AUTHD_PASSWORD4" --group ops
+totp_enrol frank >/dev/null || bail "totp enrol frank failed: $(tail -n 3 "$T/totp-frank.err")"
 export AUTHD_TOTP2
 
 # Host clients: confidential, password grant, at AAL1 and AAL2; a device client.
@@ -160,7 +173,8 @@ addclient host-aal1 --grant password --min-aal 1
 secret_aal1=$client_secret
 addclient host-aal2 --grant password --min-aal 2
 secret_aal2=$client_secret
-addclient host-dev --grant urn:ietf:params:oauth:grant-type:device_code --min-aal 1
+addclient host-dev --grant urn:ietf:params:oauth:grant-type:device_code --min-aal 1 --host \
+	--name "web01 (test host)"
 secret_dev=$client_secret
 for s in "$secret_aal1" "$secret_aal2" "$secret_dev"; do
 	[ -n "$s" ] || bail "authctl client add printed no client_secret"
@@ -195,6 +209,16 @@ hostconf dev host-dev "$secret_dev"
 # authd down: the same client at a port nothing listens on.
 closed=$(authd_free_port)
 hostconf down host-aal1 "$secret_aal1" "https://127.0.0.1:$closed"
+
+# An authd that answers the password step and then stops answering
+# (flaky-authd.mjs), for the rule that a failure after an answer is a refusal.
+FLAKY_CLIENT=host-aal1 FLAKY_SECRET="$secret_aal1" node "$here/flaky-authd.mjs" \
+	"$T/certs/tls.crt" "$T/certs/tls.key" >"$T/flaky.port" 2>"$T/flaky.err" &
+flaky_pid=$!
+i=0
+while [ ! -s "$T/flaky.port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+[ -s "$T/flaky.port" ] || bail "flaky-authd.mjs did not start: $(tail -n 3 "$T/flaky.err")"
+hostconf flaky host-aal1 "$secret_aal1" "https://127.0.0.1:$(cat "$T/flaky.port")"
 
 export PAM_AUTHD_SO="$PAM_SO" PAM_PERMIT_SO="$PERMIT" PAM_AUTHD_WORK="$T/work"
 export PAM_AUTHD_CONF_AAL1="$T/etc/aal1.conf" PAM_AUTHD_CONF_AAL2="$T/etc/aal2.conf"
@@ -233,8 +257,9 @@ svc authd-aal1 "config=$T/etc/aal1.conf" group=ops
 svc authd-aal2 "config=$T/etc/aal2.conf" group=ops
 svc authd-first-pass "config=$T/etc/aal1.conf use_first_pass"
 svc authd-down "config=$T/etc/down.conf timeout=2" group=ops
+svc authd-flaky "config=$T/etc/flaky.conf timeout=2"
 svc authd-silent "config=$T/work/silent.conf timeout=2" group=ops
-for r in control secret-0644 secret-0640 conf-0666 conf-key conf-scope; do
+for r in control secret-0644 secret-0640 conf-0666 conf-key conf-scope badsecret; do
 	svc "authd-$r" "config=$T/work/$r.conf"
 done
 svc authd-missing "config=/nonexistent/pam.conf"
@@ -280,6 +305,18 @@ if command -v pamtester >/dev/null; then
 	else
 		notok "pamtester: wrong password (exit $rc)" "$T/pamtester.out"
 	fi
+	# The refusal's syslog line names the remote host (PAM_RHOST), as pam_unix's
+	# do, for fail2ban and the like.
+	printf '%s\n' "Wrong-Password-$$" | LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
+		PAM_WRAPPER_SERVICE_DIR="$T/svc" PAM_WRAPPER_DEBUGLEVEL=2 timeout 30 \
+		pamtester -v -I rhost=192.0.2.7 authd-pamtester alice authenticate >"$T/pamtester-rhost.out" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ] && grep -q 'SYSLOG(5): authentication failure for alice rhost=192.0.2.7: password refused' \
+		"$T/pamtester-rhost.out" && ! grep -q 'unavailable' "$T/pamtester-rhost.out"; then
+		ok "pamtester: a refusal is logged at notice level with rhost"
+	else
+		notok "pamtester: refusal log line with rhost (exit $rc)" "$T/pamtester-rhost.out"
+	fi
 	pamtester_run "$AUTHD_PASSWORD3" carol
 	rc=$?
 	if [ $rc -ne 0 ] && grep -q 'successfully authenticated' "$T/pamtester.out" &&
@@ -304,20 +341,30 @@ fi
 if [ ! -d /run/sshd ]; then
 	mkdir -m 0755 /run/sshd && made_privsep=1
 fi
-mkdir -p "$T/ssh" "$T/home/dave" "$T/sshsvc-pw" "$T/sshsvc-dev"
-chmod 0755 "$T/ssh" "$T/home" "$T/home/dave" "$T/sshsvc-pw" "$T/sshsvc-dev"
-# Users that exist for sshd only, through nss_wrapper.
+mkdir -p "$T/ssh" "$T/home/dave" "$T/home/erin" "$T/sshsvc-pw" "$T/sshsvc-dev" "$T/sshsvc-fb" \
+	"$T/sshsvc-fbdown"
+chmod 0755 "$T/ssh" "$T/home" "$T/home/dave" "$T/home/erin" "$T/sshsvc-pw" "$T/sshsvc-dev" \
+	"$T/sshsvc-fb" "$T/sshsvc-fbdown"
+# Users that exist for sshd only, through nss_wrapper. Their local password
+# hashes sit in the passwd field, where pam_unix (the fallback) reads them:
+# dave's local password is his authd password (as when the two are kept in
+# step), erin's is another one, with a control byte.
+dave_hash=$(printf '%s\n' "$DAVE_PASSWORD" | openssl passwd -6 -stdin)
+erin_hash=$(printf '%s\n' "$ERIN_LOCAL" | openssl passwd -6 -stdin)
 cat >"$T/ssh/passwd" <<EOF
 root:x:0:0:root:/root:/bin/sh
 sshd:x:74:65534:privsep:/run/sshd:/usr/sbin/nologin
-dave:x:40001:40001:Dave:$T/home/dave:/bin/sh
+dave:$dave_hash:40001:40001:Dave:$T/home/dave:/bin/sh
+erin:$erin_hash:40002:40002:Erin:$T/home/erin:/bin/sh
 EOF
 cat >"$T/ssh/group" <<EOF
 root:x:0:
 nogroup:x:65534:
 dave:x:40001:
+erin:x:40002:
 EOF
 chown 40001:40001 "$T/home/dave"
+chown 40002:40002 "$T/home/erin"
 ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/host_ed25519" >/dev/null 2>&1 ||
 	bail "ssh-keygen failed"
 cat >"$T/sshsvc-pw/sshd" <<EOF
@@ -330,6 +377,16 @@ auth required $PAM_SO config=$T/etc/dev.conf mode=device timeout=60
 account required $PAM_SO config=$T/etc/dev.conf group=ops
 session required $PERMIT
 EOF
+# The fallback stack docs/pam.md recommends: local passwords only when authd
+# cannot be reached. account is pam_permit, so that any way through auth logs in.
+for fb in fb:aal2 fbdown:down; do
+	cat >"$T/sshsvc-${fb%%:*}/sshd" <<EOF
+auth [success=done authinfo_unavail=ignore default=die] $PAM_SO config=$T/etc/${fb#*:}.conf
+auth required $UNIX try_first_pass
+account required $PERMIT
+session required $PERMIT
+EOF
+done
 
 start_sshd() { # start_sshd SERVICE-DIR: sets sshd_port, sshd_pid
 	sshd_pid=
@@ -424,15 +481,84 @@ if start_sshd "$T/sshsvc-dev"; then
 	check "sshd: the device prompt showed the verification URI and code" \
 		grep -q "Open $AUTHD_ISSUER/device and enter code [A-Z0-9]\{4\}-[A-Z0-9]\{4\}" \
 		"$T/ssh-device.log"
+	check "sshd: ... and no link with the code in it (the person types the code)" \
+		sh -c '! grep -q "user_code=" "$1"' - "$T/ssh-device.log"
+	check "device approval page named the host, the account, both addresses and the time" \
+		sh -c 'grep -qx "host: web01 (test host)" "$1" && grep -qx "account: dave" "$1" &&
+			grep -qx "from: 127.0.0.1" "$1" && grep -qx "remote: 127.0.0.1" "$1" &&
+			grep -q "^time: 20[0-9-]* [0-9:]* (UTC[+-][0-9]*)$" "$1"' - "$T/ssh-device.approve"
 	stop_pid "$sshd_pid"
 	sshd_pid=
 else
 	notok "sshd (device service) did not start" "$T/sshd.log"
 fi
 
+# ---- the fallback stack: an answer from authd is never a reason to fall back -------
+# sshd's PAM process runs with an empty environment, so pam_wrapper shows only
+# its LOG_ERR lines (such as "authd unavailable") in sshd.log; that is the line
+# a refusal must never produce.
+unavail_lines() { grep -c 'authd unavailable' "$T/sshd.log"; }
+# refused_no_fallback NAME DESCRIPTION (after ssh_login NAME ...): ssh failed,
+# no shell ran, no new "unavailable" line.
+refused_no_fallback() {
+	rc=$?
+	if [ $rc -ne 0 ] && ! grep -q 'LOGIN-OK' "$T/$1.log" && grep -q 'Permission denied' "$T/$1.log" &&
+		[ "$(unavail_lines)" = "$u0" ]; then
+		ok "sshd fallback stack: $2 -> refused, no fallback login, no 'unavailable' line"
+	else
+		notok "sshd fallback stack: $2 (exit $rc, unavailable lines $u0 -> $(unavail_lines))" \
+			"$T/$1.log" "$T/sshd.log"
+	fi
+}
+if start_sshd "$T/sshsvc-fb"; then
+	echo "# sshd pid $sshd_pid on 127.0.0.1:$sshd_port (authd, local fallback)"
+	u0=$(unavail_lines)
+	ssh_login fb-7digits dave "$DAVE_PASSWORD" 1234567
+	refused_no_fallback fb-7digits "right password + a 7-digit code (1234567)"
+	ssh_login fb-letters dave "$DAVE_PASSWORD" abcdef
+	refused_no_fallback fb-letters "right password + letters as the code"
+	ssh_login fb-recovery dave "$DAVE_PASSWORD" abcd-efgh-jkmn
+	refused_no_fallback fb-recovery "right password + a recovery-code shape as the code"
+	ssh_login fb-control erin "$ERIN_LOCAL" none
+	refused_no_fallback fb-control "a password with a control byte (erin's local one)"
+	ssh_login fb-nonlocal alice "$AUTHD_PASSWORD" none
+	refused_no_fallback fb-nonlocal "a name authd knows but the host does not (sshd's fake password)"
+	ssh_login fb-bot "admin$$" "Password1" none
+	refused_no_fallback fb-bot "a bot's guess at a name nobody has"
+	code=$(oathtool --totp -N 'now + 60 seconds' -b "$DAVE_TOTP")
+	ssh_login fb-ok dave "$DAVE_PASSWORD" "$code"
+	rc=$?
+	if [ $rc -eq 0 ] && grep -q 'LOGIN-OK' "$T/fb-ok.log"; then
+		ok "sshd fallback stack: right password + right code logs in through authd (control)"
+	else
+		notok "sshd fallback stack: password + OTP (exit $rc)" "$T/fb-ok.log" "$T/sshd.log"
+	fi
+	stop_pid "$sshd_pid"
+	sshd_pid=
+else
+	notok "sshd (fallback service) did not start" "$T/sshd.log"
+fi
+if start_sshd "$T/sshsvc-fbdown"; then
+	echo "# sshd pid $sshd_pid on 127.0.0.1:$sshd_port (authd unreachable, local fallback)"
+	u0=$(unavail_lines)
+	ssh_login fbdown-ok dave "$DAVE_PASSWORD" none
+	rc=$?
+	if [ $rc -eq 0 ] && grep -q 'LOGIN-OK' "$T/fbdown-ok.log" && [ "$(unavail_lines)" -gt "$u0" ]; then
+		ok "sshd fallback stack, authd unreachable: the local password logs in, 'authd unavailable' logged (control)"
+	else
+		notok "sshd fallback stack, authd down (exit $rc, unavailable lines $u0 -> $(unavail_lines))" \
+			"$T/fbdown-ok.log" "$T/sshd.log"
+	fi
+	stop_pid "$sshd_pid"
+	sshd_pid=
+else
+	notok "sshd (fallback, authd down) did not start" "$T/sshd.log"
+fi
+
 # ---- what was left behind --------------------------------------------------------
 no_secret_logged() {
 	for s in "$AUTHD_PASSWORD" "$AUTHD_PASSWORD2" "$AUTHD_PASSWORD3" "$DAVE_PASSWORD" \
+		"$ERIN_PASSWORD" "$ERIN_LOCAL" "$AUTHD_PASSWORD4" \
 		"$secret_aal1" "$secret_aal2" "$secret_dev"; do
 		if grep -qF -- "$s" "$T/sshd.log" "$T/cm.err" "$T/authd.log" 2>/dev/null; then
 			return 1
@@ -446,7 +572,15 @@ check "no password or client secret in the sshd, PAM or authd logs" no_secret_lo
 check "pam_authd's syslog lines say who was authenticated" \
 	grep -q 'SYSLOG(6): alice authenticated by authd (password)' "$T/cm.err"
 check "pam_authd's syslog lines say why a login failed (refused one-time code)" \
-	grep -q 'SYSLOG(5): authentication failure for bob: one-time code refused' "$T/cm.err"
+	grep -q 'SYSLOG(5): authentication failure for bob rhost=: one-time code refused' "$T/cm.err"
+check "refusals are never logged as 'authd unavailable' (test_pam's refusals)" \
+	sh -c '! grep "authd unavailable" "$1" | grep -qv "password for \(alice\|down\) rhost="' - "$T/cm.err"
+check "a failure to reach authd after its answer is a refusal at error level (flaky authd)" \
+	grep -q 'SYSLOG(3): authentication failure for flaky rhost=: authd answered the first step but not the one-time code' \
+	"$T/cm.err"
+check "a wrong client secret is logged at error level as a configuration problem" \
+	grep -q 'SYSLOG(3): authentication failure for alice rhost=: authd refused this host.s client credentials' \
+	"$T/cm.err"
 check "pam_authd's syslog lines say when authd is unreachable" \
 	grep -q 'SYSLOG(3): authd unavailable during password for alice' "$T/cm.err"
 clean_pam_dirs

@@ -232,6 +232,51 @@ otp_wrong_is_auth_err(void **state)
 	auth_account("authd-aal2", env("AUTHD_USER2"), answers, PAM_AUTH_ERR, 0);
 }
 
+/* Whatever the shape of a wrong code, authd's answer is a refusal: never
+ * PAM_AUTHINFO_UNAVAIL, which the fallback stack of docs/pam.md reads as "authd
+ * cannot be reached, try the local password". */
+static void
+malformed_otp_is_auth_err_not_unavail(void **state)
+{
+	/* Four: each is a failure counted against the account ([throttle]
+	 * account_max_failures = 5 in run.sh), so none of them is throttled. */
+	static const char *const codes[] = { "1234567", "abcdef", "abcd-efgh-jkmn", "12\00134",
+		NULL };
+	size_t i;
+
+	(void)state;
+	for (i = 0; codes[i] != NULL; i++) {
+		const char *answers[] = { env("AUTHD_PASSWORD4"), codes[i], NULL };
+
+		print_message("one-time code answer %zu\n", i);
+		auth_account("authd-aal2", env("AUTHD_USER4"), answers, PAM_AUTH_ERR, 0);
+	}
+}
+
+static void
+password_with_control_byte_is_auth_err_not_unavail(void **state)
+{
+	char pw[256];
+	const char *answers[] = { pw, NULL };
+
+	(void)state;
+	snprintf(pw, sizeof(pw), "%s\001", env("AUTHD_PASSWORD"));
+	auth_account("authd-aal1", env("AUTHD_USER"), answers, PAM_AUTH_ERR, 0);
+	snprintf(pw, sizeof(pw), "\xff\xfe%s", env("AUTHD_PASSWORD"));
+	auth_account("authd-aal1", env("AUTHD_USER"), answers, PAM_AUTH_ERR, 0);
+}
+
+/* What sshd sends for a name that is not a local account. */
+static void
+sshd_fake_password_is_auth_err_not_unavail(void **state)
+{
+	const char *answers[] = { "\b\n\r\177INCORRECT", NULL };
+
+	(void)state;
+	auth_account("authd-aal1", "nobody-local", answers, PAM_AUTH_ERR, 0);
+	auth_account("authd-aal1", env("AUTHD_USER"), answers, PAM_AUTH_ERR, 0);
+}
+
 static void
 aal2_host_without_otp_answer_is_conv_err(void **state)
 {
@@ -291,6 +336,29 @@ silent_server_is_authinfo_unavail_within_timeout(void **state)
 	/* It did wait: the failure came from the timeout, not a refused connection. */
 	assert_true(now_s() - t0 >= 1.5);
 	close(s);
+}
+
+/* authd answered the password step (mfa_required) and then gave no answer
+ * (503): a refusal, not "unavailable" - else slowing authd down between the
+ * steps would skip the code on the fallback stack. The server is run.sh's
+ * flaky-authd.mjs. */
+static void
+unavailable_after_an_answer_is_auth_err(void **state)
+{
+	const char *answers[] = { "Any-Password-42", "123456", NULL };
+
+	(void)state;
+	auth_account("authd-flaky", "flaky", answers, PAM_AUTH_ERR, 0);
+}
+
+/* The control: no answer at the first step is "unavailable". */
+static void
+unavailable_at_the_first_step_is_authinfo_unavail(void **state)
+{
+	const char *answers[] = { "Any-Password-42", NULL };
+
+	(void)state;
+	auth_account("authd-flaky", "down", answers, PAM_AUTHINFO_UNAVAIL, 0);
 }
 
 /* ---- refusals of unsafe or broken configuration ---- */
@@ -361,6 +429,23 @@ config_without_openid_profile_scope_is_refused(void **state)
 	refused_config("conf-scope", 0644, 0600, "scope = groups\n", PAM_AUTH_ERR);
 }
 
+/* authd answered (invalid_client): a configuration error, logged as one, and a
+ * refusal, not a reason to fall back to local passwords. */
+static void
+wrong_client_secret_is_auth_err_not_unavail(void **state)
+{
+	const char *answers[] = { env("AUTHD_PASSWORD"), NULL };
+	char conf[4096], secret[4096];
+
+	(void)state;
+	snprintf(secret, sizeof(secret), "%s/badsecret.secret", env("PAM_AUTHD_WORK"));
+	write_file(secret, 0600, "not-the-secret-of-this-host\n");
+	snprintf(conf, sizeof(conf), "%s/badsecret.conf", env("PAM_AUTHD_WORK"));
+	write_file(conf, 0644, "issuer = %s\nclient_id = %s\nsecret_file = %s\nca_file = %s\n",
+	    env("AUTHD_ISSUER"), env("PAM_AUTHD_CLIENT_AAL1"), secret, env("AUTHD_CA"));
+	auth_account("authd-badsecret", env("AUTHD_USER"), answers, PAM_AUTH_ERR, 0);
+}
+
 static void
 missing_config_is_authinfo_unavail(void **state)
 {
@@ -395,15 +480,21 @@ main(void)
 		cmocka_unit_test(use_first_pass_without_earlier_password_is_refused),
 		cmocka_unit_test(otp_right_succeeds_then_replay_is_refused),
 		cmocka_unit_test(otp_wrong_is_auth_err),
+		cmocka_unit_test(malformed_otp_is_auth_err_not_unavail),
+		cmocka_unit_test(password_with_control_byte_is_auth_err_not_unavail),
+		cmocka_unit_test(sshd_fake_password_is_auth_err_not_unavail),
 		cmocka_unit_test(aal2_host_without_otp_answer_is_conv_err),
 		cmocka_unit_test(closed_port_is_authinfo_unavail),
 		cmocka_unit_test(silent_server_is_authinfo_unavail_within_timeout),
+		cmocka_unit_test(unavailable_after_an_answer_is_auth_err),
+		cmocka_unit_test(unavailable_at_the_first_step_is_authinfo_unavail),
 		cmocka_unit_test(copied_config_works),
 		cmocka_unit_test(secret_file_readable_by_others_is_refused),
 		cmocka_unit_test(secret_file_group_readable_is_refused),
 		cmocka_unit_test(config_writable_by_others_is_refused),
 		cmocka_unit_test(config_unknown_key_is_refused),
 		cmocka_unit_test(config_without_openid_profile_scope_is_refused),
+		cmocka_unit_test(wrong_client_secret_is_auth_err_not_unavail),
 		cmocka_unit_test(missing_config_is_authinfo_unavail),
 		cmocka_unit_test(bad_module_argument_is_service_err),
 	};

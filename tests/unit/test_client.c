@@ -249,6 +249,36 @@ token_endpoint(struct evhttp_request *req, struct evkeyvalq *f)
 			evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "30");
 			return oauth_error(req, 400, "invalid_grant");
 		}
+		/* Answers authd (or a proxy in front of it) could give that name no
+		 * specific outcome: each is still an answer, never "unavailable". */
+		if (strcmp(u, "badreq") == 0)
+			return oauth_error(req, 400, "invalid_request");
+		if (strcmp(u, "newerr") == 0)
+			return oauth_error(req, 400, "some_error_of_a_later_version");
+		if (strcmp(u, "tempun") == 0)
+			return oauth_error(req, 400, "temporarily_unavailable");
+		if (strcmp(u, "noerror") == 0)
+			return reply_json(req, 400, "{}");
+		if (strcmp(u, "html404") == 0)
+			return reply_json(req, 404, "<html>not here</html>");
+		if (strcmp(u, "forbidden") == 0)
+			return reply_json(req, 403, "");
+		if (strcmp(u, "moved") == 0) {
+			evhttp_add_header(evhttp_request_get_output_headers(req), "Location", "/elsewhere");
+			return reply_json(req, 302, "");
+		}
+		if (strcmp(u, "r429") == 0) {
+			evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "7");
+			return reply_json(req, 429, "slow down");
+		}
+		if (strcmp(u, "r503") == 0)
+			return oauth_error(req, 503, "temporarily_unavailable");
+		if (strcmp(u, "r500") == 0)
+			return reply_json(req, 500, "");
+		if (strcmp(u, "garbage") == 0)
+			return reply_json(req, 200, "this is not JSON");
+		if (strcmp(u, "unauth") == 0)
+			return oauth_error(req, 400, "unauthorized_client");
 		return oauth_error(req, 400, "invalid_grant");
 	}
 	if (strcmp(gt, "urn:authd:params:oauth:grant-type:mfa-otp") == 0) {
@@ -258,6 +288,9 @@ token_endpoint(struct evhttp_request *req, struct evkeyvalq *f)
 		    strcmp(otp, "123456") == 0 &&
 		    __atomic_exchange_n(&otp_used, 1, __ATOMIC_ACQ_REL) == 0)
 			return tokens_reply(req, HOST_ID);
+		/* An older authd answered a malformed code as a malformed request. */
+		if (otp != NULL && strcmp(otp, "1234567") == 0)
+			return oauth_error(req, 400, "invalid_request");
 		return oauth_error(req, 400, "invalid_grant");
 	}
 	oauth_error(req, 400, "unsupported_grant_type");
@@ -267,8 +300,21 @@ static void
 device_endpoint(struct evhttp_request *req, struct evkeyvalq *f)
 {
 	const char *scope = evhttp_find_header(f, "scope");
+	const char *hint = evhttp_find_header(f, "login_hint");
+	const char *ra = evhttp_find_header(f, "remote_addr");
 	char dc[32];
 
+	/* A host login names the account and the connection it is for. */
+	if (scope != NULL && strcmp(scope, "host") == 0) {
+		if (hint == NULL || strcmp(hint, "alice") != 0 || ra == NULL ||
+		    strcmp(ra, "192.0.2.7") != 0)
+			return oauth_error(req, 400, "invalid_request");
+		return reply_jsonf(req, 200, json_pack("{s:s, s:s, s:s, s:i, s:i}", "device_code",
+		    "dc-pending", "user_code", "BCDF-GHJK", "verification_uri", "https://sso/device",
+		    "interval", 1, "expires_in", 600));
+	}
+	if (hint != NULL || ra != NULL)
+		return oauth_error(req, 400, "invalid_request");
 	snprintf(dc, sizeof(dc), "dc-%s", scope != NULL ? scope : "pending");
 	reply_jsonf(req, 200, json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "device_code", dc,
 	    "user_code", "BCDF-GHJK", "verification_uri", "https://sso/device",
@@ -995,6 +1041,66 @@ test_password_login(void **state)
 	assert_int_equal(authd_client_password_login(c, "wrongaud", "pw", NULL, &l), AUTHD_ERR_AUD);
 	assert_null(l);
 	assert_int_equal(authd_client_password_login(c, "", "pw", NULL, &l), AUTHD_ERR_ARG);
+	authd_client_free(&c);
+}
+
+/* Every answer authd gave is a refusal of some kind; only a failed transport
+ * or a 5xx is AUTHD_ERR_UNAVAILABLE (what pam_authd turns into
+ * PAM_AUTHINFO_UNAVAIL, the fallback stack's "try the local password"). */
+static void
+test_login_answers_are_refusals(void **state)
+{
+	static const struct {
+		const char *user;
+		int want;
+	} cases[] = {
+		{ "badreq", AUTHD_ERR_REFUSED },
+		{ "newerr", AUTHD_ERR_REFUSED },
+		{ "tempun", AUTHD_ERR_REFUSED },
+		{ "noerror", AUTHD_ERR_REFUSED },
+		{ "html404", AUTHD_ERR_REFUSED },
+		{ "forbidden", AUTHD_ERR_REFUSED },
+		{ "moved", AUTHD_ERR_REFUSED },
+		{ "unauth", AUTHD_ERR_CLIENT_AUTH },
+		{ "garbage", AUTHD_ERR_PROTOCOL },
+		{ "r503", AUTHD_ERR_UNAVAILABLE },
+		{ "r500", AUTHD_ERR_UNAVAILABLE },
+	};
+	authd_client_t *c = client();
+	authd_login_t *l = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = authd_client_password_login(c, cases[i].user, "pw", NULL, &l);
+
+		if (rc != cases[i].want)
+			fail_msg("%s: %d (%s), wanted %d (%s)", cases[i].user, rc, authd_strerror(rc),
+			    cases[i].want, authd_strerror(cases[i].want));
+		assert_null(l);
+	}
+	/* 429 with Retry-After and no OAuth body: throttled, with the delay. */
+	assert_int_equal(authd_client_password_login(c, "r429", "pw", NULL, &l), AUTHD_ERR_THROTTLED);
+	assert_int_equal(authd_login_retry_after(l), 7);
+	authd_login_free(&l);
+	/* A wrong code of any shape at the second step: a refusal too. */
+	__atomic_store_n(&otp_used, 1, __ATOMIC_RELEASE);
+	assert_int_equal(authd_client_password_login(c, "bob", "pw", NULL, &l),
+	                 AUTHD_ERR_MFA_REQUIRED);
+	assert_int_equal(authd_client_otp_login(c, l, "1234567"), AUTHD_ERR_REFUSED);
+	assert_int_equal(authd_client_otp_login(c, l, "abcdef"), AUTHD_ERR_DENIED);
+	authd_login_free(&l);
+	assert_string_equal(authd_strerror(AUTHD_ERR_REFUSED), "authd refused the request");
+	authd_client_free(&c);
+}
+
+static void
+test_client_auth_refused(void **state)
+{
+	authd_client_t *c = client();
+	authd_login_t *l = NULL;
+
+	(void)state;
 	assert_int_equal(authd_client_set_client_secret(c, "wrong"), AUTHD_OK);
 	assert_int_equal(authd_client_password_login(c, "alice", "pw&=+ü", NULL, &l),
 	                 AUTHD_ERR_CLIENT_AUTH);
@@ -1065,6 +1171,17 @@ test_device_flow(void **state)
 	assert_int_equal(authd_client_device_start(c, "denied", &d), AUTHD_OK);
 	assert_int_equal(authd_client_device_poll(c, d, &t), AUTHD_ERR_DENIED);
 	authd_device_free(&d);
+	/* A host login: the account and the connection it is for go to authd,
+	 * which shows them on the page where the person approves. */
+	assert_int_equal(authd_client_device_start_host(c, "host", "alice", "192.0.2.7", &d),
+	                 AUTHD_OK);
+	assert_null(authd_device_verification_uri_complete(d));
+	authd_device_free(&d);
+	assert_int_equal(authd_client_device_start_host(c, "host", "bad name", NULL, &d),
+	                 AUTHD_ERR_ARG);
+	assert_int_equal(authd_client_device_start_host(c, "host", "alice", "bad\naddr", &d),
+	                 AUTHD_ERR_ARG);
+	assert_null(d);
 	assert_int_equal(authd_client_device_start(c, "ok", &d), AUTHD_OK);
 	assert_int_equal(authd_client_device_wait(c, d, 5000, &t), AUTHD_OK);
 	assert_non_null(authd_tokens_access_token(t));
@@ -1097,6 +1214,8 @@ main(void)
 		cmocka_unit_test(test_introspection),
 		cmocka_unit_test(test_client_credentials),
 		cmocka_unit_test(test_password_login),
+		cmocka_unit_test(test_login_answers_are_refusals),
+		cmocka_unit_test(test_client_auth_refused),
 		cmocka_unit_test(test_otp_login),
 		cmocka_unit_test(test_device_flow),
 	};

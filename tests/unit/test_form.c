@@ -140,6 +140,34 @@ test_refuse_bad_utf8_and_controls(void **state)
 	assert_int_equal(form_parse("a=x\0y", 5, &f), FORM_ERR_UTF8);
 }
 
+/* Secrets are bytes: controls and invalid UTF-8 are kept as they are, NUL is
+ * not; other keys, and the secret keys' own names, follow the strict rule. */
+static void
+test_secret_values(void **state)
+{
+	static const char *const secrets[] = { "password", "otp", NULL };
+	static const char *const bad[] = {
+		"password=a%00b", "password=%00", "user=%01&password=x", "pass%01word=x",
+		"password=x&a=%FF",
+	};
+	struct form *f;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(form_parse_secrets("password=%08%0A%0D%7FINCORRECT&otp=%FF%FE1",
+	    strlen("password=%08%0A%0D%7FINCORRECT&otp=%FF%FE1"), secrets, &f), FORM_OK);
+	assert_memory_equal(form_get(f, "password"), "\b\n\r\177INCORRECT", 14);
+	assert_memory_equal(form_get(f, "otp"), "\xff\xfe" "1", 4);
+	form_free(f);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(form_parse_secrets(bad[i], strlen(bad[i]), secrets, &f), FORM_ERR_UTF8);
+		assert_null(f);
+	}
+	/* form_parse has no secret keys. */
+	assert_int_equal(parse_str("password=%01", &f), FORM_ERR_UTF8);
+	assert_int_equal(form_parse_secrets("password=%01", 12, NULL, &f), FORM_ERR_UTF8);
+}
+
 static void
 test_refuse_too_many(void **state)
 {
@@ -209,6 +237,7 @@ main(void)
 		cmocka_unit_test(test_refuse_bad_percent),
 		cmocka_unit_test(test_refuse_empty_key),
 		cmocka_unit_test(test_refuse_bad_utf8_and_controls),
+		cmocka_unit_test(test_secret_values),
 		cmocka_unit_test(test_refuse_too_many),
 		cmocka_unit_test(test_refuse_too_long),
 		cmocka_unit_test(test_strerror),

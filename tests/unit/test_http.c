@@ -49,8 +49,10 @@ static atomic_int post_ran_on_loop; /* loop_post callbacks that ran on the loop 
 static void
 h_echo(struct http_req *r)
 {
-	json_t *j = json_pack("{s:s?,s:s,s:s,s:I}", "a", http_param(r, "a"), "lang", r->lang,
-	    "peer", r->peer, "body_len", (json_int_t)r->body_len);
+	const char *pw = http_param(r, "password");
+	json_t *j = json_pack("{s:s?,s:s?,s:s,s:s,s:I,s:I}", "a", http_param(r, "a"), "qa",
+	    http_query(r, "a"), "lang", r->lang, "peer", r->peer, "body_len", (json_int_t)r->body_len,
+	    "pw_len", (json_int_t)(pw != NULL ? (json_int_t)strlen(pw) : -1));
 
 	http_reply_json(r, 200, j);
 }
@@ -441,6 +443,98 @@ test_query_and_form(void **state)
 	assert_int_equal(exchange(0, req, strlen(req), out, sizeof(out), &closed), 415);
 }
 
+/* POST <path> with a form body; the status, the answer in out. */
+static int
+post_form(const char *path, const char *body, char *out, size_t outsz)
+{
+	char req[2048];
+	int closed;
+
+	snprintf(req, sizeof(req), "POST %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n\r\n%s",
+	    path, strlen(body), body);
+	return exchange(0, req, strlen(req), out, outsz, &closed);
+}
+
+/* Parameters of a POST come from its body only; the URL query of a POST is
+ * never read by http_param (RFC 6749 §2.3.1, §3.2: credentials in the body). */
+static void
+test_post_reads_the_body_only(void **state)
+{
+	char out[4096];
+
+	(void)state;
+	assert_int_equal(post_form("/echo?a=from-query", "b=1", out, sizeof(out)), 200);
+	assert_non_null(strstr(body_of(out), "\"a\":null"));
+	/* ... unless the handler asks for the query by name. */
+	assert_non_null(strstr(body_of(out), "\"qa\":\"from-query\""));
+	assert_int_equal(post_form("/echo?a=from-query", "a=from-body", out, sizeof(out)), 200);
+	assert_non_null(strstr(body_of(out), "\"a\":\"from-body\""));
+	/* GET keeps its query parameters. */
+	assert_int_equal(get("/echo?a=from-query", out, sizeof(out)), 200);
+	assert_non_null(strstr(body_of(out), "\"a\":\"from-query\""));
+}
+
+/* A credential in the URL of a POST is refused before any handler runs: the URL
+ * ends up in logs, proxies and browser history. */
+static void
+test_credentials_in_query_refused(void **state)
+{
+	static const char *const post_keys[] = {
+		"password", "client_secret", "client_assertion", "code", "code_verifier",
+		"refresh_token", "device_code", "token", "access_token", "otp", "recovery_code",
+		"mfa_token", "csrf",
+	};
+	static const char *const get_keys[] = {
+		"password", "client_secret", "client_assertion", "refresh_token", "access_token",
+		"otp", "recovery_code", "mfa_token", "device_code", "code_verifier",
+	};
+	char out[4096], path[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(post_keys) / sizeof(post_keys[0]); i++) {
+		snprintf(path, sizeof(path), "/echo?%s=x", post_keys[i]);
+		if (post_form(path, "a=1", out, sizeof(out)) != 400 ||
+		    strstr(body_of(out), "\"invalid_request\"") == NULL ||
+		    strstr(body_of(out), post_keys[i]) == NULL ||
+		    strstr(body_of(out), "query") == NULL)
+			fail_msg("POST %s: %.300s", path, out);
+	}
+	for (i = 0; i < sizeof(get_keys) / sizeof(get_keys[0]); i++) {
+		snprintf(path, sizeof(path), "/echo?%s=x", get_keys[i]);
+		if (get(path, out, sizeof(out)) != 400 || strstr(body_of(out), get_keys[i]) == NULL)
+			fail_msg("GET %s: %.300s", path, out);
+	}
+	/* Not credentials in a GET: a code coming back to a redirect URI, a user code. */
+	assert_int_equal(get("/echo?code=x&user_code=BCDF-GHJK&csrf=y&token=z", out, sizeof(out)), 200);
+	/* The same names in the body of a POST are what a client must do. */
+	assert_int_equal(post_form("/echo", "password=x&client_secret=y&code=z", out, sizeof(out)), 200);
+}
+
+/* Secret values (password, otp, recovery_code) are compared as bytes and
+ * never shown, so a control byte or invalid UTF-8 in them makes a wrong
+ * credential, not a malformed request; NUL is still refused, as is the same
+ * byte in any other field. */
+static void
+test_secret_values_are_opaque(void **state)
+{
+	char out[4096];
+
+	(void)state;
+	assert_int_equal(post_form("/echo", "password=%08%0A%0D%7FINCORRECT", out, sizeof(out)), 200);
+	assert_non_null(strstr(body_of(out), "\"pw_len\":13"));
+	assert_int_equal(post_form("/echo", "password=%FF%FEx", out, sizeof(out)), 200);
+	assert_non_null(strstr(body_of(out), "\"pw_len\":3"));
+	assert_int_equal(post_form("/echo", "otp=12%01", out, sizeof(out)), 200);
+	assert_int_equal(post_form("/echo", "recovery_code=%1B%5B31m", out, sizeof(out)), 200);
+	assert_int_equal(post_form("/echo", "password=a%00b", out, sizeof(out)), 400);
+	assert_int_equal(post_form("/echo", "a=%01", out, sizeof(out)), 400);
+	assert_int_equal(post_form("/echo", "username=%08x&password=y", out, sizeof(out)), 400);
+	/* Only in a body: a query string keeps the strict rule for every key. */
+	assert_int_equal(get("/echo?otp=%01", out, sizeof(out)), 400);
+}
+
 static void
 test_oversized_header_closes(void **state)
 {
@@ -649,6 +743,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_not_found_and_methods, start, stop),
 		cmocka_unit_test_setup_teardown(test_path_refused, start, stop),
 		cmocka_unit_test_setup_teardown(test_query_and_form, start, stop),
+		cmocka_unit_test_setup_teardown(test_post_reads_the_body_only, start, stop),
+		cmocka_unit_test_setup_teardown(test_credentials_in_query_refused, start, stop),
+		cmocka_unit_test_setup_teardown(test_secret_values_are_opaque, start, stop),
 		cmocka_unit_test_setup_teardown(test_oversized_header_closes, start, stop),
 		cmocka_unit_test_setup_teardown(test_oversized_body, start, stop),
 		cmocka_unit_test_setup_teardown(test_peer_and_forwarded_for, start, stop),

@@ -96,6 +96,48 @@ static void ui_text_in_both_languages(void **state)
 	assert_string_equal(ui_t("en", "no.such.key"), "no.such.key");
 }
 
+/* end_session's id_token_hint: an ID token of ours, expired or not; never an
+ * access token or anything short of an ID token's required claims. */
+static void logout_hint_is_an_id_token(void **state)
+{
+	static const char *const iss = "https://sso.city.example";
+	static const struct {
+		const char *what, *json;
+		int ok;
+	} cases[] = {
+		{ "a current ID token", "{\"iss\":\"https://sso.city.example\",\"sub\":\"u1\",\"aud\":\"rp\",\"iat\":1000,\"exp\":1300,\"sid\":\"s\"}", 1 },
+		{ "expired long ago", "{\"iss\":\"https://sso.city.example\",\"sub\":\"u1\",\"aud\":\"rp\",\"iat\":10,\"exp\":20}", 1 },
+		{ "aud as an array", "{\"iss\":\"https://sso.city.example\",\"sub\":\"u1\",\"aud\":[\"rp\",\"x\"],\"iat\":1000,\"exp\":1300}", 1 },
+		{ "nbf within the leeway", "{\"iss\":\"https://sso.city.example\",\"sub\":\"u1\",\"aud\":\"rp\",\"iat\":1000,\"exp\":1300,\"nbf\":1020}", 1 },
+		{ "an access token's claims", "{\"iss\":\"https://sso.city.example\",\"sub\":\"u1\",\"aud\":\"rp\",\"iat\":1000,\"exp\":1300,\"client_id\":\"rp\",\"scope\":\"openid\",\"jti\":\"f.x\",\"sid\":\"s\"}", 0 },
+		{ "client_id alone", "{\"iss\":\"https://sso.city.example\",\"sub\":\"u1\",\"aud\":\"rp\",\"iat\":1000,\"exp\":1300,\"client_id\":\"rp\"}", 0 },
+		{ "scope alone", "{\"iss\":\"https://sso.city.example\",\"sub\":\"u1\",\"aud\":\"rp\",\"iat\":1000,\"exp\":1300,\"scope\":\"openid\"}", 0 },
+		{ "another issuer", "{\"iss\":\"https://sso.city.example/\",\"sub\":\"u1\",\"aud\":\"rp\",\"iat\":1000,\"exp\":1300}", 0 },
+		{ "no sub", "{\"iss\":\"https://sso.city.example\",\"aud\":\"rp\",\"iat\":1000,\"exp\":1300}", 0 },
+		{ "empty sub", "{\"iss\":\"https://sso.city.example\",\"sub\":\"\",\"aud\":\"rp\",\"iat\":1000,\"exp\":1300}", 0 },
+		{ "no aud", "{\"iss\":\"https://sso.city.example\",\"sub\":\"u1\",\"iat\":1000,\"exp\":1300}", 0 },
+		{ "empty aud array", "{\"iss\":\"https://sso.city.example\",\"sub\":\"u1\",\"aud\":[],\"iat\":1000,\"exp\":1300}", 0 },
+		{ "aud of a number", "{\"iss\":\"https://sso.city.example\",\"sub\":\"u1\",\"aud\":[1],\"iat\":1000,\"exp\":1300}", 0 },
+		{ "no exp", "{\"iss\":\"https://sso.city.example\",\"sub\":\"u1\",\"aud\":\"rp\",\"iat\":1000}", 0 },
+		{ "exp a string", "{\"iss\":\"https://sso.city.example\",\"sub\":\"u1\",\"aud\":\"rp\",\"iat\":1000,\"exp\":\"1300\"}", 0 },
+		{ "no iat", "{\"iss\":\"https://sso.city.example\",\"sub\":\"u1\",\"aud\":\"rp\",\"exp\":1300}", 0 },
+		{ "iat in the future", "{\"iss\":\"https://sso.city.example\",\"sub\":\"u1\",\"aud\":\"rp\",\"iat\":1100,\"exp\":1300}", 0 },
+		{ "nbf in the future", "{\"iss\":\"https://sso.city.example\",\"sub\":\"u1\",\"aud\":\"rp\",\"iat\":1000,\"exp\":1300,\"nbf\":1100}", 0 },
+		{ "nbf a string", "{\"iss\":\"https://sso.city.example\",\"sub\":\"u1\",\"aud\":\"rp\",\"iat\":1000,\"exp\":1300,\"nbf\":\"1\"}", 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *p = json_loads(cases[i].json, 0, NULL);
+
+		assert_non_null(p);
+		if (logout_hint_claims_ok(p, iss, 30, 1050) != cases[i].ok)
+			fail_msg("%s: wanted %d", cases[i].what, cases[i].ok);
+		json_decref(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -105,6 +147,7 @@ int main(void)
 		cmocka_unit_test(scope_words),
 		cmocka_unit_test(secrets_are_fresh_and_hashed),
 		cmocka_unit_test(ui_text_in_both_languages),
+		cmocka_unit_test(logout_hint_is_an_id_token),
 	};
 	return cmocka_run_group_tests_name("oidc", tests, NULL, NULL);
 }

@@ -48,9 +48,11 @@ enum {
 	AUTHD_ERR_CONFIG        = -3,  /* client not configured for this call (no issuer,
 	                                * no client id/secret, unsafe secret file, bad URL) */
 	AUTHD_ERR_UNAVAILABLE   = -4,  /* authd cannot be reached: network, TLS, timeout,
-	                                * HTTP 5xx */
-	AUTHD_ERR_PROTOCOL      = -5,  /* authd answered something this library does not
-	                                * understand, or discovery names another issuer */
+	                                * HTTP 5xx. The only status that means "no answer":
+	                                * every other one is an answer authd gave. */
+	AUTHD_ERR_PROTOCOL      = -5,  /* authd answered with a success this library does
+	                                * not understand (not the expected JSON), or
+	                                * discovery names another issuer */
 	AUTHD_ERR_FORMAT        = -6,  /* token is not a well-formed compact JWS */
 	AUTHD_ERR_ALG           = -7,  /* header alg is none, HMAC, unknown or not the key's */
 	AUTHD_ERR_KID           = -8,  /* no key with that kid, even after a JWKS refetch */
@@ -73,6 +75,11 @@ enum {
 	                                * or the client may not use this grant */
 	AUTHD_ERR_NOT_FOUND     = -24, /* claim absent or of another JSON type */
 	AUTHD_ERR_TIMEOUT       = -25, /* authd_client_device_wait: deadline reached */
+	AUTHD_ERR_REFUSED       = -26, /* authd refused the request with an error that has
+	                                * no more precise status here (invalid_request,
+	                                * invalid_scope, an error code of a later version,
+	                                * any other 3xx/4xx answer): a refusal, never a
+	                                * reason to treat authd as unavailable */
 };
 
 typedef struct authd_client authd_client_t;
@@ -188,6 +195,13 @@ AUTHD_API void authd_tokens_free(authd_tokens_t **tp);
  * set). On AUTHD_OK *dev holds the codes to show the person. */
 AUTHD_API int authd_client_device_start(authd_client_t *c, const char *scope,
                                         authd_device_t **dev);
+/* The same for a host login (pam_authd mode=device): login_hint is the account
+ * the host will log in (1..64 of A-Z a-z 0-9 . _ @ -) and remote_addr, NULL or
+ * 1..255 printable characters without spaces, where the login comes from (PAM's
+ * rhost). authd shows both on the page where the person approves. */
+AUTHD_API int authd_client_device_start_host(authd_client_t *c, const char *scope,
+                                             const char *login_hint, const char *remote_addr,
+                                             authd_device_t **dev);
 AUTHD_API const char *authd_device_user_code(const authd_device_t *d);
 AUTHD_API const char *authd_device_verification_uri(const authd_device_t *d);
 /* NULL when authd did not send verification_uri_complete. */
@@ -215,16 +229,19 @@ AUTHD_API int authd_client_device_wait(authd_client_t *c, authd_device_t *dev,
  * Returns AUTHD_OK (tokens and verified access-token claims in *out),
  * AUTHD_ERR_MFA_REQUIRED (*out set: call authd_client_otp_login with it),
  * AUTHD_ERR_THROTTLED (*out set: authd_login_retry_after), AUTHD_ERR_DENIED,
- * AUTHD_ERR_UNMET, AUTHD_ERR_CLIENT_AUTH, AUTHD_ERR_UNAVAILABLE,
- * AUTHD_ERR_PROTOCOL, or a verification error for a bad access token.
- * For other results *out is NULL. The password is never kept. */
+ * AUTHD_ERR_UNMET, AUTHD_ERR_CLIENT_AUTH, AUTHD_ERR_REFUSED,
+ * AUTHD_ERR_UNAVAILABLE, AUTHD_ERR_PROTOCOL, or a verification error for a bad
+ * access token. For other results *out is NULL. The password is never kept.
+ * Only AUTHD_ERR_UNAVAILABLE (and AUTHD_ERR_TIMEOUT, AUTHD_ERR_NOMEM) says
+ * that authd gave no answer; every other failure is authd's refusal. */
 AUTHD_API int authd_client_password_login(authd_client_t *c, const char *username,
                                           const char *password, const char *scope,
                                           authd_login_t **out);
 /* Second step after AUTHD_ERR_MFA_REQUIRED: sends the one-time code with the
  * login's mfa_token. AUTHD_OK (login now holds tokens and claims),
- * AUTHD_ERR_DENIED (wrong/replayed code or expired MFA step),
- * AUTHD_ERR_THROTTLED, or a transport/protocol error. The OTP is never kept. */
+ * AUTHD_ERR_DENIED (wrong/replayed code of any shape, or expired MFA step),
+ * AUTHD_ERR_THROTTLED, AUTHD_ERR_REFUSED, or a transport/protocol error. The
+ * OTP is never kept. */
 AUTHD_API int authd_client_otp_login(authd_client_t *c, authd_login_t *login,
                                      const char *otp);
 /* Tokens after a successful login, else NULL. Owned by the login. */
