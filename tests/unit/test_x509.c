@@ -434,6 +434,41 @@ test_revocation_crl_file(void **state)
 	X509_free(g3);
 }
 
+/* Partitioned CRLs (issue 11): a genuine G2 CRL of another scope at a card's
+ * CRL address says nothing about the card; the partition's own CRL does. */
+static void
+test_revocation_partitions(void **state)
+{
+	struct fx *f = *state;
+	X509 *rev = load_cert("part1-revoked.crt"), *good = load_cert("part1-good.crt");
+	X509 *p2 = load_cert("part2-good.crt");
+	const char *other[] = { "g2-part2.crl", "g2-part1-delta.crl", "g2-part1-onlyca.crl",
+		"g2-part1-indirect.crl", "g2-part1-reasons.crl", "g3.crl", NULL };
+	int unknown = 0, i;
+
+	for (i = 0; other[i] != NULL; i++) {
+		reload(f);	/* nothing parsed in memory */
+		cache_crl(f, "part1-revoked.crt", other[i]);
+		assert_int_equal(x509_validate(rev, 1, &unknown), X509E_REV_UNKNOWN);
+		assert_int_equal(unknown, 1);
+		assert_int_equal(x509_validate(good, 1, &unknown), X509E_REV_UNKNOWN);
+	}
+	reload(f);
+	cache_crl(f, "part1-revoked.crt", "g2-part1.crl");
+	assert_int_equal(x509_validate(rev, 1, &unknown), X509E_REVOKED);
+	assert_int_equal(x509_validate(good, 1, &unknown), X509E_OK);
+	assert_int_equal(unknown, 0);
+	/* part 2's card: part 1's CRL at its address does not cover it */
+	cache_crl(f, "part2-good.crt", "g2-part1.crl");
+	assert_int_equal(x509_validate(p2, 1, &unknown), X509E_REV_UNKNOWN);
+	reload(f);
+	cache_crl(f, "part2-good.crt", "g2-part2.crl");
+	assert_int_equal(x509_validate(p2, 1, &unknown), X509E_OK);
+	X509_free(rev);
+	X509_free(good);
+	X509_free(p2);
+}
+
 /* ---- bindings ---- */
 
 struct bw {
@@ -697,6 +732,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_signature_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_g2_g3_and_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revocation_crl_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revocation_partitions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bindings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish_sign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish_tls, setup, teardown),
