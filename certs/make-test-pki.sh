@@ -10,7 +10,8 @@
 #
 # MOICA publishes partitioned CRLs, so G2 also has two partitions: cards whose
 # CDP is /g2-part1.crl (good, revoked, revoked after the base CRL, and one with
-# two CDP URLs: /g2-part1-mirror.crl then /g2-part1.crl) or /g2-part2.crl. Each
+# one CDP distribution point with two URLs: /g2-part1-mirror.crl then
+# /g2-part1.crl) or /g2-part2.crl. Each
 # partition CRL carries an issuingDistributionPoint naming its URLs
 # (onlyContainsUserCerts); part 1 has a delta CRL (deltaCRLIndicator, named by
 # the base's freshestCRL). Beside them, CRLs an on-path attacker could replay at
@@ -34,8 +35,15 @@ ocsp3_port=${4:-$((ocsp_port + 1))}
 # The layout version is part of the stamp: an OUTDIR made by an older version
 # of this script is made again. So is one older than 2 days (its CRLs are
 # current for 7 days).
-stamp="v2 $ocsp_port $crl_port $ocsp3_port"
+stamp="v3 $ocsp_port $crl_port $ocsp3_port"
 
+# Runs of the test suites in parallel share an OUTDIR: one makes it, the others
+# wait and then find it made.
+mkdir -p "$out"
+if command -v flock >/dev/null 2>&1; then
+	exec 9>"$out.lock"
+	flock 9
+fi
 if [ -f "$out/.done" ] && [ "$(cat "$out/.done")" = "$stamp" ] &&
 	[ -z "$(find "$out/.done" -mmin +2880 2>/dev/null)" ]; then
 	exit 0
@@ -149,11 +157,10 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 certificatePolicies = $POLICY
 authorityInfoAccess = OCSP;URI:http://127.0.0.1:$2/
-crlDistributionPoints = @cdp_part1_mirror
+crlDistributionPoints = cdp_part1_mirror
 2.5.29.9 = ASN1:SEQUENCE:sda
 [cdp_part1_mirror]
-URI.0 = http://127.0.0.1:$crl_port/$1-part1-mirror.crl
-URI.1 = http://127.0.0.1:$crl_port/$1-part1.crl
+fullname = URI:http://127.0.0.1:$crl_port/$1-part1-mirror.crl, URI:http://127.0.0.1:$crl_port/$1-part1.crl
 [leaf_part2]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature,nonRepudiation

@@ -13,7 +13,8 @@ authd_paths "${1:-}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/authd-x509.XXXXXX") || exit 1
 [ -n "${X509_TEST_KEEP:-}" ] && echo "# scratch: $T"
 # Keys are kept between runs (RSA-4096 takes a while); certificates are not.
-PKI=${X509_PKI_CACHE:-${TMPDIR:-/tmp}/authd-x509-pki-$(id -u)}
+# ("pki2": the layout with partitioned CRLs; an older checkout keeps its own.)
+PKI=${X509_PKI_CACHE:-${TMPDIR:-/tmp}/authd-x509-pki2-$(id -u)}
 . "$here/lib.sh"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 

@@ -8,7 +8,8 @@
 # but of another scope — another partition (issuingDistributionPoint), a delta
 # CRL, a CRL of CA certificates only, an indirect CRL, a CRL of some reasons
 # only — or the other CA generation's CRL, an older CRL of the right partition
-# after a newer one was seen, or nothing at all for a long time. Each must leave
+# after a newer one was seen, or nothing at all for a long time (and a delta
+# address that never answers: then the base decides). Each must leave
 # the status unknown: `authctl x509 bind` refused and the sign-in refused with no
 # code, audited with the card and the account. The genuine partition CRL says
 # revoked; a good card of that partition signs in. Prints TAP.
@@ -111,6 +112,7 @@ EOF
 }
 write_conf 1
 authd_init
+SUN_PW=$(newpw)
 authd_user lin "$(newpw)"
 authd_user zhou "$(newpw)"
 authd_client app --redirect-uri https://app.city.example/cb --grant authorization_code \
@@ -175,9 +177,25 @@ swapped g2-part1-onlyca.crl "a CRL of CA certificates only (onlyContainsCACerts)
 swapped g2-part1-indirect.crl "an indirect CRL (indirectCRL)"
 swapped g2-part1-reasons.crl "a CRL of some reasons only (onlySomeReasons)"
 swapped g3.crl "the other MOICA generation's CRL (same issuer name, other key)"
+# The account page's "link my citizen certificate" meets the same swapped CRL:
+# refused, and audited for the signed-in account.
+authd_user sun "$SUN_PW"
+code_flow acct "$T/acct.jar" app "$R" sun "$SUN_PW" || diag "password sign-in of sun failed"
+req acct.page -b "$T/acct.jar" -c "$T/acct.jar" "$AUTHD_ISSUER/account"
+acsrf=$(hidden_field acct.page csrf)
+req acct.begin -b "$T/acct.jar" -c "$T/acct.jar" -H "Origin: $AUTHD_ISSUER" \
+	--data-urlencode "csrf=$acsrf" -d action=bind_begin "$AUTHD_ISSUER/account/x509"
+json acct.begin j.nonce | tr -d '\n' >"$T/acct.tbs"
+openssl cms -sign -binary -nodetach -signer "$PKI/part1-revoked.crt" -inkey "$PKI/part1-revoked.key" \
+	-md sha256 -in "$T/acct.tbs" -outform DER -out "$T/acct.sig" 2>/dev/null
+req acct.bind -b "$T/acct.jar" -c "$T/acct.jar" -H "$EN" -H "Origin: $AUTHD_ISSUER" \
+	--data-urlencode "csrf=$acsrf" -d action=bind \
+	--data-urlencode "pkcs7=$(openssl base64 -A -in "$T/acct.sig")" "$AUTHD_ISSUER/account/x509"
+ok "the account page's card link with a swapped CRL: refused (503, cannot be checked)" \
+	sh -c "[ '$(status_of acct.bind)' = 503 ] && grep -q 'cannot be checked' '$T/acct.bind.body'"
 card_login goodswap part1-good
 ok "a good card is not let in by a swapped CRL either (fail closed)" unknown_refused goodswap
-ok "the swapped CRL was named in the log" grep -q "does not cover this certificate" "$T/authd.log"
+ok "the swapped CRL was named in the log, with why" grep -q "CRL refused.*covers another partition" "$T/authd.log"
 
 # ---- the genuine partition CRL ------------------------------------------------------------
 serve g2-part1.crl g2-part1.crl
@@ -198,7 +216,9 @@ ok "a good card of that partition signs in: 303 with a code" \
 (cd "$PKI" && BASE_CRL=0 TW_ID=x openssl ca -config g2-part1.cnf -gencrl -crlexts crl_part1 -crlsec 2 \
 	-out "$T/short.pem" 2>/dev/null) && openssl crl -in "$T/short.pem" -outform DER -out "$T/crl/g2-part1.crl" ||
 	bail "cannot make a short-lived part 1 CRL"
+# Nothing cached: authd restarts with an empty crl_cache.
 authd_stop >/dev/null
+rm -rf "$T/crl-cache"
 authd_launch /healthz || bail "authd did not restart"
 card_login short part1-revoked
 ok "a fresh part 1 CRL says revoked" revoked_refused short
@@ -220,6 +240,26 @@ ok "a CRL address that never answers: refused, no code" unknown_refused stall
 ok "... within the bounded fetch time ($((t1 - t0)) s)" test $((t1 - t0)) -le 6
 rm -f "$T/crl/g2-part1.crl.stall"
 
+# ---- a delta CRL address that never answers ---------------------------------------------------
+# The base decides alone; the stalled address then rests, so the next sign-in
+# does not wait for it again.
+serve g2-part1.crl g2-part1.crl
+: >"$T/crl/g2-part1-delta.crl.stall"
+authd_stop >/dev/null
+rm -rf "$T/crl-cache"
+authd_launch /healthz || bail "authd did not restart"
+ms() { echo $(($(date +%s%N) / 1000000)); }
+t0=$(ms)
+card_login dstall1 part1-good
+t1=$(ms)
+card_login dstall2 part1-good
+t2=$(ms)
+ok "a delta address that never answers: the base CRL decides (303, 303)" \
+	eq "$(status_of dstall1) $(status_of dstall2)" "303 303"
+ok "... the first sign-in waited at most about crl_timeout_ms ($((t1 - t0)) ms)" test $((t1 - t0)) -le 4000
+ok "... and the next one did not wait for it again ($((t2 - t1)) ms)" test $((t2 - t1)) -lt 1200
+rm -f "$T/crl/g2-part1-delta.crl.stall"
+
 # ---- the audit record -----------------------------------------------------------------------
 ctl user show lin >"$T/lin.json" 2>/dev/null
 ctl x509 list lin >"$T/lin-cards.json" 2>/dev/null
@@ -231,6 +271,10 @@ CNT=$(grep "\"card\":\"$CARD\"" "$T/unknown.audit" | grep -c "\"user\":\"$LIN\""
 ok "revocation status unknown is audited for each refused sign-in, naming the card and the account ($CNT)" \
 	test "$CNT" -ge 8
 ok "... and for authctl x509 bind (by the administrator)" grep -q '"by":"admin"' "$T/unknown.audit"
+ctl user show sun >"$T/sun.json" 2>/dev/null
+SUN=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).id)' "$T/sun.json")
+ok "... and for the account page, naming the signed-in account" \
+	sh -c "grep '\"by\":\"self\"' '$T/unknown.audit' | grep -q '\"user\":\"$SUN\"'"
 ok "... with no personal data (holder's name, ID number)" \
 	sh -c "! grep -q -e '錢二' -e 'F223456782' '$T/unknown.audit'"
 ok "the audit chain verifies" ctl audit verify
