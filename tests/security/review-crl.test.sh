@@ -117,7 +117,6 @@ authd_user lin "$(newpw)"
 authd_user zhou "$(newpw)"
 authd_client app --redirect-uri https://app.city.example/cb --grant authorization_code \
 	--scope openid --scope profile --scope email --scope offline_access
-APP_S=$client_secret
 R=https://app.city.example/cb
 # The help desk linked both cards before part1-revoked was revoked: authctl with
 # revocation checks off sets that scene (only here).
@@ -210,19 +209,24 @@ ok "a good card of that partition signs in: 303 with a code" \
 	sh -c "[ '$(status_of good)' = 303 ] && [ -n '$(code_of good)' ]"
 
 # ---- an older CRL of the right partition after a newer one was seen ---------------------
-# A newer part 1 CRL that goes stale in 2 s (made now, with the PKI's own CA
-# files); once it is stale, the attacker serves g2-part1-old.crl: genuine, still
+# A newer part 1 CRL that goes stale 4 s after it is made (made now, with the
+# PKI's own CA files, after the restart so that a slow machine does not eat its
+# life); once it is stale, the attacker serves g2-part1-old.crl: genuine, still
 # current, made before any part 1 card was revoked.
-(cd "$PKI" && BASE_CRL=0 TW_ID=x openssl ca -config g2-part1.cnf -gencrl -crlexts crl_part1 -crlsec 2 \
-	-out "$T/short.pem" 2>/dev/null) && openssl crl -in "$T/short.pem" -outform DER -out "$T/crl/g2-part1.crl" ||
-	bail "cannot make a short-lived part 1 CRL"
 # Nothing cached: authd restarts with an empty crl_cache.
 authd_stop >/dev/null
 rm -rf "$T/crl-cache"
 authd_launch /healthz || bail "authd did not restart"
+(cd "$PKI" && BASE_CRL=0 TW_ID=x openssl ca -config g2-part1.cnf -gencrl -crlexts crl_part1 -crlsec 4 \
+	-out "$T/short.pem" 2>/dev/null) && openssl crl -in "$T/short.pem" -outform DER -out "$T/crl/g2-part1.crl" ||
+	bail "cannot make a short-lived part 1 CRL"
+stale_at=$(date -d "$(openssl crl -in "$T/short.pem" -noout -nextupdate | sed 's/^nextUpdate=//')" +%s)
 card_login short part1-revoked
 ok "a fresh part 1 CRL says revoked" revoked_refused short
-sleep 2
+# until the short-lived CRL is past its nextUpdate
+while [ "$(date +%s)" -le "$stale_at" ]; do
+	sleep 0.2
+done
 serve g2-part1-old.crl g2-part1.crl
 card_login rollback part1-revoked
 ok "then an older part 1 CRL (still current) is refused: 401, no code" unknown_refused rollback
