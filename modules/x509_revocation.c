@@ -409,11 +409,14 @@ out:
 const char *
 x509_crl_verdict_str(enum x509_crl_verdict v)
 {
+	/* Each reads after "the CRL at <URL> ". */
 	switch (v) {
-	case X509_CRL_OK: return "usable";
-	case X509_CRL_UNAVAILABLE: return "could not be downloaded (network, HTTP status, size or time limit)";
-	case X509_CRL_UNPARSABLE: return "not a CRL";
-	case X509_CRL_ISSUER: return "not issued and signed by the certificate's CA (name, key identifier or signature)";
+	case X509_CRL_OK: return "is usable";
+	case X509_CRL_UNAVAILABLE:
+		return "could not be downloaded (network, HTTP status, size or time limit)";
+	case X509_CRL_UNPARSABLE: return "is not a CRL";
+	case X509_CRL_ISSUER:
+		return "is not issued and signed by the certificate's CA (name, key identifier or signature)";
 	case X509_CRL_CRITICAL: return "carries a critical extension authd does not process";
 	case X509_CRL_MALFORMED: return "has a malformed or repeated extension";
 	case X509_CRL_STALE: return "is not current (lastUpdate ahead, nextUpdate missing or past)";
@@ -422,10 +425,12 @@ x509_crl_verdict_str(enum x509_crl_verdict v)
 	case X509_CRL_NOT_DELTA: return "is not a delta CRL";
 	case X509_CRL_PARTITION:
 		return "covers another partition (its issuingDistributionPoint names other distribution points)";
-	case X509_CRL_KIND: return "covers other kinds of certificates (onlyContainsCACerts/AttributeCerts)";
+	case X509_CRL_KIND:
+		return "covers other kinds of certificates (onlyContainsCACerts/AttributeCerts)";
 	case X509_CRL_INDIRECT: return "is an indirect CRL (not supported)";
 	case X509_CRL_REASONS: return "covers only some revocation reasons (onlySomeReasons)";
-	case X509_CRL_BASE: return "is a delta CRL that does not fit its base CRL (CRL numbers, scope or issuer)";
+	case X509_CRL_BASE:
+		return "is a delta CRL that does not fit its base CRL (CRL numbers, scope or issuer)";
 	}
 	return "unknown";
 }
@@ -1059,8 +1064,8 @@ typedef enum x509_crl_verdict (*crl_accept_fn)(X509_CRL *crl, void *arg, int *ke
  * scope served once never sticks; a download older than the newest CRL seen
  * for this key (in memory or on disk) is refused. NULL with *why set. */
 static X509_CRL *
-crl_get(const char *url, X509 *issuer, int delta, crl_accept_fn accept, void *arg, uint64_t deadline,
-        enum x509_crl_verdict *why)
+crl_get(const char *url, X509 *issuer, int delta, crl_accept_fn accept, void *arg,
+        uint64_t deadline, enum x509_crl_verdict *why)
 {
 	uint8_t ik[SHA256_LEN], key[SHA256_LEN], *d = NULL;
 	char path[1100];
@@ -1117,7 +1122,8 @@ crl_get(const char *url, X509 *issuer, int delta, crl_accept_fn accept, void *ar
 	*why = X509_CRL_UNAVAILABLE;
 	if (now >= deadline || (deadline - now) / 1000000 < 50)
 		goto out;
-	if (http_fetch(url, NULL, 0, NULL, (long)((deadline - now) / 1000000), rc_cfg.crl_max, &d, &n) != 0) {
+	if (http_fetch(url, NULL, 0, NULL, (long)((deadline - now) / 1000000), rc_cfg.crl_max, &d,
+	    &n) != 0) {
 		if (delta && mono_ns() - now >= (uint64_t)DELTA_SLOW_MS * 1000000u)
 			delta_rest(key);
 		goto out;
@@ -1285,7 +1291,8 @@ crl_check(X509 *cert, X509 *issuer, char *why, size_t whysz)
 		unsigned want = dp->reasons != NULL ? reason_bits(dp->reasons) : X509_REASONS_ALL;
 
 		if (dp->CRLissuer != NULL || dp->distpoint == NULL || dp->distpoint->type != 0) {
-			why_add(why, whysz, NULL, "a CRL distribution point with a cRLIssuer or without a URL (not supported)");
+			why_add(why, whysz, NULL, "a CRL distribution point with a cRLIssuer or "
+			    "without a URL (not supported)");
 			continue;
 		}
 		for (j = 0; j < sk_GENERAL_NAME_num(dp->distpoint->name.fullname) &&
