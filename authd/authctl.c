@@ -1951,7 +1951,36 @@ struct x509_ctx {
 	struct totp_ctx u;     /* the user lookup is the same as for TOTP */
 	struct x509_ident id;
 	int bind, exists;
+	json_t *rev_unknown;   /* the x509.revocation_unknown fields, when it was */
 };
+
+/* x509.revocation_unknown for the card being bound to the named user (the
+ * audit names the account the administrator meant, bound or not). */
+static int
+x509_unknown_audit(struct store_txn *t, struct x509_ctx *x)
+{
+	int rc;
+
+	if (x->rev_unknown == NULL)
+		return STORE_OK;
+	if (json_object_set_new(x->rev_unknown, "user", json_string(x->u.id)) != 0 ||
+	    json_object_set_new(x->rev_unknown, "username", json_string(x->u.username)) != 0 ||
+	    json_object_set_new(x->rev_unknown, "by", json_string("admin")) != 0)
+		return STORE_IO;
+	rc = audit_admin(x->c, t, "x509.revocation_unknown", x->rev_unknown);
+	return rc;
+}
+
+static int
+x509_unknown_cb(struct store_txn *t, void *arg)
+{
+	struct x509_ctx *x = arg;
+	int rc;
+
+	if ((rc = totp_user(t, &x->u)) != STORE_OK)
+		return rc;
+	return x509_unknown_audit(t, x);
+}
 
 static int
 x509_write_cb(struct store_txn *t, void *arg)
@@ -1972,13 +2001,15 @@ x509_write_cb(struct store_txn *t, void *arg)
 	rc = f != NULL ? audit_admin(x->c, t, x->bind ? "admin.x509.bind" : "admin.x509.unbind", f) :
 	    STORE_IO;
 	json_decref(f);
+	if (rc == STORE_OK && x->bind)
+		rc = x509_unknown_audit(t, x);	/* let in by fail_open */
 	return rc;
 }
 
 static int
 x509_bind_cmd(struct ctl *c, struct x509_ctx *x, const char *path)
 {
-	char err[512], *pem;
+	char err[512], *pem, why[512];
 	enum x509_err e;
 	FILE *fp;
 	X509 *cert;
@@ -2003,12 +2034,23 @@ x509_bind_cmd(struct ctl *c, struct x509_ctx *x, const char *path)
 		refuse("not a PEM certificate", path);
 		return EXIT_REFUSED;
 	}
-	e = x509_validate(cert, 1, &unknown);
+	e = x509_validate_why(cert, 1, &unknown, why, sizeof(why));
+	if (unknown)
+		x->rev_unknown = x509_rev_unknown_fields(NULL, cert, why, e == X509E_OK);
 	if (e == X509E_OK && x509_ident_of(cert, &x->id) != 0)
 		e = X509E_MALFORMED;
 	X509_free(cert);
 	if (e != X509E_OK) {
-		refuse("certificate refused", x509_strerror(e));
+		if (x->rev_unknown != NULL && store_write_sync(c->store, x509_unknown_cb, x) != STORE_OK)
+			fprintf(stderr, "authctl: the audit record of the unknown revocation status was not written\n");
+		if (e == X509E_REV_UNKNOWN && why[0] != '\0') {
+			char detail[700];
+
+			snprintf(detail, sizeof(detail), "%s (%s)", x509_strerror(e), why);
+			refuse("certificate refused", detail);
+		} else {
+			refuse("certificate refused", x509_strerror(e));
+		}
 		return EXIT_REFUSED;
 	}
 	return 0;
@@ -2043,8 +2085,10 @@ cmd_x509(struct ctl *c, int argc, char **argv)
 	}
 	if (ctl_open_store(c, 0) != 0)
 		return EXIT_REFUSED;
-	if (x.bind && (rc = x509_bind_cmd(c, &x, argv[2])) != 0)
+	if (x.bind && (rc = x509_bind_cmd(c, &x, argv[2])) != 0) {
+		json_decref(x.rev_unknown);
 		return rc;
+	}
 	if (strcmp(verb, "list") == 0) {
 		struct store_txn *t = store_read_begin(c->store);
 		json_t *l = NULL;
@@ -2066,6 +2110,8 @@ cmd_x509(struct ctl *c, int argc, char **argv)
 		return rc;
 	}
 	rc = store_write_sync(c->store, x509_write_cb, &x);
+	json_decref(x.rev_unknown);
+	x.rev_unknown = NULL;
 	x509_teardown();
 	if (rc == STORE_OK) {
 		if (x.bind)

@@ -95,6 +95,9 @@ static const struct key keys[] = {
 	{ "x509", "local_sign_origin", K_STR, O(x509_local_sign_origin), 0, 0 },
 	{ "x509", "ocsp_timeout_ms", K_INT, O(x509_ocsp_timeout_ms), 100, 60000 },
 	{ "x509", "crl_max_bytes", K_SIZE, O(x509_crl_max_bytes), 1024, 1073741824 },
+	{ "x509", "crl_timeout_ms", K_INT, O(x509_crl_timeout_ms), 100, 300000 },
+	{ "x509", "crl_cache_entries", K_INT, O(x509_crl_cache_entries), 1, 100000 },
+	{ "x509", "crl_cache_bytes", K_SIZE, O(x509_crl_cache_bytes), 1024, 17179869184LL },
 };
 #undef O
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -403,6 +406,9 @@ defaults(struct conf *c)
 	c->x509_crl = 1;
 	c->x509_ocsp_timeout_ms = 3000;
 	c->x509_crl_max_bytes = 33554432;
+	c->x509_crl_timeout_ms = 30000;
+	c->x509_crl_cache_entries = 1024;
+	c->x509_crl_cache_bytes = 268435456;
 	if ((c->webauthn_rp_name = strdup("City SSO")) == NULL || (c->webauthn_uv = strdup("preferred")) == NULL ||
 	    (c->webauthn_attestation = strdup("direct")) == NULL || (c->x509_unbound = strdup("refuse")) == NULL ||
 	    (c->x509_tls_listen = strdup("")) == NULL || (c->x509_proxy_header = strdup("")) == NULL ||

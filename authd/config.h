@@ -102,6 +102,9 @@ struct conf {
 	char *x509_local_sign_origin; /* the HiPKI local sign server the page calls; "http://127.0.0.1:61161" */
 	int x509_ocsp_timeout_ms;   /* 3000 */
 	size_t x509_crl_max_bytes;  /* 33554432 (32 MiB) */
+	int x509_crl_timeout_ms;    /* 30000: all CRL downloads of one revocation check together */
+	int x509_crl_cache_entries; /* 1024: CRLs (partitions) kept parsed in memory and on disk */
+	size_t x509_crl_cache_bytes; /* 268435456 (256 MiB): DER bytes of the CRLs kept in memory */
 
 	/* [audit] */
 	int audit_retention_days;   /* 200 (>= 183 enforced: 資通安全管理法 asks for 6 months) */

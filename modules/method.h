@@ -74,6 +74,9 @@ struct proof {
 	/* Extra audit event to record with the login, e.g. "totp.recovery_used"
 	 * (also recorded beside login.failure when the step fails). */
 	char audit_event[48];
+	/* Fields added to audit_event's record (owned by the caller after finish;
+	 * NULL: none), e.g. the card and its account for x509.revocation_unknown. */
+	json_t *audit_extra;
 	/* Optional static text shown instead of the generic failure message when
 	 * the step fails (why a certificate was refused, how to bind a card). */
 	const char *error_zh, *error_en;

@@ -541,6 +541,12 @@ key_ok(X509 *x)
 enum x509_err
 x509_validate(X509 *cert, int check_revocation, int *rev_unknown)
 {
+	return x509_validate_why(cert, check_revocation, rev_unknown, NULL, 0);
+}
+
+enum x509_err
+x509_validate_why(X509 *cert, int check_revocation, int *rev_unknown, char *why, size_t whysz)
+{
 	X509_STORE_CTX *ctx = NULL;
 	X509_VERIFY_PARAM *param;
 	STACK_OF(X509) *chain = NULL;
@@ -548,6 +554,8 @@ x509_validate(X509 *cert, int check_revocation, int *rev_unknown)
 
 	if (rev_unknown != NULL)
 		*rev_unknown = 0;
+	if (why != NULL && whysz > 0)
+		why[0] = '\0';
 	if (!x509_enabled())
 		return X509E_DISABLED;
 	if (cert == NULL)
@@ -588,7 +596,7 @@ x509_validate(X509 *cert, int check_revocation, int *rev_unknown)
 	}
 	rc = X509E_OK;
 	if (check_revocation) {
-		switch (x509_revocation_check(cert, sk_X509_value(chain, 1), chain)) {
+		switch (x509_revocation_check(cert, sk_X509_value(chain, 1), chain, why, whysz)) {
 		case X509_REV_GOOD:
 			break;
 		case X509_REV_REVOKED:
@@ -607,6 +615,23 @@ out:
 	sk_X509_pop_free(chain, X509_free);
 	X509_STORE_CTX_free(ctx);
 	return rc;
+}
+
+json_t *
+x509_rev_unknown_fields(struct store_txn *t, X509 *cert, const char *why, int accepted)
+{
+	struct x509_ident id;
+	char uid[USER_ID_LEN + 1];
+	json_t *f;
+
+	if (x509_ident_of(cert, &id) != 0)
+		snprintf(id.cred_id, sizeof(id.cred_id), "-");
+	f = json_pack("{s:s s:s s:s}", "card", id.cred_id, "reason", why != NULL && why[0] ? why : "-",
+	    "outcome", accepted ? "accepted (fail_open)" : "refused");
+	if (f != NULL && t != NULL && id.cred_id[0] != '-' &&
+	    x509_lookup(t, id.cred_id, uid, sizeof(uid)) == STORE_OK)
+		json_object_set_new(f, "user", json_string(uid));
+	return f;
 }
 
 /* ---------------------------------------------------------------- bindings */
@@ -908,7 +933,7 @@ x509_finish(struct login *l, const struct form *f, struct proof *proof)
 	enum x509_err e;
 	X509 *cert = NULL;
 	int tls, unknown = 0, result = METHOD_FAIL;
-	char uid[USER_ID_LEN + 1];
+	char uid[USER_ID_LEN + 1], why[512];
 
 	memset(proof, 0, sizeof(*proof));
 	if (!x509_enabled())
@@ -947,9 +972,13 @@ x509_finish(struct login *l, const struct form *f, struct proof *proof)
 			    METHOD_ERROR : METHOD_FAIL;
 		}
 	}
-	e = x509_validate(cert, 1, &unknown);
-	if (unknown)
+	e = x509_validate_why(cert, 1, &unknown, why, sizeof(why));
+	if (unknown) {
+		/* The record names the card and the account it is bound to (the
+		 * failure record beside it names no user), and why. */
 		snprintf(proof->audit_event, sizeof(proof->audit_event), "x509.revocation_unknown");
+		proof->audit_extra = x509_rev_unknown_fields(l->txn, cert, why, e == X509E_OK);
+	}
 	if (e != X509E_OK) {
 		say_err(proof, e);
 		result = e == X509E_INTERNAL ? METHOD_ERROR : METHOD_FAIL;

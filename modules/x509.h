@@ -15,9 +15,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "../authd/store.h"
 
@@ -83,18 +85,80 @@ enum x509_err x509_verify_signature(const char *b64, const char *nonce, X509 **s
  * *rev_unknown is set to 1 when revocation could not be determined (so the
  * caller audits it), whatever the fail_open setting made of it. */
 enum x509_err x509_validate(X509 *cert, int check_revocation, int *rev_unknown);
+/* The same; when revocation could not be determined, why[whysz] says why (see
+ * x509_revocation_check), else it is "". */
+enum x509_err x509_validate_why(X509 *cert, int check_revocation, int *rev_unknown, char *why,
+                                size_t whysz);
+/* The fields of an x509.revocation_unknown audit record: the card (issuer key
+ * id:serial), the account it is bound to when t is given and it is bound, why,
+ * and whether it was let in (fail_open). Nothing else about the holder. New
+ * object, or NULL. */
+json_t *x509_rev_unknown_fields(struct store_txn *t, X509 *cert, const char *why, int accepted);
 /* A certificate from PEM text (bounded). NULL when malformed. */
 X509 *x509_from_pem(const char *pem);
 
 /* ---- revocation (modules/x509_revocation.c) */
 enum x509_rev { X509_REV_GOOD = 0, X509_REV_REVOKED, X509_REV_UNKNOWN };
-/* OCSP (responder from the AIA, answers cached until nextUpdate), then the CRL
- * from the CDP (downloaded, cached on disk and in memory until nextUpdate). */
-enum x509_rev x509_revocation_check(X509 *cert, X509 *issuer, STACK_OF(X509) *chain);
-/* Where the CRL of url is cached on disk (crl_cache/<sha256(url) hex>.crl). */
-int x509_crl_cache_path(const char *url, char *out, size_t outsz);
+/* OCSP (responder from the AIA, answers cached until nextUpdate), then the
+ * CRLs of the CDP (RFC 5280 §6.3.3: each CRL must cover the certificate and
+ * the distribution point it came from; a delta CRL only with its base; cached
+ * per partition on disk and in memory until nextUpdate). why (may be NULL)
+ * gets, when the answer is UNKNOWN, what went wrong, for the operator: the
+ * addresses and what was wrong with their answers, never personal data. */
+enum x509_rev x509_revocation_check(X509 *cert, X509 *issuer, STACK_OF(X509) *chain,
+                                    char *why, size_t whysz);
+/* Where the CRL of url issued by issuer is cached on disk: crl_cache/<hex of
+ * SHA-256 over the kind (complete or delta), the issuer key's hash and url>.crl.
+ * 0, or -1 without a cache folder. */
+int x509_crl_cache_path(const char *url, X509 *issuer, int delta, char *out, size_t outsz);
 int x509_revocation_setup(const struct conf *c, X509_STORE *anchors, char *err, size_t errsz);
 void x509_revocation_teardown(void);
+
+/* What is wrong with a CRL for the use at hand (x509_crl_verdict_str gives
+ * text). The checks below are the pieces of x509_revocation_check, exported
+ * for the unit tests and the fuzzer. */
+enum x509_crl_verdict {
+	X509_CRL_OK = 0,
+	X509_CRL_UNAVAILABLE,  /* not downloaded (network, HTTP status, size, time) */
+	X509_CRL_UNPARSABLE,   /* not a DER or PEM CRL */
+	X509_CRL_ISSUER,       /* issuer name, authority key identifier or signature not the CA's */
+	X509_CRL_CRITICAL,     /* a critical CRL or entry extension authd does not process */
+	X509_CRL_MALFORMED,    /* an extension that does not decode, or is repeated; IDP with two only* */
+	X509_CRL_STALE,        /* lastUpdate ahead, nextUpdate missing or past */
+	X509_CRL_OLDER,        /* older than one already seen for this address (a replay) */
+	X509_CRL_DELTA,        /* a delta CRL (deltaCRLIndicator) where a complete CRL is needed */
+	X509_CRL_NOT_DELTA,    /* a complete CRL where the delta CRL is needed */
+	X509_CRL_PARTITION,    /* its issuingDistributionPoint names other distribution points */
+	X509_CRL_KIND,         /* only CA or attribute certificates (or only users' for a CA) */
+	X509_CRL_INDIRECT,     /* an indirect CRL (indirectCRL, certificateIssuer entries) */
+	X509_CRL_REASONS,      /* the CRLs found cover only some revocation reasons */
+	X509_CRL_BASE,         /* a delta that does not fit the base (CRL numbers, scope, issuer) */
+};
+const char *x509_crl_verdict_str(enum x509_crl_verdict v);
+
+/* RFC 5280 ReasonFlags as bits 1..8 (unused bit 0 excluded). */
+#define X509_REASONS_ALL 0x1feu
+
+/* The CRL as a document: issued and signed by issuer (name, AKI, key), no
+ * critical extension authd does not process (in the CRL or its entries), no
+ * certificateIssuer entries, well-formed extensions, and of the kind wanted
+ * (delta 1: a delta CRL, 0: a complete one). Not its dates (x509_crl_current). */
+enum x509_crl_verdict x509_crl_check_issuer(X509_CRL *crl, X509 *issuer, int delta);
+/* lastUpdate not ahead of now (5 min skew) and nextUpdate present and after now. */
+enum x509_crl_verdict x509_crl_current(X509_CRL *crl, time_t now);
+/* Whether the complete CRL crl covers cert as the CRL of its distribution point
+ * dp (one of cert's CDP entries; NULL: none): not a delta, not indirect; an
+ * issuingDistributionPoint's names must meet dp's names (relative names are
+ * taken under the CRL's issuer) and its only* flags must admit cert
+ * (basicConstraints cA). *reasons gets the reasons it covers (X509_REASONS_ALL
+ * without onlySomeReasons): fewer than all can say "revoked", never alone
+ * "good". */
+enum x509_crl_verdict x509_crl_scope(X509_CRL *crl, X509 *cert, const DIST_POINT *dp,
+                                     unsigned *reasons);
+/* Whether delta can be used with the complete CRL base (RFC 5280 §5.2.4):
+ * deltaCRLIndicator <= base's cRLNumber < delta's cRLNumber, the same issuer,
+ * issuingDistributionPoint and authority key identifier. */
+enum x509_crl_verdict x509_crl_delta_fits(X509_CRL *base, X509_CRL *delta);
 
 /* ---- bindings (write txns unless noted) */
 /* Binds cert's identity to user_id: STORE_EXISTS when it is bound to another

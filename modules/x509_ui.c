@@ -138,6 +138,7 @@ struct job {
 	struct x509_ident id;
 	enum x509_err err;
 	int rev_unknown;
+	json_t *unknown;       /* x509.revocation_unknown fields, when it was */
 	int exists;
 };
 
@@ -145,6 +146,7 @@ static void
 job_free(struct job *j)
 {
 	free(j->pkcs7);
+	json_decref(j->unknown);
 	wipe(j, sizeof(*j));
 	free(j);
 }
@@ -222,12 +224,42 @@ bind_work(void *arg)
 	struct job *j = arg;
 	X509 *cert = NULL;
 
+	char why[512];
+
 	j->err = x509_verify_signature(j->pkcs7, j->nonce, &cert);
 	if (j->err == X509E_OK)
-		j->err = x509_validate(cert, 1, &j->rev_unknown);
+		j->err = x509_validate_why(cert, 1, &j->rev_unknown, why, sizeof(why));
+	if (j->rev_unknown)
+		j->unknown = x509_rev_unknown_fields(NULL, cert, why, j->err == X509E_OK);
 	if (j->err == X509E_OK && x509_ident_of(cert, &j->id) != 0)
 		j->err = X509E_MALFORMED;
 	X509_free(cert);
+}
+
+/* x509.revocation_unknown for the card this account tried to link (the
+ * account is the session's, bound or not). */
+static int
+w_unknown(struct store_txn *t, void *arg)
+{
+	struct job *j = arg;
+
+	if (j->unknown == NULL)
+		return STORE_OK;
+	if (json_object_set_new(j->unknown, "user", json_string(j->uid)) != 0 ||
+	    json_object_set_new(j->unknown, "ip", json_string(j->r->peer)) != 0 ||
+	    json_object_set_new(j->unknown, "by", json_string("self")) != 0)
+		return STORE_IO;
+	return audit_append(t, "x509.revocation_unknown", j->unknown);
+}
+
+static void
+unknown_done(int rc, void *arg)
+{
+	struct job *j = arg;
+
+	(void)rc;	/* the card is refused whether or not the record was written */
+	err_page(j->r, j->err);
+	job_free(j);
 }
 
 static int
@@ -261,7 +293,7 @@ w_bind(struct store_txn *t, void *arg)
 	    "by", "self");
 	rc = f != NULL ? audit_append(t, "x509.bound", f) : STORE_IO;
 	json_decref(f);
-	return rc;
+	return rc == STORE_OK ? w_unknown(t, j) : rc;
 }
 
 static void
@@ -286,6 +318,9 @@ bind_checked(void *arg)
 {
 	struct job *j = arg;
 
+	if (j->err != X509E_OK && j->unknown != NULL &&
+	    http_store_write(j->r, w_unknown, unknown_done, j) == STORE_OK)
+		return;
 	if (j->err != X509E_OK) {
 		err_page(j->r, j->err);
 		job_free(j);

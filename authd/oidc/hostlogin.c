@@ -56,6 +56,7 @@ static void hl_free(struct hl *h)
 	json_decref(h->tx);
 	json_decref(h->proof.cred_update);
 	json_decref(h->proof.cred_expect);
+	json_decref(h->proof.audit_extra);
 	wipe(h, sizeof(*h));
 	free(h);
 }
@@ -177,6 +178,8 @@ static int success_write(struct store_txn *t, void *arg)
 		return rc;
 	if (h->proof.audit_event[0]) {
 		f = audit_fields(h, "success");
+		if (f && h->proof.audit_extra)
+			json_object_update(f, h->proof.audit_extra);
 		rc = audit_append(t, h->proof.audit_event, f);
 		json_decref(f);
 		if (rc != STORE_OK)

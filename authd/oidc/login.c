@@ -68,6 +68,7 @@ static void attempt_free(struct attempt *a)
 	json_decref(a->user);
 	json_decref(a->proof.cred_update);
 	json_decref(a->proof.cred_expect);
+	json_decref(a->proof.audit_extra);
 	wipe(a, sizeof(*a));
 	free(a);
 }
@@ -332,6 +333,8 @@ static int fail_write(struct store_txn *t, void *arg)
 	if (rc != STORE_OK || !a->proof.audit_event[0])
 		return rc;
 	f = audit_fields(a, "failure");
+	if (f && a->proof.audit_extra)
+		json_object_update(f, a->proof.audit_extra);
 	rc = audit_append(t, a->proof.audit_event, f);
 	json_decref(f);
 	return rc;
@@ -415,6 +418,8 @@ static int step_commit(struct store_txn *t, struct attempt *a, int finishing)
 		return rc;
 	if (a->proof.audit_event[0]) {
 		f = audit_fields(a, "success");
+		if (f && a->proof.audit_extra)
+			json_object_update(f, a->proof.audit_extra);
 		rc = audit_append(t, a->proof.audit_event, f);
 		json_decref(f);
 	}

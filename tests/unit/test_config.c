@@ -290,6 +290,31 @@ test_retention_refused(void **state)
 	conf_free(&c);
 }
 
+/* [x509] CRL limits (issue 11): fetch time, cache entries and bytes. */
+static void
+test_x509_crl_limits(void **state)
+{
+	struct conf c;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load(&c, "[server]\nissuer = https://sso.city.example\n", err, sizeof(err)), 0);
+	assert_int_equal(c.x509_crl_timeout_ms, 30000);
+	assert_int_equal(c.x509_crl_cache_entries, 1024);
+	assert_true(c.x509_crl_cache_bytes == 268435456);
+	conf_free(&c);
+	assert_int_equal(load(&c, "[server]\nissuer = https://sso.city.example\n[x509]\n"
+	    "crl_timeout_ms = 5000\ncrl_cache_entries = 20000\ncrl_cache_bytes = 1073741824\n", err,
+	    sizeof(err)), 0);
+	assert_int_equal(c.x509_crl_timeout_ms, 5000);
+	assert_int_equal(c.x509_crl_cache_entries, 20000);
+	assert_true(c.x509_crl_cache_bytes == 1073741824);
+	conf_free(&c);
+	refused("[server]\nissuer = https://a.example\n[x509]\ncrl_cache_entries = 0\n", "out of range");
+	refused("[server]\nissuer = https://a.example\n[x509]\ncrl_timeout_ms = 50\n", "out of range");
+	refused("[server]\nissuer = https://a.example\n[x509]\ncrl_cache_bytes = 10\n", "out of range");
+}
+
 static void
 test_missing_file_refused(void **state)
 {
@@ -314,6 +339,7 @@ main(void)
 		cmocka_unit_test(test_bad_issuer_refused),
 		cmocka_unit_test(test_retention_refused),
 		cmocka_unit_test(test_missing_file_refused),
+		cmocka_unit_test(test_x509_crl_limits),
 	};
 	int rc;
 

@@ -3,8 +3,15 @@
  * another nonce, weak digest, garbage), chain to G2 and G3 (same issuer DN),
  * forged issuer, expiry, policy, revocation from a cached CRL file (fail closed
  * and fail open), identity, bindings, and finish(): single use, expiry,
- * unbound cards, TLS mode. The test PKI comes from certs/make-test-pki.sh
- * (cached in $X509_TEST_PKI or /tmp/authd-test-pki-UID). */
+ * unbound cards, TLS mode; the CRL checks of RFC 5280 §6.3.3 on CRLs built
+ * here with OpenSSL (scope: partitions, kinds, indirect, reasons, deltas;
+ * issuer, key identifier, critical extensions, dates; a delta's fit to its
+ * base), partitioned CRLs of the test PKI through the caches (a swapped
+ * partition, a delta, two CDP URLs), the cache limits, and the audit fields of
+ * an unknown status. The test PKI comes from certs/make-test-pki.sh
+ * (cached in $X509_TEST_PKI or /tmp/authd-test-pki2-UID: "pki2", the layout
+ * with partitioned CRLs, so that a checkout with the older script keeps its
+ * own folder). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,8 +23,11 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
+#include <time.h>
 #include <openssl/cms.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "../../authd/authd.h"
 #include "../../authd/config.h"
@@ -143,7 +153,7 @@ group_setup(void **state)
 	if (env != NULL && env[0] != '\0')
 		snprintf(pki, sizeof(pki), "%s", env);
 	else
-		snprintf(pki, sizeof(pki), "/tmp/authd-test-pki-%ld", (long)getuid());
+		snprintf(pki, sizeof(pki), "/tmp/authd-test-pki2-%ld", (long)getuid());
 	/* Ports nothing listens on: revocation comes from the cached CRL file. */
 	snprintf(cmd, sizeof(cmd), "sh certs/make-test-pki.sh '%s' 1 2 >/dev/null", pki);
 	return system(cmd) == 0 ? 0 : -1;
@@ -196,24 +206,63 @@ reload(struct fx *f)
 	assert_int_equal(x509_setup(&f->conf, NULL, 0), 0);
 }
 
+/* The MOICA-like CA (g2 or g3) that issued cert. */
+static X509 *
+issuer_of(X509 *cert)
+{
+	const char *cas[] = { "g2.crt", "g3.crt" };
+	size_t i;
+
+	for (i = 0; i < sizeof(cas) / sizeof(cas[0]); i++) {
+		X509 *ca = load_cert(cas[i]);
+
+		if (X509_check_issued(ca, cert) == X509_V_OK)
+			return ca;
+		X509_free(ca);
+	}
+	fail_msg("no test CA issued this certificate");
+	return NULL;
+}
+
+/* Puts crlname where the revocation code caches the CRL of url issued by
+ * cert's CA (delta: as a delta CRL). */
+static void
+cache_crl_at(const char *cert, const char *url, int delta, const char *crlname)
+{
+	X509 *x = load_cert(cert), *ca = issuer_of(x);
+	char path[1200], cmd[2600];
+
+	assert_int_equal(x509_crl_cache_path(url, ca, delta, path, sizeof(path)), 0);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", pki_path(crlname), path);
+	assert_int_equal(system(cmd), 0);
+	X509_free(ca);
+	X509_free(x);
+}
+
+/* The URL number i of cert's first CDP entry (static storage). */
+static const char *
+cdp_url(const char *cert, int i)
+{
+	static char url[512];
+	X509 *x = load_cert(cert);
+	STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL);
+	GENERAL_NAME *gn;
+
+	assert_non_null(dps);
+	gn = sk_GENERAL_NAME_value(sk_DIST_POINT_value(dps, 0)->distpoint->name.fullname, i);
+	assert_non_null(gn);
+	snprintf(url, sizeof(url), "%s", (const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier));
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+	X509_free(x);
+	return url;
+}
+
 /* Puts the issuer's CRL where the revocation code caches the CDP's copy. */
 static void
 cache_crl(struct fx *f, const char *cert, const char *crlname)
 {
-	X509 *x = load_cert(cert);
-	STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL);
-	GENERAL_NAME *gn;
-	char path[1200], cmd[2600];
-
 	(void)f;
-	assert_non_null(dps);
-	gn = sk_GENERAL_NAME_value(sk_DIST_POINT_value(dps, 0)->distpoint->name.fullname, 0);
-	assert_int_equal(x509_crl_cache_path((const char *)ASN1_STRING_get0_data(
-	    gn->d.uniformResourceIdentifier), path, sizeof(path)), 0);
-	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", pki_path(crlname), path);
-	assert_int_equal(system(cmd), 0);
-	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
-	X509_free(x);
+	cache_crl_at(cert, cdp_url(cert, 0), 0, crlname);
 }
 
 /* ---- subjectDirectoryAttributes ---- */
@@ -434,6 +483,41 @@ test_revocation_crl_file(void **state)
 	X509_free(g3);
 }
 
+/* Partitioned CRLs (issue 11): a genuine G2 CRL of another scope at a card's
+ * CRL address says nothing about the card; the partition's own CRL does. */
+static void
+test_revocation_partitions(void **state)
+{
+	struct fx *f = *state;
+	X509 *rev = load_cert("part1-revoked.crt"), *good = load_cert("part1-good.crt");
+	X509 *p2 = load_cert("part2-good.crt");
+	const char *other[] = { "g2-part2.crl", "g2-part1-delta.crl", "g2-part1-onlyca.crl",
+		"g2-part1-indirect.crl", "g2-part1-reasons.crl", "g3.crl", NULL };
+	int unknown = 0, i;
+
+	for (i = 0; other[i] != NULL; i++) {
+		reload(f);	/* nothing parsed in memory */
+		cache_crl(f, "part1-revoked.crt", other[i]);
+		assert_int_equal(x509_validate(rev, 1, &unknown), X509E_REV_UNKNOWN);
+		assert_int_equal(unknown, 1);
+		assert_int_equal(x509_validate(good, 1, &unknown), X509E_REV_UNKNOWN);
+	}
+	reload(f);
+	cache_crl(f, "part1-revoked.crt", "g2-part1.crl");
+	assert_int_equal(x509_validate(rev, 1, &unknown), X509E_REVOKED);
+	assert_int_equal(x509_validate(good, 1, &unknown), X509E_OK);
+	assert_int_equal(unknown, 0);
+	/* part 2's card: part 1's CRL at its address does not cover it */
+	cache_crl(f, "part2-good.crt", "g2-part1.crl");
+	assert_int_equal(x509_validate(p2, 1, &unknown), X509E_REV_UNKNOWN);
+	reload(f);
+	cache_crl(f, "part2-good.crt", "g2-part2.crl");
+	assert_int_equal(x509_validate(p2, 1, &unknown), X509E_OK);
+	X509_free(rev);
+	X509_free(good);
+	X509_free(p2);
+}
+
 /* ---- bindings ---- */
 
 struct bw {
@@ -518,6 +602,8 @@ run_finish(struct fx *f, json_t *st, const char *body, const char *pem, struct p
 	form_free(fm);
 	json_decref(p->cred_update);
 	json_decref(p->cred_expect);
+	json_decref(p->audit_extra);
+	p->audit_extra = NULL;
 	return rc;
 }
 
@@ -630,6 +716,562 @@ test_finish_unbound_create(void **state)
 	free(body);
 }
 
+/* ---- CRL scope (RFC 5280 §5.2.4, §5.2.5, §6.3.3) on CRLs built here ---- */
+
+struct crlspec {
+	const char *key;            /* signing key: "g2.key" (default) or "g3.key" */
+	const char *issuer;         /* the CA whose subject is the CRL's issuer: "g2.crt" (default) */
+	int idp;                    /* add an issuingDistributionPoint */
+	const char *uris[3];        /* its full name (URIs); none: no distribution point name */
+	const char *rdn;            /* or its relative name: "CN=..." under the issuer */
+	int only_user, only_ca, only_attr, indirect;
+	unsigned some_reasons;      /* onlySomeReasons bits (X509_REASONS_ALL style) */
+	int dup_idp;                /* the IDP twice */
+	long delta_base;            /* > 0: deltaCRLIndicator with this base CRL number */
+	long number;                /* > 0: cRLNumber */
+	const char *aki_of;         /* authorityKeyIdentifier = this CA's subjectKeyIdentifier */
+	int critical_unknown;       /* a critical extension nobody knows */
+	const char *revoked;        /* a certificate listed as revoked */
+	int entry_issuer;           /* its entry carries certificateIssuer (indirect CRLs) */
+	int entry_critical;         /* its entry carries an unknown critical extension */
+	long last, next;            /* lastUpdate/nextUpdate relative to now (0: -60 / +3600; next -1: none) */
+};
+
+static X509_EXTENSION *
+unknown_ext(int critical)
+{
+	ASN1_OBJECT *o = OBJ_txt2obj("1.3.6.1.4.1.55555.1", 1);
+	ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *e;
+
+	assert_non_null(o);
+	assert_int_equal(ASN1_OCTET_STRING_set(v, (const unsigned char *)"\x05\x00", 2), 1);
+	e = X509_EXTENSION_create_by_OBJ(NULL, o, critical, v);
+	assert_non_null(e);
+	ASN1_OBJECT_free(o);
+	ASN1_OCTET_STRING_free(v);
+	return e;
+}
+
+static GENERAL_NAME *
+uri_name(const char *u)
+{
+	GENERAL_NAME *gn = GENERAL_NAME_new();
+	ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+
+	assert_int_equal(ASN1_STRING_set(s, u, (int)strlen(u)), 1);
+	GENERAL_NAME_set0_value(gn, GEN_URI, s);
+	return gn;
+}
+
+static DIST_POINT_NAME *
+dpname(const char *const uris[3], const char *rdn)
+{
+	DIST_POINT_NAME *n = DIST_POINT_NAME_new();
+	int i;
+
+	if (rdn != NULL) {
+		n->type = 1;
+		n->name.relativename = sk_X509_NAME_ENTRY_new_null();
+		sk_X509_NAME_ENTRY_push(n->name.relativename,
+		    X509_NAME_ENTRY_create_by_txt(NULL, "CN", MBSTRING_UTF8, (const unsigned char *)rdn + 3, -1));
+		return n;
+	}
+	n->type = 0;
+	n->name.fullname = GENERAL_NAMES_new();
+	for (i = 0; i < 3 && uris[i] != NULL; i++)
+		sk_GENERAL_NAME_push(n->name.fullname, uri_name(uris[i]));
+	return n;
+}
+
+static X509_CRL *
+make_crl(const struct crlspec *s)
+{
+	X509_CRL *crl = X509_CRL_new();
+	X509 *ca = load_cert(s->issuer ? s->issuer : "g2.crt");
+	EVP_PKEY *k = load_key(s->key ? s->key : "g2.key");
+	ASN1_TIME *t = ASN1_TIME_new();
+	time_t now = time(NULL);
+
+	assert_non_null(crl);
+	assert_int_equal(X509_CRL_set_version(crl, X509_CRL_VERSION_2), 1);
+	assert_int_equal(X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)), 1);
+	ASN1_TIME_set(t, now + (s->last ? s->last : -60));
+	X509_CRL_set1_lastUpdate(crl, t);
+	if (s->next != -1) {
+		ASN1_TIME_set(t, now + (s->next ? s->next : 3600));
+		X509_CRL_set1_nextUpdate(crl, t);
+	}
+	if (s->idp) {
+		ISSUING_DIST_POINT *idp = ISSUING_DIST_POINT_new();
+
+		if (s->uris[0] != NULL || s->rdn != NULL)
+			idp->distpoint = dpname(s->uris, s->rdn);
+		idp->onlyuser = s->only_user ? 0xff : 0;
+		idp->onlyCA = s->only_ca ? 0xff : 0;
+		idp->onlyattr = s->only_attr ? 0xff : 0;
+		idp->indirectCRL = s->indirect ? 0xff : 0;
+		if (s->some_reasons) {
+			int i;
+
+			idp->onlysomereasons = ASN1_BIT_STRING_new();
+			for (i = 1; i <= 8; i++)
+				if (s->some_reasons & (1u << i))
+					ASN1_BIT_STRING_set_bit(idp->onlysomereasons, i, 1);
+		}
+		assert_int_equal(X509_CRL_add1_ext_i2d(crl, NID_issuing_distribution_point, idp, 1,
+		    X509V3_ADD_DEFAULT), 1);
+		if (s->dup_idp)
+			assert_int_equal(X509_CRL_add1_ext_i2d(crl, NID_issuing_distribution_point, idp, 1,
+			    X509V3_ADD_APPEND), 1);
+		ISSUING_DIST_POINT_free(idp);
+	}
+	if (s->delta_base > 0) {
+		ASN1_INTEGER *b = ASN1_INTEGER_new();
+
+		ASN1_INTEGER_set(b, s->delta_base);
+		assert_int_equal(X509_CRL_add1_ext_i2d(crl, NID_delta_crl, b, 1, X509V3_ADD_DEFAULT), 1);
+		ASN1_INTEGER_free(b);
+	}
+	if (s->number > 0) {
+		ASN1_INTEGER *n = ASN1_INTEGER_new();
+
+		ASN1_INTEGER_set(n, s->number);
+		assert_int_equal(X509_CRL_add1_ext_i2d(crl, NID_crl_number, n, 0, X509V3_ADD_DEFAULT), 1);
+		ASN1_INTEGER_free(n);
+	}
+	if (s->aki_of != NULL) {
+		X509 *a = load_cert(s->aki_of);
+		AUTHORITY_KEYID *ak = AUTHORITY_KEYID_new();
+
+		ak->keyid = ASN1_OCTET_STRING_dup(X509_get0_subject_key_id(a));
+		assert_int_equal(X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, ak, 0,
+		    X509V3_ADD_DEFAULT), 1);
+		AUTHORITY_KEYID_free(ak);
+		X509_free(a);
+	}
+	if (s->critical_unknown) {
+		X509_EXTENSION *e = unknown_ext(1);
+
+		assert_int_equal(X509_CRL_add_ext(crl, e, -1), 1);
+		X509_EXTENSION_free(e);
+	}
+	if (s->revoked != NULL) {
+		X509 *x = load_cert(s->revoked);
+		X509_REVOKED *r = X509_REVOKED_new();
+
+		X509_REVOKED_set_serialNumber(r, (ASN1_INTEGER *)X509_get0_serialNumber(x));
+		ASN1_TIME_set(t, now - 120);
+		X509_REVOKED_set_revocationDate(r, t);
+		if (s->entry_issuer) {
+			GENERAL_NAMES *gns = GENERAL_NAMES_new();
+			GENERAL_NAME *gn = GENERAL_NAME_new();
+
+			GENERAL_NAME_set0_value(gn, GEN_DIRNAME, X509_NAME_dup(X509_get_subject_name(ca)));
+			sk_GENERAL_NAME_push(gns, gn);
+			assert_int_equal(X509_REVOKED_add1_ext_i2d(r, NID_certificate_issuer, gns, 1, 0), 1);
+			GENERAL_NAMES_free(gns);
+		}
+		if (s->entry_critical) {
+			X509_EXTENSION *e = unknown_ext(1);
+
+			assert_int_equal(X509_REVOKED_add_ext(r, e, -1), 1);
+			X509_EXTENSION_free(e);
+		}
+		assert_int_equal(X509_CRL_add0_revoked(crl, r), 1);
+		X509_free(x);
+	}
+	X509_CRL_sort(crl);
+	assert_true(X509_CRL_sign(crl, k, EVP_sha256()) > 0);
+	ASN1_TIME_free(t);
+	EVP_PKEY_free(k);
+	X509_free(ca);
+	return crl;
+}
+
+/* cert's first CDP entry (caller frees the stack *dps). */
+static const DIST_POINT *
+first_dp(X509 *cert, STACK_OF(DIST_POINT) **dps)
+{
+	*dps = X509_get_ext_d2i(cert, NID_crl_distribution_points, NULL, NULL);
+	assert_non_null(*dps);
+	return sk_DIST_POINT_value(*dps, 0);
+}
+
+/* x509_crl_scope of the CRL spec for cert and dp; *reasons as it says. */
+static enum x509_crl_verdict
+scope_of(const struct crlspec *s, X509 *cert, const DIST_POINT *dp, unsigned *reasons)
+{
+	X509_CRL *crl = make_crl(s);
+	enum x509_crl_verdict v = x509_crl_scope(crl, cert, dp, reasons);
+
+	X509_CRL_free(crl);
+	return v;
+}
+
+static void
+test_crl_scope(void **state)
+{
+	X509 *card = load_cert("part1-good.crt"), *ca = load_cert("g2.crt");
+	STACK_OF(DIST_POINT) *dps = NULL;
+	const DIST_POINT *dp = first_dp(card, &dps);
+	char p1[512], p2[512];
+	unsigned r;
+
+	(void)state;
+	snprintf(p1, sizeof(p1), "%s", cdp_url("part1-good.crt", 0));
+	snprintf(p2, sizeof(p2), "%s", cdp_url("part2-good.crt", 0));
+	/* no IDP: the CA's complete CRL covers everything it issued */
+	assert_int_equal(scope_of(&(struct crlspec){ 0 }, card, dp, &r), X509_CRL_OK);
+	assert_int_equal(r, X509_REASONS_ALL);
+	/* the partition's own CRL; one of several names is enough */
+	assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .uris = { p1 }, .only_user = 1 }, card, dp, &r),
+	    X509_CRL_OK);
+	assert_int_equal(r, X509_REASONS_ALL);
+	assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .uris = { "http://a.example/x.crl", p1 } },
+	    card, dp, &r), X509_CRL_OK);
+	/* another partition: the swapped CRL of the review */
+	assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .uris = { p2 }, .only_user = 1 }, card, dp, &r),
+	    X509_CRL_PARTITION);
+	assert_int_equal(r, 0);
+	/* names are compared exactly (no case folding, no trailing slash games) */
+	{
+		char up[512];
+		size_t i;
+
+		snprintf(up, sizeof(up), "%s", p1);
+		for (i = 0; up[i]; i++)
+			if (up[i] >= 'a' && up[i] <= 'z')
+				up[i] = (char)(up[i] - 'a' + 'A');
+		assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .uris = { up } }, card, dp, &r),
+		    X509_CRL_PARTITION);
+	}
+	/* IDP names present, but no distribution point to meet them */
+	assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .uris = { p1 } }, card, NULL, &r),
+	    X509_CRL_PARTITION);
+	/* an IDP without names: only the flags count */
+	assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .only_user = 1 }, card, dp, &r), X509_CRL_OK);
+	/* kinds of certificates */
+	assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .uris = { p1 }, .only_ca = 1 }, card, dp, &r),
+	    X509_CRL_KIND);
+	assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .uris = { p1 }, .only_attr = 1 }, card, dp, &r),
+	    X509_CRL_KIND);
+	assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .only_user = 1 }, ca, NULL, &r), X509_CRL_KIND);
+	assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .only_ca = 1 }, ca, NULL, &r), X509_CRL_OK);
+	assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .only_user = 1, .only_ca = 1 }, card, dp, &r),
+	    X509_CRL_MALFORMED);
+	/* indirect CRLs are not used */
+	assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .uris = { p1 }, .indirect = 1 }, card, dp, &r),
+	    X509_CRL_INDIRECT);
+	/* some reasons only: in scope, but it covers just those */
+	assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .uris = { p1 }, .some_reasons = 1u << 1 },
+	    card, dp, &r), X509_CRL_OK);
+	assert_int_equal(r, 1u << 1);
+	/* a delta CRL is never a complete one */
+	assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .uris = { p1 }, .delta_base = 1, .number = 2 },
+	    card, dp, &r), X509_CRL_DELTA);
+	assert_int_equal(scope_of(&(struct crlspec){ .delta_base = 1, .number = 2 }, card, dp, &r),
+	    X509_CRL_DELTA);
+	/* a repeated IDP does not decode as one */
+	assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .uris = { p1 }, .dup_idp = 1 }, card, dp, &r),
+	    X509_CRL_MALFORMED);
+	/* relative names are taken under the issuer's name */
+	{
+		const char *none[3] = { NULL };
+		DIST_POINT *rel = DIST_POINT_new(), *other = DIST_POINT_new(), *full = DIST_POINT_new();
+		X509_NAME *nm = X509_NAME_dup(X509_get_subject_name(ca));
+		GENERAL_NAME *gn = GENERAL_NAME_new();
+
+		rel->distpoint = dpname(none, "CN=Part 7");
+		other->distpoint = dpname(none, "CN=Part 8");
+		X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_UTF8, (const unsigned char *)"Part 7", -1, -1, 0);
+		GENERAL_NAME_set0_value(gn, GEN_DIRNAME, nm);
+		full->distpoint = DIST_POINT_NAME_new();
+		full->distpoint->type = 0;
+		full->distpoint->name.fullname = GENERAL_NAMES_new();
+		sk_GENERAL_NAME_push(full->distpoint->name.fullname, gn);
+		assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .rdn = "CN=Part 7" }, card, rel, &r),
+		    X509_CRL_OK);
+		assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .rdn = "CN=Part 7" }, card, other, &r),
+		    X509_CRL_PARTITION);
+		assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .rdn = "CN=Part 7" }, card, full, &r),
+		    X509_CRL_OK);
+		assert_int_equal(scope_of(&(struct crlspec){ .idp = 1, .rdn = "CN=Part 7" }, card, dp, &r),
+		    X509_CRL_PARTITION);
+		DIST_POINT_free(rel);
+		DIST_POINT_free(other);
+		DIST_POINT_free(full);
+	}
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+	X509_free(card);
+	X509_free(ca);
+}
+
+static enum x509_crl_verdict
+issuer_check_of(const struct crlspec *s, const char *ca_name, int delta)
+{
+	X509_CRL *crl = make_crl(s);
+	X509 *ca = load_cert(ca_name);
+	enum x509_crl_verdict v = x509_crl_check_issuer(crl, ca, delta);
+
+	X509_CRL_free(crl);
+	X509_free(ca);
+	return v;
+}
+
+static void
+test_crl_issuer_and_time(void **state)
+{
+	X509_CRL *crl;
+
+	(void)state;
+	assert_int_equal(issuer_check_of(&(struct crlspec){ .aki_of = "g2.crt", .number = 3,
+	    .revoked = "part1-revoked.crt" }, "g2.crt", 0), X509_CRL_OK);
+	/* G3's key, G2's name (MOICA's generations share one DN) */
+	assert_int_equal(issuer_check_of(&(struct crlspec){ .key = "g3.key" }, "g2.crt", 0), X509_CRL_ISSUER);
+	/* G2's signature but G3's key identifier */
+	assert_int_equal(issuer_check_of(&(struct crlspec){ .aki_of = "g3.crt" }, "g2.crt", 0), X509_CRL_ISSUER);
+	/* another issuer name */
+	assert_int_equal(issuer_check_of(&(struct crlspec){ .issuer = "root.crt" }, "g2.crt", 0),
+	    X509_CRL_ISSUER);
+	assert_int_equal(issuer_check_of(&(struct crlspec){ .critical_unknown = 1 }, "g2.crt", 0),
+	    X509_CRL_CRITICAL);
+	assert_int_equal(issuer_check_of(&(struct crlspec){ .revoked = "part1-revoked.crt", .entry_issuer = 1 },
+	    "g2.crt", 0), X509_CRL_INDIRECT);
+	assert_int_equal(issuer_check_of(&(struct crlspec){ .revoked = "part1-revoked.crt",
+	    .entry_critical = 1 }, "g2.crt", 0), X509_CRL_CRITICAL);
+	assert_int_equal(issuer_check_of(&(struct crlspec){ .idp = 1, .only_user = 1, .dup_idp = 1 }, "g2.crt", 0),
+	    X509_CRL_MALFORMED);
+	assert_int_equal(issuer_check_of(&(struct crlspec){ .delta_base = 2, .number = 3 }, "g2.crt", 0),
+	    X509_CRL_DELTA);
+	assert_int_equal(issuer_check_of(&(struct crlspec){ .delta_base = 2, .number = 3 }, "g2.crt", 1),
+	    X509_CRL_OK);
+	assert_int_equal(issuer_check_of(&(struct crlspec){ .number = 3 }, "g2.crt", 1), X509_CRL_NOT_DELTA);
+	/* dates */
+	crl = make_crl(&(struct crlspec){ 0 });
+	assert_int_equal(x509_crl_current(crl, time(NULL)), X509_CRL_OK);
+	assert_int_equal(x509_crl_current(crl, time(NULL) + 7200), X509_CRL_STALE);
+	X509_CRL_free(crl);
+	crl = make_crl(&(struct crlspec){ .last = 3600, .next = 7200 });
+	assert_int_equal(x509_crl_current(crl, time(NULL)), X509_CRL_STALE);
+	X509_CRL_free(crl);
+	crl = make_crl(&(struct crlspec){ .next = -1 });
+	assert_int_equal(x509_crl_current(crl, time(NULL)), X509_CRL_STALE);
+	X509_CRL_free(crl);
+}
+
+static enum x509_crl_verdict
+fits_of(const struct crlspec *b, const struct crlspec *d)
+{
+	X509_CRL *base = make_crl(b), *delta = make_crl(d);
+	enum x509_crl_verdict v = x509_crl_delta_fits(base, delta);
+
+	X509_CRL_free(base);
+	X509_CRL_free(delta);
+	return v;
+}
+
+static void
+test_crl_delta_fits(void **state)
+{
+	char p1[512], p2[512];
+	struct crlspec base = { .idp = 1, .only_user = 1, .number = 5, .aki_of = "g2.crt" };
+
+	(void)state;
+	snprintf(p1, sizeof(p1), "%s", cdp_url("part1-good.crt", 0));
+	snprintf(p2, sizeof(p2), "%s", cdp_url("part2-good.crt", 0));
+	base.uris[0] = p1;
+	assert_int_equal(fits_of(&base, &(struct crlspec){ .idp = 1, .uris = { p1 }, .only_user = 1,
+	    .delta_base = 5, .number = 6, .aki_of = "g2.crt" }), X509_CRL_OK);
+	/* a base newer than the delta's starting point is fine */
+	assert_int_equal(fits_of(&base, &(struct crlspec){ .idp = 1, .uris = { p1 }, .only_user = 1,
+	    .delta_base = 4, .number = 6, .aki_of = "g2.crt" }), X509_CRL_OK);
+	/* a delta for a newer base than ours */
+	assert_int_equal(fits_of(&base, &(struct crlspec){ .idp = 1, .uris = { p1 }, .only_user = 1,
+	    .delta_base = 6, .number = 7, .aki_of = "g2.crt" }), X509_CRL_BASE);
+	/* a delta not newer than the base */
+	assert_int_equal(fits_of(&base, &(struct crlspec){ .idp = 1, .uris = { p1 }, .only_user = 1,
+	    .delta_base = 4, .number = 5, .aki_of = "g2.crt" }), X509_CRL_BASE);
+	/* another scope (partition), or another key identifier */
+	assert_int_equal(fits_of(&base, &(struct crlspec){ .idp = 1, .uris = { p2 }, .only_user = 1,
+	    .delta_base = 5, .number = 6, .aki_of = "g2.crt" }), X509_CRL_BASE);
+	assert_int_equal(fits_of(&base, &(struct crlspec){ .idp = 1, .uris = { p1 }, .only_user = 1,
+	    .delta_base = 5, .number = 6 }), X509_CRL_BASE);
+	/* not a delta; a base without a CRL number; a delta as the base */
+	assert_int_equal(fits_of(&base, &(struct crlspec){ .idp = 1, .uris = { p1 }, .only_user = 1,
+	    .number = 6, .aki_of = "g2.crt" }), X509_CRL_NOT_DELTA);
+	assert_int_equal(fits_of(&(struct crlspec){ .idp = 1, .uris = { p1 }, .only_user = 1 },
+	    &(struct crlspec){ .idp = 1, .uris = { p1 }, .only_user = 1, .delta_base = 1, .number = 6 }),
+	    X509_CRL_BASE);
+	assert_int_equal(fits_of(&(struct crlspec){ .delta_base = 1, .number = 2 },
+	    &(struct crlspec){ .delta_base = 1, .number = 3 }), X509_CRL_DELTA);
+}
+
+/* Through x509_validate with the caches: a delta only with its base, a card
+ * whose CDP has two URLs, reasons, and why the status is unknown. */
+static void
+test_revocation_delta_mirror_reasons(void **state)
+{
+	struct fx *f = *state;
+	X509 *late = load_cert("part1-late.crt"), *mirror = load_cert("part1-mirror.crt");
+	X509 *good = load_cert("part1-good.crt");
+	int unknown = 0;
+	char why[512];
+
+	/* part1-late was revoked after the base: the base alone says good ... */
+	cache_crl(f, "part1-late.crt", "g2-part1.crl");
+	assert_int_equal(x509_validate(late, 1, &unknown), X509E_OK);
+	/* ... and with its delta (at the base's freshestCRL) revoked */
+	cache_crl_at("part1-late.crt", cdp_url("part1-late.crt", 0), 0, "g2-part1.crl");
+	{
+		char durl[512];
+
+		snprintf(durl, sizeof(durl), "%s", cdp_url("part1-late.crt", 0));
+		memcpy(strstr(durl, "part1.crl"), "part1-delta.crl", sizeof("part1-delta.crl"));
+		cache_crl_at("part1-late.crt", durl, 1, "g2-part1-delta.crl");
+	}
+	reload(f);
+	assert_int_equal(x509_validate(late, 1, &unknown), X509E_REVOKED);
+	assert_int_equal(x509_validate(good, 1, &unknown), X509E_OK);
+	/* two URLs: another partition's CRL at the first is not used, the second decides */
+	reload(f);
+	cache_crl_at("part1-mirror.crt", cdp_url("part1-mirror.crt", 0), 0, "g2-part2.crl");
+	cache_crl_at("part1-mirror.crt", cdp_url("part1-mirror.crt", 1), 0, "g2-part1.crl");
+	assert_int_equal(x509_validate(mirror, 1, &unknown), X509E_REVOKED);
+	reload(f);
+	cache_crl_at("part1-mirror.crt", cdp_url("part1-mirror.crt", 1), 0, "g2-part2.crl");
+	assert_int_equal(x509_validate_why(mirror, 1, &unknown, why, sizeof(why)), X509E_REV_UNKNOWN);
+	assert_int_equal(unknown, 1);
+	/* (here nothing is downloaded: the cached copies stand in for the server) */
+	assert_non_null(strstr(why, "g2-part1-mirror.crl"));
+	assert_non_null(strstr(why, "g2-part1.crl"));
+	/* a CRL of some reasons only cannot say good alone */
+	reload(f);
+	cache_crl(f, "part1-good.crt", "g2-part1-reasons.crl");
+	assert_int_equal(x509_validate_why(good, 1, &unknown, why, sizeof(why)), X509E_REV_UNKNOWN);
+	assert_int_equal(unknown, 1);
+	X509_free(late);
+	X509_free(mirror);
+	X509_free(good);
+}
+
+/* The caches are bounded: crl_cache_entries and crl_cache_bytes in memory
+ * (least recently used out first), crl_cache_entries on disk (oldest out). */
+static void
+test_crl_cache_limits(void **state)
+{
+	struct fx *f = *state;
+	X509 *p1 = load_cert("part1-good.crt"), *p2 = load_cert("part2-good.crt");
+	X509 *ca = load_cert("g2.crt");
+	char path[1200], other[1200], hex[80];
+	struct stat st;
+	int unknown = 0, i;
+
+	/* one slot: part 2 pushes part 1 out of memory */
+	f->conf.x509_crl_cache_entries = 1;
+	reload(f);
+	cache_crl(f, "part1-good.crt", "g2-part1.crl");
+	cache_crl(f, "part2-good.crt", "g2-part2.crl");
+	assert_int_equal(x509_validate(p1, 1, &unknown), X509E_OK);
+	assert_int_equal(x509_validate(p2, 1, &unknown), X509E_OK);
+	assert_int_equal(x509_crl_cache_path(cdp_url("part1-good.crt", 0), ca, 0, path, sizeof(path)), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(x509_validate(p1, 1, &unknown), X509E_REV_UNKNOWN);
+	/* two slots: both stay in memory, the disk copy is not needed */
+	f->conf.x509_crl_cache_entries = 2;
+	reload(f);
+	cache_crl(f, "part1-good.crt", "g2-part1.crl");
+	assert_int_equal(x509_validate(p1, 1, &unknown), X509E_OK);
+	assert_int_equal(x509_validate(p2, 1, &unknown), X509E_OK);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(x509_validate(p1, 1, &unknown), X509E_OK);
+	/* two slots but room for one CRL's bytes: the least recently used goes */
+	f->conf.x509_crl_cache_bytes = 1024;
+	reload(f);
+	cache_crl(f, "part1-good.crt", "g2-part1.crl");
+	assert_int_equal(x509_validate(p1, 1, &unknown), X509E_OK);
+	assert_int_equal(x509_validate(p2, 1, &unknown), X509E_OK);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(x509_validate(p1, 1, &unknown), X509E_REV_UNKNOWN);
+	/* on disk: at most crl_cache_entries CRLs, the oldest go; other files stay */
+	snprintf(other, sizeof(other), "rm -f '%s'/*.crl", f->cache);
+	assert_int_equal(system(other), 0);
+	for (i = 0; i < 5; i++) {
+		struct timespec ts[2] = { { .tv_sec = 1000000000 + i }, { .tv_sec = 1000000000 + i } };
+		FILE *fp;
+
+		snprintf(hex, sizeof(hex), "%064x", i);
+		snprintf(other, sizeof(other), "%s/%s.crl", f->cache, hex);
+		assert_non_null(fp = fopen(other, "w"));
+		fputs("x", fp);
+		fclose(fp);
+		assert_int_equal(utimensat(AT_FDCWD, other, ts, 0), 0);
+	}
+	snprintf(other, sizeof(other), "%s/README", f->cache);
+	{
+		FILE *fp = fopen(other, "w");
+
+		assert_non_null(fp);
+		fclose(fp);
+	}
+	reload(f);	/* setup prunes */
+	for (i = 0; i < 5; i++) {
+		snprintf(hex, sizeof(hex), "%064x", i);
+		snprintf(path, sizeof(path), "%s/%s.crl", f->cache, hex);
+		assert_int_equal(stat(path, &st) == 0, i >= 3);
+	}
+	assert_int_equal(stat(other, &st), 0);
+	f->conf.x509_crl_cache_entries = 1024;
+	f->conf.x509_crl_cache_bytes = 268435456;
+	X509_free(p1);
+	X509_free(p2);
+	X509_free(ca);
+}
+
+/* The audit record of an unknown status names the card and its account, and why. */
+static void
+test_finish_rev_unknown_audit(void **state)
+{
+	struct fx *f = *state;
+	struct login l = { .authd = &f->a, .ip = "127.0.0.1" };
+	json_t *out = json_object(), *st;
+	struct form *fm = NULL;
+	struct proof p;
+	X509 *x = load_cert("part1-revoked.crt");
+	struct x509_ident id;
+	char *sig, *body;
+
+	bind_cert(f, "part1-revoked.crt", f->uid, STORE_OK);
+	cache_crl(f, "part1-revoked.crt", "g2-part2.crl");
+	assert_int_equal(method_x509.begin(&l, out), METHOD_OK);
+	st = l.state;
+	sig = sign_b64("part1-revoked", json_string_value(json_object_get(st, "nonce")), 0, EVP_sha256());
+	body = form_with(sig);
+	assert_int_equal(form_parse(body, strlen(body), &fm), FORM_OK);
+	l.state = st;
+	l.txn = store_read_begin(f->s);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(method_x509.finish(&l, fm, &p), METHOD_FAIL);
+	store_read_end(l.txn);
+	assert_string_equal(p.audit_event, "x509.revocation_unknown");
+	assert_non_null(p.audit_extra);
+	assert_int_equal(x509_ident_of(x, &id), 0);
+	assert_string_equal(json_string_value(json_object_get(p.audit_extra, "card")), id.cred_id);
+	assert_string_equal(json_string_value(json_object_get(p.audit_extra, "user")), f->uid);
+	assert_non_null(strstr(json_string_value(json_object_get(p.audit_extra, "reason")), "g2-part1.crl"));
+	assert_string_equal(json_string_value(json_object_get(p.audit_extra, "outcome")), "refused");
+	assert_null(json_object_get(p.audit_extra, "cn"));
+	assert_null(json_object_get(p.audit_extra, "last4"));
+	assert_non_null(strstr(p.error_en, "cannot be checked"));
+	json_decref(p.audit_extra);
+	form_free(fm);
+	free(sig);
+	free(body);
+	json_decref(st);
+	json_decref(out);
+	X509_free(x);
+}
+
 static char *
 read_file(const char *name)
 {
@@ -697,11 +1339,18 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_signature_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_g2_g3_and_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revocation_crl_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revocation_partitions, setup, teardown),
+		cmocka_unit_test(test_crl_scope),
+		cmocka_unit_test(test_crl_issuer_and_time),
+		cmocka_unit_test(test_crl_delta_fits),
+		cmocka_unit_test_setup_teardown(test_revocation_delta_mirror_reasons, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crl_cache_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bindings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish_sign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish_tls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish_unbound_create, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disabled_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_finish_rev_unknown_audit, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("x509", tests, group_setup, NULL);
