@@ -593,7 +593,7 @@ twfido_result_clear(struct twfido_result *r)
 }
 
 char *
-twfido_app_link(const char *sp_ticket, const char *rtn_url, const char *rtn_val)
+twfido_app_link(int from_web, const char *sp_ticket, const char *rtn_url, const char *rtn_val)
 {
 	struct buf b;
 	char *u, *v, *out = NULL;
@@ -605,7 +605,8 @@ twfido_app_link(const char *sp_ticket, const char *rtn_url, const char *rtn_val)
 	v = b64url_encode_alloc((const uint8_t *)(rtn_val ? rtn_val : ""), rtn_val ? strlen(rtn_val) : 0);
 	if (u != NULL && v != NULL) {
 		buf_init(&b);
-		buf_adds(&b, "mobilemoica://moica.moi.gov.tw/a2a/verifySign?sp_ticket=");
+		buf_adds(&b, from_web ? "mobilemoica://moica.moi.gov.tw/w2a/verifySign?sp_ticket="
+		                      : "mobilemoica://moica.moi.gov.tw/a2a/verifySign?sp_ticket=");
 		buf_add_urlenc(&b, sp_ticket);
 		buf_adds(&b, "&rtn_url=");
 		buf_adds(&b, u);

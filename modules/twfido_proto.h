@@ -153,9 +153,11 @@ enum twfido_status twfido_parse_result(int http_status, const char *body, size_t
                                        const char *expected_hashed, struct twfido_result *out);
 void twfido_result_clear(struct twfido_result *r);
 
-/* The app-to-app deep link that opens the 行動自然人憑證 app on the same
- * phone: mobilemoica://moica.moi.gov.tw/a2a/verifySign?sp_ticket=…&rtn_url=
- * BASE64URL(rtn_url)&rtn_val=BASE64URL(rtn_val). malloc'd, or NULL. */
-char *twfido_app_link(const char *sp_ticket, const char *rtn_url, const char *rtn_val);
+/* The deep link that opens the 行動自然人憑證 app on the same phone (APP-API-01):
+ * mobilemoica://moica.moi.gov.tw/{w2a|a2a}/verifySign?sp_ticket=…&rtn_url=
+ * BASE64URL(rtn_url)&rtn_val=BASE64URL(rtn_val). from_web: 1 for a page in
+ * the phone's browser (w2a, ticket op_mode MWEB2APP), 0 for an app (a2a,
+ * APP2APP). malloc'd, or NULL. */
+char *twfido_app_link(int from_web, const char *sp_ticket, const char *rtn_url, const char *rtn_val);
 
 #endif

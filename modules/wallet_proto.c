@@ -123,6 +123,18 @@ error_status(int http_status, const json_t *j, char *code, size_t codesz)
 }
 
 static int
+vp_failure(const char *code)
+{
+	long n;
+	char *end;
+
+	if (code[0] != '2' || strlen(code) != 4)
+		return 0;
+	n = strtol(code, &end, 10);
+	return *end == '\0' && n >= 2000 && n <= 2019 && n != 2011;
+}
+
+static int
 uri_ok(const char *u)
 {
 	const char *p;
@@ -302,6 +314,13 @@ wallet_parse_result(int http_status, const char *body, size_t len, const char *t
 	}
 	if (http_status != 200) {
 		st = error_status(http_status, j, out->code, sizeof(out->code));
+		/* The module's own handler answers a presentation that failed its
+		 * checks (2000-2019: vp validate fail, claim not found, ...) with
+		 * HTTP 400 or 500 rather than 200 verifyResult false; that is the
+		 * person's presentation failing, not an outage. 2011 (invalid
+		 * presentation_definition) is our configuration. */
+		if ((st == WALLET_UNAVAILABLE || st == WALLET_REJECTED) && vp_failure(out->code))
+			st = WALLET_FAILED;
 		goto out;
 	}
 	/* DWVP-01-201 carries code "0"; the callback shape (DWVP-02-201) has

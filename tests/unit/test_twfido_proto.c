@@ -430,12 +430,19 @@ test_app_link(void **state)
 	char *s;
 
 	(void)state;
-	s = twfido_app_link("eyJhIjoxfQ.abc_-", "https://sso.city.example/r", "x=1");
+	/* rtn_url / rtn_val are base64url (the spec's samples, not its prose's
+	 * "Base64"): python3 -c 'import base64;print(base64.urlsafe_b64encode(b"…"))' */
+	s = twfido_app_link(0, "eyJhIjoxfQ.abc_-", "https://sso.city.example/r", "x=1");
 	assert_non_null(s);
 	assert_string_equal(s, "mobilemoica://moica.moi.gov.tw/a2a/verifySign?sp_ticket=eyJhIjoxfQ.abc_-"
 	                       "&rtn_url=aHR0cHM6Ly9zc28uY2l0eS5leGFtcGxlL3I&rtn_val=eD0x");
 	free(s);
-	assert_null(twfido_app_link(NULL, "https://x", NULL));
+	s = twfido_app_link(1, "eyJhIjoxfQ.abc_-", "https://sso.city.example/r?a=1", NULL);
+	assert_non_null(s);
+	assert_string_equal(s, "mobilemoica://moica.moi.gov.tw/w2a/verifySign?sp_ticket=eyJhIjoxfQ.abc_-"
+	                       "&rtn_url=aHR0cHM6Ly9zc28uY2l0eS5leGFtcGxlL3I_YT0x&rtn_val=");
+	free(s);
+	assert_null(twfido_app_link(1, NULL, "https://x", NULL));
 }
 
 int

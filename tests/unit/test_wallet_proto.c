@@ -124,6 +124,17 @@ test_parse_result(void **state)
 	assert_string_equal(r.code, "2008");
 	assert_string_equal(r.description, "vc claim is not matched");
 	wallet_result_clear(&r);
+	/* The module's handler maps 4002 to 404 and vp-validation failures to
+	 * 400/500 (OidvpErrorCode.java): still pending / failed, not an outage. */
+	b = "{\"code\":4002,\"message\":\"result not found\"}";
+	assert_int_equal(wallet_parse_result(404, b, strlen(b), TX, &r), WALLET_PENDING);
+	b = "{\"code\":2004,\"message\":\"vp validate fail\"}";
+	assert_int_equal(wallet_parse_result(500, b, strlen(b), TX, &r), WALLET_FAILED);
+	assert_string_equal(r.code, "2004");
+	b = "{\"code\":2008,\"message\":\"vc claim is not matched the requirement of filter\"}";
+	assert_int_equal(wallet_parse_result(400, b, strlen(b), TX, &r), WALLET_FAILED);
+	b = "{\"code\":2011,\"message\":\"invalid presentation_definition\"}";
+	assert_int_equal(wallet_parse_result(400, b, strlen(b), TX, &r), WALLET_REJECTED);
 	b = "{\"code\":\"35116\",\"message\":\"x\"}";
 	assert_int_equal(wallet_parse_result(403, b, strlen(b), TX, &r), WALLET_REJECTED);
 	b = "{\"code\":\"5001\",\"message\":\"資料庫異常\"}";
