@@ -211,12 +211,14 @@ class HiCos(simlib.Simulator):
                     "message": MESSAGES[E_UNTRUSTED]}
         slots = []
         for r in self.readers:
-            slot = {"slotDescription": r["name"]}
+            # An empty reader: "token": null (public samples skip a slot whose
+            # token is null or the string "unknown token").
+            slot = {"slotDescription": r["name"], "token": None}
             if r["card"]:
                 c = self.card(r["card"])["card"]
                 tok = {"label": "HiCOS PKI Smart Card", "serialNumber": SERIALS.get(r["card"], "TP0328" + "0" * 10)}
                 if withcert:
-                    tok["certs"] = [{"label": "Sign Cert", "usage": "digitalSignature|nonRepudiation",
+                    tok["certs"] = [{"label": "Sign Cert", "usage": "digitalSignature",
                                      "certb64": c.certb64, "subjectDN": c.subject(), "issuerDN": c.issuer(),
                                      "sn": c.serial_hex(),
                                      "notBefore": c.cert.not_valid_before.strftime("%Y%m%d%H%M%SZ"),

@@ -160,7 +160,7 @@ def run(sim, pki):
     _, _, r = sign(sim)
     T.ok(r.get("ret_code") == 0x76000006, "no card in the reader: 0x76000006", r)
     info = json.loads(simlib.http("GET", sim.url + "/pkcs11info")[2])
-    T.ok(info["slots"] and "token" not in info["slots"][0], "pkcs11info: the reader without a token", info)
+    T.ok(info["slots"] and info["slots"][0].get("token", "x") is None, "pkcs11info: the reader without a token", info)
     sim.ctl("readers", readers=[])
     _, _, r = sign(sim)
     T.ok(r.get("ret_code") == 0x76100003, "no reader: 0x76100003", r)
