@@ -80,8 +80,7 @@ def twfido(pki, d):
     kh = key.hex()
     with open(d + "/twkey", "w") as f:
         f.write(base64.b64encode(key).decode())
-    sim = simlib.start("twfido", "--pki", pki, "--service-id", "%s=%s" % (sid, d + "/twkey"),
-                       "--poll-interval-ms", "300")
+    sim = simlib.start("twfido", "--pki", pki, "--service-id", "%s=%s" % (sid, d + "/twkey"))
 
     def post(method, body):
         st, _, b = simlib.http("POST", sim.url + "/moise/sp/" + method, body.encode(),
@@ -109,14 +108,14 @@ def twfido(pki, d):
             T.ok(st == 429 and drv("twfido-result", kh, tx, expected, str(st), stdin=b).startswith("slow_down"),
                  "twfido %s %s: a too-fast poll is slow_down" % (op, mode), (st, b))
             sim.ctl("approve", ticket="latest", id_num="A123456789")
-            time.sleep(0.35)
+            sim.ctl("advance", seconds=4.1)
             st, b = post("getAthOrSignResult", poll)
             r = drv("twfido-result", kh, tx, expected, str(st), stdin=b).split()
             T.ok(r[0] == "ok" and (op == "ATH" or r[2].startswith("MII")),
                  "twfido %s %s: approved; C verifies the result's idp_checksum%s"
                  % (op, mode, " (signed_response present)" if op == "SIGN" else ""), (b, r))
             hashed_seen.add(r[1])
-            time.sleep(0.35)
+            sim.ctl("advance", seconds=4.1)
         T.ok(len(hashed_seen) == 1, "twfido: hashed_id_num is stable for the person across requests", hashed_seen)
 
         tx = str(uuid.uuid4())

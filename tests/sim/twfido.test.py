@@ -70,8 +70,7 @@ def main():
     kf = os.path.join(d, "key")
     with open(kf, "w") as f:
         f.write(base64.b64encode(KEY).decode())
-    sim = simlib.start("twfido", "--pki", pki, "--service-id", "%s=%s" % (SID, kf),
-                       "--poll-interval-ms", "300")
+    sim = simlib.start("twfido", "--pki", pki, "--service-id", "%s=%s" % (SID, kf))
     try:
         run(sim, pki)
     finally:
@@ -130,11 +129,11 @@ def run(sim, pki):
     st, r = poll(sim, txid, tid)
     T.ok(st == 429, "a poll sooner than the minimum interval gets 429 Too Many Requests", (st, r))
     sim.ctl("open")
-    time.sleep(0.35)
+    sim.ctl("advance", seconds=4.1)
     st, r = poll(sim, txid, tid)
     T.ok(r.get("error_code") == "20003", "after the person opens the app: pending 20003", r)
     sim.ctl("approve")
-    time.sleep(0.35)
+    sim.ctl("advance", seconds=4.1)
     st, r = poll(sim, txid, tid)
     res = r.get("result") or {}
     T.ok(r.get("error_code") == "0" and res.get("hashed_id_num") == hashed,
@@ -143,7 +142,7 @@ def run(sim, pki):
                      res.get("idp_checksum", "")),
          "the result's idp_checksum verifies over transaction_id+error_code+hashed_id_num+signed_response")
     verify_cms(pki, res, tbs)
-    time.sleep(0.35)
+    sim.ctl("advance", seconds=4.1)
     st, r = poll(sim, txid, tid)
     T.ok(r.get("error_code") == "SP-API-ATH-02-SPTKTID_SPTKT_RDM", "a redeemed ticket cannot be fetched again", r)
     st, r = poll(sim, str(uuid.uuid4()), tid)
