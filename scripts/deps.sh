@@ -9,7 +9,8 @@ PKGS_BUILD="build-essential pkg-config clang libclang-rt-14-dev libssl-dev libev
   liboath-dev libqrencode-dev libfido2-dev libcbor-dev libpam0g-dev"
 PKGS_TEST="libcmocka-dev libjwt-dev curl openssl nodejs npm wrk hyperfine oathtool
   libpam-wrapper libpamtest0-dev pamtester expect procps
-  openssh-server openssh-client libnss-wrapper chromium libnss3-tools python3"
+  openssh-server openssh-client libnss-wrapper chromium libnss3-tools python3
+  python3-cryptography"
 
 want="$PKGS_BUILD"
 [ "${1:-}" = "--test" ] && want="$PKGS_BUILD $PKGS_TEST"
