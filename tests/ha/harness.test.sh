@@ -25,7 +25,6 @@ n2_pid=
 cleanup() {
 	kill_pid "$n1_pid"
 	kill_pid "$n2_pid"
-	[ -n "${HA_DEBUG:-}" ] && [ -n "$hap_T" ] && cp "$hap_T/haproxy.log" /tmp/ha-debug-haproxy.log
 	haproxy_cleanup
 	pg_cleanup
 	rm -rf "$top"
