@@ -86,6 +86,18 @@ standby_ro() {
 }
 check "the standby refuses writes" standby_ro
 
+# The schema draft and the statements of docs/decisions/0006 are real SQL for
+# this PostgreSQL: every ```sql block, in order, in one session as authd's role.
+schema_draft() {
+	sed -n '/^```sql$/,/^```$/{/^```/d;p}' "$root/docs/decisions/0006-postgresql-notes.md" \
+		>"$T/schema.sql"
+	[ -s "$T/schema.sql" ] || { echo "# no sql block found"; return 1; }
+	out=$(PGPASSFILE=$pg_passfile timeout 30 "$pg_bindir/psql" -X -q -v ON_ERROR_STOP=1 \
+		-d "$ci_a" -f "$T/schema.sql" 2>&1) || { echo "# $out"; return 1; }
+	test "$(pg_authd_sql "$ci_a" "SELECT count(*) FROM pg_tables WHERE schemaname = 'authd'")" -eq 28
+}
+check "the schema draft of docs/decisions/0006 applies (with its statements)" schema_draft
+
 check "a multi-host read-write string picks the primary while it is up" \
 	test "$(pg_authd_sql "$ci_ab" "SELECT inet_server_port()")" = "$(pg_port_of a)"
 
