@@ -53,6 +53,10 @@ ci_ab=$(pg_conninfo a b)
 check "psql connects to the primary as authd's role (scram-sha-256)" \
 	test "$(pg_authd_sql "$ci_a" "SELECT current_user || '@' || current_database()")" = "authd@authd"
 
+check "the unix socket in the temporary folder accepts the role too" \
+	test "$(pg_authd_sql "host=$pg_sock port=$(pg_port_of a) dbname=$pg_db user=$pg_role" \
+		"SELECT inet_server_port() IS NULL")" = t
+
 wrong_pw() {
 	out=$(PGPASSWORD=not-the-password PGPASSFILE=/dev/null timeout 10 "$pg_bindir/psql" -X -q -A -t \
 		-d "$ci_a" -c "SELECT 1" 2>&1)

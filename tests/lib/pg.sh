@@ -381,14 +381,20 @@ pg_kill() {
 	return 0
 }
 
-# pg_promote NAME: promotes a standby (pg_ctl promote, which waits for the end
-# of recovery) and then waits until a write commits on it; pg_promote_ms is the
-# whole time taken. With PG_SYNC_STANDBY the new primary has no standby of its
-# own and no synchronous_standby_names (it was set on the old primary only).
+# pg_promote NAME [sql]: promotes a standby — pg_ctl promote (waits for the
+# end of recovery), or with "sql" SELECT pg_promote() as the superuser, what a
+# failover tool without shell access does — then waits until a write commits
+# on it; pg_promote_ms is the whole time taken. With PG_SYNC_STANDBY the new
+# primary has no synchronous_standby_names (it was set on the old primary only).
 pg_promote() {
 	_pr_t0=$(pg_ms)
-	pg_ctl_as "$1" -w -t "$pg_wait" promote >>"$pg_T/$1.ctl" 2>&1 ||
-		{ pg_err="pg_ctl promote $1 failed"; return 1; }
+	if [ "${2:-}" = sql ]; then
+		[ "$(pg_sql "$1" "SELECT pg_promote(true, $pg_wait)")" = t ] ||
+			{ pg_err="pg_promote() on $1 failed"; return 1; }
+	else
+		pg_ctl_as "$1" -w -t "$pg_wait" promote >>"$pg_T/$1.ctl" 2>&1 ||
+			{ pg_err="pg_ctl promote $1 failed"; return 1; }
+	fi
 	_pr_end=$(($(date +%s) + pg_wait))
 	while [ "$(date +%s)" -le $_pr_end ]; do
 		if [ "$(pg_in_recovery "$1" 2>/dev/null)" = f ] &&
@@ -458,9 +464,10 @@ pg_cleanup() {
 		_cl_pids=$(pg_pids_of "$_cl_n") || continue
 		# shellcheck disable=SC2086
 		kill -CONT $_cl_pids 2>/dev/null
-		pg_ctl_as "$_cl_n" -m immediate -w -t 10 stop >/dev/null 2>&1 ||
+		if ! pg_ctl_as "$_cl_n" -m immediate -w -t 10 stop >/dev/null 2>&1; then
 			# shellcheck disable=SC2086
 			kill -KILL $_cl_pids 2>/dev/null
+		fi
 	done
 	pg_paused=
 	pg_instances=
