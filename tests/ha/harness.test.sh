@@ -3,11 +3,14 @@
 # harness (tests/lib/pg.sh, tests/lib/haproxy.sh), before authd has a
 # PostgreSQL backend (issue 13): a PostgreSQL 15 primary and a synchronous
 # streaming standby, two authd nodes (each still on its own LMDB store: here
-# they only serve /healthz) behind HAProxy with TLS passed through, and the
-# faults the HA tests will play: a node killed, the primary paused with SIGSTOP
-# for 3 s, the primary stopped and the standby promoted. Prints TAP lines, the
+# they only serve /healthz and discovery) behind HAProxy with TLS passed
+# through — then, for comparison, terminated and re-encrypted — and the faults
+# the HA tests will play: a node killed idle and under traffic, the primary
+# paused with SIGSTOP for 3 s, the primary stopped and the standby promoted.
+# It also applies the schema draft of docs/decisions/0006. Prints TAP lines, the
 # measured timings as "# timing:" comments, and "ha-harness: N passed, N failed".
-# Not in `make test` yet. Bounded: every wait has a limit; about 20 s.
+# Not in `make test` yet. Bounded: every wait has a limit; about 20-30 s.
+# Runs as root (servers as the user authd-test) or as any user.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -120,6 +123,7 @@ node_start() {
 			echo "[server]"
 			echo "issuer = https://localhost:$lb_port"
 			echo "listen = 127.0.0.1:$2"
+			echo "trusted_proxies = 127.0.0.1"
 			echo "tls_cert = certs/tls.crt"
 			echo "tls_key = certs/tls.key"
 			echo "threads = 1"
@@ -131,7 +135,7 @@ node_start() {
 			echo "argon2_ops = 1"
 			echo "breached_list = $root/share/common-passwords.txt"
 			echo "[log]"
-			echo "level = 1"
+			echo "level = 2"
 		} >"$T/authd.conf"
 		authd_init
 	fi
@@ -221,6 +225,45 @@ echo "# $(wc -l <"$codes") requests during the kill, $failed failed:" \
 	"$(awk -v tk="$tk" '$3 != 200 { printf "%s from kill%+d to kill%+d ms; ", $3, $1 - tk, $2 - tk }' "$codes")"
 check "no request begun after the killed node was gone failed" test "$after" -eq 0
 check "at most the one request in flight at the kill failed" test "$failed" -le 1
+
+# What a node sees as the client's address. In TCP mode, without the PROXY
+# protocol (authd does not read it yet, docs/decisions/0005), every client is
+# HAProxy's address. The client here connects from 127.0.0.2 and asks for the
+# discovery document (the health checks ask for /healthz).
+disco=/.well-known/openid-configuration
+node_peers() { cat "$top/n1/authd.log" "$top/n2/authd.log" 2>/dev/null |
+	grep "\"path\":\"$disco\"" | sed -n 's/.*"peer":"\([^"]*\)".*/\1/p' | sort -u | tr '\n' ' '; }
+node_start 2 "$p2"
+haproxy_wait_status n2 UP 10 || bail "haproxy: $hap_err"
+: >"$top/n1/authd.log"
+: >"$top/n2/authd.log"
+curl -s --max-time 3 --interface 127.0.0.2 --cacert "$AUTHD_CA" -o /dev/null "https://localhost:$lb_port$disco"
+echo "# tcp mode: the nodes saw the client as: $(node_peers)(HAProxy; PROXY v2 needed)"
+
+# Option B of 0005, for comparison: TLS terminated by HAProxy and re-encrypted
+# to the nodes; the address travels in X-Forwarded-For, which HAProxy sets
+# (replacing whatever the client sent, since authd reads the first line).
+haproxy_stop
+HAPROXY_CERT=$top/certs/tls.crt HAPROXY_KEY=$top/certs/tls.key HAPROXY_PORT=$lb_port \
+	haproxy_start http "$AUTHD_CA" "n1=127.0.0.1:$p1" "n2=127.0.0.1:$p2" ||
+	{ haproxy_log_tail; bail "haproxy (http): $hap_err"; }
+for s in n1 n2; do
+	haproxy_wait_status "$s" UP 10 || { haproxy_log_tail; bail "haproxy: $hap_err"; }
+done
+: >"$top/n1/authd.log"
+: >"$top/n2/authd.log"
+bad=0
+for i in 1 2 3 4; do
+	c=$(curl -s --max-time 3 --interface 127.0.0.2 --cacert "$AUTHD_CA" -o /dev/null \
+		-w '%{http_code}' -H "X-Forwarded-For: 203.0.113.9" "https://localhost:$lb_port$disco")
+	[ "$c" = 200 ] || bad=$((bad + 1))
+done
+check "TLS terminated and re-encrypted by HAProxy: requests answered" test $bad -eq 0
+peers=$(node_peers)
+echo "# http mode: the nodes saw the client as: $peers"
+check "HAProxy's X-Forwarded-For gives the nodes the client's address, not the forged one" \
+	test "$peers" = "127.0.0.2 "
+check "both nodes served in http mode" test "$(haproxy_sessions n1)" -gt 0 -a "$(haproxy_sessions n2)" -gt 0
 
 # ---- PostgreSQL faults ----------------------------------------------------------
 
