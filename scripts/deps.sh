@@ -6,11 +6,11 @@ set -eu
 
 PKGS_BUILD="build-essential pkg-config clang libclang-rt-14-dev libssl-dev libevent-dev
   libjansson-dev liblmdb-dev lmdb-utils libsodium-dev libinih-dev libcurl4-openssl-dev
-  liboath-dev libqrencode-dev libfido2-dev libcbor-dev libpam0g-dev"
+  liboath-dev libqrencode-dev libfido2-dev libcbor-dev libpam0g-dev libpq-dev"
 PKGS_TEST="libcmocka-dev libjwt-dev curl openssl nodejs npm wrk hyperfine oathtool
   libpam-wrapper libpamtest0-dev pamtester expect procps
   openssh-server openssh-client libnss-wrapper chromium libnss3-tools python3
-  python3-cryptography"
+  python3-cryptography postgresql-15 postgresql-client-15 haproxy"
 
 want="$PKGS_BUILD"
 [ "${1:-}" = "--test" ] && want="$PKGS_BUILD $PKGS_TEST"
