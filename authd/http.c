@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -331,6 +332,51 @@ http_header(struct http_req *r, const char *name)
 	if (h->ev == NULL)
 		return NULL;
 	return evhttp_find_header(evhttp_request_get_input_headers(h->ev), name);
+}
+
+/* Every line of header name, in the order received, joined with ", " into out
+ * (RFC 9110 §5.3: repeated lines are one comma-separated list). Returns the
+ * number of lines, or -1 when the joined list does not fit in n bytes. */
+static int
+header_lines(struct hreq *h, const char *name, char *out, size_t n)
+{
+	const struct evkeyval *kv;
+	size_t len = 0;
+	int lines = 0;
+
+	out[0] = '\0';
+	if (h->ev == NULL)
+		return 0;
+	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(h->ev), next) {
+		size_t vl;
+
+		if (strcasecmp(kv->key, name) != 0)
+			continue;
+		vl = strlen(kv->value);
+		if (len + (lines ? 2 : 0) + vl >= n)
+			return -1;
+		if (lines++) {
+			memcpy(out + len, ", ", 2);
+			len += 2;
+		}
+		memcpy(out + len, kv->value, vl + 1);
+		len += vl;
+	}
+	return lines;
+}
+
+/* How many lines of header name the request carries. */
+static int
+header_count(struct hreq *h, const char *name)
+{
+	const struct evkeyval *kv;
+	int lines = 0;
+
+	if (h->ev == NULL)
+		return 0;
+	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(h->ev), next)
+		lines += strcasecmp(kv->key, name) == 0;
+	return lines;
 }
 
 static char *
@@ -694,8 +740,7 @@ set_peer(struct hreq *h)
 {
 	struct http_server *s = h->r.loop->srv;
 	const struct sockaddr *sa = evhttp_connection_get_addr(h->evcon);
-	const char *xff;
-	char tmp[512];
+	char tmp[1024];
 
 	strcpy(h->r.peer, "-");
 	if (sa != NULL && sa->sa_family == AF_INET)
@@ -706,10 +751,11 @@ set_peer(struct hreq *h)
 		    sizeof(h->r.peer));
 	if (s->a->conf->n_trusted_proxies == 0 || !peer_trusted(s, h->r.peer))
 		return;
-	xff = http_header(&h->r, "X-Forwarded-For");
-	if (xff == NULL || strlen(xff) >= sizeof(tmp))
+	/* A proxy appends its line after any the client sent (HAProxy's option
+	 * forwardfor): read them all, in order, as one list, and walk it from the
+	 * right. A list too long to read leaves the proxy's own address. */
+	if (header_lines(h, "X-Forwarded-For", tmp, sizeof(tmp)) <= 0)
 		return;
-	strcpy(tmp, xff);
 	for (;;) {
 		char *comma = strrchr(tmp, ','), *e = comma ? comma + 1 : tmp, *end;
 
@@ -851,6 +897,13 @@ peer_cert_from_proxy(struct hreq *h)
 		return;
 	if (!tcp_peer_trusted(h)) {
 		log_msg(LOG_WARN, "client certificate header from an untrusted address ignored",
+		    "peer", h->r.peer, "header", c->x509_proxy_header, NULL);
+		return;
+	}
+	/* The proxy sets this header once; a second line is one the client sent
+	 * and the proxy let through: which one is the proxy's cannot be known. */
+	if (header_count(h, c->x509_proxy_header) != 1) {
+		log_msg(LOG_WARN, "client certificate header sent more than once: ignored",
 		    "peer", h->r.peer, "header", c->x509_proxy_header, NULL);
 		return;
 	}

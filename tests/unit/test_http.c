@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/http.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -50,9 +51,10 @@ static void
 h_echo(struct http_req *r)
 {
 	const char *pw = http_param(r, "password");
-	json_t *j = json_pack("{s:s?,s:s?,s:s,s:s,s:I,s:I}", "a", http_param(r, "a"), "qa",
+	json_t *j = json_pack("{s:s?,s:s?,s:s,s:s,s:I,s:I,s:b}", "a", http_param(r, "a"), "qa",
 	    http_query(r, "a"), "lang", r->lang, "peer", r->peer, "body_len", (json_int_t)r->body_len,
-	    "pw_len", (json_int_t)(pw != NULL ? (json_int_t)strlen(pw) : -1));
+	    "pw_len", (json_int_t)(pw != NULL ? (json_int_t)strlen(pw) : -1),
+	    "cert", r->tls_peer_cert_pem != NULL);
 
 	http_reply_json(r, 200, j);
 }
@@ -207,6 +209,8 @@ group_setup(void **state)
 	conf.max_connections = 64;
 	conf.trusted_proxies[0] = "127.0.0.1";
 	conf.n_trusted_proxies = 1;
+	conf.x509_enabled = 1;	/* for the client certificate header from the proxy */
+	conf.x509_proxy_header = "X-Client-Cert";
 	conf.default_lang = "zh-TW";
 	authd.conf = &conf;
 	http_set_routes(test_routes);
@@ -591,6 +595,54 @@ test_peer_and_forwarded_for(void **state)
 	assert_non_null(strstr(body_of(out), "\"peer\":\"::1\""));
 }
 
+/* A proxy appends its own X-Forwarded-For line after the client's: all lines
+ * are one list, read from the right (not the client's first line). */
+static void
+test_forwarded_for_lines(void **state)
+{
+	char out[4096];
+	int closed;
+	const char *two = "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "X-Forwarded-For: 203.0.113.66\r\nX-Forwarded-For: 198.51.100.7\r\n\r\n";
+	const char *spread = "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "X-Forwarded-For: 203.0.113.66, 192.0.2.1\r\nx-forwarded-for: 198.51.100.8, 127.0.0.1\r\n\r\n";
+
+	(void)state;
+	assert_int_equal(exchange(0, two, strlen(two), out, sizeof(out), &closed), 200);
+	assert_non_null(strstr(body_of(out), "\"peer\":\"198.51.100.7\""));
+	assert_int_equal(exchange(0, spread, strlen(spread), out, sizeof(out), &closed), 200);
+	assert_non_null(strstr(body_of(out), "\"peer\":\"198.51.100.8\""));
+}
+
+/* The proxy's client-certificate header counts only when it came once. */
+static void
+test_proxy_cert_header_once(void **state)
+{
+	static char one[4096], twice[8192];
+	char out[4096], *pem = NULL, *enc;
+	int closed;
+	BIO *b = BIO_new(BIO_s_mem());
+	long n;
+
+	(void)state;
+	assert_non_null(b);
+	assert_int_equal(PEM_write_bio_X509(b, cert), 1);
+	n = BIO_get_mem_data(b, &pem);
+	assert_true(n > 0);
+	enc = evhttp_uriencode(pem, n, 0);
+	assert_non_null(enc);
+	snprintf(one, sizeof(one), "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "X-Client-Cert: %s\r\n\r\n", enc);
+	snprintf(twice, sizeof(twice), "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "X-Client-Cert: %s\r\nX-Client-Cert: %s\r\n\r\n", enc, enc);
+	free(enc);
+	BIO_free(b);
+	assert_int_equal(exchange(0, one, strlen(one), out, sizeof(out), &closed), 200);
+	assert_non_null(strstr(body_of(out), "\"cert\":true"));
+	assert_int_equal(exchange(0, twice, strlen(twice), out, sizeof(out), &closed), 200);
+	assert_non_null(strstr(body_of(out), "\"cert\":false"));
+}
+
 static void
 test_lang_and_cookies(void **state)
 {
@@ -749,6 +801,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_oversized_header_closes, start, stop),
 		cmocka_unit_test_setup_teardown(test_oversized_body, start, stop),
 		cmocka_unit_test_setup_teardown(test_peer_and_forwarded_for, start, stop),
+		cmocka_unit_test_setup_teardown(test_forwarded_for_lines, start, stop),
+		cmocka_unit_test_setup_teardown(test_proxy_cert_header_once, start, stop),
 		cmocka_unit_test_setup_teardown(test_lang_and_cookies, start, stop),
 		cmocka_unit_test_setup_teardown(test_deferred_work, start, stop),
 		cmocka_unit_test_setup_teardown(test_disconnect_before_deferred_reply, start, stop),
