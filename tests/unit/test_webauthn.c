@@ -216,12 +216,17 @@ client_data(const char *type, const char *challenge, const char *origin, const c
 	return b64(j, strlen(j));
 }
 
-/* A self-signed attestation certificate for key k (DER). */
+/* The subject of Chromium's virtual authenticator's self-signed "batch"
+ * attestation certificate (device/fido/virtual_fido_device.cc). */
+#define CHROMIUM_BATCH "C=US/O=Chromium/OU=Authenticator Attestation/CN=Batch Certificate"
+
+/* A self-signed attestation certificate for key k (DER), subject "C=../O=..". */
 static size_t
-att_cert(EVP_PKEY *k, uint8_t **der)
+att_cert_named(EVP_PKEY *k, const char *subject, uint8_t **der)
 {
 	X509 *x = X509_new();
 	X509_NAME *nm;
+	char buf[256], *part, *save = NULL;
 	int n;
 
 	X509_set_version(x, 2);
@@ -229,7 +234,15 @@ att_cert(EVP_PKEY *k, uint8_t **der)
 	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
 	X509_gmtime_adj(X509_getm_notAfter(x), 3600L * 24 * 365);
 	nm = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"Test Batch", -1, -1, 0);
+	snprintf(buf, sizeof(buf), "%s", subject);
+	for (part = strtok_r(buf, "/", &save); part != NULL; part = strtok_r(NULL, "/", &save)) {
+		char *eq = strchr(part, '=');
+
+		assert_non_null(eq);
+		*eq = '\0';
+		assert_int_equal(X509_NAME_add_entry_by_txt(nm, part, MBSTRING_UTF8,
+		    (const unsigned char *)eq + 1, -1, -1, 0), 1);
+	}
 	X509_set_issuer_name(x, nm);
 	X509_set_pubkey(x, k);
 	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
@@ -238,6 +251,12 @@ att_cert(EVP_PKEY *k, uint8_t **der)
 	assert_true(n > 0);
 	X509_free(x);
 	return (size_t)n;
+}
+
+static size_t
+att_cert(EVP_PKEY *k, uint8_t **der)
+{
+	return att_cert_named(k, "CN=Test Batch", der);
 }
 
 /* WA_SEED_DIR=tests/fuzz/corpus/webauthn: each attestation object made here
@@ -264,6 +283,7 @@ enum fmt { F_NONE, F_SELF, F_X5C, F_U2F };
 struct reg_opts {
 	enum fmt fmt;
 	const char *type, *challenge, *origin, *rp_id;
+	const char *subject;       /* F_X5C: the self-signed certificate's subject */
 	uint8_t flags;
 	int tamper_sig;
 };
@@ -297,7 +317,7 @@ make_reg(struct authr *a, const struct reg_opts *o, char **cd_out, char **ao_out
 		break;
 	case F_X5C:
 		ak = keygen(-7);
-		dl = att_cert(ak, &der);
+		dl = o->subject != NULL ? att_cert_named(ak, o->subject, &der) : att_cert(ak, &der);
 		sl = sign(ak, msg, adl + 32, sig);
 		st = cbor_new_definite_map(3);
 		map_add(st, cbor_build_string("alg"), cbor_neg(-7));
@@ -765,15 +785,21 @@ w_add(struct store_txn *t, void *arg)
 }
 
 static json_t *
-enrol(struct fx *f, struct authr *a, enum fmt fmt, uint8_t flags)
+enrol_opts(struct fx *f, struct authr *a, struct reg_opts o)
 {
 	struct add_ctx c = { .f = f, .name = "Office key" };
 	json_t *rec = NULL;
 
-	assert_int_equal(reg(f, a, (struct reg_opts){ .fmt = fmt, .flags = flags }, 0, &rec), WA_OK);
+	assert_int_equal(reg(f, a, o, 0, &rec), WA_OK);
 	c.rec = rec;
 	assert_int_equal(store_write_sync(f->s, w_add, &c), STORE_OK);
 	return rec;
+}
+
+static json_t *
+enrol(struct fx *f, struct authr *a, enum fmt fmt, uint8_t flags)
+{
+	return enrol_opts(f, a, (struct reg_opts){ .fmt = fmt, .flags = flags });
 }
 
 /* Runs begin (as /login/begin does) and finish with the stored state. */
@@ -951,6 +977,37 @@ test_method_first_and_later_step(void **state)
 	json_decref(user);
 	authr_free(&hw);
 	authr_free(&sw);
+}
+
+/* Regression (issue 11, item 3): Chromium's virtual authenticator signs its
+ * packed statement with a self-signed "batch" certificate (C=US, O=Chromium,
+ * OU=Authenticator Attestation). Nothing chains it to a root anyone trusts,
+ * so it is a passkey (swk) however well its signature verifies: with UV it
+ * reaches AAL2, never AAL3, alone or as the account's best method. */
+static void
+test_selfsigned_batch_is_passkey(void **state)
+{
+	struct fx *f = *state;
+	struct authr a;
+	struct proof p = { 0 };
+	json_t *st = NULL;
+	struct store_txn *t;
+
+	authr_init(&a, -7, 0);
+	json_decref(enrol_opts(f, &a, (struct reg_opts){ .fmt = F_X5C, .subject = CHROMIUM_BATCH,
+	    .flags = WA_FLAG_UP | WA_FLAG_UV }));
+	assert_int_equal(login_with(f, &a, NULL, (struct get_opts){ .flags = WA_FLAG_UP | WA_FLAG_UV },
+	    NULL, &st, &p), METHOD_OK);
+	assert_true(p.amr & AMR_SWK);
+	assert_false(p.amr & AMR_HWK);
+	assert_false(p.props & PROP_HARDWARE);
+	assert_int_equal(policy_level_of(p.amr, p.factors, p.props), AAL2);
+	proof_clear(&p);
+	json_decref(st);
+	t = store_read_begin(f->s);
+	assert_int_equal(webauthn_reachable_level(t, f->uid, NULL), AAL2);
+	store_read_end(t);
+	authr_free(&a);
 }
 
 struct audit_find {
@@ -1151,6 +1208,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_assert_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_method_first_and_later_step, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_selfsigned_batch_is_passkey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_method_counter_regression, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config, setup, teardown),
