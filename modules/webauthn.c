@@ -286,6 +286,12 @@ cbor_item_len(const uint8_t *p, size_t n, int depth)
 	}
 }
 
+size_t
+webauthn_cbor_item_len(const uint8_t *p, size_t n)
+{
+	return p != NULL ? cbor_item_len(p, n, 0) : 0;
+}
+
 /* cbor_load of exactly the one item at p (whose length the walker checked). */
 static cbor_item_t *
 cbor_load_one(const uint8_t *p, size_t n, size_t *len)

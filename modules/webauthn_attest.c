@@ -122,8 +122,9 @@ cose_read(const uint8_t *p, size_t n, struct cose *k)
 	int rc = -1;
 
 	memset(k, 0, sizeof(*k));
-	if (p == NULL || n == 0 || (it = cbor_load(p, n, &res)) == NULL)
-		return -1;
+	if (p == NULL || n == 0 || webauthn_cbor_item_len(p, n) != n ||
+	    (it = cbor_load(p, n, &res)) == NULL)
+		return -1;	/* the shape first: cbor_load sizes arrays from headers */
 	if (res.error.code != CBOR_ERR_NONE || res.read != n || !cbor_isa_map(it) ||
 	    !cbor_map_is_definite(it))
 		goto out;

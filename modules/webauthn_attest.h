@@ -46,6 +46,12 @@ int wa_att_type_from_name(const char *s);
 int wa_attest_verify(const struct wa_att *att, const struct wa_authdata *ad,
                      const uint8_t cdh[32], struct wa_evidence *ev);
 
+/* From webauthn.c: the length of the one well-formed CBOR item at p, by a
+ * bounded walk of its shape before libcbor allocates anything (declared
+ * lengths must fit the input, nesting <= 8, no indefinite lengths); 0 when
+ * there is none. Every CBOR input goes through it before cbor_load. */
+size_t webauthn_cbor_item_len(const uint8_t *p, size_t n);
+
 /* The credential public key of a COSE_Key (EC2 P-256, OKP Ed25519 or RSA), as
  * an EVP_PKEY the caller frees; NULL when it is none of those. */
 EVP_PKEY *wa_cose_pkey(const uint8_t *cose, size_t n);
