@@ -71,7 +71,8 @@ long long fido_mds_serial(const struct fido_mds *m);
 size_t fido_mds_count(const struct fido_mds *m);
 
 /* The entry for an AAGUID, or for a U2F attestation certificate's key
- * identifier (SHA-1 of its subjectPublicKey); NULL when not listed. */
+ * identifier (SHA-1 of its subjectPublicKey); NULL when not listed. The
+ * entry (and its roots) belongs to m: borrowed until fido_mds_free(m). */
 const struct fido_mds_entry *fido_mds_find_aaguid(const struct fido_mds *m, const uint8_t aaguid[16]);
 const struct fido_mds_entry *fido_mds_find_keyid(const struct fido_mds *m, const uint8_t keyid[20]);
 
