@@ -27,6 +27,7 @@
 #include "../modules/password.h"
 #include "../modules/totp.h"
 #include "../modules/webauthn.h"
+#include "../modules/webauthn_trust.h"
 #include "policy.h"
 #include "../modules/x509.h"
 #include "audit.h"
@@ -2335,18 +2336,23 @@ wa_remove_cb(struct store_txn *t, void *arg)
 	return rc;
 }
 
-/* The fields an administrator needs; the key material stays in the store. */
+/* The fields an administrator needs, and what the key counts as under the
+ * trust configuration in force (hardware, and why); the key material and the
+ * attestation chain stay in the store. */
 static int
 wa_list_print(const char *username, json_t *list)
 {
-	static const char *const keep[] = { "name", "fmt", "attested", "uv", "aaguid", "transports",
-		"sign_count", "created", "last_used", "suspicious", NULL };
+	static const char *const keep[] = { "name", "fmt", "att", "att_note", "uv", "be", "bs",
+		"aaguid", "transports", "sign_count", "created", "last_used", "suspicious", NULL };
+	struct wa_verdict v;
 	json_t *c, *o;
 	size_t i, k;
 
 	json_array_foreach(list, i, c) {
-		if ((o = json_pack("{s:s s:O}", "username", username, "ref", json_object_get(c, "ref")))
-		    == NULL)
+		wa_trust_eval(c, time(NULL), &v);
+		if ((o = json_pack("{s:s s:O s:b s:s s:s}", "username", username, "ref",
+		    json_object_get(c, "ref"), "hardware", v.hardware, "trust", wa_why_name(v.why),
+		    "trust_detail", v.detail)) == NULL)
 			return -1;
 		for (k = 0; keep[k] != NULL; k++)
 			if (json_object_get(c, keep[k]) != NULL)
@@ -2361,7 +2367,7 @@ wa_list_print(const char *username, json_t *list)
 }
 
 static int
-cmd_webauthn(struct ctl *c, int argc, char **argv)
+wa_cmd(struct ctl *c, int argc, char **argv)
 {
 	struct wa_ctx x = { .u = { .c = c } };
 	char norm[USERNAME_MAX + 1];
@@ -2397,6 +2403,15 @@ cmd_webauthn(struct ctl *c, int argc, char **argv)
 	}
 	if (ctl_open_store(c, 0) != 0)
 		return EXIT_REFUSED;
+	{
+		/* Hardware or passkey depends on [webauthn]'s trust keys, as in authd. */
+		char err[512];
+
+		if (webauthn_configure(&c->conf, err, sizeof(err)) != 0) {
+			refuse("[webauthn] is not usable", err);
+			return EXIT_REFUSED;
+		}
+	}
 	if (rm) {
 		rc = store_write_sync(c->store, wa_remove_cb, &x);
 		if (rc == STORE_OK) {
@@ -2441,6 +2456,15 @@ cmd_webauthn(struct ctl *c, int argc, char **argv)
 		json_decref(u);
 		return rc;
 	}
+}
+
+static int
+cmd_webauthn(struct ctl *c, int argc, char **argv)
+{
+	int rc = wa_cmd(c, argc, argv);
+
+	webauthn_fini();
+	return rc;
 }
 
 /* ---------------------------------------------------------------- main */

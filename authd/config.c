@@ -81,6 +81,13 @@ static const struct key keys[] = {
 	{ "webauthn", "user_verification", K_STR, O(webauthn_uv), 0, 0 },
 	{ "webauthn", "attestation", K_STR, O(webauthn_attestation), 0, 0 },
 	{ "webauthn", "timeout_ms", K_INT, O(webauthn_timeout_ms), 10000, 600000 },
+	{ "webauthn", "attestation_roots", K_PATH, O(webauthn_attestation_roots), 0, 0 },
+	{ "webauthn", "mds_blob", K_PATH, O(webauthn_mds_blob), 0, 0 },
+	{ "webauthn", "mds_root", K_PATH, O(webauthn_mds_root), 0, 0 },
+	{ "webauthn", "mds_crls", K_PATH, O(webauthn_mds_crls), 0, 0 },
+	{ "webauthn", "hardware_aaguids", K_STR, O(webauthn_hardware_aaguids), 0, 0 },
+	{ "webauthn", "denied_aaguids", K_STR, O(webauthn_denied_aaguids), 0, 0 },
+	{ "webauthn", "synced_passkeys", K_STR, O(webauthn_synced_passkeys), 0, 0 },
 	{ "x509", "enabled", K_BOOL, O(x509_enabled), 0, 1 },
 	{ "x509", "trust_anchors", K_PATH, O(x509_trust_anchors), 0, 0 },
 	{ "x509", "intermediates", K_PATH, O(x509_intermediates), 0, 0 },
@@ -104,6 +111,8 @@ static const struct key keys[] = {
 
 /* The breached-password list installed by `make install`. */
 #define DEFAULT_BREACHED_LIST "/usr/local/share/authd/common-passwords.txt"
+/* Where the FIDO Alliance's MDS root goes (docs/webauthn.md says how to get it). */
+#define DEFAULT_MDS_ROOT "/etc/authd/fido-mds-root.pem"
 
 struct parse {
 	struct conf *c;
@@ -411,6 +420,7 @@ defaults(struct conf *c)
 	c->x509_crl_cache_bytes = 268435456;
 	if ((c->webauthn_rp_name = strdup("City SSO")) == NULL || (c->webauthn_uv = strdup("preferred")) == NULL ||
 	    (c->webauthn_attestation = strdup("direct")) == NULL || (c->x509_unbound = strdup("refuse")) == NULL ||
+	    (c->webauthn_synced_passkeys = strdup("aal2")) == NULL ||
 	    (c->x509_tls_listen = strdup("")) == NULL || (c->x509_proxy_header = strdup("")) == NULL ||
 	    (c->x509_policy_oids = strdup("")) == NULL ||
 	    (c->x509_local_sign_origin = strdup("http://127.0.0.1:61161")) == NULL)
@@ -613,11 +623,17 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 		goto oom;
 	if (c->breached_list == NULL && (c->breached_list = strdup(DEFAULT_BREACHED_LIST)) == NULL)
 		goto oom;
+	if (c->webauthn_mds_root == NULL && (c->webauthn_mds_root = strdup(DEFAULT_MDS_ROOT)) == NULL)
+		goto oom;
 	if (resolve(c, &c->tls_cert) || resolve(c, &c->tls_key) ||
 	    resolve(c, &c->store_path) || resolve(c, &c->breached_list) ||
 	    resolve(c, &c->totp_key_file) || resolve(c, &c->x509_crl_cache) ||
 	    (c->x509_trust_anchors && resolve(c, &c->x509_trust_anchors)) ||
-	    (c->x509_intermediates && resolve(c, &c->x509_intermediates)))
+	    (c->x509_intermediates && resolve(c, &c->x509_intermediates)) ||
+	    (c->webauthn_attestation_roots && resolve(c, &c->webauthn_attestation_roots)) ||
+	    (c->webauthn_mds_blob && resolve(c, &c->webauthn_mds_blob)) ||
+	    resolve(c, &c->webauthn_mds_root) ||
+	    (c->webauthn_mds_crls && resolve(c, &c->webauthn_mds_crls)))
 		goto oom;
 	return 0;
 oom:
@@ -658,6 +674,13 @@ conf_free(struct conf *c)
 	free(c->webauthn_origins);
 	free(c->webauthn_uv);
 	free(c->webauthn_attestation);
+	free(c->webauthn_attestation_roots);
+	free(c->webauthn_mds_blob);
+	free(c->webauthn_mds_root);
+	free(c->webauthn_mds_crls);
+	free(c->webauthn_hardware_aaguids);
+	free(c->webauthn_denied_aaguids);
+	free(c->webauthn_synced_passkeys);
 	free(c->x509_trust_anchors);
 	free(c->x509_intermediates);
 	free(c->x509_policy_oids);

@@ -84,8 +84,16 @@ struct conf {
 	char *webauthn_rp_name;     /* shown by the browser; "City SSO" */
 	char *webauthn_origins;     /* comma list of accepted origins; default: the issuer's origin */
 	char *webauthn_uv;          /* user verification: "preferred" (default), "required", "discouraged" */
-	char *webauthn_attestation; /* "direct" (default: verify packed / fido-u2f) or "none" */
+	char *webauthn_attestation; /* "direct" (default: ask for and verify attestation) or "none" */
 	int webauthn_timeout_ms;    /* 120000 */
+	/* What counts as hardware (docs/webauthn.md, modules/webauthn_trust.c) */
+	char *webauthn_attestation_roots; /* PEM bundle of trusted attestation roots; unset = none */
+	char *webauthn_mds_blob;    /* FIDO MDS3 BLOB file (the JWT); unset = not used */
+	char *webauthn_mds_root;    /* root the BLOB must chain to; "/etc/authd/fido-mds-root.pem" */
+	char *webauthn_mds_crls;    /* PEM CRLs for the BLOB's chain; unset = not checked */
+	char *webauthn_hardware_aaguids; /* comma list: only these models count as hardware; "" = any */
+	char *webauthn_denied_aaguids;   /* comma list: models refused outright; "" */
+	char *webauthn_synced_passkeys;  /* "aal2" (default), "aal1" or "refuse" */
 
 	/* [x509] — the citizen certificate (docs/citizen-certificate.md) */
 	int x509_enabled;           /* 0 */

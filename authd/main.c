@@ -157,6 +157,13 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		/* What the methods would refuse at start (a stale FIDO MDS BLOB, a
+		 * missing root file) is refused here too. */
+		if (methods_check(&conf, err, sizeof(err)) != 0) {
+			fprintf(stderr, "authd: %s\n", err);
+			conf_free(&conf);
+			return 1;
+		}
 		printf("config ok\n");
 		conf_free(&conf);
 		return 0;

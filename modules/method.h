@@ -129,12 +129,24 @@ struct authd_method {
 	int (*enrol_begin)(struct account *, json_t *out);
 	int (*enrol_finish)(struct account *, const struct form *);
 	void (*fini)(void);
+	/* The best amr/factors/props one more success of this method can show
+	 * for this person, for choosing a step-up (login_next_method): WebAuthn
+	 * shows "hwk" and the hardware property only when one of the person's
+	 * keys is verified hardware now. NULL: amr, factors, props above. */
+	void (*step_bits)(struct store_txn *t, const char *user_id, unsigned *amr,
+	                  unsigned *factors, unsigned *props);
+	/* authd --check-config: checks the method's configuration and the files
+	 * it names as init would, but creates nothing and starts nothing; 0, or
+	 * -1 with the reason in err. NULL: nothing beyond the config parser. */
+	int (*check)(const struct conf *, char *err, size_t errsz);
 };
 
 extern const struct authd_method *const authd_methods[];
 const struct authd_method *method_find(const char *name);
 /* Calls every method's init (then fini at exit). 0 on success. */
 int methods_init(struct authd *a);
+/* Every method's check (authd --check-config); 0, or -1 with err. */
+int methods_check(const struct conf *c, char *err, size_t errsz);
 void methods_fini(void);
 
 #endif

@@ -45,6 +45,17 @@ methods_fini(void)
 }
 
 int
+methods_check(const struct conf *c, char *err, size_t errsz)
+{
+	size_t i;
+
+	for (i = 0; authd_methods[i] != NULL; i++)
+		if (authd_methods[i]->check != NULL && authd_methods[i]->check(c, err, errsz) != 0)
+			return -1;
+	return 0;
+}
+
+int
 methods_init(struct authd *a)
 {
 	size_t i;

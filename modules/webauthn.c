@@ -11,11 +11,13 @@
  * What a success proves (docs/webauthn.md): always possession of the key
  * (FACTOR_HAVE) bound to our origin (PROP_PHISHING_RESISTANT) by a signature
  * over a fresh challenge (PROP_REPLAY_RESISTANT). "hwk" and PROP_HARDWARE only
- * for a key whose registration carried a verified packed-x5c or fido-u2f
- * attestation; otherwise (attestation "none", self attestation) "swk", since
- * nothing tells a hardware key from software. UV set: "user" and "pin", and
+ * for a key that webauthn_trust.c judges verified hardware at the time of use:
+ * its attestation chain ends at a root the operator trusts (attestation_roots
+ * or the FIDO MDS roots of its model) and it is not a synced passkey;
+ * otherwise "swk", whatever the key claims. UV set: "user" and "pin", and
  * FACTOR_KNOW (a PIN or a biometric unlocked the key; we cannot tell which,
- * and every UV-capable security key has a PIN). */
+ * and every UV-capable security key has a PIN) — except for a synced passkey
+ * under synced_passkeys = aal1, whose UV is not counted. */
 #include "webauthn.h"
 
 #include <stdio.h>
@@ -39,6 +41,8 @@
 #include "../lib/b64.h"
 #include "../lib/buf.h"
 #include "../lib/util.h"
+#include "webauthn_attest.h"
+#include "webauthn_trust.h"
 
 enum wa_uv { UV_DISCOURAGED, UV_PREFERRED, UV_REQUIRED };
 
@@ -71,6 +75,9 @@ webauthn_strerror(int err)
 	case WA_SIGNATURE: return "signature does not verify";
 	case WA_COUNTER: return "signature counter did not increase";
 	case WA_UNKNOWN: return "unknown credential";
+	case WA_DENIED: return "this model of key is denied";
+	case WA_SYNCED: return "synced passkeys are refused";
+	case WA_BACKUP: return "backup flags inconsistent or changed";
 	default: return "internal error";
 	}
 }
@@ -94,6 +101,7 @@ webauthn_fini(void)
 {
 	cfg_free(cfg);
 	cfg = NULL;
+	wa_trust_fini();
 }
 
 /* The issuer's origin (scheme://host[:port]) and host, from a checked issuer. */
@@ -205,7 +213,13 @@ webauthn_configure(const struct conf *c, char *err, size_t errsz)
 	}
 	n->attestation_direct = strcmp(s, "direct") == 0;
 	n->timeout_ms = c->webauthn_timeout_ms > 0 ? c->webauthn_timeout_ms : 120000;
-	webauthn_fini();
+	/* The trust configuration last: it reads files (the MDS BLOB is checked
+	 * here, so a bad or stale one stops authd with the reason). */
+	if (wa_trust_configure(c, now_s(), err, errsz) != 0) {
+		cfg_free(n);
+		return -1;
+	}
+	cfg_free(cfg);
 	cfg = n;
 	return 0;
 }
@@ -270,6 +284,12 @@ cbor_item_len(const uint8_t *p, size_t n, int depth)
 		l = cbor_item_len(p + off, n - off, depth + 1);
 		return l != 0 ? off + l : 0;
 	}
+}
+
+size_t
+webauthn_cbor_item_len(const uint8_t *p, size_t n)
+{
+	return p != NULL ? cbor_item_len(p, n, 0) : 0;
 }
 
 /* cbor_load of exactly the one item at p (whose length the walker checked). */
@@ -421,43 +441,89 @@ webauthn_authdata_parse(const uint8_t *p, size_t n, struct wa_authdata *out)
 void
 webauthn_att_free(struct wa_att *a)
 {
+	int i;
+
 	if (a == NULL)
 		return;
 	free(a->authdata);
 	free(a->sig);
-	free(a->x5c);
+	for (i = 0; i < a->n_x5c; i++)
+		free(a->x5c[i]);
+	free(a->cert_info);
+	free(a->pub_area);
 	memset(a, 0, sizeof(*a));
 }
 
-/* attStmt of packed / fido-u2f: alg, sig, x5c (first certificate kept; the
- * rest of the chain is not used, as no attestation roots are configured). */
+/* The formats whose attStmt authd reads (webauthn_attest.c verifies them). */
+static int
+fmt_known(const char *fmt)
+{
+	static const char *const known[] = { "packed", "fido-u2f", "tpm", "android-key", "apple",
+		NULL };
+	size_t i;
+
+	for (i = 0; known[i] != NULL; i++)
+		if (strcmp(fmt, known[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* attStmt of a known format: the members of WebAuthn §8 (alg, sig, x5c, ver,
+ * certInfo, pubArea, ecdaaKeyId), each at most once; anything else is refused.
+ * Which members a format needs is checked by its verifier. */
 static int
 att_stmt_parse(const cbor_item_t *st, struct wa_att *a)
 {
 	struct cbor_pair *pairs;
-	size_t i;
+	size_t i, k;
 	long v;
 
 	if (!cbor_isa_map(st) || !cbor_map_is_definite(st))
 		return -1;
 	pairs = cbor_map_handle(st);
 	for (i = 0; i < cbor_map_size(st); i++) {
-		const cbor_item_t *k = pairs[i].key, *val = pairs[i].value;
+		const cbor_item_t *key = pairs[i].key, *val = pairs[i].value;
 
-		if (cbor_text_is(k, "alg")) {
+		if (cbor_text_is(key, "alg")) {
 			if (a->alg != 0 || cbor_int(val, &v) != 0 || v == 0)
 				return -1;
 			a->alg = (int)v;
-		} else if (cbor_text_is(k, "sig")) {
+		} else if (cbor_text_is(key, "sig")) {
 			if (a->sig != NULL || cbor_bytes(val, &a->sig, &a->sig_len, WA_SIG_MAX) != 0)
 				return -1;
-		} else if (cbor_text_is(k, "x5c")) {
-			if (a->x5c != NULL || !cbor_isa_array(val) || !cbor_array_is_definite(val) ||
-			    cbor_array_size(val) < 1 || cbor_array_size(val) > 8 ||
-			    cbor_bytes(cbor_array_handle(val)[0], &a->x5c, &a->x5c_len, 8192) != 0)
+		} else if (cbor_text_is(key, "x5c")) {
+			if (a->n_x5c != 0 || !cbor_isa_array(val) || !cbor_array_is_definite(val) ||
+			    cbor_array_size(val) < 1 || cbor_array_size(val) > WA_X5C_MAX)
 				return -1;
+			for (k = 0; k < cbor_array_size(val); k++) {
+				if (cbor_bytes(cbor_array_handle(val)[k], &a->x5c[k], &a->x5c_len[k],
+				    WA_CERT_MAX) != 0)
+					return -1;
+				a->n_x5c++;
+			}
+		} else if (cbor_text_is(key, "ver")) {
+			size_t n;
+
+			if (a->ver[0] || !cbor_isa_string(val) || !cbor_string_is_definite(val) ||
+			    (n = cbor_string_length(val)) == 0 || n >= sizeof(a->ver) ||
+			    memchr(cbor_string_handle(val), '\0', n) != NULL)
+				return -1;
+			memcpy(a->ver, cbor_string_handle(val), n);
+			a->ver[n] = '\0';
+		} else if (cbor_text_is(key, "certInfo")) {
+			if (a->cert_info != NULL ||
+			    cbor_bytes(val, &a->cert_info, &a->cert_info_len, WA_TPM_MAX) != 0)
+				return -1;
+		} else if (cbor_text_is(key, "pubArea")) {
+			if (a->pub_area != NULL ||
+			    cbor_bytes(val, &a->pub_area, &a->pub_area_len, WA_TPM_MAX) != 0)
+				return -1;
+		} else if (cbor_text_is(key, "ecdaaKeyId")) {
+			if (a->ecdaa || !cbor_isa_bytestring(val))
+				return -1;
+			a->ecdaa = 1;
 		} else {
-			return -1;	/* ecdaaKeyId and anything else: not supported */
+			return -1;
 		}
 	}
 	return 0;
@@ -490,8 +556,9 @@ webauthn_att_parse(const uint8_t *p, size_t n, struct wa_att *out)
 				goto out;
 			memcpy(out->fmt, cbor_string_handle(v), flen);
 			out->fmt[flen] = '\0';
-			if (strlen(out->fmt) != flen)
-				goto out;	/* an embedded NUL */
+			if (strlen(out->fmt) != flen || strspn(out->fmt,
+			    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != flen)
+				goto out;	/* an embedded NUL, or not a format name */
 			have_fmt = 1;
 		} else if (cbor_text_is(k, "authData")) {
 			if (out->authdata != NULL ||
@@ -510,6 +577,12 @@ webauthn_att_parse(const uint8_t *p, size_t n, struct wa_att *out)
 	if (strcmp(out->fmt, "none") == 0) {
 		if (!cbor_isa_map(stmt) || cbor_map_size(stmt) != 0)
 			goto out;
+	} else if (!fmt_known(out->fmt)) {
+		/* android-safetynet, compound, or one from the future: a well-formed
+		 * map or array that authd does not read. */
+		if (!cbor_isa_map(stmt) && !cbor_isa_array(stmt))
+			goto out;
+		out->unparsed = 1;
 	} else if (att_stmt_parse(stmt, out) != 0) {
 		goto out;
 	}
@@ -617,48 +690,42 @@ set_b64(json_t *o, const char *key, const uint8_t *p, size_t n)
 	return rc;
 }
 
-/* The attestation: libfido2 checks the signature over authData ||
- * SHA-256(clientDataJSON) and, for fido-u2f, rebuilds the U2F message. The
- * certificate is not chained to a vendor root (none is configured): attested
- * means "a key holding an attestation certificate signed this", see the top. */
 static int
-attestation_verify(fido_cred_t *c, const struct wa_att *att, int cred_alg, int *attested)
+set_x5c(json_t *o, const struct wa_att *att)
 {
-	*attested = 0;
-	if (strcmp(att->fmt, "none") == 0)
-		return WA_OK;
-	if (strcmp(att->fmt, "packed") == 0) {
-		if (att->sig == NULL || !alg_ok(att->alg))
-			return WA_ATTESTATION;
-		if (fido_cred_set_fmt(c, "packed") != FIDO_OK ||
-		    fido_cred_set_sig(c, att->sig, att->sig_len) != FIDO_OK)
-			return WA_INTERNAL;
-		if (att->x5c == NULL) {
-			/* Self attestation: signed by the credential key itself. */
-			if (att->alg != cred_alg || fido_cred_verify_self(c) != FIDO_OK)
-				return WA_ATTESTATION;
-			return WA_OK;
+	json_t *a = json_array();
+	int i;
+
+	if (a == NULL)
+		return -1;
+	for (i = 0; i < att->n_x5c; i++) {
+		char *b = b64url_encode_alloc(att->x5c[i], att->x5c_len[i]);
+
+		if (b == NULL || json_array_append_new(a, json_string(b)) != 0) {
+			free(b);
+			json_decref(a);
+			return -1;
 		}
-		if (fido_cred_set_x509(c, att->x5c, att->x5c_len) != FIDO_OK)
-			return WA_INTERNAL;
-		if (fido_cred_verify(c) != FIDO_OK)
-			return WA_ATTESTATION;
-		*attested = 1;
-		return WA_OK;
+		free(b);
 	}
-	if (strcmp(att->fmt, "fido-u2f") == 0) {
-		if (att->sig == NULL || att->x5c == NULL || att->alg != 0 || cred_alg != COSE_ES256)
-			return WA_ATTESTATION;
-		if (fido_cred_set_fmt(c, "fido-u2f") != FIDO_OK ||
-		    fido_cred_set_sig(c, att->sig, att->sig_len) != FIDO_OK ||
-		    fido_cred_set_x509(c, att->x5c, att->x5c_len) != FIDO_OK)
-			return WA_INTERNAL;
-		if (fido_cred_verify(c) != FIDO_OK)
-			return WA_ATTESTATION;
-		*attested = 1;
-		return WA_OK;
-	}
-	return WA_ATTESTATION;	/* tpm, android-key, apple ...: not accepted */
+	return json_object_set_new(o, "x5c", a);
+}
+
+/* 1 when the record's model (AAGUID) is on denied_aaguids now. */
+static int
+cred_denied(const json_t *rec)
+{
+	uint8_t aaguid[16];
+	const char *hex = json_string_value(json_object_get(rec, "aaguid"));
+
+	return hex != NULL && hex_decode(aaguid, 16, hex) == 0 && wa_trust_denied(aaguid);
+}
+
+/* WebAuthn L3 §7.1 step 16 / §7.2 step 17: BS only with BE. */
+static int
+backup_flags_ok(uint8_t flags)
+{
+	return (flags & WA_FLAG_BE) || !(flags & WA_FLAG_BS);
 }
 
 int
@@ -669,10 +736,12 @@ webauthn_register_verify(const char *client_data_b64, const char *att_obj_b64,
 	size_t cdj_len = 0, ao_len = 0;
 	struct wa_att att = { 0 };
 	struct wa_authdata ad;
+	struct wa_evidence ev;
+	struct wa_verdict v;
 	fido_cred_t *c = NULL;
 	json_t *r = NULL;
 	char hex[33];
-	int rc, attested = 0;
+	int rc, keep_chain;
 
 	*rec = NULL;
 	if (cfg == NULL)
@@ -694,20 +763,22 @@ webauthn_register_verify(const char *client_data_b64, const char *att_obj_b64,
 	}
 	if ((rc = flags_check(&ad, uv_required)) != WA_OK)
 		goto out;
+	if (!backup_flags_ok(ad.flags)) {
+		rc = WA_BACKUP;
+		goto out;
+	}
 	if (!alg_ok(ad.alg)) {
 		rc = WA_ALG;
 		goto out;
 	}
 	sha256(cdj, cdj_len, cdh);
+	/* libfido2 decodes the credential key into the form the assertions are
+	 * verified with (the type first: it reads the COSE key by it). */
 	if ((c = fido_cred_new()) == NULL) {
 		rc = WA_INTERNAL;
 		goto out;
 	}
-	/* The type first: libfido2 decodes the COSE key of authData by it. */
-	if (fido_cred_set_type(c, ad.alg) != FIDO_OK ||
-	    fido_cred_set_rp(c, cfg->rp_id, NULL) != FIDO_OK ||
-	    fido_cred_set_clientdata_hash(c, cdh, sizeof(cdh)) != FIDO_OK ||
-	    (uv_required && fido_cred_set_uv(c, FIDO_OPT_TRUE) != FIDO_OK)) {
+	if (fido_cred_set_type(c, ad.alg) != FIDO_OK) {
 		rc = WA_INTERNAL;
 		goto out;
 	}
@@ -716,17 +787,31 @@ webauthn_register_verify(const char *client_data_b64, const char *att_obj_b64,
 		rc = WA_MALFORMED;	/* a COSE key libfido2 cannot use */
 		goto out;
 	}
-	if ((rc = attestation_verify(c, &att, ad.alg, &attested)) != WA_OK)
+	if ((rc = wa_attest_verify(&att, &ad, cdh, &ev)) != WA_OK)
 		goto out;
+	/* The chain is the evidence webauthn_trust.c judges, now and later. */
+	keep_chain = ev.type == WA_ATT_BASIC || ev.type == WA_ATT_ANONCA;
 	hex_encode(hex, ad.aaguid, 16);
-	if ((r = json_pack("{s:i, s:I, s:s, s:s, s:b, s:b, s:b}", "alg", ad.alg,
+	if ((r = json_pack("{s:i, s:I, s:s, s:s, s:s, s:b, s:b, s:b, s:b}", "alg", ad.alg,
 	    "sign_count", (json_int_t)ad.sign_count, "aaguid", hex, "fmt", att.fmt,
-	    "attested", attested, "uv", (ad.flags & WA_FLAG_UV) != 0, "suspicious", 0)) == NULL ||
+	    "att", wa_att_type_name(ev.type), "be", (ad.flags & WA_FLAG_BE) != 0,
+	    "bs", (ad.flags & WA_FLAG_BS) != 0, "uv", (ad.flags & WA_FLAG_UV) != 0,
+	    "suspicious", 0)) == NULL ||
+	    (ev.note != NULL && json_object_set_new(r, "att_note", json_string(ev.note)) != 0) ||
+	    (keep_chain && set_x5c(r, &att) != 0) ||
 	    set_b64(r, "credential_id", ad.cred_id, ad.cred_id_len) != 0 ||
 	    set_b64(r, "cose", ad.cose, ad.cose_len) != 0 ||
 	    set_b64(r, "pk", fido_cred_pubkey_ptr(c), fido_cred_pubkey_len(c)) != 0) {
 		json_decref(r);
 		rc = WA_INTERNAL;
+		goto out;
+	}
+	/* Refused outright: a denied model; a synced passkey where the city's
+	 * policy wants none. */
+	wa_trust_eval(r, now_s(), &v);
+	if (v.denied || ((ad.flags & WA_FLAG_BE) && wa_trust_synced() == WA_SYNCED_REFUSE)) {
+		json_decref(r);
+		rc = v.denied ? WA_DENIED : WA_SYNCED;
 		goto out;
 	}
 	*rec = r;
@@ -827,6 +912,20 @@ webauthn_assert_verify(const json_t *rec, const char *client_data_b64, const cha
 	if ((rc = assert_sig_verify(alg, pk, pk_len, ad, ad_len, cdh, sig, sig_len,
 	    uv_required)) != WA_OK)
 		goto out;
+	/* L3 §7.2 steps 17-18: BS only with BE, and BE as it was at registration
+	 * (it never changes for a credential; records from before BE was kept
+	 * learn it at their next sign-in). */
+	if (!backup_flags_ok(d.flags) || (json_is_boolean(json_object_get(rec, "be")) &&
+	    json_is_true(json_object_get(rec, "be")) != ((d.flags & WA_FLAG_BE) != 0))) {
+		rc = WA_BACKUP;
+		goto out;
+	}
+	/* Its model was denied after it was registered. Checked after the
+	 * signature: only the key's holder learns it (and is told what to do). */
+	if (cred_denied(rec)) {
+		rc = WA_DENIED;
+		goto out;
+	}
 	/* §6.1.1: when either counter is non-zero the new one must be greater;
 	 * otherwise two copies of the key exist. Checked only after the signature,
 	 * so nobody without the key can get a credential flagged. */
@@ -1097,16 +1196,29 @@ webauthn_cred_flag(struct store_txn *t, const char *uid, const char *ref, const 
 	return rc;
 }
 
-/* What a credential shows when it signs in (see the top of the file). */
-static void
-cred_bits(const json_t *rec, int uv, unsigned *amr, unsigned *factors, unsigned *props)
+int
+webauthn_cred_hardware(const json_t *rec, const char **why)
 {
-	int hw = json_is_true(json_object_get(rec, "attested"));
+	struct wa_verdict v;
+
+	wa_trust_eval(rec, now_s(), &v);
+	if (why != NULL)
+		*why = wa_why_name(v.why);
+	return v.hardware;
+}
+
+/* What a credential shows when it signs in (see the top of the file): uv from
+ * the assertion's flags; synced when the credential is backup eligible. */
+static void
+cred_bits(const json_t *rec, int uv, int synced, unsigned *amr, unsigned *factors,
+          unsigned *props)
+{
+	int hw = webauthn_cred_hardware(rec, NULL);
 
 	*amr = hw ? AMR_HWK : AMR_SWK;
 	*factors = FACTOR_HAVE;
 	*props = PROP_PHISHING_RESISTANT | PROP_REPLAY_RESISTANT | (hw ? PROP_HARDWARE : 0);
-	if (uv) {
+	if (uv && !(synced && wa_trust_synced() == WA_SYNCED_AAL1)) {
 		*amr |= AMR_USER | AMR_PIN;
 		*factors |= FACTOR_KNOW;
 	}
@@ -1131,10 +1243,11 @@ webauthn_reachable_level(struct store_txn *t, const char *uid, const char *skip_
 		json_array_foreach(list, i, c) {
 			const char *ref = json_string_value(json_object_get(c, "ref"));
 
-			if (json_is_true(json_object_get(c, "suspicious")) ||
+			if (json_is_true(json_object_get(c, "suspicious")) || cred_denied(c) ||
 			    (skip_ref != NULL && ref != NULL && strcmp(ref, skip_ref) == 0))
 				continue;
-			cred_bits(c, json_is_true(json_object_get(c, "uv")), &a, &f, &p);
+			cred_bits(c, json_is_true(json_object_get(c, "uv")),
+			    json_is_true(json_object_get(c, "be")), &a, &f, &p);
 			amr |= a;
 			factors |= f;
 			props |= p;
@@ -1159,9 +1272,10 @@ uv_name(void)
 	    "discouraged";
 }
 
-/* [{type, id, transports}] of the user's usable credentials. */
+/* [{type, id, transports}] of the user's usable credentials; for a sign-in
+ * (skip_denied) without those whose model is denied now. */
 static json_t *
-descriptors(struct store_txn *t, const char *uid)
+descriptors_for(struct store_txn *t, const char *uid, int skip_denied)
 {
 	json_t *list = webauthn_cred_list(t, uid), *out = json_array(), *c;
 	size_t i;
@@ -1172,7 +1286,7 @@ descriptors(struct store_txn *t, const char *uid)
 		return NULL;
 	}
 	json_array_foreach(list, i, c) {
-		if (json_is_true(json_object_get(c, "suspicious")))
+		if (json_is_true(json_object_get(c, "suspicious")) || (skip_denied && cred_denied(c)))
 			continue;
 		json_array_append_new(out, json_pack("{s:s, s:O, s:O}", "type", "public-key",
 		    "id", json_object_get(c, "credential_id"), "transports",
@@ -1180,6 +1294,13 @@ descriptors(struct store_txn *t, const char *uid)
 	}
 	json_decref(list);
 	return out;
+}
+
+/* Registration's excludeCredentials: every key the person has. */
+static json_t *
+descriptors(struct store_txn *t, const char *uid)
+{
+	return descriptors_for(t, uid, 0);
 }
 
 static int
@@ -1211,7 +1332,7 @@ wa_begin(struct login *l, json_t *out)
 		/* The caller holds no view here; a read view never blocks. */
 		if ((t = l->txn) == NULL && (t = store_read_begin(l->authd->store)) == NULL)
 			return METHOD_ERROR;
-		allow = descriptors(t, uid);
+		allow = descriptors_for(t, uid, 1);
 		if (l->txn == NULL)
 			store_read_end(t);
 		if (allow == NULL)
@@ -1295,6 +1416,10 @@ wa_finish(struct login *l, const struct form *f, struct proof *proof)
 		goto out;
 	rc = webauthn_assert_verify(rec, cd, ad, sig, ch,
 	    json_is_true(json_object_get(l->state, "uv")), &flags, &count);
+	if (rc == WA_DENIED) {
+		proof->error_zh = "這個型號的金鑰已被停用，不能再用來登入。請改用其他方式登入，並在「我的帳號」移除這把金鑰。";
+		proof->error_en = "This model of key is no longer accepted for sign-in. Sign in another way and remove the key on your account page.";
+	}
 	if (rc == WA_COUNTER || (rc == WA_UNKNOWN && json_is_true(json_object_get(rec, "suspicious")))) {
 		/* Only the holder of the key gets here (the signature verified, or
 		 * the key was flagged before): tell them what to do. */
@@ -1321,13 +1446,17 @@ wa_finish(struct login *l, const struct form *f, struct proof *proof)
 	}
 	if (rc != WA_OK)
 		goto out;
+	/* BE is fixed for a credential's life (checked above; a record from
+	 * before BE was kept learns it now); BS may change. */
 	if ((upd = json_deep_copy(rec)) == NULL ||
 	    json_object_set_new(upd, "sign_count", json_integer(count)) != 0 ||
-	    json_object_set_new(upd, "last_used", json_integer(now_s())) != 0) {
+	    json_object_set_new(upd, "last_used", json_integer(now_s())) != 0 ||
+	    json_object_set_new(upd, "be", json_boolean(flags & WA_FLAG_BE)) != 0 ||
+	    json_object_set_new(upd, "bs", json_boolean(flags & WA_FLAG_BS)) != 0) {
 		result = METHOD_ERROR;
 		goto out;
 	}
-	cred_bits(rec, (flags & WA_FLAG_UV) != 0, &amr, &factors, &props);
+	cred_bits(upd, (flags & WA_FLAG_UV) != 0, (flags & WA_FLAG_BE) != 0, &amr, &factors, &props);
 	snprintf(proof->user_id, sizeof(proof->user_id), "%s", uid);
 	snprintf(proof->cred_key, sizeof(proof->cred_key), "%s", key);
 	proof->amr = amr;
@@ -1356,10 +1485,40 @@ wa_enrolled(struct store_txn *t, const char *uid)
 	int n = 0;
 
 	json_array_foreach(list, i, c)
-		if (!json_is_true(json_object_get(c, "suspicious")))
+		if (!json_is_true(json_object_get(c, "suspicious")) && !cred_denied(c))
 			n++;
 	json_decref(list);
 	return n > 0;
+}
+
+/* For choosing a step-up: "hwk" and the hardware property only when one of
+ * the person's usable keys is verified hardware now; otherwise a further
+ * WebAuthn step shows "swk" again and cannot raise the level. */
+static void
+wa_step_bits(struct store_txn *t, const char *uid, unsigned *amr, unsigned *factors,
+             unsigned *props)
+{
+	json_t *list = webauthn_cred_list(t, uid), *c;
+	size_t i;
+	int hw = 0;
+
+	json_array_foreach(list, i, c)
+		if (!json_is_true(json_object_get(c, "suspicious")) && !cred_denied(c) &&
+		    webauthn_cred_hardware(c, NULL))
+			hw = 1;
+	json_decref(list);
+	*amr = hw ? AMR_HWK : AMR_SWK;
+	*factors = FACTOR_HAVE;
+	*props = PROP_PHISHING_RESISTANT | PROP_REPLAY_RESISTANT | (hw ? PROP_HARDWARE : 0);
+}
+
+static int
+wa_check(const struct conf *c, char *err, size_t errsz)
+{
+	int rc = webauthn_configure(c, err, errsz);
+
+	webauthn_fini();
+	return rc;
 }
 
 static int
@@ -1373,6 +1532,24 @@ wa_init(struct authd *a, const struct conf *c)
 		log_msg(LOG_ERROR, "WebAuthn cannot start", "reason", err, NULL);
 		return -1;
 	}
+	{
+		struct wa_trust_summary ts;
+		char roots[16], models[24], next[16] = "-";
+		struct tm tm;
+
+		wa_trust_summary(&ts);
+		snprintf(roots, sizeof(roots), "%d", ts.roots);
+		snprintf(models, sizeof(models), "%zu", ts.mds_models);
+		if (ts.mds_next_update > 0 && gmtime_r(&ts.mds_next_update, &tm) != NULL)
+			strftime(next, sizeof(next), "%Y-%m-%d", &tm);
+		if (ts.roots == 0 && ts.mds_models == 0)
+			log_msg(LOG_WARN, "WebAuthn: no attestation_roots and no mds_blob, so no key "
+			    "counts as verified hardware (passkeys reach AAL2 at most); see "
+			    "docs/webauthn.md", NULL);
+		else
+			log_msg(LOG_INFO, "WebAuthn hardware trust", "attestation_roots", roots,
+			    "mds_models", models, "mds_next_update", next, NULL);
+	}
 	if (strspn(cfg->rp_id, "0123456789.") == strlen(cfg->rp_id) || strchr(cfg->rp_id, ':'))
 		log_msg(LOG_WARN, "[webauthn] rp_id is an IP address: browsers refuse WebAuthn "
 		    "there; set [server] issuer or [webauthn] rp_id to a host name", "rp_id",
@@ -1384,11 +1561,31 @@ wa_init(struct authd *a, const struct conf *c)
 
 static const struct ui_text texts[] = {
 	{ "heading", "安全金鑰與通行密鑰", "Security keys and passkeys" },
-	{ "why", "安全金鑰（例如 YubiKey）或裝置上的通行密鑰只能在本網站使用，即使遇到釣魚網站也不會外洩。需要最高等級驗證（AAL3）的系統必須使用安全金鑰。",
-	  "A security key (such as a YubiKey) or a passkey on your device works only on this site, so a phishing site cannot steal it. Services that need the highest level (AAL3) require a security key." },
+	{ "why", "安全金鑰（例如 YubiKey）或裝置上的通行密鑰只能在本網站使用，即使遇到釣魚網站也不會外洩。需要最高等級驗證（AAL3）的系統必須使用經驗證為硬體的安全金鑰：其製造商證明須能連結到本系統信任的根憑證。",
+	  "A security key (such as a YubiKey) or a passkey on your device works only on this site, so a phishing site cannot steal it. Services that need the highest level (AAL3) require a security key verified as hardware: its maker's attestation must chain to a root this service trusts." },
 	{ "none", "尚未登記任何金鑰。", "No keys registered yet." },
 	{ "hw", "安全金鑰（已驗證硬體）", "Security key (verified hardware)" },
 	{ "sw", "通行密鑰", "Passkey" },
+	{ "why.none", "金鑰未提供製造商證明，視為通行密鑰（最高 AAL2）。",
+	  "The key gave no attestation from its maker: counted as a passkey (AAL2 at most)." },
+	{ "why.self", "金鑰只提供自我證明，無法確認是硬體，視為通行密鑰（最高 AAL2）。",
+	  "The key only vouched for itself, which proves no hardware: counted as a passkey (AAL2 at most)." },
+	{ "why.unverified", "這種製造商證明無法完整驗證，視為未經證明的通行密鑰（最高 AAL2）。",
+	  "Its attestation could not be fully verified: counted as an unattested passkey (AAL2 at most)." },
+	{ "why.nochain", "製造商證明無法連結到本系統信任的根憑證，視為通行密鑰（最高 AAL2）。",
+	  "Its attestation does not chain to a root this service trusts: counted as a passkey (AAL2 at most)." },
+	{ "why.notlisted", "這個型號不在本系統認可的硬體金鑰清單中，視為通行密鑰（最高 AAL2）。",
+	  "This model is not on this service's list of hardware keys: counted as a passkey (AAL2 at most)." },
+	{ "why.mds_status", "FIDO 聯盟公告這個型號有安全問題，已不再視為硬體金鑰（最高 AAL2）。",
+	  "The FIDO Alliance reports a security problem with this model: no longer counted as hardware (AAL2 at most)." },
+	{ "why.synced", "可同步的通行密鑰（可備份到雲端帳號），不視為硬體金鑰（最高 AAL2）。",
+	  "A synced passkey (it can be backed up to a cloud account): never counted as hardware (AAL2 at most)." },
+	{ "why.synced1", "可同步的通行密鑰（可備份到雲端帳號），依本系統規定只算一個驗證因素（單獨使用為 AAL1）。",
+	  "A synced passkey (it can be backed up to a cloud account): by this service's rules it counts as one factor only (AAL1 on its own)." },
+	{ "why.legacy", "這把金鑰在本系統開始核對製造商根憑證之前登記，視為通行密鑰（最高 AAL2）。如需最高等級（AAL3），請移除後重新登記。",
+	  "This key was registered before attestation roots were checked: counted as a passkey (AAL2 at most). To use it for the highest level (AAL3), remove it and register it again." },
+	{ "why.denied", "這個型號的金鑰已被停用，不能再用來登入。請移除這把金鑰並改用其他金鑰。",
+	  "This model of key is no longer accepted and cannot sign in. Remove it and use another key." },
 	{ "created", "登記於", "Added" },
 	{ "last_used", "上次使用", "Last used" },
 	{ "never", "尚未使用", "never" },
@@ -1407,6 +1604,10 @@ static const struct ui_text texts[] = {
 	{ "fail.full", "金鑰數量已達上限（32 把），請先移除不用的金鑰。", "You have the most keys allowed (32). Remove one you no longer use first." },
 	{ "fail.verify", "無法確認這把金鑰的回應（可能是網址不符、操作逾時或金鑰不受支援）。請再試一次，或改用其他金鑰。",
 	  "The key's answer could not be verified (wrong address, timed out, or an unsupported key). Try again, or use another key." },
+	{ "fail.denied", "這個型號的金鑰不被本系統接受（已列入停用清單）。請改用其他金鑰，或洽資訊窗口。",
+	  "This model of key is not accepted here (it is on the list of denied models). Use another key, or ask your IT desk." },
+	{ "fail.synced", "本系統不接受可同步的通行密鑰（可備份到雲端帳號的金鑰）。請改用實體安全金鑰，或在裝置上關閉同步後再試。",
+	  "Synced passkeys (keys that can be backed up to a cloud account) are not accepted here. Use a physical security key instead." },
 	{ "fail.uv", "這個服務要求在金鑰上驗證身分（PIN 或指紋）。請設定金鑰的 PIN 後再試一次。",
 	  "This service requires the key to verify you (PIN or fingerprint). Set a PIN on the key and try again." },
 	{ "fail.name", "名稱必須是 1 到 64 個字元。", "The name must be 1 to 64 characters." },
@@ -1475,7 +1676,24 @@ wa_account_section(struct buf *b, struct http_req *r, struct store_txn *t, const
 			buf_adds(b, "<li><strong class=\"key-name\">");
 			buf_add_html(b, json_string_value(json_object_get(c, "name")));
 			buf_adds(b, "</strong> — ");
-			buf_add_html(b, wa_t(lang, json_is_true(json_object_get(c, "attested")) ? "hw" : "sw"));
+			{
+				const char *why = NULL;
+				int hw = webauthn_cred_hardware(c, &why);
+				char k[32];
+
+				buf_adds(b, "<span class=\"key-kind\">");
+				buf_add_html(b, wa_t(lang, hw ? "hw" : "sw"));
+				buf_adds(b, "</span>");
+				if (!hw) {
+					snprintf(k, sizeof(k), "why.%s", strcmp(why, "synced") == 0 &&
+					    wa_trust_synced() == WA_SYNCED_AAL1 ? "synced1" : why);
+					buf_adds(b, strcmp(why, "denied") == 0 ?
+					    "<br><span class=\"error\" role=\"alert\">" :
+					    "<br><span class=\"key-note\">");
+					buf_add_html(b, wa_t(lang, k));
+					buf_adds(b, "</span>");
+				}
+			}
 			buf_adds(b, "<br>");
 			buf_add_html(b, wa_t(lang, "created"));
 			buf_adds(b, " ");
@@ -1674,8 +1892,16 @@ w_finish(struct store_txn *t, void *arg)
 		    "already registered" : "too many keys");
 	if (rc != STORE_OK)
 		return rc;
-	return audit_acct(t, w, "account.webauthn.add", json_string_value(json_object_get(w->rec,
-	    "fmt")));
+	{
+		/* What the key was judged at registration, for the audit trail. */
+		const char *why = NULL;
+		int hw = webauthn_cred_hardware(w->rec, &why);
+		char reason[96];
+
+		snprintf(reason, sizeof(reason), "%s, %s (%s)", json_string_value(json_object_get(
+		    w->rec, "fmt")), hw ? "hardware" : "passkey", why);
+		return audit_acct(t, w, "account.webauthn.add", reason);
+	}
 }
 
 static void
@@ -1690,6 +1916,10 @@ finish_done(int rc, void *arg)
 		ui_error(r, 500, "err.title", "err.server", NULL);
 	else if (w->verr == WA_UV)
 		fail_page(r, 400, "fail.uv");
+	else if (w->verr == WA_DENIED)
+		fail_page(r, 400, "fail.denied");
+	else if (w->verr == WA_SYNCED)
+		fail_page(r, 400, "fail.synced");
 	else if (w->verr != WA_OK)
 		fail_page(r, 400, "fail.verify");
 	else if (w->store_rc == STORE_EXISTS)
@@ -2134,4 +2364,6 @@ const struct authd_method method_webauthn = {
 	.enrol_begin = NULL,	/* registration runs through POST /account/webauthn */
 	.enrol_finish = NULL,
 	.fini = webauthn_fini,
+	.step_bits = wa_step_bits,
+	.check = wa_check,
 };

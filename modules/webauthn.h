@@ -3,15 +3,24 @@
  * Verification is split from storage so it can be tested with software-made
  * registrations: webauthn_register_verify() and webauthn_assert_verify() take
  * what the browser sent (base64url, as posted by the page script) and the
- * challenge we issued, decode the CBOR with libcbor and verify signatures and
- * attestations with libfido2.
+ * challenge we issued, decode the CBOR with libcbor, verify the attestation
+ * statement (webauthn_attest.c) and assertion signatures (libfido2).
+ *
+ * Whether a key is hardware is never stored as a verdict: the record keeps
+ * the evidence (format, attestation type, certificate chain, AAGUID, backup
+ * flags) and webauthn_trust.c judges it against the trust configuration of
+ * the moment, every time the key is used or shown (docs/webauthn.md).
  *
  * Records (docs/webauthn.md):
  *  T_CREDS "<uid>/webauthn/<ref>" -> {"credential_id": b64url, "alg": COSE alg,
  *      "cose": b64url COSE_Key, "pk": b64url key in libfido2's form, "sign_count",
- *      "aaguid": hex, "fmt", "attested": bool (verified packed-x5c / fido-u2f
- *      attestation: a hardware key), "uv": bool (UV seen at registration),
+ *      "aaguid": hex, "fmt", "att": "none"|"self"|"basic"|"anonca"|"unverified",
+ *      "att_note": why a statement was not verified (absent when it was),
+ *      "x5c": [b64url DER, leaf first] (basic, anonca), "be", "bs": backup
+ *      eligible / backed up, "uv": bool (UV seen at registration),
  *      "transports": [..], "name", "created", "last_used", "suspicious": bool}
+ *      Records written before attestation chains were kept have "attested"
+ *      instead of "att"/"x5c": they count as passkeys (webauthn_trust.c).
  *  T_CREDS "<uid>/webauthn-user/0" -> {"handle": b64url}: the opaque user.id
  *  T_CRED_INDEX "webauthn/<ref>" -> {"user", "cred": ref}
  *  T_CRED_INDEX "webauthn-user/<handle>" -> {"user"}
@@ -40,10 +49,15 @@ struct http_req;
 #define WA_REF_LEN 43                /* base64url of a SHA-256 */
 #define WA_MAX_CREDS 32              /* per user */
 #define WA_MAX_ORIGINS 8
+#define WA_X5C_MAX 8                 /* certificates in an attestation chain */
+#define WA_CERT_MAX 8192             /* bytes of one certificate */
+#define WA_TPM_MAX 2048              /* bytes of a TPM certInfo or pubArea */
 
 /* Authenticator data flags (WebAuthn §6.1). */
 #define WA_FLAG_UP 0x01
 #define WA_FLAG_UV 0x04
+#define WA_FLAG_BE 0x08              /* backup eligible: a multi-device (synced) credential */
+#define WA_FLAG_BS 0x10              /* backed up now */
 #define WA_FLAG_AT 0x40
 #define WA_FLAG_ED 0x80
 
@@ -61,6 +75,9 @@ enum wa_err {
 	WA_SIGNATURE,       /* assertion signature does not verify */
 	WA_COUNTER,         /* signature counter did not increase: a cloned key? */
 	WA_UNKNOWN,         /* no such credential (or it is marked suspicious) */
+	WA_DENIED,          /* the key's model (AAGUID) is on [webauthn] denied_aaguids */
+	WA_SYNCED,          /* a synced passkey where synced_passkeys = refuse */
+	WA_BACKUP,          /* backup flags inconsistent, or backup eligibility changed */
 	WA_INTERNAL,
 };
 const char *webauthn_strerror(int err);
@@ -86,16 +103,28 @@ struct wa_authdata {
 };
 int webauthn_authdata_parse(const uint8_t *p, size_t n, struct wa_authdata *out);
 
-/* Decoded attestation object; authdata and the attStmt members are copies. */
+/* Decoded attestation object; authdata and the attStmt members are copies.
+ * For the formats authd verifies (none, packed, fido-u2f, tpm, android-key,
+ * apple) attStmt must hold only that format's members; for any other format
+ * (android-safetynet, compound, ...) it is not read (unparsed = 1) and the key
+ * registers as an unattested passkey. */
 struct wa_att {
-	char fmt[16];
+	char fmt[32];
 	uint8_t *authdata;
 	size_t authdata_len;
-	int alg;                     /* attStmt alg (packed), 0 when absent */
+	int alg;                     /* attStmt alg, 0 when absent */
 	uint8_t *sig;
 	size_t sig_len;
-	uint8_t *x5c;                /* first certificate (DER), NULL when absent */
-	size_t x5c_len;
+	uint8_t *x5c[WA_X5C_MAX];    /* the certificate chain (DER), leaf first */
+	size_t x5c_len[WA_X5C_MAX];
+	int n_x5c;
+	char ver[8];                 /* tpm: "2.0" */
+	uint8_t *cert_info;          /* tpm: TPMS_ATTEST */
+	size_t cert_info_len;
+	uint8_t *pub_area;           /* tpm: TPMT_PUBLIC */
+	size_t pub_area_len;
+	int ecdaa;                   /* ecdaaKeyId present (ECDAA: not supported) */
+	int unparsed;                /* a format whose attStmt authd does not read */
 };
 /* Parses the CBOR attestationObject {fmt, attStmt, authData}; the whole input
  * must be one item. WA_OK or WA_MALFORMED. Free with webauthn_att_free. */
@@ -104,12 +133,17 @@ void webauthn_att_free(struct wa_att *a);
 
 /* Verifies a registration (navigator.credentials.create) against the challenge
  * we issued (base64url). On WA_OK *rec is the new credential record (without
- * name/created/transports; owned by the caller). */
+ * name/created/transports; owned by the caller). A key whose model is denied,
+ * or a synced passkey where the policy refuses them, gives WA_DENIED /
+ * WA_SYNCED; every attestation format registers (an unverifiable statement
+ * as an unattested passkey, its record saying why in "att_note"). */
 int webauthn_register_verify(const char *client_data_b64, const char *att_obj_b64,
                              const char *challenge, int uv_required, json_t **rec);
 
 /* Verifies an assertion (navigator.credentials.get) made with credential rec.
- * *flags and *count get the authenticator's flags and counter on WA_OK. */
+ * *flags and *count get the authenticator's flags and counter on WA_OK. A key
+ * whose model is now denied gives WA_DENIED; a BE flag other than the one
+ * registered gives WA_BACKUP (WebAuthn L3 §7.2 step 18). */
 int webauthn_assert_verify(const json_t *rec, const char *client_data_b64,
                            const char *authdata_b64, const char *sig_b64, const char *challenge,
                            int uv_required, uint8_t *flags, uint32_t *count);
@@ -143,6 +177,12 @@ int webauthn_name_ok(const char *name);
 /* The highest level the user's enrolled methods can reach together, leaving
  * out credential skip_ref (NULL: none) — to warn before a removal. */
 int webauthn_reachable_level(struct store_txn *t, const char *uid, const char *skip_ref);
+
+/* What a stored credential counts as under the trust configuration of the
+ * moment (webauthn_trust.c): 1 for verified hardware. why gets a short reason
+ * name ("root", "mds", "none", "nochain", "synced", ...; see docs/webauthn.md)
+ * when not NULL. */
+int webauthn_cred_hardware(const json_t *rec, const char **why);
 
 /* HTTP: POST /account/webauthn (actions begin, finish, rename, remove) and
  * GET /static/webauthn.js. */

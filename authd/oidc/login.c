@@ -81,9 +81,16 @@ const struct authd_method *login_next_method(struct store_txn *t, const char *ui
 
 	for (const struct authd_method *const *mp = authd_methods; *mp; mp++) {
 		const struct authd_method *m = *mp;
-		if (!(m->flags & METHOD_STEP) || (m->amr & amr) || !m->enrolled || !m->enrolled(t, uid))
+		if (!(m->flags & METHOD_STEP) || !m->enrolled || !m->enrolled(t, uid))
 			continue;
-		int l = policy_level_of(amr | m->amr, factors | m->factors, props | m->props);
+		/* What this person's credentials of the method can still show (a
+		 * passkey never shows hwk: asking for it again cannot raise the level). */
+		unsigned ma = m->amr, mf = m->factors, mpr = m->props;
+		if (m->step_bits)
+			m->step_bits(t, uid, &ma, &mf, &mpr);
+		if (ma & amr)
+			continue;
+		int l = policy_level_of(amr | ma, factors | mf, props | mpr);
 		if (l >= required)
 			return m;
 		if (l > now && !raises)

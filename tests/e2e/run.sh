@@ -5,6 +5,10 @@
 # throwaway NSS database, since Chromium refuses WebAuthn on a page with a
 # certificate error), a test user and an app that requires AAL3; then
 # tests/e2e/*.test.mjs with the daemon's coordinates in the environment. TAP.
+# No attestation root is trusted at first, so Chromium's virtual authenticator
+# (a self-signed attestation certificate) makes passkeys, not hardware;
+# webauthn.test.mjs then adds that certificate to attestation_roots and
+# restarts authd on the same port to reach AAL3 with it (authd.pid).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -12,7 +16,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 authd_paths "${1:-}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/authd-e2e.XXXXXX") || exit 1
 cleanup() {
-	stop_pid "$authd_pid"
+	if [ -f "$T/authd.pid" ]; then
+		# webauthn.test.mjs restarted authd (to trust the virtual
+		# authenticator's certificate): ours has exited; stop its successor.
+		wait "$authd_pid" 2>/dev/null
+		stop_pid "$(cat "$T/authd.pid")"
+	else
+		stop_pid "$authd_pid"
+	fi
 	rm -rf "$T"
 }
 on_exit cleanup
@@ -96,11 +107,15 @@ E2E_REDIRECT=http://127.0.0.1:9/cb
 authd_client e2e-aal3 --redirect-uri "$E2E_REDIRECT" --min-aal 3 --name-en "AAL3 app"
 E2E_SECRET=$client_secret
 [ -n "$E2E_SECRET" ] || bail "authctl client add printed no client_secret"
+authd_client e2e-aal2 --redirect-uri "$E2E_REDIRECT" --min-aal 2 --name-en "AAL2 app"
+E2E_SECRET2=$client_secret
+[ -n "$E2E_SECRET2" ] || bail "authctl client add printed no client_secret"
 
 authd_start write_conf || bail "$authd_err"
 echo "# e2e: authd pid $authd_pid at $AUTHD_ISSUER"
 
 export AUTHD_ISSUER E2E_USER E2E_PASSWORD E2E_WA_USER E2E_WA_PASSWORD E2E_REDIRECT E2E_SECRET CHROMIUM
+export E2E_SECRET2 E2E_AUTHD="$AUTHD_BIN" E2E_AUTHD_PID="$authd_pid"
 export E2E_HOME="$T/home" E2E_TMP="$T" NODE_EXTRA_CA_CERTS="$T/certs/ca.crt"
 export E2E_AUTHCTL="$AUTHCTL_BIN" E2E_CONF="$T/authd.conf" E2E_PKI
 # The scripts run from the scratch folder, beside a link to the integration

@@ -38,6 +38,16 @@ chmod 644 "$T/certs/tls.crt" "$T/certs/ca.crt"
 export AUTHD_CA AUTHD_CERTS="$T/certs"
 export NODE_PATH="$root/tests/integration/node_modules"
 
+# The attestation PKI of review-attestation.test.sh and a FIDO MDS BLOB made
+# from it (valid for 30 days): hardware means chaining to vendor-root (in
+# attestation_roots) or to a root the BLOB lists for the key's model.
+A="$T/attest"
+sh "$here/attest-pki.sh" "$A" || bail "tests/security/attest-pki.sh failed"
+mds_next=$(node -e 'console.log(new Date(Date.now() + 30 * 86400e3).toISOString().slice(0, 10))')
+node "$here/attest.mjs" blob "$A/mds-signer.key" "$A/mds-signer.pem" "$A/mds-entries.json" \
+	"$mds_next" >"$A/mds.jwt" || bail "could not make the MDS BLOB"
+export AUTHD_ATTEST="$A" AUTHD_DENIED_AAGUID=5e55a11c5e55a11c5e55a11c5e55a102
+
 # Small Argon2 parameters keep the timing test fast; the address throttle and
 # the account lockout are out of the way (the throttle has its own tests), so
 # that repeated failures measure the password check and nothing else.
@@ -66,6 +76,12 @@ account_max_failures = 1000
 account_lockout_s = 60
 address_free_failures = 100000
 address_base_delay_ms = 100
+
+[webauthn]
+attestation_roots = $A/vendor-root.pem
+mds_blob = $A/mds.jwt
+mds_root = $A/mds-root.pem
+denied_aaguids = $AUTHD_DENIED_AAGUID
 
 [log]
 level = 2
@@ -97,6 +113,11 @@ AUTHD_RP2_SECRET=$client_secret
 authd_client tv --public --grant urn:ietf:params:oauth:grant-type:device_code \
 	--scope openid
 export AUTHD_RP_SECRET AUTHD_RP2_SECRET AUTHD_DEVICE_CLIENT=tv
+export AUTHD_RP3=rp-aal3 AUTHD_RP3_REDIRECT=https://aal3.city.example/cb
+authd_client $AUTHD_RP3 --redirect-uri "$AUTHD_RP3_REDIRECT" --min-aal 3 --scope openid
+AUTHD_RP3_SECRET=$client_secret
+[ -n "$AUTHD_RP3_SECRET" ] || bail "no client_secret printed for $AUTHD_RP3"
+export AUTHD_RP3_SECRET
 
 authd_start write_conf || bail "$authd_err"
 echo "# authd pid $authd_pid at $AUTHD_ISSUER"
