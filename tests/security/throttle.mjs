@@ -133,11 +133,31 @@ const commands = {
 	// -> {statuses: [...], retryAfter: [...]}
 	async 'pw-seq'(a) {
 		const statuses = [], retryAfter = [];
-		for (const at of a.attempts) {
-			const t = await newTx(a, at.addr);
+		// Transactions first, so that the attempts follow each other closely.
+		const txs = await Promise.all(a.attempts.map((at) => newTx(a, at.addr)));
+		for (const [i, at] of a.attempts.entries()) {
+			const t = txs[i];
 			const r = await postPassword(t, at.user, at.password);
 			statuses.push(r.status);
 			retryAfter.push(r.retryAfter);
+		}
+		return { statuses, retryAfter };
+	},
+	// {client, redirect, addr, user, password, max}: wrong passwords one at a
+	// time until one is refused with a back-off (429 with Retry-After > 1, not
+	// the 1 s of an attempt in flight). -> {statuses, retryAfter}
+	async 'pw-until'(a) {
+		const statuses = [];
+		let retryAfter = null;
+		for (let i = 0; i < (a.max ?? 20); i++) {
+			const t = await newTx(a, a.addr);
+			const r = await postPassword(t, a.user, a.password);
+			statuses.push(r.status);
+			if (r.status === 429 && Number(r.retryAfter) > 1) {
+				retryAfter = Number(r.retryAfter);
+				break;
+			}
+			if (r.status === 429) await new Promise((res) => setTimeout(res, 1000));
 		}
 		return { statuses, retryAfter };
 	},
@@ -147,8 +167,10 @@ const commands = {
 		await new Promise((r) => setTimeout(r, a.delayMs ?? 0));
 		const t0 = performance.now();
 		const t = await newTx(a, a.addr);
+		const t1 = performance.now();
 		const r = await postPassword(t, a.user, a.password);
-		return { status: r.status, ms: Math.round(performance.now() - t0), location: r.location ?? '' };
+		return { status: r.status, ms: Math.round(performance.now() - t0), pageMs: Math.round(t1 - t0),
+			postMs: Math.round(r.ms), location: r.location ?? '' };
 	},
 	// {client, redirect, addr, user, password, secret, n, busy}: the password
 	// step, then n wrong codes at once in that one transaction (with the pool
@@ -210,7 +232,8 @@ const commands = {
 		const all = Promise.all(txs.map((t, i) => postPassword(t, `${a.prefix}${i}`, 'not-the-password')));
 		const owner = commands.signin({ ...a.owner, client: a.client, redirect: a.redirect });
 		const [rs, o] = await Promise.all([all, owner]);
-		return { codes: tally(rs), burstMs: Math.round(performance.now() - t0), owner: { status: o.status, ms: o.ms } };
+		return { codes: tally(rs), burstMs: Math.round(performance.now() - t0),
+			owner: { status: o.status, ms: o.ms, pageMs: o.pageMs, postMs: o.postMs } };
 	},
 	// {n, addr | addrs, parallel}: wrong device user codes. -> {codes, statuses}
 	async 'device-codes'(a) {
