@@ -49,8 +49,8 @@ static atomic_int post_ran_on_loop; /* loop_post callbacks that ran on the loop 
 static void
 h_echo(struct http_req *r)
 {
-	json_t *j = json_pack("{s:s?,s:s,s:s,s:I}", "a", http_param(r, "a"), "lang", r->lang,
-	    "peer", r->peer, "body_len", (json_int_t)r->body_len);
+	json_t *j = json_pack("{s:s?,s:s,s:s,s:s,s:I}", "a", http_param(r, "a"), "lang", r->lang,
+	    "peer", r->peer, "prefix", r->peer_prefix, "body_len", (json_int_t)r->body_len);
 
 	http_reply_json(r, 200, j);
 }
@@ -495,6 +495,26 @@ test_peer_and_forwarded_for(void **state)
 	/* ::1 is not trusted: its X-Forwarded-For is ignored (and IPv6 works). */
 	assert_int_equal(exchange(1, xff, strlen(xff), out, sizeof(out), &closed), 200);
 	assert_non_null(strstr(body_of(out), "\"peer\":\"::1\""));
+	assert_non_null(strstr(body_of(out), "\"prefix\":\"6:::/64\""));
+}
+
+/* Every per-address limit keys on the address group: an IPv6 client by its /64
+ * however it writes the address, an IPv4 one by its /32. */
+static void
+test_peer_prefix(void **state)
+{
+	char out[4096];
+	int closed;
+	const char *v6 = "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "X-Forwarded-For: 2001:DB8:7:7:0:0:1:2\r\n\r\n";
+	const char *v4 = "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "X-Forwarded-For: 198.51.100.7\r\n\r\n";
+
+	(void)state;
+	assert_int_equal(exchange(0, v6, strlen(v6), out, sizeof(out), &closed), 200);
+	assert_non_null(strstr(body_of(out), "\"prefix\":\"6:2001:db8:7:7::/64\""));
+	assert_int_equal(exchange(0, v4, strlen(v4), out, sizeof(out), &closed), 200);
+	assert_non_null(strstr(body_of(out), "\"prefix\":\"4:198.51.100.7/32\""));
 }
 
 static void
@@ -652,6 +672,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_oversized_header_closes, start, stop),
 		cmocka_unit_test_setup_teardown(test_oversized_body, start, stop),
 		cmocka_unit_test_setup_teardown(test_peer_and_forwarded_for, start, stop),
+		cmocka_unit_test_setup_teardown(test_peer_prefix, start, stop),
 		cmocka_unit_test_setup_teardown(test_lang_and_cookies, start, stop),
 		cmocka_unit_test_setup_teardown(test_deferred_work, start, stop),
 		cmocka_unit_test_setup_teardown(test_disconnect_before_deferred_reply, start, stop),
