@@ -101,6 +101,11 @@ throttle_backoff_wait(const struct throttle_backoff *b, long n, int64_t last, in
 		since = now - last;	/* both real timestamps: no overflow */
 		if (b->window_s > 0 && since >= b->window_s)
 			return 0;	/* forgotten */
+		/* Whole seconds: the last failure may have come at the very end of
+		 * its second, so a second less has surely passed. A wait is never
+		 * shorter than configured (at most a second longer). */
+		if (since > 0)
+			since--;
 	}
 	over = n - b->free;	/* 0 for the first wait */
 	for (i = 0; i < over && d < cap_ms; i++)
@@ -124,6 +129,8 @@ throttle_soft_wait(long ceiling, long interval_s, long window_s, long n, int64_t
 	since = now - last;
 	if (window_s > 0 && since >= window_s)
 		return 0;
+	if (since > 0)
+		since--;	/* whole seconds: see throttle_backoff_wait */
 	return since >= interval_s ? 0 : (long)(interval_s - since);
 }
 

@@ -60,8 +60,10 @@ char *throttle_prefix(const char *ip, int v4_bits, int v6_bits, char out[THROTTL
 /* Exponential back-off: after `free` failures the next attempt waits base_ms,
  * doubling with each further failure, at most max_s; a count whose last
  * failure is window_s old (window_s > 0) is forgotten. Seconds still to wait
- * after n failures, the last at `last` (0 = go). A last failure in the future
- * (clock stepped back) counts from now. Never overflows. */
+ * after n failures, the last at `last` (0 = go). Times are whole seconds, so
+ * one second less than now - last is taken as passed: a wait is never shorter
+ * than configured. A last failure in the future (clock stepped back) counts
+ * from now. Never overflows. */
 struct throttle_backoff {
 	long free, base_ms, max_s, window_s;
 };

@@ -48,7 +48,7 @@ static void
 test_per_source_places(void **state)
 {
 	struct fairq *q = fairq_new(3, 100, 100);
-	struct fairq_job *j;
+	struct fairq_job *j, *running;
 	int i;
 
 	(void)state;
@@ -61,12 +61,14 @@ test_per_source_places(void **state)
 	/* ... another source is not */
 	assert_int_equal(push(q, "4:198.51.100.2/32", NULL, 10), FAIRQ_OK);
 	/* a running job still holds its place */
-	j = fairq_next(q);
-	assert_non_null(j);
+	running = fairq_next(q);
+	assert_non_null(running);
+	assert_int_equal(*(int *)running->arg, 0);
 	assert_int_equal(fairq_admit(q, "4:198.51.100.1/32", NULL, &j), FAIRQ_SOURCE_FULL);
-	fairq_finish(q, fairq_next(q));
-	/* two of source 1 done (one via the earlier next): room again */
-	assert_int_equal(fairq_held(q), 3);
+	fairq_finish(q, running);
+	/* once it ran, there is room again */
+	assert_int_equal(push(q, "4:198.51.100.1/32", NULL, 3), FAIRQ_OK);
+	assert_int_equal(fairq_held(q), 4);
 	fairq_free(q);
 }
 

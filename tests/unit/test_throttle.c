@@ -137,13 +137,16 @@ test_backoff_free_then_base(void **state)
 		assert_int_equal(throttle_backoff_wait(&b, n, T0, T0), 0);
 	assert_int_equal(throttle_backoff_wait(&b, -1, T0, T0), 0);
 	assert_int_equal(throttle_backoff_wait(&b, 5, T0, T0), 60);
-	assert_int_equal(throttle_backoff_wait(&b, 5, T0, T0 + 59), 1);
-	assert_int_equal(throttle_backoff_wait(&b, 5, T0, T0 + 60), 0);
+	/* whole seconds: one second less than the difference has surely passed */
+	assert_int_equal(throttle_backoff_wait(&b, 5, T0, T0 + 1), 60);
+	assert_int_equal(throttle_backoff_wait(&b, 5, T0, T0 + 59), 2);
+	assert_int_equal(throttle_backoff_wait(&b, 5, T0, T0 + 60), 1);
+	assert_int_equal(throttle_backoff_wait(&b, 5, T0, T0 + 61), 0);
 	assert_int_equal(throttle_backoff_wait(&b, 6, T0, T0), 120);
 	assert_int_equal(throttle_backoff_wait(&b, 7, T0, T0), 240);
 	assert_int_equal(throttle_backoff_wait(&b, 8, T0, T0), 480);
 	assert_int_equal(throttle_backoff_wait(&b, 9, T0, T0), 900);	/* 960 capped */
-	assert_int_equal(throttle_backoff_wait(&b, 50, T0, T0 + 100), 800);
+	assert_int_equal(throttle_backoff_wait(&b, 50, T0, T0 + 100), 801);
 }
 
 static void
@@ -170,7 +173,7 @@ test_backoff_rounding_window_clock(void **state)
 	assert_int_equal(throttle_backoff_wait(&b, 12, T0, T0), 2);	/* 1200 ms */
 	assert_int_equal(throttle_backoff_wait(&b, 13, T0, T0), 3);	/* 2400 ms */
 	/* a wait longer than the window ends with the window */
-	assert_int_equal(throttle_backoff_wait(&b, 40, T0, T0 + 3599), 7200 - 3599);
+	assert_int_equal(throttle_backoff_wait(&b, 40, T0, T0 + 3599), 7200 - 3598);
 	assert_int_equal(throttle_backoff_wait(&b, 40, T0, T0 + 3600), 0);
 	/* a last failure in the future counts from now, never longer than the delay */
 	assert_int_equal(throttle_backoff_wait(&b, 12, T0 + 5000, T0), 2);
@@ -187,8 +190,8 @@ test_soft_ceiling(void **state)
 	assert_int_equal(throttle_soft_wait(100, 60, 86400, 99, T0, T0), 0);
 	/* from it on: one attempt per interval, counted from the last */
 	assert_int_equal(throttle_soft_wait(100, 60, 86400, 100, T0, T0), 60);
-	assert_int_equal(throttle_soft_wait(100, 60, 86400, 5000, T0, T0 + 59), 1);
-	assert_int_equal(throttle_soft_wait(100, 60, 86400, 5000, T0, T0 + 60), 0);
+	assert_int_equal(throttle_soft_wait(100, 60, 86400, 5000, T0, T0 + 59), 2);
+	assert_int_equal(throttle_soft_wait(100, 60, 86400, 5000, T0, T0 + 61), 0);
 	/* never more than one interval: slower, not locked */
 	assert_int_equal(throttle_soft_wait(100, 60, 86400, LONG_MAX, T0, T0), 60);
 	assert_int_equal(throttle_soft_wait(100, 60, 86400, 100, T0 + 99999, T0), 60);
@@ -412,17 +415,19 @@ test_pair_backoff_and_other_place(void **state)
 
 	fail_n(f, THROTTLE_PASSWORD, "dora", P1, 5, T0);
 	/* the attacker's place waits, doubling ... */
-	assert_int_equal(reserve(f, &a, T0 + 1, &w), THROTTLE_WAIT);
+	assert_int_equal(reserve(f, &a, T0 + 2, &w), THROTTLE_WAIT);
 	assert_int_equal(w, 59);
 	assert_int_equal(stored_n(f, "pa:" P1 "@dora"), 5);	/* a refusal counts nothing */
-	fail_n(f, THROTTLE_PASSWORD, "dora", P1, 1, T0 + 60);
-	assert_int_equal(reserve(f, &a, T0 + 60, &w), THROTTLE_WAIT);
+	assert_int_equal(reserve(f, &a, T0 + 60, &w), THROTTLE_WAIT);	/* never early */
+	assert_int_equal(w, 1);
+	fail_n(f, THROTTLE_PASSWORD, "dora", P1, 1, T0 + 61);
+	assert_int_equal(reserve(f, &a, T0 + 61, &w), THROTTLE_WAIT);
 	assert_int_equal(w, 120);
 	/* ... while the owner elsewhere goes at once (item 6) */
-	assert_int_equal(reserve(f, &b, T0 + 60, NULL), THROTTLE_GO);
-	run(f, &b, OP_SUCCEED, T0 + 60);
+	assert_int_equal(reserve(f, &b, T0 + 61, NULL), THROTTLE_GO);
+	run(f, &b, OP_SUCCEED, T0 + 61);
 	/* the attacker's place keeps its back-off after the owner's success */
-	assert_int_equal(reserve(f, &a, T0 + 61, &w), THROTTLE_WAIT);
+	assert_int_equal(reserve(f, &a, T0 + 63, &w), THROTTLE_WAIT);
 	assert_int_equal(w, 119);
 }
 
@@ -447,27 +452,27 @@ test_soft_ceiling_slows_but_known_place_goes(void **state)
 	}
 	/* a fresh place: slower (one per interval), never locked */
 	a = att(THROTTLE_PASSWORD, "erin", "4:203.0.113.99/32", NULL, 0);
-	assert_int_equal(reserve(f, &a, T0 + 10, &w), THROTTLE_WAIT);
+	assert_int_equal(reserve(f, &a, T0 + 11, &w), THROTTLE_WAIT);
 	assert_int_equal(w, 50);
-	assert_int_equal(reserve(f, &a, T0 + 60, NULL), THROTTLE_GO);
-	run(f, &a, OP_FAILED, T0 + 60);
-	assert_int_equal(reserve(f, &a, T0 + 61, &w), THROTTLE_WAIT);
+	assert_int_equal(reserve(f, &a, T0 + 61, NULL), THROTTLE_GO);
+	run(f, &a, OP_FAILED, T0 + 61);
+	assert_int_equal(reserve(f, &a, T0 + 63, &w), THROTTLE_WAIT);
 	assert_int_equal(w, 59);
 	/* the owner's known place is not slowed by the others' failures */
 	k = att(THROTTLE_PASSWORD, "erin", P2, NULL, 0);
-	assert_int_equal(reserve(f, &k, T0 + 61, NULL), THROTTLE_GO);
-	run(f, &k, OP_SUCCEED, T0 + 61);
+	assert_int_equal(reserve(f, &k, T0 + 63, NULL), THROTTLE_GO);
+	run(f, &k, OP_SUCCEED, T0 + 63);
 	/* whose success clears the ceiling for everyone */
 	assert_int_equal(stored_n(f, "pw:erin"), -1);
-	assert_int_equal(reserve(f, &a, T0 + 62, NULL), THROTTLE_GO);
-	run(f, &a, OP_FAILED, T0 + 62);
+	assert_int_equal(reserve(f, &a, T0 + 64, NULL), THROTTLE_GO);
+	run(f, &a, OP_FAILED, T0 + 64);
 	/* a known place expires after known_address_days */
 	f->c.known_address_days = 1;
 	f->c.account_soft_failures = 1;
 	k = att(THROTTLE_PASSWORD, "erin", P2, NULL, 0);
-	assert_int_equal(reserve(f, &k, T0 + 61 + 86400, &w), THROTTLE_GO);
-	run(f, &k, OP_FAILED, T0 + 61 + 86400);
-	assert_int_equal(reserve(f, &k, T0 + 62 + 86400, &w), THROTTLE_WAIT);
+	assert_int_equal(reserve(f, &k, T0 + 63 + 86400, &w), THROTTLE_GO);
+	run(f, &k, OP_FAILED, T0 + 63 + 86400);
+	assert_int_equal(reserve(f, &k, T0 + 65 + 86400, &w), THROTTLE_WAIT);
 	assert_int_equal(w, 59);
 }
 
@@ -658,7 +663,7 @@ test_window_forgets(void **state)
 
 	fail_n(f, THROTTLE_PASSWORD, "lena", P1, 5, T0);
 	fail_n(f, THROTTLE_PASSWORD, "lena", P1, 1, T0 + 100);	/* after the first wait */
-	assert_int_equal(reserve(f, &a, T0 + 101, &w), THROTTLE_WAIT);
+	assert_int_equal(reserve(f, &a, T0 + 102, &w), THROTTLE_WAIT);
 	assert_int_equal(w, 119);
 	assert_int_equal(stored_n(f, "pa:" P1 "@lena"), 6);
 	/* a day after the last failure the count starts again */
