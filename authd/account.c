@@ -55,6 +55,8 @@ static const struct ui_text texts[] = {
 	{ "enrol.wrong", "驗證碼不正確。請確認手機時間正確，並輸入 App 上最新的 6 位數字。",
 	  "That code is not correct. Check that your phone's clock is right and type the newest 6-digit code from the app." },
 	{ "enrol.gone", "這次設定已失效或已完成，請重新開始。", "This set-up has expired or is already finished. Start again." },
+	{ "enrol.spent", "驗證碼錯誤太多次，這次設定已取消。請重新開始設定，並掃描新的 QR Code。",
+	  "Too many wrong codes, so this set-up was cancelled. Start again and scan the new QR code." },
 	{ "enrol.exists", "兩步驟驗證已經啟用。若要更換手機，請先移除再重新設定。",
 	  "Two-step verification is already on. To move to a new phone, remove it first and set it up again." },
 	{ "cancel", "取消，回到我的帳號", "Cancel and go back to my account" },
@@ -360,11 +362,12 @@ w_confirm(struct store_txn *t, void *ctx)
 	int rc = totp_enrol_finish(t, a->uid, a->code, a->recovery);
 
 	a->result = rc;
-	if (rc == -1) {
-		/* Nothing was written; read the pending URI to show the form again. */
-		if (totp_pending_uri(t, a->uid, a->username, a->uri, sizeof(a->uri)) != STORE_OK)
+	if (rc == -1 || rc == -2) {
+		/* The wrong code was counted (kept by this write); -2 ended the set-up.
+		 * Read the pending URI to show the form again. */
+		if (rc == -2 || totp_pending_uri(t, a->uid, a->username, a->uri, sizeof(a->uri)) != STORE_OK)
 			a->uri[0] = '\0';
-		return STORE_CONFLICT;
+		return audit_account(t, a, "account.totp.confirm_failed");
 	}
 	return rc == STORE_OK ? audit_account(t, a, "account.totp.activate") : rc;
 }
@@ -428,11 +431,15 @@ confirm_done(int rc, void *ctx)
 {
 	struct acct *a = ctx;
 
-	if (rc == STORE_OK) {
+	if (rc == STORE_OK && a->result == STORE_OK) {
 		send_codes(a);
-	} else if (a->result == -1 && a->uri[0] != '\0') {
+	} else if (rc == STORE_OK && a->result == -1 && a->uri[0] != '\0') {
 		a->error_key = "enrol.wrong";
 		send_enrol(a, 400);
+	} else if (rc == STORE_OK && a->result == -2) {
+		a->totp_state = 0;
+		a->error_key = "enrol.spent";
+		send_home(a, 400);
 	} else if (a->result == STORE_NOTFOUND || a->result == STORE_EXISTS) {
 		a->totp_state = a->result == STORE_EXISTS ? 2 : 0;
 		a->error_key = a->result == STORE_EXISTS ? "enrol.exists" : "enrol.gone";

@@ -1724,7 +1724,7 @@ totp_finish_cb(struct store_txn *t, void *arg)
 	if ((rc = totp_user(t, x)) != STORE_OK)
 		return rc;
 	rc = totp_enrol_finish(t, x->id, x->code, x->recovery);
-	if (rc == -1) {
+	if (rc == -1 || rc == -2) {	/* rolled back: the operator's tries are not counted */
 		x->wrong_code = 1;
 		return STORE_CONFLICT;
 	}

@@ -33,6 +33,9 @@ static const struct key keys[] = {
 	{ "server", "tls_key", K_PATH, O(tls_key), 0, 0 },
 	{ "server", "threads", K_INT, O(threads), 0, 256 },
 	{ "server", "workers", K_INT, O(workers), 0, 256 },
+	{ "server", "worker_queue_per_source", K_INT, O(worker_queue_per_source), 1, 100000 },
+	{ "server", "worker_queue_per_account", K_INT, O(worker_queue_per_account), 1, 100000 },
+	{ "server", "worker_queue_max", K_INT, O(worker_queue_max), 1, 1000000 },
 	{ "server", "max_header_bytes", K_SIZE, O(max_header_bytes), 1024, 1 << 20 },
 	{ "server", "max_body_bytes", K_SIZE, O(max_body_bytes), 1024, 16 << 20 },
 	{ "server", "read_timeout_s", K_INT, O(read_timeout_s), 1, 600 },
@@ -57,11 +60,25 @@ static const struct key keys[] = {
 	{ "password", "max_length", K_INT, O(max_length), 64, 4096 },
 	{ "password", "breached_list", K_PATH, O(breached_list), 0, 0 },
 	{ "throttle", "account_max_failures", K_INT, O(account_max_failures), 1, 1000 },
+	{ "throttle", "account_base_delay_s", K_INT, O(account_base_delay_s), 1, 86400 },
 	{ "throttle", "account_lockout_s", K_INT, O(account_lockout_s), 1, 86400 },
+	{ "throttle", "account_window_s", K_INT, O(account_window_s), 60, 2592000 },
+	{ "throttle", "account_soft_failures", K_INT, O(account_soft_failures), 1, 1000000 },
+	{ "throttle", "account_soft_interval_s", K_INT, O(account_soft_interval_s), 1, 3600 },
+	{ "throttle", "known_address_days", K_INT, O(known_address_days), 0, 365 },
+	{ "throttle", "code_max_failures", K_INT, O(code_max_failures), 1, 1000 },
+	{ "throttle", "code_base_delay_s", K_INT, O(code_base_delay_s), 1, 86400 },
+	{ "throttle", "code_max_delay_s", K_INT, O(code_max_delay_s), 1, 86400 },
+	{ "throttle", "login_max_attempts", K_INT, O(login_max_attempts), 1, 100 },
 	{ "throttle", "address_free_failures", K_INT, O(address_free_failures), 0, 100000 },
 	{ "throttle", "address_base_delay_ms", K_INT, O(address_base_delay_ms), 0, 60000 },
 	{ "throttle", "address_max_delay_s", K_INT, O(address_max_delay_s), 0, 86400 },
 	{ "throttle", "address_window_s", K_INT, O(address_window_s), 60, 604800 },
+	{ "throttle", "ipv4_prefix", K_INT, O(ipv4_prefix), 8, 32 },
+	{ "throttle", "ipv6_prefix", K_INT, O(ipv6_prefix), 32, 128 },
+	{ "throttle", "lease_s", K_INT, O(lease_s), 5, 600 },
+	{ "throttle", "device_code_max_failures", K_INT, O(device_code_max_failures), 1, 1000 },
+	{ "throttle", "device_code_window_s", K_INT, O(device_code_window_s), 60, 86400 },
 	{ "log", "level", K_LEVEL, O(log_level), 0, 3 },
 	{ "ui", "default_lang", K_LANG, O(default_lang), 0, 0 },
 	{ "audit", "retention_days", K_INT, O(audit_retention_days), 1, 36500 },
@@ -380,6 +397,9 @@ defaults(struct conf *c)
 	memset(c, 0, sizeof(*c));
 	c->threads = 0;
 	c->workers = 0;
+	c->worker_queue_per_source = 16;
+	c->worker_queue_per_account = 4;
+	c->worker_queue_max = 256;
 	c->max_header_bytes = 8192;
 	c->max_body_bytes = 65536;
 	c->read_timeout_s = 10;
@@ -398,11 +418,25 @@ defaults(struct conf *c)
 	c->min_length = 8;
 	c->max_length = 128;
 	c->account_max_failures = 5;
+	c->account_base_delay_s = 60;
 	c->account_lockout_s = 900;
+	c->account_window_s = 86400;
+	c->account_soft_failures = 100;
+	c->account_soft_interval_s = 60;
+	c->known_address_days = 30;
+	c->code_max_failures = 5;
+	c->code_base_delay_s = 30;
+	c->code_max_delay_s = 900;
+	c->login_max_attempts = 5;
 	c->address_free_failures = 10;
 	c->address_base_delay_ms = 1000;
 	c->address_max_delay_s = 900;
 	c->address_window_s = 3600;
+	c->ipv4_prefix = 32;
+	c->ipv6_prefix = 64;
+	c->lease_s = 30;
+	c->device_code_max_failures = 10;
+	c->device_code_window_s = 600;
 	c->log_level = 2;
 	c->audit_retention_days = 200;
 	c->aal2_max_s = 43200;

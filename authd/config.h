@@ -21,6 +21,9 @@ struct conf {
 	int tls;                    /* 1 when tls_cert and tls_key are set */
 	int threads;                /* event-loop threads; 0 = number of cores */
 	int workers;                /* worker threads for Argon2id/RSA; 0 = number of cores */
+	int worker_queue_per_source; /* 16: jobs one address prefix may have queued or running */
+	int worker_queue_per_account; /* 4: jobs one account may have queued or running */
+	int worker_queue_max;       /* 256: jobs queued or running in all */
 	size_t max_header_bytes;    /* 8192 */
 	size_t max_body_bytes;      /* 65536 */
 	int read_timeout_s;         /* 10: whole request must arrive within this */
@@ -52,13 +55,27 @@ struct conf {
 	int max_length;             /* 128 (NIST: at least 64) */
 	char *breached_list;        /* path of the common-password list; default: share/common-passwords.txt */
 
-	/* [throttle] */
-	int account_max_failures;   /* 5 consecutive failures ... */
-	int account_lockout_s;      /* ... lock the account name for 900 s */
-	int address_free_failures;  /* 10 failures from one address before slowing down */
-	int address_base_delay_ms;  /* 1000, doubled each further failure */
-	int address_max_delay_s;    /* 900 */
-	int address_window_s;       /* 3600: counters older than this are forgotten */
+	/* [throttle] — policy and numbers: docs/security.md "Throttling" */
+	int account_max_failures;   /* 5 wrong passwords for one account from one address prefix ... */
+	int account_base_delay_s;   /* ... then it waits 60 s, doubled per further failure ... */
+	int account_lockout_s;      /* ... up to 900 s (15 min) */
+	int account_window_s;       /* 86400: an account's counts are forgotten a day after the last failure */
+	int account_soft_failures;  /* 100 failures of one account from all addresses ... */
+	int account_soft_interval_s; /* ... then one password check per 60 s for it (slower, never locked) */
+	int known_address_days;     /* 30: a prefix where the account completed a sign-in skips that slow-down */
+	int code_max_failures;      /* 5 wrong one-time / recovery codes for one account ... */
+	int code_base_delay_s;      /* ... then 30 s, doubled ... */
+	int code_max_delay_s;       /* ... up to 900 s */
+	int login_max_attempts;     /* 5 failed steps after the first factor end a login transaction */
+	int address_free_failures;  /* 10 failures from one address prefix (all accounts) ... */
+	int address_base_delay_ms;  /* ... then 1000 ms, doubled ... */
+	int address_max_delay_s;    /* ... up to 900 s */
+	int address_window_s;       /* 3600: address counters forgotten an hour after the last failure */
+	int ipv4_prefix;            /* 32: IPv4 addresses grouped by this many bits */
+	int ipv6_prefix;            /* 64: IPv6 addresses grouped by this many bits (one /64 = one client) */
+	int lease_s;                /* 30: an in-flight verification's mark outlives a dead process this long */
+	int device_code_max_failures; /* 10 wrong device user codes per address prefix ... */
+	int device_code_window_s;   /* ... within 600 s */
 
 	/* [log] */
 	int log_level;              /* 0 error, 1 warn, 2 info (default), 3 debug */

@@ -40,8 +40,10 @@
 
 #include "../lib/util.h"
 #include "authd.h"
+#include "fairq.h"
 #include "log.h"
 #include "metrics.h"
+#include "throttle.h"
 
 #define LISTEN_BACKLOG 1024
 #define CC_SLOT CONF_MAX_LISTEN
@@ -76,14 +78,6 @@ struct loop {
 	struct evhttp_bound_socket *cc_bound;
 };
 
-struct job {
-	void (*work)(void *);
-	void (*done)(void *);
-	void *arg;
-	struct loop *loop;
-	struct job *next;
-};
-
 struct http_server {
 	struct authd *a;
 	SSL_CTX *ssl;
@@ -96,9 +90,9 @@ struct http_server {
 	struct loop *loops;
 	int nworkers;
 	pthread_t *workers;
-	pthread_mutex_t wmu;
+	pthread_mutex_t wmu;         /* guards fq and wstop */
 	pthread_cond_t wcv;
-	struct job *jhead, *jtail;
+	struct fairq *fq;            /* admission and round-robin order (fairq.h) */
 	int wstop;
 	atomic_int conns;            /* open TLS connections (the max_connections cap) */
 	atomic_int inflight;         /* 1 (the server's own reference) + http_req not yet replied */
@@ -261,59 +255,110 @@ loop_post(void *loopp, void (*fn)(void *), void *arg)
 
 /* ---- worker pool --------------------------------------------------------- */
 
+/* Jobs are taken round-robin between sources (fairq.h). A job keeps its place
+ * while it runs, so a source's places bound its running jobs too. */
 static void *
 worker_main(void *arg)
 {
 	struct http_server *s = arg;
-	struct job *j;
+	struct fairq_job *j;
 
 	for (;;) {
+		void (*done)(void *);
+		void *jarg;
+		struct loop *l;
+
 		pthread_mutex_lock(&s->wmu);
-		while (s->jhead == NULL && !s->wstop)
+		while ((j = fairq_next(s->fq)) == NULL && !s->wstop)
 			pthread_cond_wait(&s->wcv, &s->wmu);
-		j = s->jhead;
-		if (j == NULL) {        /* stopping and drained */
-			pthread_mutex_unlock(&s->wmu);
-			break;
-		}
-		s->jhead = j->next;
-		if (s->jhead == NULL)
-			s->jtail = NULL;
 		pthread_mutex_unlock(&s->wmu);
+		if (j == NULL)          /* stopping and drained */
+			break;
 		j->work(j->arg);
-		loop_post(j->loop, j->done, j->arg);
-		free(j);
+		done = j->done;
+		jarg = j->arg;
+		l = j->loop;
+		pthread_mutex_lock(&s->wmu);
+		fairq_finish(s->fq, j);
+		pthread_mutex_unlock(&s->wmu);
+		loop_post(l, done, jarg);
 	}
 	return NULL;
 }
 
 int
-http_work(struct http_req *r, void (*work)(void *), void (*done)(void *), void *arg)
+http_work_admit(struct http_req *r, const char *account, struct http_slot **out)
 {
 	struct http_server *s = r->loop->srv;
-	struct job *j;
+	struct fairq_job *j = NULL;
+	int rc;
 
-	if ((j = malloc(sizeof(*j))) == NULL)
-		return -1;
+	*out = NULL;
+	pthread_mutex_lock(&s->wmu);
+	rc = s->wstop ? -1 : fairq_admit(s->fq, r->peer_prefix, account, &j);
+	pthread_mutex_unlock(&s->wmu);
+	switch (rc) {
+	case FAIRQ_OK:
+		j->loop = r->loop;
+		*out = (struct http_slot *)j;
+		return HTTP_WORK_OK;
+	case FAIRQ_SOURCE_FULL:
+		metrics_work_refused("source");
+		return HTTP_WORK_SOURCE_FULL;
+	case FAIRQ_ACCOUNT_FULL:
+		metrics_work_refused("account");
+		return HTTP_WORK_ACCOUNT_FULL;
+	case FAIRQ_FULL:
+		metrics_work_refused("total");
+		return HTTP_WORK_FULL;
+	default:
+		return HTTP_WORK_ERROR;
+	}
+}
+
+int
+http_work_submit(struct http_slot *slot, void (*work)(void *), void (*done)(void *), void *arg)
+{
+	struct fairq_job *j = (struct fairq_job *)slot;
+	struct http_server *s = ((struct loop *)j->loop)->srv;
+
 	j->work = work;
 	j->done = done;
 	j->arg = arg;
-	j->loop = r->loop;
-	j->next = NULL;
 	pthread_mutex_lock(&s->wmu);
 	if (s->wstop) {
+		fairq_cancel(s->fq, j);
 		pthread_mutex_unlock(&s->wmu);
-		free(j);
 		return -1;
 	}
-	if (s->jtail)
-		s->jtail->next = j;
-	else
-		s->jhead = j;
-	s->jtail = j;
+	fairq_submit(s->fq, j);
 	pthread_cond_signal(&s->wcv);
 	pthread_mutex_unlock(&s->wmu);
 	return 0;
+}
+
+void
+http_work_cancel(struct http_slot *slot)
+{
+	struct fairq_job *j = (struct fairq_job *)slot;
+	struct http_server *s;
+
+	if (j == NULL)
+		return;
+	s = ((struct loop *)j->loop)->srv;
+	pthread_mutex_lock(&s->wmu);
+	fairq_cancel(s->fq, j);
+	pthread_mutex_unlock(&s->wmu);
+}
+
+int
+http_work(struct http_req *r, void (*work)(void *), void (*done)(void *), void *arg)
+{
+	struct http_slot *slot;
+
+	if (http_work_admit(r, NULL, &slot) != HTTP_WORK_OK)
+		return -1;
+	return http_work_submit(slot, work, done, arg);
 }
 
 int
@@ -956,6 +1001,8 @@ handle_req(struct evhttp_request *ev, struct loop *l, int cc)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	set_peer(h);
+	throttle_prefix(h->r.peer, h->r.authd->conf->ipv4_prefix, h->r.authd->conf->ipv6_prefix,
+	                h->r.peer_prefix);
 	if (cc)
 		peer_cert_from_tls(h);
 	else
@@ -1533,7 +1580,11 @@ http_start(struct authd *a)
 			goto fail;
 	s->nloops = c->threads > 0 ? c->threads : ncpu();
 	s->nworkers = c->workers > 0 ? c->workers : ncpu();
-	if ((s->loops = calloc((size_t)s->nloops, sizeof(*s->loops))) == NULL ||
+	s->fq = fairq_new(c->worker_queue_per_source > 0 ? (unsigned)c->worker_queue_per_source : 16,
+	                  c->worker_queue_per_account > 0 ? (unsigned)c->worker_queue_per_account : 4,
+	                  c->worker_queue_max > 0 ? (unsigned)c->worker_queue_max : 256);
+	if (s->fq == NULL ||
+	    (s->loops = calloc((size_t)s->nloops, sizeof(*s->loops))) == NULL ||
 	    (s->workers = calloc((size_t)s->nworkers, sizeof(*s->workers))) == NULL)
 		goto fail;
 	a->http = s;
@@ -1670,6 +1721,7 @@ server_destroy(struct http_server *s)
 	}
 	free(s->loops);
 	free(s->workers);
+	fairq_free(s->fq);
 	if (s->ssl != NULL)
 		SSL_CTX_free(s->ssl);
 	if (s->cc_ssl != NULL)

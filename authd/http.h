@@ -34,6 +34,8 @@ struct http_req {
 	const char *body;           /* raw body (NUL-terminated copy), body_len bytes */
 	size_t body_len;
 	char peer[64];              /* client address (after trusted-proxy X-Forwarded-For), no port */
+	char peer_prefix[64];       /* its address group ([throttle] ipv4_prefix / ipv6_prefix):
+	                               the key of every per-address limit (throttle_prefix) */
 	const char *lang;           /* "zh-TW" or "en": ?lang=, the "lang" cookie, Accept-Language, default */
 	int route;                  /* index of the matched route, for metrics */
 	uint64_t start_ns;
@@ -99,7 +101,29 @@ void http_redirect(struct http_req *r, const char *location);
 /* Runs fn(arg) on the given loop's thread. Thread-safe; never blocks. Matches store_post_fn. */
 void loop_post(void *loop, void (*fn)(void *), void *arg);
 
-/* Runs work(arg) on a worker thread, then done(arg) on r's loop. */
+/* The worker pool is fair (authd/fairq.h): a job first takes a place for the
+ * client's address prefix (and an account, when it is for one), bounded by
+ * [server] worker_queue_per_source / _per_account / _max; queued jobs run
+ * round-robin between prefixes. A place is held from admission until the job
+ * ran, so a caller may admit before a store write and submit after it.
+ * http_work_admit: HTTP_WORK_OK with *slot, or why not (answer at once:
+ * 429 for SOURCE_FULL / ACCOUNT_FULL, 503 for FULL / ERROR). */
+struct http_slot;
+enum {
+	HTTP_WORK_OK = 0,
+	HTTP_WORK_SOURCE_FULL,
+	HTTP_WORK_ACCOUNT_FULL,
+	HTTP_WORK_FULL,
+	HTTP_WORK_ERROR,
+};
+int http_work_admit(struct http_req *r, const char *account, struct http_slot **slot);
+/* Queues work(arg) on the slot; done(arg) runs on the admitting request's loop
+ * afterwards. 0, or -1 when the pool is stopping (the slot is given back). */
+int http_work_submit(struct http_slot *slot, void (*work)(void *), void (*done)(void *), void *arg);
+/* Gives back a slot that will not be submitted. NULL is fine. */
+void http_work_cancel(struct http_slot *slot);
+/* admit (no account) + submit: runs work(arg) on a worker thread, then
+ * done(arg) on r's loop. -1 when refused or stopping. */
 int http_work(struct http_req *r, void (*work)(void *), void (*done)(void *), void *arg);
 /* store_write_async whose completion runs on r's loop. */
 int http_store_write(struct http_req *r, store_write_fn fn, store_done_fn done, void *ctx);

@@ -23,6 +23,7 @@
 #include "policy.h"
 #include "sweep.h"
 #include "store.h"
+#include "throttle.h"
 
 static void
 usage(FILE *f)
@@ -121,6 +122,24 @@ banner(struct authd *a)
 	fflush(stdout);
 }
 
+/* This process owns the store: nothing is being verified yet, so the leases a
+ * killed predecessor left behind are stale now, not only after lease_s. */
+static int
+leases_clear(struct store_txn *t, void *ctx)
+{
+	long n = 0;
+	int rc = throttle_leases_clear(t, now_s(), &n);
+
+	(void)ctx;
+	if (rc == STORE_OK && n > 0) {
+		char num[24];
+
+		snprintf(num, sizeof(num), "%ld", n);
+		log_msg(LOG_INFO, "in-flight leases of a previous run dropped", "count", num, NULL);
+	}
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -189,6 +208,11 @@ main(int argc, char **argv)
 		log_msg(LOG_ERROR, "cannot open the store", "path", conf.store_path,
 		    "error", store_strerror(ch), NULL);
 		goto out_conf;
+	}
+	if ((ch = store_write_sync(a.store, leases_clear, NULL)) != STORE_OK) {
+		log_msg(LOG_ERROR, "cannot clear the throttle's in-flight leases", "error",
+		    store_strerror(ch), NULL);
+		goto out_store;
 	}
 	if (keys_init(&a) != 0) {
 		log_msg(LOG_ERROR, "cannot load the signing keys", NULL);

@@ -49,6 +49,8 @@ struct label_slot {
 static struct route_slot routes[ROUTE_SLOTS];
 static struct label_slot logins[LABEL_SLOTS];
 static struct label_slot tokens[LABEL_SLOTS];
+static struct label_slot checks[LABEL_SLOTS];
+static struct label_slot refusals[LABEL_SLOTS];
 static struct timespec started;
 
 /* Process start, taken before main() so uptime covers initialisation too. */
@@ -139,6 +141,18 @@ void
 metrics_token(const char *grant)
 {
 	label_count(tokens, grant, 0);
+}
+
+void
+metrics_secret_check(const char *method)
+{
+	label_count(checks, method, 0);
+}
+
+void
+metrics_work_refused(const char *reason)
+{
+	label_count(refusals, reason, 0);
 }
 
 /* Label values are our own static names, but escape anyway so the exposition
@@ -276,6 +290,11 @@ metrics_render(struct buf *out)
 	    "Login attempts by method and result.", "method", 1);
 	render_labels(out, tokens, "authd_tokens_issued_total",
 	    "Tokens issued by grant type.", "grant", 0);
+	render_labels(out, checks, "authd_secret_checks_total",
+	    "Secrets actually verified (after the throttle reserved the attempt), by method.",
+	    "method", 0);
+	render_labels(out, refusals, "authd_worker_refused_total",
+	    "Jobs the worker pool refused at once, by the place that was full.", "reason", 0);
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	up = (double)(now.tv_sec - started.tv_sec) +

@@ -11,6 +11,10 @@
 void metrics_request(const char *route, int status, uint64_t latency_ns);
 /* method: "password", "totp", ...; result: "success", "failure", "throttled". */
 void metrics_login(const char *method, const char *result);
+/* One secret checked (a method's verification ran): "password", "totp", ... */
+void metrics_secret_check(const char *method);
+/* The worker pool refused a job at admission: "source", "account", "total". */
+void metrics_work_refused(const char *reason);
 /* grant: "authorization_code", "refresh_token", "client_credentials", ... */
 void metrics_token(const char *grant);
 /* Appends the exposition text (also gauges: uptime, resident memory). */

@@ -44,6 +44,10 @@ static int64_t expiry_of(enum store_table tab, json_t *v, int throttle_keep_s)
 	case T_JTI:
 		return json_integer_value(json_object_get(v, "exp"));
 	case T_THROTTLE:
+		/* Counters say how long they matter ("exp", throttle.c); older
+		 * records ({"fails","last"}) are kept throttle_keep_s after their last failure. */
+		if (json_is_integer(json_object_get(v, "exp")))
+			return json_integer_value(json_object_get(v, "exp"));
 		return json_integer_value(json_object_get(v, "last")) + throttle_keep_s;
 	default:
 		return INT64_MAX;
@@ -126,7 +130,7 @@ static struct {
 static int sweep_write(struct store_txn *t, void *ctx)
 {
 	const struct conf *c = sw.a->conf;
-	int keep = c->address_window_s > c->account_lockout_s ? c->address_window_s : c->account_lockout_s;
+	int keep = c->address_window_s > c->account_window_s ? c->address_window_s : c->account_window_s;
 
 	(void)ctx;
 	sw.last_deleted = sweep_pass(t, &sw.cur, now_s(), 2000, keep);

@@ -612,8 +612,19 @@ totp_enrol_finish(struct store_txn *t, const char *user_id, const char *code,
 	step = totp_match(secret, sizeof(secret), h, digits, period, now_s(), ts->window, code);
 	wipe(secret, sizeof(secret));
 	if (step < 0) {
+		/* Counted in this write: after TOTP_ENROL_MAX_TRIES wrong codes the
+		 * pending secret is gone and set-up starts again with a new one. */
+		json_int_t tries = json_integer_value(json_object_get(rec, "tries")) + 1;
+
+		if (tries >= TOTP_ENROL_MAX_TRIES) {
+			json_decref(rec);
+			rc = store_dels(t, T_CREDS, key);
+			return rc == STORE_OK ? -2 : rc;
+		}
+		rc = json_object_set_new(rec, "tries", json_integer(tries)) == 0 ?
+		     store_puts(t, T_CREDS, key, rec, 0) : STORE_IO;
 		json_decref(rec);
-		return -1;
+		return rc == STORE_OK ? -1 : rc;
 	}
 	if ((list = json_array()) == NULL) {
 		json_decref(rec);

@@ -71,8 +71,11 @@ json_t *totp_status(struct store_txn *t, const char *user_id);
 int totp_enrol_begin(struct store_txn *t, const char *user_id, const char *username,
                      char *uri_out, size_t uri_sz);
 /* Step 2 (write txn): a valid code activates the credential and returns ten
- * recovery codes to show once (formatted "xxxx-xxxx-xxxx"). -1 for a wrong code
- * (nothing changes), STORE_* on store errors. */
+ * recovery codes to show once (formatted "xxxx-xxxx-xxxx"). A wrong code is
+ * counted in the pending record (keep the write to count it): -1, or -2 for the
+ * TOTP_ENROL_MAX_TRIES-th, which also removes the pending enrolment (set-up
+ * starts again with a new secret). STORE_* on store errors. */
+#define TOTP_ENROL_MAX_TRIES 5
 int totp_enrol_finish(struct store_txn *t, const char *user_id, const char *code,
                       char recovery[TOTP_RECOVERY_CODES][TOTP_RECOVERY_LEN + 3]);
 /* The URI of a pending enrolment again (to show the QR code beside an error

@@ -5,8 +5,12 @@
  *
  * T_DEVICE holds "dc:<sha256(device_code)>" → the request and its state, and
  * "uc:<user code>" → the device key. User codes are 8 letters from an alphabet
- * without vowels or look-alikes (20^8 ≈ 2.6·10^10), shown as XXXX-XXXX; wrong
- * guesses are limited per address, so the codes cannot be searched.
+ * without vowels or look-alikes (20^8 ≈ 2.6·10^10), shown as XXXX-XXXX. Every
+ * code entered is counted against the client's address prefix ([throttle]
+ * device_code_max_failures within device_code_window_s) in the same write that
+ * looks it up, before anyone learns whether it was right, and the count is taken
+ * back when it was: parallel guesses cannot outrun the limit, and rotating
+ * addresses inside one IPv6 /64 does not reset it.
  *
  * Host clients (client_is_host: pam_authd in device mode) log a person in to a
  * server, and whoever runs `ssh alice@host` gets a code for Alice's login: a
@@ -28,6 +32,8 @@
 #include "../audit.h"
 #include "../authd.h"
 #include "../clients.h"
+#include "../config.h"
+#include "../throttle.h"
 #include "../ui.h"
 #include "../users.h"
 #include "oidc.h"
@@ -35,8 +41,6 @@
 #define DEVICE_TTL 600
 #define DEVICE_INTERVAL 5
 #define USER_CODE_LEN 8
-#define GUESS_LIMIT 10          /* wrong user codes per address ... */
-#define GUESS_WINDOW 600        /* ... within this many seconds */
 #define COOKIE_DEVICE "__Host-authd_device"
 #define DEVICE_COOKIE_TTL 900   /* the form's cookie outlives a code (DEVICE_TTL) */
 #define REMOTE_ADDR_MAX 255
@@ -418,8 +422,12 @@ struct decide {
 	char code[USER_CODE_LEN + 1];
 	char skey[65];
 	int approve;
-	int bad_code;          /* a wrong code: record it against the address */
-	int throttled;
+	int malformed;         /* not a possible code: a wrong guess all the same */
+	int found;             /* the code named a pending request */
+	int typed;             /* typed_ok(): the code came from our form in this browser */
+	int untyped;           /* a host's code that did not: counted as a wrong code */
+	int bad_code;          /* approve/deny: the code was gone by then */
+	long wait;             /* throttled: seconds */
 	json_t *session;
 };
 
@@ -429,58 +437,13 @@ static void decide_free(struct decide *d)
 	free(d);
 }
 
-static int guess_record(struct store_txn *t, struct decide *d)
+static int bad_code_audit(struct store_txn *t, struct decide *d)
 {
-	char key[80];
-	json_t *g = NULL;
-	int64_t now = now_s();
-	json_int_t fails = 0;
+	json_t *g = json_pack("{s:s s:s}", "ip", d->r->peer, "reason", "wrong user code");
+	int rc = g ? audit_append(t, "device.bad_code", g) : STORE_IO;
 
-	snprintf(key, sizeof(key), "d:%s", d->r->peer);
-	if (store_gets(t, T_THROTTLE, key, &g) == STORE_OK &&
-	    now - json_integer_value(json_object_get(g, "last")) < GUESS_WINDOW)
-		fails = json_integer_value(json_object_get(g, "fails"));
-	json_decref(g);
-	g = json_pack("{s:I s:I}", "fails", fails + 1, "last", (json_int_t)now);
-	int rc = store_puts(t, T_THROTTLE, key, g, 0);
-	json_decref(g);
-	if (rc != STORE_OK)
-		return rc;
-	g = json_pack("{s:s s:s}", "ip", d->r->peer, "reason", "wrong user code");
-	rc = audit_append(t, "device.bad_code", g);
 	json_decref(g);
 	return rc;
-}
-
-static int guesses_exhausted(struct store_txn *t, struct http_req *r)
-{
-	char key[80];
-	json_t *g = NULL;
-	int out;
-
-	snprintf(key, sizeof(key), "d:%s", r->peer);
-	if (store_gets(t, T_THROTTLE, key, &g) != STORE_OK)
-		return 0;
-	out = json_integer_value(json_object_get(g, "fails")) >= GUESS_LIMIT &&
-	      now_s() - json_integer_value(json_object_get(g, "last")) < GUESS_WINDOW;
-	json_decref(g);
-	return out;
-}
-
-static int guess_write(struct store_txn *t, void *arg)
-{
-	return guess_record(t, arg);
-}
-
-static void guess_done(int rc, void *arg)
-{
-	struct decide *d = arg;
-
-	if (rc != STORE_OK)
-		ui_error(d->r, 500, "err.title", "err.server", NULL);
-	else
-		enter_page(d->r, 400, "device.bad_code", NULL);
-	decide_free(d);
 }
 
 /* Looks the code up. Returns the device record (new ref) with *client, or NULL. */
@@ -516,8 +479,13 @@ static int decide_write(struct store_txn *t, void *arg)
 	int rc;
 
 	if (!(rec = lookup(t, d->code, &client, dkey))) {
+		/* Expired or decided meanwhile: counted like a wrong code (the limit
+		 * may refuse the count; the code is wrong either way). */
+		long wait;
+		int rc2 = throttle_device_reserve(t, d->r->authd->conf, d->r->peer_prefix, now_s(), &wait);
+
 		d->bad_code = 1;
-		return guess_record(t, d);
+		return rc2 != STORE_OK ? rc2 : bad_code_audit(t, d);
 	}
 	json_decref(client);
 	if (d->approve) {
@@ -556,57 +524,112 @@ static void decide_done(int rc, void *arg)
 	decide_free(d);
 }
 
+/* The code, counted before it is looked up (one write): refused when this
+ * address prefix has used up its wrong codes; else looked up, and the count
+ * taken back when it named a pending request. */
+static int code_write(struct store_txn *t, void *arg)
+{
+	struct decide *d = arg;
+	json_t *rec, *client = NULL;
+	char dkey[80];
+	int rc;
+
+	rc = throttle_device_reserve(t, d->r->authd->conf, d->r->peer_prefix, now_s(), &d->wait);
+	if (rc != STORE_OK || d->wait > 0)
+		return rc;
+	if (!d->malformed && (rec = lookup(t, d->code, &client, dkey)) != NULL) {
+		int host = client_is_host(client);
+
+		json_decref(rec);
+		json_decref(client);
+		if (host && !d->typed) {
+			/* A host's code that was not typed into our form here: a link
+			 * (or a form) someone else made. Counted and answered like a
+			 * wrong code, so it tells nothing about the code. */
+			d->untyped = 1;
+			return bad_code_audit(t, d);
+		}
+		d->found = 1;
+		return throttle_device_release(t, d->r->authd->conf, d->r->peer_prefix, now_s());
+	}
+	return bad_code_audit(t, d);
+}
+
+static void device_found(struct decide *d);
+
+static void code_done(int rc, void *arg)
+{
+	struct decide *d = arg;
+	char ra[24];
+
+	if (rc != STORE_OK) {
+		ui_error(d->r, 500, "err.title", "err.server", NULL);
+	} else if (d->wait > 0) {
+		snprintf(ra, sizeof(ra), "%ld", d->wait);
+		http_add_header(d->r, "Retry-After", ra);
+		enter_page(d->r, 429, "device.throttled", NULL);
+	} else if (d->untyped && d->r->method == HTTP_POST) {
+		ui_error(d->r, 403, "err.title", "err.csrf", NULL);
+	} else if (!d->found) {
+		enter_page(d->r, 400, "device.bad_code", NULL);
+	} else {
+		device_found(d);
+		return;
+	}
+	decide_free(d);
+}
+
 void oidc_device(struct http_req *r)
 {
 	const char *given = http_param(r, "user_code");
-	struct store_txn *t;
 	struct decide *d;
-	json_t *rec, *client = NULL;
-	char dkey[80];
 
 	if (!given && r->method == HTTP_GET) {
 		enter_page(r, 200, NULL, NULL);
 		return;
 	}
-	if (!(t = store_read_begin(r->authd->store))) {
-		ui_error(r, 500, "err.title", "err.server", NULL);
-		return;
-	}
-	if (guesses_exhausted(t, r)) {
-		store_read_end(t);
-		http_add_header(r, "Retry-After", "600");
-		enter_page(r, 429, "device.throttled", NULL);
-		return;
-	}
 	if (!(d = calloc(1, sizeof(*d)))) {
-		store_read_end(t);
 		ui_error(r, 500, "err.title", "err.server", NULL);
 		return;
 	}
 	d->r = r;
-	if (user_code_norm(given, d->code) != 0 || !(rec = lookup(t, d->code, &client, dkey))) {
+	d->malformed = user_code_norm(given, d->code) != 0;
+	d->typed = typed_ok(r);	/* read here, on the request's loop */
+	if (http_store_write(r, code_write, code_done, d) != STORE_OK) {
+		ui_error(r, 503, "err.title", "err.server", NULL);
+		decide_free(d);
+	}
+}
+
+/* The code named a pending request: sign in first, show it, or decide. */
+static void device_found(struct decide *d)
+{
+	struct http_req *r = d->r;
+	struct store_txn *t;
+	json_t *rec, *client = NULL;
+	char dkey[80];
+
+	if (!(t = store_read_begin(r->authd->store))) {
+		ui_error(r, 500, "err.title", "err.server", NULL);
+		decide_free(d);
+		return;
+	}
+	if (!(rec = lookup(t, d->code, &client, dkey))) {
+		/* decided or expired between the two reads */
 		store_read_end(t);
-		if (http_store_write(r, guess_write, guess_done, d) != STORE_OK) {
-			ui_error(r, 503, "err.title", "err.server", NULL);
-			decide_free(d);
-		}
+		enter_page(r, 400, "device.bad_code", NULL);
+		decide_free(d);
 		return;
 	}
 	int host = client_is_host(client);
-	if (host && !typed_ok(r)) {
-		/* A host's code that was not typed into our form here: a link (or a
-		 * form) someone else made. A GET is answered like a wrong code and
-		 * counted as a guess, so it tells nothing about the code. */
+	if (host && !d->typed) {
+		/* code_write counted it as a wrong code already; a request that
+		 * got here regardless is refused. */
 		store_read_end(t);
 		json_decref(rec);
 		json_decref(client);
-		if (r->method == HTTP_POST) {
-			decide_free(d);
-			ui_error(r, 403, "err.title", "err.csrf", NULL);
-		} else if (http_store_write(r, guess_write, guess_done, d) != STORE_OK) {
-			ui_error(r, 503, "err.title", "err.server", NULL);
-			decide_free(d);
-		}
+		decide_free(d);
+		ui_error(r, 403, "err.title", "err.csrf", NULL);
 		return;
 	}
 	int need = (int)json_integer_value(json_object_get(client, "min_aal"));

@@ -7,8 +7,11 @@
  * single-use mfa_token bound to this client and this person, and the host sends
  * the code with grant_type=urn:authd:params:oauth:grant-type:mfa-otp. The same
  * rules as the browser sign-in hold: one message for unknown user and wrong
- * password at the same cost, throttling per account name and address, a one-time
- * code consumed atomically with the login, every step audited. */
+ * password at the same cost, every attempt reserved with the throttle before its
+ * secret is checked (a place in the fair worker queue, then one write that counts
+ * it and leases it: one check in flight per account and per mfa_token, and at
+ * most [throttle] login_max_attempts wrong codes per mfa_token), a one-time code
+ * consumed atomically with the login, every step audited. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +20,7 @@
 #include "../audit.h"
 #include "../authd.h"
 #include "../clients.h"
+#include "../config.h"
 #include "../metrics.h"
 #include "../policy.h"
 #include "../throttle.h"
@@ -26,6 +30,8 @@
 #define MFA_TTL 300
 
 enum hl_outcome { HL_DONE, HL_MFA, HL_UNMET };
+
+#define METHOD_LATE (-100)	/* the reservation's lease was too old to start the check */
 
 struct hl {
 	struct http_req *r;
@@ -41,8 +47,12 @@ struct hl {
 	int result;
 	unsigned amr, factors, props;
 	int level, required;
-	long wait;
 	enum hl_outcome outcome;
+	struct throttle_attempt th;        /* the reservation (borrows uname, tx_key, r->peer_prefix) */
+	struct http_slot *slot;            /* the place in the worker queue until the reservation's answer */
+	uint64_t deadline_ns;
+	int spent;                         /* this failure used up the mfa_token's attempts */
+	int gone;                          /* the mfa_token disappeared during the check */
 	char mfa_token[OIDC_SECRET_LEN + 1];
 	const char *mfa_method;
 	const char *reason;                /* audit reason of a failure, or NULL */
@@ -97,23 +107,34 @@ static json_t *audit_fields(struct hl *h, const char *result)
 	return f;
 }
 
+/* A checked answer was wrong: the reserved count stays, the leases go; at the
+ * mfa_token's last allowed attempt the token goes too. */
 static int record_failure(struct store_txn *t, struct hl *h, const char *reason)
 {
+	const struct conf *c = h->r->authd->conf;
 	json_t *f;
 	int rc;
 
-	if (h->wait == 0 &&
-	    (rc = throttle_fail(t, h->r->authd->conf, h->uname, h->r->peer, now_s())) != STORE_OK)
+	if ((rc = throttle_release(t, c, &h->th, 1, now_s())) != STORE_OK)
 		return rc;
-	f = audit_fields(h, h->wait ? "throttled" : "failure");
+	if (h->tx && throttle_tx_spent(t, c, h->tx_key)) {
+		rc = store_dels(t, T_LOGINS, h->tx_key);
+		if (rc != STORE_OK && rc != STORE_NOTFOUND)
+			return rc;
+		h->spent = 1;
+	}
+	f = audit_fields(h, "failure");
 	if (reason)
 		json_object_set_new(f, "reason", json_string(reason));
-	rc = audit_append(t, h->wait ? "login.throttled" : "login.failure", f);
+	if (h->spent)
+		json_object_set_new(f, "transaction", json_string("spent"));
+	rc = audit_append(t, "login.failure", f);
 	json_decref(f);
 	return rc;
 }
 
-/* A private_key_jwt assertion is good for one request (its jti is recorded). */
+/* A private_key_jwt assertion is good for one request (its jti is recorded, in
+ * the reservation: the first write of the request). */
 static int assertion_once(struct store_txn *t, struct hl *h)
 {
 	if (client_auth_record(t, &h->ca) == STORE_OK)
@@ -126,28 +147,20 @@ static int fail_write(struct store_txn *t, void *arg)
 {
 	struct hl *h = arg;
 
-	if (assertion_once(t, h) != 0)
-		return STORE_OK;
 	return record_failure(t, h, h->reason);
 }
 
 static void fail_done(int rc, void *arg)
 {
 	struct hl *h = arg;
-	char ra[24];
 
-	if (rc != STORE_OK) {
+	if (rc != STORE_OK)
 		refuse(h, 500, "server_error", "the attempt could not be recorded");
-	} else if (h->replayed_assertion) {
-		refuse(h, 401, "invalid_client", "client assertion already used");
-	} else if (h->wait) {
-		snprintf(ra, sizeof(ra), "%ld", h->wait);
-		http_add_header(h->r, "Retry-After", ra);
-		refuse(h, 400, "invalid_grant", "too many failed attempts; try again after Retry-After seconds");
-	} else {
+	else if (h->spent)
+		refuse(h, 400, "invalid_grant", "too many wrong one-time codes; start the login again");
+	else
 		refuse(h, 400, "invalid_grant", h->tx ? "one-time code wrong or already used" :
 		                                        "wrong username or password");
-	}
 }
 
 static int success_write(struct store_txn *t, void *arg)
@@ -156,12 +169,13 @@ static int success_write(struct store_txn *t, void *arg)
 	json_t *f, *tx = NULL;
 	int rc;
 
-	if (assertion_once(t, h) != 0)
-		return STORE_OK;
 	if (h->tx) {
-		/* The mfa_token is single use: it must still be there, and goes now. */
-		if (store_gets(t, T_LOGINS, h->tx_key, &tx) != STORE_OK)
-			return STORE_CONFLICT;
+		/* The mfa_token is single use: it must still be there, and goes now.
+		 * Gone meanwhile (expired): nothing is granted, the reservation goes. */
+		if (store_gets(t, T_LOGINS, h->tx_key, &tx) != STORE_OK) {
+			h->gone = 1;
+			return throttle_release(t, h->r->authd->conf, &h->th, 0, now_s());
+		}
 		json_decref(tx);
 		if ((rc = store_dels(t, T_LOGINS, h->tx_key)) != STORE_OK)
 			return rc;
@@ -172,9 +186,11 @@ static int success_write(struct store_txn *t, void *arg)
 	}
 	if (rc != STORE_OK)
 		return rc;
-	/* Counters reset only on a complete login: a known password must not buy
-	 * unlimited guesses at the one-time code. */
-	if (h->outcome == HL_DONE && (rc = throttle_success(t, h->uname, h->r->peer)) != STORE_OK)
+	/* A passed step takes its reservation back; counters are cleared only on a
+	 * complete login (wrong codes are counted on their own). */
+	rc = h->outcome == HL_DONE ? throttle_succeed(t, h->r->authd->conf, &h->th, now_s()) :
+	                             throttle_release(t, h->r->authd->conf, &h->th, 0, now_s());
+	if (rc != STORE_OK)
 		return rc;
 	if (h->proof.audit_event[0]) {
 		f = audit_fields(h, "success");
@@ -217,16 +233,12 @@ static void success_done(int rc, void *arg)
 	struct hl *h = arg;
 	struct http_req *r = h->r;
 
-	if (rc == STORE_CONFLICT) {
+	if (rc == STORE_CONFLICT || (rc == STORE_OK && h->gone)) {
 		refuse(h, 400, "invalid_grant", "mfa_token unknown, expired or already used");
 		return;
 	}
 	if (rc != STORE_OK) {
 		refuse(h, 500, "server_error", "the login could not be recorded");
-		return;
-	}
-	if (h->replayed_assertion) {
-		refuse(h, 401, "invalid_client", "client assertion already used");
 		return;
 	}
 	if (h->result != METHOD_OK) {
@@ -287,10 +299,34 @@ static void check_work(void *arg)
 		.tx = h->tx,
 	};
 
+	if (mono_ns() > h->deadline_ns) {
+		h->result = METHOD_LATE;	/* the lease may have run out: check nothing */
+		return;
+	}
+	metrics_secret_check(h->m->name);
 	l.txn = store_read_begin(h->r->authd->store);
 	h->result = l.txn ? h->m->finish(&l, h->r->form, &h->proof) : METHOD_ERROR;
 	if (l.txn)
 		store_read_end(l.txn);
+}
+
+static int unreserve_write(struct store_txn *t, void *arg)
+{
+	struct hl *h = arg;
+
+	return throttle_release(t, h->r->authd->conf, &h->th, 0, now_s());
+}
+
+static void unreserve_done(int rc, void *arg)
+{
+	struct hl *h = arg;
+
+	if (rc == STORE_OK && h->result == METHOD_LATE) {
+		http_add_header(h->r, "Retry-After", "5");
+		refuse(h, 503, "temporarily_unavailable", "busy; try again");
+	} else {
+		refuse(h, 500, "server_error", "the check failed");
+	}
 }
 
 static void check_done(void *arg)
@@ -301,8 +337,11 @@ static void check_done(void *arg)
 	if (h->result == METHOD_OK && puid && strcmp(puid, h->proof.user_id) != 0)
 		h->result = METHOD_ERROR;
 	if (h->result != METHOD_OK && h->result != METHOD_FAIL && h->result != METHOD_INVALID) {
+		/* Late, or an internal error: nothing was judged, the reservation
+		 * is taken back before the answer. */
 		metrics_login(h->m->name, "error");
-		refuse(h, 500, "server_error", "the check failed");
+		if (http_store_write(h->r, unreserve_write, unreserve_done, h) != STORE_OK)
+			refuse(h, 503, "temporarily_unavailable", "shutting down");
 		return;
 	}
 	/* A credential of a shape that cannot be right (a code that is not six
@@ -341,19 +380,106 @@ static void check_done(void *arg)
 		refuse(h, 503, "temporarily_unavailable", "shutting down");
 }
 
-/* Starts the check: throttled → recorded refusal; else the method on a worker. */
-static void hl_run(struct hl *h, struct store_txn *t)
+static int reserve_write(struct store_txn *t, void *arg)
 {
-	h->wait = throttle_check(t, h->r->authd->conf, h->uname, h->r->peer, now_s());
-	store_read_end(t);
-	if (h->wait > 0) {
-		metrics_login(h->m->name, "throttled");
-		if (http_store_write(h->r, fail_write, fail_done, h) != STORE_OK)
-			refuse(h, 503, "temporarily_unavailable", "shutting down");
+	struct hl *h = arg;
+	json_t *f, *tx = NULL;
+	int rc;
+
+	if (assertion_once(t, h) != 0)
+		return STORE_OK;
+	/* The mfa_token is still there (a spent one is gone). */
+	if (h->tx) {
+		if (store_gets(t, T_LOGINS, h->tx_key, &tx) != STORE_OK)
+			return STORE_CONFLICT;
+		json_decref(tx);
+	}
+	if ((rc = throttle_reserve(t, h->r->authd->conf, &h->th, now_s())) != STORE_OK ||
+	    h->th.verdict == THROTTLE_GO)
+		return rc;
+	if (h->th.verdict == THROTTLE_SPENT && (rc = store_dels(t, T_LOGINS, h->tx_key)) != STORE_OK)
+		return rc;
+	f = audit_fields(h, "throttled");
+	json_object_set_new(f, "reason", json_string(h->th.verdict == THROTTLE_WAIT ? "back-off" :
+	                                             h->th.verdict == THROTTLE_BUSY ? "in flight" :
+	                                                                               "attempts used up"));
+	rc = audit_append(t, "login.throttled", f);
+	json_decref(f);
+	return rc;
+}
+
+static void reserve_done(int rc, void *arg)
+{
+	struct hl *h = arg;
+	struct http_slot *slot = h->slot;
+	char ra[24];
+
+	/* The queue place goes back before any reply (see login.c). */
+	h->slot = NULL;
+	if (rc != STORE_OK || h->replayed_assertion || h->th.verdict != THROTTLE_GO)
+		http_work_cancel(slot);
+
+	if (rc == STORE_CONFLICT) {
+		refuse(h, 400, "invalid_grant", "mfa_token unknown, expired or already used");
 		return;
 	}
-	if (http_work(h->r, check_work, check_done, h) != 0)
-		refuse(h, 503, "temporarily_unavailable", "busy");
+	if (rc != STORE_OK) {
+		refuse(h, 500, "server_error", "the attempt could not be recorded");
+		return;
+	}
+	if (h->replayed_assertion) {
+		refuse(h, 401, "invalid_client", "client assertion already used");
+		return;
+	}
+	if (h->th.verdict != THROTTLE_GO)
+		metrics_login(h->m->name, "throttled");
+	switch (h->th.verdict) {
+	case THROTTLE_GO:
+		/* the slot is the pool's now, until the check ran */
+		h->deadline_ns = mono_ns() + (uint64_t)h->r->authd->conf->lease_s * 500000000u;
+		if (http_work_submit(slot, check_work, check_done, h) != 0)
+			refuse(h, 503, "temporarily_unavailable", "shutting down");
+		return;
+	case THROTTLE_SPENT:
+		refuse(h, 400, "invalid_grant", "too many wrong one-time codes; start the login again");
+		return;
+	case THROTTLE_BUSY:
+		/* Another check for this account or mfa_token is running: at once, not queued. */
+		snprintf(ra, sizeof(ra), "%ld", h->th.wait);
+		http_add_header(h->r, "Retry-After", ra);
+		refuse(h, 429, "temporarily_unavailable", "another attempt for this account is being checked");
+		return;
+	default:
+		snprintf(ra, sizeof(ra), "%ld", h->th.wait);
+		http_add_header(h->r, "Retry-After", ra);
+		refuse(h, 400, "invalid_grant", "too many failed attempts; try again after Retry-After seconds");
+		return;
+	}
+}
+
+/* Starts the attempt: a place in the worker queue, then the reservation. */
+static void hl_run(struct hl *h, struct store_txn *t)
+{
+	int why;
+
+	store_read_end(t);
+	login_reserve_init(&h->th, h->m, h->uname, h->r->peer_prefix, h->tx ? h->tx_key : NULL,
+	                   h->tx != NULL);
+	why = http_work_admit(h->r, h->uname, &h->slot);
+	if (why != HTTP_WORK_OK) {
+		metrics_login(h->m->name, "throttled");
+		http_add_header(h->r, "Retry-After", "1");
+		if (why == HTTP_WORK_SOURCE_FULL || why == HTTP_WORK_ACCOUNT_FULL)
+			refuse(h, 429, "temporarily_unavailable", "too many attempts in progress; try again");
+		else
+			refuse(h, 503, "temporarily_unavailable", "busy; try again");
+		return;
+	}
+	if (http_store_write(h->r, reserve_write, reserve_done, h) != STORE_OK) {
+		http_work_cancel(h->slot);
+		h->slot = NULL;
+		refuse(h, 503, "temporarily_unavailable", "shutting down");
+	}
 }
 
 /* Host login hands out short-lived tokens only: no offline_access. */

@@ -7,8 +7,15 @@
  * person is asked only for a method that is enrolled, not yet used, and raises
  * the level, until the level the app requires is reached (step-up). Method
  * checks run on a worker thread; unknown users cost the same Argon2id time as
- * known ones and get the same message. Throttling is per account name (existing
- * or not) and per address, for every method. Completion creates a new session id
+ * known ones and get the same message.
+ *
+ * Every attempt is reserved before its secret is looked at (throttle.h): a
+ * place in the fair worker queue for this address prefix and account, then one
+ * durable write that checks the counters and counts the attempt as failed and
+ * leases it (one verification in flight per account and per transaction);
+ * only then does the method run, and its outcome releases the reservation
+ * (failure kept, or taken back) or clears the counters (sign-in complete) in
+ * the write that records it. Completion creates a new session id
  * (no fixation), consumes the transaction, stores credential updates (a TOTP step
  * is consumed here, atomically: replay guard), and issues the code, in one
  * durable write with its audit records. */
@@ -22,6 +29,7 @@
 #include "../authd.h"
 #include "../clients.h"
 #include "../log.h"
+#include "../config.h"
 #include "../metrics.h"
 #include "../policy.h"
 #include "../throttle.h"
@@ -30,6 +38,9 @@
 #include "oidc.h"
 
 enum outcome { OUT_DONE, OUT_NEXT, OUT_UNMET };
+
+/* The worker found the reservation's lease too old to start the check. */
+#define METHOD_LATE (-100)
 
 struct attempt {
 	struct http_req *r;
@@ -44,7 +55,12 @@ struct attempt {
 	unsigned amr, factors, props;    /* everything shown in this sign-in so far */
 	int level, required;
 	enum outcome outcome;
-	long wait;                       /* throttled: seconds */
+	struct throttle_attempt th;      /* the reservation (borrows uname, tx_id, r->peer_prefix) */
+	struct http_slot *slot;          /* the place in the worker queue, from admission to
+	                                    the reservation's answer (then submitted or given back) */
+	uint64_t deadline_ns;            /* the check must start before this (lease) */
+	int spent;                       /* this failure used up the transaction's attempts */
+	int gone;                        /* the transaction disappeared during the check */
 	char sess_cookie[OIDC_SECRET_LEN + 1];
 	char old_skey[65];
 	char code[OIDC_SECRET_LEN + 1];
@@ -266,6 +282,11 @@ static void check_work(void *arg)
 	};
 	char sk[40];
 
+	if (mono_ns() > a->deadline_ns) {
+		a->result = METHOD_LATE;	/* the lease may have run out: check nothing */
+		return;
+	}
+	metrics_secret_check(a->m->name);
 	state_key(a->m, sk);
 	l.state = json_object_get(a->tx, sk);
 	l.tls_peer_cert_pem = a->r->tls_peer_cert_pem;
@@ -312,20 +333,30 @@ static int state_drop(struct store_txn *t, struct attempt *a)
 	return rc;
 }
 
+/* A checked answer was wrong: the reserved count stays, the leases go; at the
+ * transaction's last allowed attempt the transaction itself goes too. */
 static int record_failure(struct store_txn *t, struct attempt *a, const char *reason)
 {
+	const struct conf *c = a->r->authd->conf;
 	json_t *f;
 	int rc;
 
-	if (a->wait == 0 &&
-	    (rc = throttle_fail(t, a->r->authd->conf, uname_of(a), a->r->peer, now_s())) != STORE_OK)
+	if ((rc = throttle_release(t, c, &a->th, 1, now_s())) != STORE_OK)
 		return rc;
 	if ((rc = state_drop(t, a)) != STORE_OK)
 		return rc;
-	f = audit_fields(a, a->wait ? "throttled" : "failure");
+	if (a->th.later_step && throttle_tx_spent(t, c, a->tx_id)) {
+		rc = store_dels(t, T_LOGINS, a->tx_id);
+		if (rc != STORE_OK && rc != STORE_NOTFOUND)
+			return rc;
+		a->spent = 1;
+	}
+	f = audit_fields(a, "failure");
 	if (reason)
 		json_object_set_new(f, "reason", json_string(reason));
-	rc = audit_append(t, a->wait ? "login.throttled" : "login.failure", f);
+	if (a->spent)
+		json_object_set_new(f, "transaction", json_string("spent"));
+	rc = audit_append(t, "login.failure", f);
 	json_decref(f);
 	return rc;
 }
@@ -377,9 +408,8 @@ static void fail_done(int rc, void *arg)
 
 	if (rc != STORE_OK)
 		ui_error(r, 500, "err.title", "err.server", NULL);
-	else if (a->wait)
-		show_form(r, 429, m, a->tx, a->tx_id, a->client_name, who,
-		          ui_t(r->lang, "login.throttled"), (int)a->wait);
+	else if (a->spent)
+		ui_error(r, 401, "err.title", "login.spent", NULL);
 	else
 		show_form(r, 401, m, a->tx, a->tx_id, a->client_name, who, fail_text(a, r->lang, failed_key(a->m)), 0);
 	attempt_free(a);
@@ -406,8 +436,11 @@ static int step_commit(struct store_txn *t, struct attempt *a, int finishing)
 	json_t *tx = NULL, *f;
 	int rc;
 
-	if (store_gets(t, T_LOGINS, a->tx_id, &tx) != STORE_OK)
-		return STORE_CONFLICT;
+	if (store_gets(t, T_LOGINS, a->tx_id, &tx) != STORE_OK) {
+		/* Gone meanwhile (expired): nothing is granted, the reservation goes. */
+		a->gone = 1;
+		return throttle_release(t, a->r->authd->conf, &a->th, 0, now_s());
+	}
 	json_decref(tx);
 	if ((rc = state_drop(t, a)) != STORE_OK)
 		return rc;
@@ -419,9 +452,12 @@ static int step_commit(struct store_txn *t, struct attempt *a, int finishing)
 		return rc;
 	if (finishing && (rc = store_dels(t, T_LOGINS, a->tx_id)) != STORE_OK)
 		return rc;
-	/* Failure counters reset only when the whole sign-in succeeds: a known password
-	 * must not buy unlimited guesses at the second factor. */
-	if (finishing && (rc = throttle_success(t, uname_of(a), a->r->peer)) != STORE_OK)
+	/* A passed step takes its reservation back; the counters are cleared only
+	 * when the whole sign-in succeeds (a known password must not buy unlimited
+	 * guesses at the second factor: those are counted on their own). */
+	rc = finishing ? throttle_succeed(t, a->r->authd->conf, &a->th, now_s()) :
+	                 throttle_release(t, a->r->authd->conf, &a->th, 0, now_s());
+	if (rc != STORE_OK)
 		return rc;
 	if (a->proof.audit_event[0]) {
 		f = audit_fields(a, "success");
@@ -440,7 +476,7 @@ static int next_write(struct store_txn *t, void *arg)
 	json_t *f;
 	int rc;
 
-	if ((rc = step_commit(t, a, 0)) != STORE_OK || a->result != METHOD_OK)
+	if ((rc = step_commit(t, a, 0)) != STORE_OK || a->gone || a->result != METHOD_OK)
 		return rc;
 	json_object_set_new(a->tx, "partial",
 	                    json_pack("{s:s s:I s:I s:I}", "user", a->proof.user_id,
@@ -464,7 +500,7 @@ static int success_write(struct store_txn *t, void *arg)
 	json_t *s, *f;
 	int rc;
 
-	if ((rc = step_commit(t, a, 1)) != STORE_OK || a->result != METHOD_OK)
+	if ((rc = step_commit(t, a, 1)) != STORE_OK || a->gone || a->result != METHOD_OK)
 		return rc;
 	/* A new session id at every sign-in and step-up: an id planted or seen before is worthless. */
 	if (a->old_skey[0])
@@ -506,7 +542,7 @@ static void step_done(int rc, void *arg)
 	struct attempt *a = arg;
 	struct http_req *r = a->r;
 
-	if (rc == STORE_CONFLICT) {
+	if (rc == STORE_CONFLICT || (rc == STORE_OK && a->gone)) {
 		ui_error(r, 400, "err.title", "err.tx_expired", NULL);
 	} else if (rc != STORE_OK) {
 		ui_error(r, 500, "err.title", "err.server", NULL);
@@ -537,6 +573,34 @@ static void step_done(int rc, void *arg)
 	attempt_free(a);
 }
 
+static int unreserve_write(struct store_txn *t, void *arg)
+{
+	struct attempt *a = arg;
+
+	return throttle_release(t, a->r->authd->conf, &a->th, 0, now_s());
+}
+
+static void unreserve_done(int rc, void *arg)
+{
+	struct attempt *a = arg;
+	struct http_req *r = a->r;
+
+	if (a->result == METHOD_INVALID && rc == STORE_OK) {
+		show_form(r, 400, json_object_get(a->tx, "partial") ? a->m : method_find("password"),
+		          a->tx, a->tx_id, a->client_name,
+		          strcmp(a->m->name, "password") ? json_string_value(json_object_get(a->user, "username")) :
+		                                          http_param(r, "username"),
+		          fail_text(a, r->lang, strcmp(a->m->name, "password") == 0 ? "login.invalid" :
+		                        strcmp(a->m->name, "totp") == 0 ? "otp.invalid" : "method.invalid"), 0);
+	} else if (a->result == METHOD_LATE && rc == STORE_OK) {
+		http_add_header(r, "Retry-After", "5");
+		ui_error(r, 503, "err.title", "login.busy", NULL);
+	} else {
+		ui_error(r, 500, "err.title", "err.server", NULL);
+	}
+	attempt_free(a);
+}
+
 static void check_done(void *arg)
 {
 	struct attempt *a = arg;
@@ -558,6 +622,7 @@ static void check_done(void *arg)
 			login_throttle_name(json_string_value(json_object_get(a->user, "username")), a->uname);
 		if (t)
 			store_read_end(t);
+		a->th.account = uname_of(a);	/* for clearing its counters when the sign-in completes */
 	}
 	switch (a->result) {
 	case METHOD_OK: {
@@ -582,20 +647,14 @@ static void check_done(void *arg)
 	}
 	case METHOD_FAIL:
 		break;
-	case METHOD_INVALID:
-		metrics_login(a->m->name, "invalid");
-		show_form(r, 400, json_object_get(a->tx, "partial") ? a->m : method_find("password"),
-		          a->tx, a->tx_id, a->client_name,
-		          strcmp(a->m->name, "password") ? json_string_value(json_object_get(a->user, "username")) :
-		                                          http_param(r, "username"),
-		          fail_text(a, r->lang, strcmp(a->m->name, "password") == 0 ? "login.invalid" :
-		                        strcmp(a->m->name, "totp") == 0 ? "otp.invalid" : "method.invalid"), 0);
-		attempt_free(a);
-		return;
 	default:
-		metrics_login(a->m->name, "error");
-		ui_error(r, 500, "err.title", "err.server", NULL);
-		attempt_free(a);
+		/* Malformed, late, or an internal error: no secret was judged, so the
+		 * reservation is taken back before the answer. */
+		metrics_login(a->m->name, a->result == METHOD_INVALID ? "invalid" : "error");
+		if (http_store_write(r, unreserve_write, unreserve_done, a) != STORE_OK) {
+			ui_error(r, 503, "err.title", "err.server", NULL);
+			attempt_free(a);
+		}
 		return;
 	}
 	metrics_login(a->m->name, result);
@@ -615,6 +674,8 @@ void login_throttle_name(const char *username, char out[USERNAME_MAX + 1])
 		out[i] = (username[i] >= 'A' && username[i] <= 'Z') ? username[i] + 32 : username[i];
 	out[i] = '\0';
 }
+
+static void login_admit(struct attempt *a);
 
 void oidc_login_post(struct http_req *r)
 {
@@ -705,18 +766,120 @@ void oidc_login_post(struct http_req *r)
 	}
 	json_decref(session_find(r, t, skey));
 	snprintf(a->old_skey, sizeof(a->old_skey), "%s", skey);
-	a->wait = throttle_check(t, r->authd->conf, uname_of(a), r->peer, now_s());
 	store_read_end(t);
+	login_reserve_init(&a->th, a->m, uname_of(a), r->peer_prefix, a->tx_id,
+	                   json_object_get(tx, "partial") != NULL);
+	login_admit(a);
+}
 
-	if (a->wait > 0) {
+/* The kind of secret a method checks, for the throttle: a memorised secret, a
+ * code, or a key or card (which a password back-off must not stop). */
+void login_reserve_init(struct throttle_attempt *th, const struct authd_method *m,
+                        const char *account, const char *prefix, const char *tx, int later_step)
+{
+	memset(th, 0, sizeof(*th));
+	th->kind = m->factors == FACTOR_KNOW ? THROTTLE_PASSWORD :
+	           (m->amr & AMR_OTP) ? THROTTLE_CODE : THROTTLE_PHISHRES;
+	th->account = account;
+	th->prefix = prefix;
+	th->tx = tx;
+	th->later_step = later_step;
+}
+
+/* Answers a refusal of the worker queue at once: this address (or account) has
+ * its share in the queue already (429), or the whole queue is full (503). */
+static void busy_reply(struct http_req *r, int why)
+{
+	http_add_header(r, "Retry-After", "1");
+	ui_error(r, why == HTTP_WORK_SOURCE_FULL || why == HTTP_WORK_ACCOUNT_FULL ? 429 : 503,
+	         "err.title", "login.busy", NULL);
+}
+
+static int reserve_write(struct store_txn *t, void *arg)
+{
+	struct attempt *a = arg;
+	json_t *tx = NULL, *f;
+	int rc;
+
+	/* The transaction is still there (a spent one is gone). */
+	if (store_gets(t, T_LOGINS, a->tx_id, &tx) != STORE_OK)
+		return STORE_CONFLICT;
+	json_decref(tx);
+	if ((rc = throttle_reserve(t, a->r->authd->conf, &a->th, now_s())) != STORE_OK ||
+	    a->th.verdict == THROTTLE_GO)
+		return rc;
+	/* Refused before anything was checked: audited, nothing counted. */
+	if (a->th.verdict == THROTTLE_SPENT && (rc = store_dels(t, T_LOGINS, a->tx_id)) != STORE_OK)
+		return rc;
+	f = audit_fields(a, "throttled");
+	json_object_set_new(f, "reason", json_string(a->th.verdict == THROTTLE_WAIT ? "back-off" :
+	                                             a->th.verdict == THROTTLE_BUSY ? "in flight" :
+	                                                                               "attempts used up"));
+	rc = audit_append(t, "login.throttled", f);
+	json_decref(f);
+	return rc;
+}
+
+static void reserve_done(int rc, void *arg)
+{
+	struct attempt *a = arg;
+	struct http_req *r = a->r;
+	struct http_slot *slot = a->slot;
+	const struct authd_method *first = json_object_get(a->tx, "partial") ? a->m : method_find("password");
+	const char *who = strcmp(a->m->name, "password") == 0 ?
+	                  http_param(r, "username") : json_string_value(json_object_get(a->user, "username"));
+
+	/* The queue place goes back before any reply: a reply may be the last
+	 * thing keeping a stopping server (and its queue) alive. */
+	a->slot = NULL;
+	if (rc != STORE_OK || a->th.verdict != THROTTLE_GO)
+		http_work_cancel(slot);
+	if (rc == STORE_CONFLICT) {
+		ui_error(r, 400, "err.title", "err.tx_expired", NULL);
+	} else if (rc != STORE_OK) {
+		ui_error(r, 500, "err.title", "err.server", NULL);
+	} else if (a->th.verdict == THROTTLE_SPENT) {
 		metrics_login(a->m->name, "throttled");
-		if (http_store_write(r, fail_write, fail_done, a) != STORE_OK) {
-			ui_error(r, 503, "err.title", "err.server", NULL);
-			attempt_free(a);
-		}
+		ui_error(r, 400, "err.title", "login.spent", NULL);
+	} else if (a->th.verdict == THROTTLE_BUSY) {
+		char ra[24];
+
+		/* another check for this account or sign-in runs: at once, not queued */
+		metrics_login(a->m->name, "throttled");
+		snprintf(ra, sizeof(ra), "%ld", a->th.wait);
+		http_add_header(r, "Retry-After", ra);
+		show_form(r, 429, first, a->tx, a->tx_id, a->client_name, who,
+		          ui_t(r->lang, "login.in_flight"), 0);
+	} else if (a->th.verdict != THROTTLE_GO) {
+		metrics_login(a->m->name, "throttled");
+		show_form(r, 429, first, a->tx, a->tx_id, a->client_name, who,
+		          ui_t(r->lang, "login.throttled"), (int)a->th.wait);
+	} else {
+		/* Reserved: the check must start while the lease certainly holds. The
+		 * slot is the pool's now, until the check ran (or it is given back). */
+		a->deadline_ns = mono_ns() + (uint64_t)r->authd->conf->lease_s * 500000000u;
+		if (http_work_submit(slot, check_work, check_done, a) == 0)
+			return;
+		ui_error(r, 503, "err.title", "err.server", NULL);
+	}
+	attempt_free(a);
+}
+
+/* A place in the worker queue, then the reservation write. */
+static void login_admit(struct attempt *a)
+{
+	struct http_req *r = a->r;
+	int why = http_work_admit(r, uname_of(a), &a->slot);
+
+	if (why != HTTP_WORK_OK) {
+		metrics_login(a->m->name, "throttled");
+		busy_reply(r, why);
+		attempt_free(a);
 		return;
 	}
-	if (http_work(r, check_work, check_done, a) != 0) {
+	if (http_store_write(r, reserve_write, reserve_done, a) != STORE_OK) {
+		http_work_cancel(a->slot);
+		a->slot = NULL;
 		ui_error(r, 503, "err.title", "err.server", NULL);
 		attempt_free(a);
 	}

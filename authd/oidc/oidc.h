@@ -151,6 +151,13 @@ int cred_update_store(struct store_txn *t, const struct proof *p);
 /* The throttle key for a typed name: its normal form, or, for a name that cannot
  * exist, its lower-cased prefix (still throttled and timed like an unknown user). */
 void login_throttle_name(const char *username, char out[65]);
+/* The throttle reservation (throttle.h) for one step of method m: the kind of
+ * secret it checks (a password, a code, or a key / card), for account (NULL
+ * while a usernameless step has not named anyone), from address group prefix,
+ * in transaction tx, a later step or the first. Pointers are borrowed. */
+struct throttle_attempt;
+void login_reserve_init(struct throttle_attempt *th, const struct authd_method *m,
+                        const char *account, const char *prefix, const char *tx, int later_step);
 
 /* Host login (hostlogin.c): grant_type=password and the mfa-otp grant at /token,
  * for confidential host clients (pam_authd). They take over ca (its client). */

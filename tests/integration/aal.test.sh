@@ -604,7 +604,7 @@ bad_codes() {
 ok "device: wrong user codes 2..10 -> 400 each" bad_codes
 req dg11 -H "$EN" "$I/device?user_code=BBBB-BBBN"
 ok "device: the 11th wrong code -> 429 with Retry-After" \
-	eq "$(status_of dg11) $(header dg11 retry-after)" "429 600"
+	sh -c '[ "$1" = 429 ] && [ "$2" -ge 595 ] && [ "$2" -le 600 ]' - "$(status_of dg11)" "$(header dg11 retry-after)"
 dev_start d17
 req dg12 -H "$EN" "$(json d17 j.verification_uri_complete)"
 ok "device: even a right code is refused while throttled -> 429" eq "$(status_of dg12)" 429
@@ -618,8 +618,11 @@ xp1=$!
 post_otp x2.code "$T/jar.x2" x2.otp otp "$XC" &
 xp2=$!
 wait $xp1 $xp2
-ok "the same code in two simultaneous sign-ins: exactly one 303 and one 401" \
-	eq "$(printf '%s\n' "$(status_of x1.code)" "$(status_of x2.code)" | sort | tr '\n' ' ')" "303 401 "
+# The other is refused: by the replay guard (401) or, when both arrive together,
+# already by the throttle's one-check-in-flight-per-account lease (429).
+ok "the same code in two simultaneous sign-ins: exactly one 303, the other refused (401 or 429)" \
+	sh -c 'case "$1" in "303 401 "|"303 429 ") exit 0;; esac; echo "# got $1"; exit 1' - \
+	"$(printf '%s\n' "$(status_of x1.code)" "$(status_of x2.code)" | sort | tr '\n' ' ')"
 
 # ---- 7. the audit chain and the log ----------------------------------------------
 audit_ok() { ctl audit verify >"$T/verify.out" 2>&1 && grep -q '^audit chain ok: ' "$T/verify.out"; }

@@ -82,6 +82,23 @@ test_defaults(void **state)
 	assert_int_equal(c.address_base_delay_ms, 1000);
 	assert_int_equal(c.address_max_delay_s, 900);
 	assert_int_equal(c.address_window_s, 3600);
+	assert_int_equal(c.account_base_delay_s, 60);
+	assert_int_equal(c.account_window_s, 86400);
+	assert_int_equal(c.account_soft_failures, 100);
+	assert_int_equal(c.account_soft_interval_s, 60);
+	assert_int_equal(c.known_address_days, 30);
+	assert_int_equal(c.code_max_failures, 5);
+	assert_int_equal(c.code_base_delay_s, 30);
+	assert_int_equal(c.code_max_delay_s, 900);
+	assert_int_equal(c.login_max_attempts, 5);
+	assert_int_equal(c.ipv4_prefix, 32);
+	assert_int_equal(c.ipv6_prefix, 64);
+	assert_int_equal(c.lease_s, 30);
+	assert_int_equal(c.device_code_max_failures, 10);
+	assert_int_equal(c.device_code_window_s, 600);
+	assert_int_equal(c.worker_queue_per_source, 16);
+	assert_int_equal(c.worker_queue_per_account, 4);
+	assert_int_equal(c.worker_queue_max, 256);
 	assert_int_equal(c.log_level, 2);
 	assert_string_equal(c.default_lang, "zh-TW");
 	assert_int_equal(c.audit_retention_days, 200);
@@ -104,6 +121,7 @@ test_every_key(void **state)
 	    "tls_cert = tls/cert.pem\n"
 	    "tls_key = /etc/authd/key.pem\n"
 	    "threads = 3\nworkers = 5\n"
+	    "worker_queue_per_source = 8\nworker_queue_per_account = 2\nworker_queue_max = 100\n"
 	    "max_header_bytes = 4096\nmax_body_bytes = 32768\n"
 	    "read_timeout_s = 7\nmax_connections = 100\n"
 	    "user = authd\n"
@@ -117,6 +135,11 @@ test_every_key(void **state)
 	    "[throttle]\naccount_max_failures = 3\naccount_lockout_s = 60\n"
 	    "address_free_failures = 20\naddress_base_delay_ms = 500\n"
 	    "address_max_delay_s = 60\naddress_window_s = 7200\n"
+	    "account_base_delay_s = 10\naccount_window_s = 3600\naccount_soft_failures = 50\n"
+	    "account_soft_interval_s = 30\nknown_address_days = 7\ncode_max_failures = 4\n"
+	    "code_base_delay_s = 20\ncode_max_delay_s = 600\nlogin_max_attempts = 3\n"
+	    "ipv4_prefix = 24\nipv6_prefix = 56\nlease_s = 20\ndevice_code_max_failures = 8\n"
+	    "device_code_window_s = 300\n"
 	    "[log]\nlevel = debug\n"
 	    "[ui]\ndefault_lang = en\n"
 	    "[audit]\nretention_days = 400\n", err, sizeof(err)), 0);
@@ -161,6 +184,23 @@ test_every_key(void **state)
 	assert_int_equal(c.address_base_delay_ms, 500);
 	assert_int_equal(c.address_max_delay_s, 60);
 	assert_int_equal(c.address_window_s, 7200);
+	assert_int_equal(c.account_base_delay_s, 10);
+	assert_int_equal(c.account_window_s, 3600);
+	assert_int_equal(c.account_soft_failures, 50);
+	assert_int_equal(c.account_soft_interval_s, 30);
+	assert_int_equal(c.known_address_days, 7);
+	assert_int_equal(c.code_max_failures, 4);
+	assert_int_equal(c.code_base_delay_s, 20);
+	assert_int_equal(c.code_max_delay_s, 600);
+	assert_int_equal(c.login_max_attempts, 3);
+	assert_int_equal(c.ipv4_prefix, 24);
+	assert_int_equal(c.ipv6_prefix, 56);
+	assert_int_equal(c.lease_s, 20);
+	assert_int_equal(c.device_code_max_failures, 8);
+	assert_int_equal(c.device_code_window_s, 300);
+	assert_int_equal(c.worker_queue_per_source, 8);
+	assert_int_equal(c.worker_queue_per_account, 2);
+	assert_int_equal(c.worker_queue_max, 100);
 	assert_int_equal(c.log_level, 3);
 	assert_string_equal(c.default_lang, "en");
 	assert_int_equal(c.audit_retention_days, 400);
@@ -243,6 +283,12 @@ test_bad_numbers_refused(void **state)
 	    "trusted_proxies");
 	refused("[server]\nissuer = https://a.example\ntls_cert = a.pem\n", "together");
 	refused("[server]\nissuer = https://a.example\n[password]\nmin_length = 7\n", "range");
+	/* an IPv6 group wider than a /32 or an IPv4 one wider than a /8 would put
+	 * whole providers in one bucket */
+	refused("[server]\nissuer = https://a.example\n[throttle]\nipv6_prefix = 16\n", "out of range");
+	refused("[server]\nissuer = https://a.example\n[throttle]\nipv4_prefix = 33\n", "out of range");
+	refused("[server]\nissuer = https://a.example\n[throttle]\nlease_s = 1\n", "out of range");
+	refused("[server]\nissuer = https://a.example\n[server]\nworker_queue_max = 0\n", "out of range");
 }
 
 static void

@@ -51,8 +51,9 @@ static void
 h_echo(struct http_req *r)
 {
 	const char *pw = http_param(r, "password");
-	json_t *j = json_pack("{s:s?,s:s?,s:s,s:s,s:I,s:I,s:b}", "a", http_param(r, "a"), "qa",
-	    http_query(r, "a"), "lang", r->lang, "peer", r->peer, "body_len", (json_int_t)r->body_len,
+	json_t *j = json_pack("{s:s?,s:s?,s:s,s:s,s:s,s:I,s:I,s:b}", "a", http_param(r, "a"), "qa",
+	    http_query(r, "a"), "lang", r->lang, "peer", r->peer, "prefix", r->peer_prefix,
+	    "body_len", (json_int_t)r->body_len,
 	    "pw_len", (json_int_t)(pw != NULL ? (json_int_t)strlen(pw) : -1),
 	    "cert", r->tls_peer_cert_pem != NULL);
 
@@ -593,6 +594,26 @@ test_peer_and_forwarded_for(void **state)
 	/* ::1 is not trusted: its X-Forwarded-For is ignored (and IPv6 works). */
 	assert_int_equal(exchange(1, xff, strlen(xff), out, sizeof(out), &closed), 200);
 	assert_non_null(strstr(body_of(out), "\"peer\":\"::1\""));
+	assert_non_null(strstr(body_of(out), "\"prefix\":\"6:::/64\""));
+}
+
+/* Every per-address limit keys on the address group: an IPv6 client by its /64
+ * however it writes the address, an IPv4 one by its /32. */
+static void
+test_peer_prefix(void **state)
+{
+	char out[4096];
+	int closed;
+	const char *v6 = "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "X-Forwarded-For: 2001:DB8:7:7:0:0:1:2\r\n\r\n";
+	const char *v4 = "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "X-Forwarded-For: 198.51.100.7\r\n\r\n";
+
+	(void)state;
+	assert_int_equal(exchange(0, v6, strlen(v6), out, sizeof(out), &closed), 200);
+	assert_non_null(strstr(body_of(out), "\"prefix\":\"6:2001:db8:7:7::/64\""));
+	assert_int_equal(exchange(0, v4, strlen(v4), out, sizeof(out), &closed), 200);
+	assert_non_null(strstr(body_of(out), "\"prefix\":\"4:198.51.100.7/32\""));
 }
 
 /* A proxy appends its own X-Forwarded-For line after the client's: all lines
@@ -803,6 +824,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_peer_and_forwarded_for, start, stop),
 		cmocka_unit_test_setup_teardown(test_forwarded_for_lines, start, stop),
 		cmocka_unit_test_setup_teardown(test_proxy_cert_header_once, start, stop),
+		cmocka_unit_test_setup_teardown(test_peer_prefix, start, stop),
 		cmocka_unit_test_setup_teardown(test_lang_and_cookies, start, stop),
 		cmocka_unit_test_setup_teardown(test_deferred_work, start, stop),
 		cmocka_unit_test_setup_teardown(test_disconnect_before_deferred_reply, start, stop),

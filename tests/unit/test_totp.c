@@ -263,6 +263,16 @@ w_finish(struct store_txn *t, void *ctx)
 	return w->rc == 0 ? STORE_OK : STORE_CONFLICT;
 }
 
+/* As the account page does: a wrong code's write is kept, so it is counted. */
+static int
+w_finish_keep(struct store_txn *t, void *ctx)
+{
+	struct wctx *w = ctx;
+
+	w->rc = totp_enrol_finish(t, w->f->id, w->code, w->rec);
+	return w->rc == 0 || w->rc == -1 || w->rc == -2 ? STORE_OK : STORE_CONFLICT;
+}
+
 static int
 w_reset(struct store_txn *t, void *ctx)
 {
@@ -449,6 +459,50 @@ test_enrolment(void **state)
 	/* and there is nothing left to confirm */
 	assert_int_equal(store_write_sync(f->s, w_finish, &w), STORE_CONFLICT);
 	assert_int_equal(w.rc, STORE_EXISTS);
+}
+
+/* The confirmation code is a secret checked: TOTP_ENROL_MAX_TRIES wrong ones
+ * and the pending secret is gone (set-up starts again with a new one). */
+static void
+test_enrol_tries_counted(void **state)
+{
+	struct fx *f = *state;
+	struct wctx w = { .f = f };
+	struct store_txn *t;
+	char code[7], key[128];
+	json_t *rec = NULL;
+	int i;
+
+	begin(f);
+	snprintf(key, sizeof(key), "%s/totp/0", f->id);
+	wrong_code(f, code);
+	w.code = code;
+	for (i = 1; i < TOTP_ENROL_MAX_TRIES; i++) {
+		assert_int_equal(store_write_sync(f->s, w_finish_keep, &w), STORE_OK);
+		assert_int_equal(w.rc, -1);
+		t = store_read_begin(f->s);
+		assert_int_equal(store_gets(t, T_CREDS, key, &rec), STORE_OK);
+		store_read_end(t);
+		assert_int_equal(json_integer_value(json_object_get(rec, "tries")), i);
+		json_decref(rec);
+		assert_state(f, "pending");
+	}
+	assert_int_equal(store_write_sync(f->s, w_finish_keep, &w), STORE_OK);
+	assert_int_equal(w.rc, -2);
+	assert_state(f, "none");
+	/* the right code for the discarded secret now finds nothing */
+	assert_int_equal(totp_code(f->secret, TOTP_SECRET_BYTES, TOTP_SHA1, 6, 30, now_s(), code), 0);
+	assert_int_equal(store_write_sync(f->s, w_finish_keep, &w), STORE_CONFLICT);
+	assert_int_equal(w.rc, STORE_NOTFOUND);
+	/* a new set-up starts with a new count */
+	begin(f);
+	wrong_code(f, code);
+	assert_int_equal(store_write_sync(f->s, w_finish_keep, &w), STORE_OK);
+	assert_int_equal(w.rc, -1);
+	assert_int_equal(totp_code(f->secret, TOTP_SECRET_BYTES, TOTP_SHA1, 6, 30, now_s(), code), 0);
+	assert_int_equal(store_write_sync(f->s, w_finish_keep, &w), STORE_OK);
+	assert_int_equal(w.rc, 0);
+	assert_state(f, "active");
 }
 
 static void
@@ -733,6 +787,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_key_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enrolment, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enrol_tries_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_begin_replaces_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish_and_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish_refuses_malformed, setup, teardown),
