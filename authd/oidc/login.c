@@ -80,9 +80,14 @@ const struct authd_method *login_next_method(struct store_txn *t, const char *ui
 
 	for (const struct authd_method *const *mp = authd_methods; *mp; mp++) {
 		const struct authd_method *m = *mp;
+		struct policy_cred c;
 		if (!(m->flags & METHOD_STEP) || (m->amr & amr) || !m->enrolled || !m->enrolled(t, uid))
 			continue;
-		int l = policy_level_of(amr | m->amr, factors | m->factors, props | m->props);
+		/* What this person's own credentials of m show (a key with user
+		 * verification reaches more than the method's static bits say). */
+		if (!method_reach(m, t, uid, NULL, &c))
+			continue;
+		int l = policy_level_of(amr | c.amr, factors | c.factors, props | c.props);
 		if (l >= required)
 			return m;
 		if (l > now && !raises)
