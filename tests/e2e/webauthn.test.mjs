@@ -83,7 +83,8 @@ async function run(ctx) {
 		const resp = await route.fetch();
 		const body = await resp.text();
 		try {
-			list.push(JSON.parse(body).publicKey);
+			const j = JSON.parse(body);
+			if (!j.step_up) list.push(j.publicKey);	/* a step-up answer has no options */
 		} catch { /* not JSON: the test fails on the count */ }
 		return route.fulfill({ response: resp, body });
 	};
@@ -158,6 +159,7 @@ async function run(ctx) {
 	const creds = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
 	ok(creds.some((c) => c.isResidentCredential && c.rpId === RP_ID),
 		'the authenticator holds a discoverable credential for the rp id', JSON.stringify(creds));
+	await stepUp(page);
 
 	// ---- sign out, then password + key for an app that requires AAL3
 	await logout(page);
@@ -199,6 +201,30 @@ async function run(ctx) {
 	await replay(page, seen.logins.at(-1));
 	await crossCheck();
 	await manage(page);
+}
+
+// The key made the account reach AAL3; this session is still the password's
+// (AAL1). The page says so, the new key is announced, and adding another key
+// goes through a sign-in with the key first (the script gets {step_up:true}),
+// then works.
+async function stepUp(page) {
+	let main = await page.textContent('main');
+	ok(/A new sign-in method was added on .+ from .+YubiKey e2e/.test(main),
+		'the account page announces the new key, when and from where', main.slice(0, 400));
+	ok(await page.locator('#step-up-needed').count() === 1,
+		'the account page says changes now need the stronger sign-in first');
+	await page.fill('#webauthn-name', 'second');
+	const toLogin = page.waitForURL((u) => u.pathname === '/login');
+	await page.click('#webauthn-add');
+	await toLogin;
+	ok(new URL(page.url()).pathname === '/login',
+		'adding another key from the password session is sent to sign in with the key first', page.url());
+	await page.waitForSelector('#method-webauthn');
+	ok(await page.locator('#password').count() === 0, 'the step-up asks for the key only, not the password again');
+	await Promise.all([page.waitForURL(`${ISS}/account`), page.click('#method-webauthn')]);
+	ok(await page.locator('#step-up-needed').count() === 0, 'back on /account at the level: no step-up notice');
+	main = await page.textContent('main');
+	ok(main.includes('YubiKey e2e'), 'and the key is still the only one listed', main.slice(0, 300));
 }
 
 // A WebAuthn answer is bound to one challenge, used once. The accepted
@@ -347,7 +373,8 @@ async function verdict(fn) {
 }
 
 // Our verdicts: registrations regFinish[0] refused, [1] accepted; assertions
-// logins[0] accepted (the later step), [1] refused (altered), [2] accepted.
+// logins[0] accepted (the step-up on the account page), [1] accepted (the later
+// step), [2] refused (altered), [3] accepted.
 async function crossCheck() {
 	const origin = ISS;
 	const regs = seen.regFinish;
@@ -371,10 +398,10 @@ async function crossCheck() {
 	ok(info && info.fmt === 'packed', 'both read a packed attestation', info && info.fmt);
 	if (!info) return;
 	const logins = seen.logins;
-	ok(logins.length === 3 && seen.getOptions.length === 3, 'three assertions were captured',
+	ok(logins.length === 4 && seen.getOptions.length === 4, 'four assertions were captured',
 		`${logins.length} logins, ${seen.getOptions.length} options`);
-	const expect = [true, false, true];
-	for (let i = 0; i < logins.length && i < 3; i++) {
+	const expect = [true, true, false, true];
+	for (let i = 0; i < logins.length && i < 4; i++) {
 		const f = logins[i];
 		const v = await verdict(() => swa.verifyAuthenticationResponse({
 			response: { id: f.credential_id, rawId: f.credential_id, type: 'public-key',

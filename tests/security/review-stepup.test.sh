@@ -478,6 +478,20 @@ q=$(audit_seq)
 acct_x509 k.u kao3 -d action=unbind --data-urlencode "cred=$CARD3"
 ok "kao AAL3: unlink the second card -> done" eq "$(status_of k.u) $(card_count kao)" "303 1"
 ok "kao: ... audited account.x509.remove" audited "$q" account.x509.remove '"username":"kao"'
+# Bad input at the level: refused with a clear status, nothing changed.
+snap k6; q=$(audit_seq)
+acct_x509 k.bad kao3 -d action=unbind --data-urlencode "cred=../../$CARD"
+ok "kao AAL3: unlink with a malformed card id -> 400, nothing changed" \
+	sh -c '[ "$1" = 400 ] && [ "$2" = 1 ]' - "$(status_of k.bad)" "$(card_count kao)"
+ok "kao: ... the tables are as they were" unchanged k6
+acct k.act kao3 -d action=no_such_action
+ok "kao: an unknown account action -> 400" eq "$(status_of k.act)" 400
+req k.csrf -b "$T/kao3.jar" -c "$T/kao3.jar" -H "$EN" -d action=events_ack -d csrf=0000 "$I/account"
+req k.csrf2 -b "$T/kao3.jar" -c "$T/kao3.jar" -H "$EN" -d action=recovery_regen -d confirm=1 \
+	-d "csrf=$(printf '%064d' 0)" "$I/account"
+ok "kao: events_ack and recovery_regen with a wrong CSRF token -> 403, nothing changed" \
+	sh -c '[ "$1 $2" = "403 403" ]' - "$(status_of k.csrf)" "$(status_of k.csrf2)"
+ok "kao: ... the tables are as they were" unchanged k6
 page k.home kao3
 ok "kao: /account lists the card added and removed" \
 	sh -c 'case "$1" in *"A new sign-in method was added on "*"citizen certificate"*) ;; *) exit 1;; esac &&
