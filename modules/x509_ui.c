@@ -99,7 +99,7 @@ x509_account_section(struct buf *b, struct http_req *r, struct store_txn *t,
 	    "<input type=\"hidden\" name=\"csrf\" value=\"");
 	buf_add_html(b, csrf);
 	if (step) {
-		/* Prove the second factor first; the browser comes back here. */
+		/* Below the account's level (account.h): step up first, then back here. */
 		buf_adds(b, "\"><input type=\"hidden\" name=\"action\" value=\"step_up\">"
 		    "<button type=\"submit\">");
 		buf_add_html(b, tr(lang, "先再驗證一次身分，再連結自然人憑證",
