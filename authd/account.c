@@ -1,17 +1,23 @@
 /* authd/account.c — the self-service account page (GET/POST /account): the
- * signed-in person, their sign-in methods, and TOTP set-up (QR code, manual
- * key, confirmation by one code, recovery codes shown once) and removal. Owns
- * its wording in zh-TW and English.
+ * signed-in person, their sign-in methods, TOTP set-up (QR code, manual key,
+ * confirmation by one code, recovery codes shown once), new recovery codes and
+ * removal, and their recent security events. Owns its wording in zh-TW and
+ * English. Also the gate and the change record every method's account actions
+ * use (account.h).
  *
- * Every POST carries a CSRF token bound to the session. Each change is one
- * durable write together with its audit record; the page is answered only
- * after that write. A secret is shown while an enrolment is pending and never
- * again once it is active. Removing an active TOTP needs an AAL2 session, so a
- * stolen password alone cannot take the second factor away. */
+ * Every POST carries a CSRF token bound to the session, checked first. Every
+ * change to a credential passes the gate (policy_change_needs: the session
+ * holds, now, the highest level the account can reach) before it reads its
+ * input; a session below gets a step-up and nothing changes. Each change is one
+ * durable write together with its audit record and the person's security
+ * event; the page is answered only after that write. A secret is shown while
+ * an enrolment is pending and never again once it is active. */
 #include "account.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <time.h>
 
 #include "../lib/buf.h"
 #include "../lib/util.h"
@@ -21,6 +27,7 @@
 #include "authd.h"
 #include "oidc/oidc.h"
 #include "policy.h"
+#include "secevents.h"
 #include "ui.h"
 #include "users.h"
 
@@ -70,6 +77,40 @@ static const struct ui_text texts[] = {
 	  "Remove it? Signing in will then need only your password, and services that require two-step verification will be unavailable until you set it up again." },
 	{ "remove.button", "移除", "Remove" },
 	{ "remove.done", "已移除兩步驟驗證。", "Two-step verification was removed." },
+	{ "recovery.left", "剩餘備用碼：", "Backup codes left: " },
+	{ "recovery.regen", "產生新的備用碼", "Make new backup codes" },
+	{ "regen.title", "產生新的備用碼", "Make new backup codes" },
+	{ "regen.confirm", "新的備用碼會立即取代舊的：舊的備用碼從此無法使用。確定要繼續嗎？",
+	  "New backup codes replace the old ones at once: the old codes stop working. Go on?" },
+	{ "regen.button", "產生新的備用碼", "Make new codes" },
+	{ "regen.done", "新的備用碼", "Your new backup codes" },
+	{ "stepup.need", "變更登入方式之前，請先用您帳號最強的登入方式再驗證一次身分。",
+	  "Before you change how you sign in, confirm it is you once more with the strongest sign-in method of your account." },
+	{ "stepup.button", "再驗證一次身分", "Confirm it is me" },
+	{ "notice.title", "您的登入方式最近有變更", "Recent changes to how you sign in" },
+	{ "notice.check", "如果這些不是您本人（或您請服務台）做的，請立即撥 1999 或洽資訊窗口。",
+	  "If you (or the help desk at your request) did not make these changes, call 1999 or your IT desk now." },
+	{ "notice.ack", "這些變更是我做的", "I made these changes" },
+	{ "events.title", "最近的安全性活動", "Recent security activity" },
+	{ "events.help", "最近 30 天內登入方式的變更。", "Changes to how you sign in during the last 30 days." },
+	{ "events.none", "最近 30 天內沒有變更。", "No changes in the last 30 days." },
+	{ "ev.add.self", "{date} 從 {ip} 新增了登入方式：{what}。", "A new sign-in method was added on {date} from {ip}: {what}." },
+	{ "ev.remove.self", "{date} 從 {ip} 移除了登入方式：{what}。", "A sign-in method was removed on {date} from {ip}: {what}." },
+	{ "ev.rename.self", "{date} 從 {ip} 重新命名了登入方式：{what}。", "A sign-in method was renamed on {date} from {ip}: {what}." },
+	{ "ev.regenerate.self", "{date} 從 {ip} 產生了新的備用碼，舊的備用碼已失效。",
+	  "New backup codes were made on {date} from {ip}; the old ones no longer work." },
+	{ "ev.change.self", "{date} 從 {ip} 變更了密碼。", "Your password was changed on {date} from {ip}." },
+	{ "ev.add.admin", "{date} 服務台為您新增了登入方式：{what}。", "The help desk added a sign-in method on {date}: {what}." },
+	{ "ev.remove.admin", "{date} 服務台移除了您的登入方式：{what}。", "The help desk removed a sign-in method on {date}: {what}." },
+	{ "ev.rename.admin", "{date} 服務台重新命名了您的登入方式：{what}。", "The help desk renamed a sign-in method on {date}: {what}." },
+	{ "ev.regenerate.admin", "{date} 服務台為您產生了新的備用碼，舊的備用碼已失效。",
+	  "The help desk made new backup codes on {date}; the old ones no longer work." },
+	{ "ev.change.admin", "{date} 服務台為您設定了新密碼。", "The help desk set a new password on {date}." },
+	{ "what.totp", "兩步驟驗證（驗證器 App）", "two-step verification (authenticator app)" },
+	{ "what.webauthn", "安全金鑰或通行密鑰「{label}」", "security key or passkey “{label}”" },
+	{ "what.x509", "自然人憑證（{label}）", "citizen certificate ({label})" },
+	{ "what.recovery", "備用碼", "backup codes" },
+	{ "what.password", "密碼", "password" },
 	{ "signout", "登出", "Sign out" },
 	{ "bad_request", "這個表單無效，請回到我的帳號重新操作。", "This form was not valid. Go back to your account and try again." },
 	{ NULL, NULL, NULL }
@@ -92,9 +133,13 @@ struct acct {
 	char csrf[65];
 	char code[8];
 	int totp_state;            /* 0 none, 1 pending, 2 active */
+	int recovery_left;
 	int result;                /* totp_enrol_finish: -1 wrong code */
+	int level;                 /* the level the session holds now */
+	struct policy_session ps;  /* the session, for the gate on the home page */
 	const char *notice_key;    /* account_t key shown on the home view */
 	const char *error_key;
+	const char *codes_title;   /* account_t key of the recovery codes page */
 	char uri[TOTP_URI_MAX];
 	char recovery[TOTP_RECOVERY_CODES][TOTP_RECOVERY_LEN + 3];
 };
@@ -105,6 +150,138 @@ acct_free(struct acct *a)
 	free(a->display_name);
 	wipe(a, sizeof(*a));	/* uri and recovery codes are secrets */
 	free(a);
+}
+
+/* ---------------------------------------------------------------- the gate */
+
+static void
+session_of(const json_t *sess, struct policy_session *ps)
+{
+	memset(ps, 0, sizeof(*ps));
+	ps->amr = (unsigned)json_integer_value(json_object_get(sess, "amr"));
+	ps->factors = (unsigned)json_integer_value(json_object_get(sess, "factors"));
+	ps->props = (unsigned)json_integer_value(json_object_get(sess, "props"));
+	ps->auth_time = json_integer_value(json_object_get(sess, "auth_time"));
+	ps->last_seen = json_integer_value(json_object_get(sess, "last_seen"));
+	ps->created = json_integer_value(json_object_get(sess, "created"));
+}
+
+static int
+change_level(struct http_req *r, struct store_txn *t, const struct policy_session *ps,
+             const char *user_id)
+{
+	struct policy_cred c[16];
+	size_t n = methods_reach(t, user_id, NULL, NULL, c, sizeof(c) / sizeof(c[0]));
+
+	return policy_change_needs(r->authd->conf, ps, c, n, now_s());
+}
+
+int
+account_change_level(struct http_req *r, struct store_txn *t, const json_t *sess,
+                     const char *user_id)
+{
+	struct policy_session ps;
+
+	session_of(sess, &ps);
+	return change_level(r, t, sess != NULL ? &ps : NULL, user_id);
+}
+
+struct gate {
+	struct http_req *r;
+	char uid[USER_ID_LEN + 1];
+	char action[40];
+	char return_to[201];
+	int held, need, json;
+};
+
+static int
+w_gate(struct store_txn *t, void *ctx)
+{
+	struct gate *g = ctx;
+	json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:i}", "user", g->uid, "ip", g->r->peer,
+	    "action", g->action, "held", g->held, "need", g->need);
+	int rc = f != NULL ? audit_append(t, "account.step_up_required", f) : STORE_IO;
+
+	json_decref(f);
+	return rc;
+}
+
+static void
+gate_done(int rc, void *ctx)
+{
+	struct gate *g = ctx;
+	struct http_req *r = g->r;
+
+	if (rc != STORE_OK && g->json)
+		http_reply_json(r, 500, json_pack("{s:s}", "error", "server_error"));
+	else if (rc != STORE_OK)
+		ui_error(r, 500, "err.title", "err.server", NULL);
+	else if (g->json)
+		http_reply_json(r, 200, json_pack("{s:b, s:i, s:s?}", "step_up", 1, "level", g->need,
+		    "acr", policy_acr_name(g->need)));
+	else
+		login_start(r, g->return_to, g->need);	/* a sign-in at the level, then back */
+	free(g);
+}
+
+int
+account_change_allowed(struct http_req *r, struct store_txn *t, const json_t *sess,
+                       const char *user_id, const char *action, const char *return_to,
+                       int json_reply)
+{
+	int need = account_change_level(r, t, sess, user_id);
+	struct gate *g;
+
+	if (need == AAL_NONE)
+		return 1;
+	if ((g = calloc(1, sizeof(*g))) == NULL || user_id == NULL ||
+	    strlen(user_id) != USER_ID_LEN || strlen(return_to) >= sizeof(g->return_to)) {
+		free(g);
+		if (json_reply)
+			http_reply_json(r, 500, json_pack("{s:s}", "error", "server_error"));
+		else
+			ui_error(r, 500, "err.title", "err.server", NULL);
+		return 0;
+	}
+	g->r = r;
+	memcpy(g->uid, user_id, USER_ID_LEN + 1);
+	snprintf(g->action, sizeof(g->action), "%s", action);
+	snprintf(g->return_to, sizeof(g->return_to), "%s", return_to);
+	g->held = session_level(sess);
+	g->need = need;
+	g->json = json_reply;
+	if (http_store_write(r, w_gate, gate_done, g) != STORE_OK) {
+		free(g);
+		if (json_reply)
+			http_reply_json(r, 503, json_pack("{s:s}", "error", "temporarily_unavailable"));
+		else
+			ui_error(r, 503, "err.title", "err.server", NULL);
+	}
+	return 0;
+}
+
+int
+account_change_record(struct store_txn *t, const struct account_change *c)
+{
+	struct secevent e;
+	char event[64];
+	json_t *f;
+	int rc;
+
+	snprintf(event, sizeof(event), "account.%s.%s", c->method, c->action);
+	f = json_pack("{s:s, s:s?, s:s, s:i, s:s?, s:s?}", "user", c->user, "username",
+	    c->username, "ip", c->ip, "level", c->level, "cred", c->cred, "reason", c->reason);
+	rc = f != NULL ? audit_append(t, event, f) : STORE_IO;
+	json_decref(f);
+	if (rc != STORE_OK)
+		return rc;
+	memset(&e, 0, sizeof(e));
+	snprintf(e.method, sizeof(e.method), "%s", c->method);
+	snprintf(e.action, sizeof(e.action), "%s", c->action);
+	if (c->label != NULL)
+		snprintf(e.label, sizeof(e.label), "%s", c->label);
+	snprintf(e.ip, sizeof(e.ip), "%s", c->ip != NULL ? c->ip : "");
+	return secevent_add(t, c->user, &e);
 }
 
 /* ---------------------------------------------------------------- pages */
@@ -148,19 +325,148 @@ back_link(struct buf *b, const char *lang, const char *key)
 	buf_adds(b, "</a></p>\n");
 }
 
+/* n bytes of s, HTML-escaped (escaping is byte-wise, so chunks may split UTF-8). */
+static void
+buf_add_html_n(struct buf *b, const char *s, size_t n)
+{
+	char tmp[256];
+
+	while (n > 0) {
+		size_t k = n < sizeof(tmp) - 1 ? n : sizeof(tmp) - 1;
+
+		memcpy(tmp, s, k);
+		tmp[k] = '\0';
+		buf_add_html(b, tmp);
+		s += k;
+		n -= k;
+	}
+}
+
+/* The text of template tpl with {date}, {ip}, {what} and {label} filled in,
+ * each escaped; {what} is itself a template (for {label}). */
+static void
+add_filled(struct buf *b, const char *tpl, const struct secevent *e, const char *what)
+{
+	const char *p = tpl, *o;
+
+	while ((o = strchr(p, '{')) != NULL) {
+		const char *c = strchr(o, '}');
+
+		if (c == NULL)
+			break;
+		buf_add_html_n(b, p, (size_t)(o - p));
+		if ((size_t)(c - o) == 5 && strncmp(o, "{date}", 6) == 0) {
+			char d[32] = "", iso[32] = "";
+			time_t at = (time_t)e->at;
+			struct tm tm;
+
+			if (localtime_r(&at, &tm) != NULL) {
+				strftime(d, sizeof(d), "%Y-%m-%d %H:%M", &tm);
+				strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M%z", &tm);
+			}
+			buf_adds(b, "<time datetime=\"");
+			buf_add_html(b, iso);
+			buf_adds(b, "\">");
+			buf_add_html(b, d);
+			buf_adds(b, "</time>");
+		} else if ((size_t)(c - o) == 3 && strncmp(o, "{ip}", 4) == 0) {
+			buf_add_html(b, e->ip);
+		} else if ((size_t)(c - o) == 5 && strncmp(o, "{what}", 6) == 0 && what != NULL) {
+			add_filled(b, what, e, NULL);
+		} else if ((size_t)(c - o) == 6 && strncmp(o, "{label}", 7) == 0) {
+			buf_add_html(b, e->label);
+		} else {
+			buf_add_html_n(b, o, (size_t)(c - o) + 1);
+		}
+		p = c + 1;
+	}
+	buf_add_html(b, p);
+}
+
+/* One security event as a sentence in lang. */
+static void
+add_event(struct buf *b, const char *lang, const struct secevent *e)
+{
+	char key[48], wkey[32];
+
+	if (e->at <= 0) {	/* recorded before events had dates: the help desk's TOTP reset */
+		buf_add_html(b, account_t(lang, "notice.reset"));
+		return;
+	}
+	snprintf(key, sizeof(key), "ev.%s.%s", e->action, e->by_admin ? "admin" : "self");
+	snprintf(wkey, sizeof(wkey), "what.%s", e->method);
+	add_filled(b, account_t(lang, key), e, account_t(lang, wkey));
+}
+
+/* The announcement of changes not acknowledged yet, and the list of the last
+ * SECEV_KEEP_S; user is the person's record as now stored. */
+static void
+add_events(struct buf *b, const struct acct *a, const json_t *user, int notice)
+{
+	struct secevent ev[SECEV_MAX + 1];
+	const char *lang = a->r->lang;
+	size_t i, n = secevent_list(user, now_s(), ev, SECEV_MAX + 1), unseen = 0;
+
+	for (i = 0; i < n; i++)
+		unseen += ev[i].unseen != 0;
+	if (notice) {
+		if (unseen == 0)
+			return;
+		buf_adds(b, "<section id=\"security-notice\" class=\"notice\" role=\"alert\" "
+		    "aria-labelledby=\"security-notice-h\">\n<h2 id=\"security-notice-h\">");
+		buf_add_html(b, account_t(lang, "notice.title"));
+		buf_adds(b, "</h2>\n<ul>\n");
+		for (i = 0; i < n; i++) {
+			if (!ev[i].unseen)
+				continue;
+			buf_adds(b, "<li>");
+			add_event(b, lang, &ev[i]);
+			buf_adds(b, "</li>\n");
+		}
+		buf_adds(b, "</ul>\n");
+		text_p(b, lang, "notice.check", NULL);
+		action_form(b, a, "events_ack", 0, "notice.ack");
+		buf_adds(b, "</section>\n");
+		return;
+	}
+	buf_adds(b, "<h2>");
+	buf_add_html(b, account_t(lang, "events.title"));
+	buf_adds(b, "</h2>\n");
+	text_p(b, lang, n > 0 ? "events.help" : "events.none", " class=\"help\"");
+	if (n == 0)
+		return;
+	buf_adds(b, "<ul id=\"security-events\">\n");
+	for (i = 0; i < n; i++) {
+		buf_adds(b, "<li>");
+		add_event(b, lang, &ev[i]);
+		buf_adds(b, "</li>\n");
+	}
+	buf_adds(b, "</ul>\n");
+}
+
 static void
 send_home(struct acct *a, int status)
 {
 	struct http_req *r = a->r;
 	const char *lang = r->lang;
+	struct store_txn *t = store_read_begin(r->authd->store);
+	json_t *user = NULL;
+	int need = AAL_NONE;
 	struct buf b;
 
+	/* Read again: the page shows what a change made a moment ago. */
+	if (t != NULL) {
+		if (user_by_id(t, a->uid, &user) != STORE_OK)
+			user = NULL;
+		need = change_level(r, t, &a->ps, a->uid);
+	}
 	buf_init(&b);
 	page_begin(&b, r, "title");
 	if (a->notice_key != NULL)
 		text_p(&b, lang, a->notice_key, " role=\"status\" class=\"notice\"");
 	if (a->error_key != NULL)
 		text_p(&b, lang, a->error_key, " role=\"alert\" class=\"error\"");
+	add_events(&b, a, user, 1);
 	buf_adds(&b, "<dl>\n<dt>");
 	buf_add_html(&b, account_t(lang, "username"));
 	buf_adds(&b, "</dt><dd>");
@@ -175,7 +481,13 @@ send_home(struct acct *a, int status)
 	}
 	buf_adds(&b, "</dl>\n<h2>");
 	buf_add_html(&b, account_t(lang, "methods"));
-	buf_adds(&b, "</h2>\n<h3>");
+	buf_adds(&b, "</h2>\n");
+	if (need != AAL_NONE) {
+		/* Every change below will ask for this first; say so up front. */
+		text_p(&b, lang, "stepup.need", " class=\"notice\" id=\"step-up-needed\"");
+		action_form(&b, a, "step_up", 0, "stepup.button");
+	}
+	buf_adds(&b, "<h3>");
 	buf_add_html(&b, account_t(lang, "password"));
 	buf_adds(&b, "</h3>\n");
 	text_p(&b, lang, "password.set", NULL);
@@ -185,18 +497,23 @@ send_home(struct acct *a, int status)
 	text_p(&b, lang, a->totp_state == 2 ? "totp.active" : a->totp_state == 1 ? "totp.pending" :
 	    "totp.none", " class=\"status\"");
 	if (a->totp_state == 2) {
+		buf_adds(&b, "<p>");
+		buf_add_html(&b, account_t(lang, "recovery.left"));
+		buf_printf(&b, "%d</p>\n", a->recovery_left);
+		action_form(&b, a, "recovery_regen", 0, "recovery.regen");
 		action_form(&b, a, "totp_remove", 0, "totp.remove");
 	} else {
 		text_p(&b, lang, "totp.why", " class=\"help\"");
 		action_form(&b, a, "totp_begin", 0, a->totp_state == 1 ? "totp.continue" : "totp.setup");
 	}
 	/* Methods with their own account pages (security keys, the citizen card). */
-	struct store_txn *t = store_read_begin(r->authd->store);
 	for (const struct authd_method *const *mp = authd_methods; t && *mp; mp++)
 		if ((*mp)->account_section)
 			(*mp)->account_section(&b, r, t, a->uid, a->csrf);
+	add_events(&b, a, user, 0);
 	if (t)
 		store_read_end(t);
+	json_decref(user);
 	buf_adds(&b, "<p><a href=\"/logout\">");
 	buf_add_html(&b, account_t(lang, "signout"));
 	buf_adds(&b, "</a></p>\n");
@@ -302,7 +619,7 @@ send_codes(struct acct *a)
 	size_t i;
 
 	buf_init(&b);
-	page_begin(&b, r, "codes.title");
+	page_begin(&b, r, a->codes_title != NULL ? a->codes_title : "codes.title");
 	text_p(&b, lang, "codes.intro", NULL);
 	buf_adds(&b, "<ol class=\"codes\">\n");
 	for (i = 0; i < TOTP_RECOVERY_CODES; i++) {
@@ -317,16 +634,17 @@ send_codes(struct acct *a)
 	a->r = NULL;
 }
 
+/* "Are you sure?" before a change that cannot be undone. */
 static void
-send_remove_ask(struct acct *a)
+send_ask(struct acct *a, const char *title, const char *text, const char *action, const char *button)
 {
 	struct http_req *r = a->r;
 	struct buf b;
 
 	buf_init(&b);
-	page_begin(&b, r, "remove.title");
-	text_p(&b, r->lang, "remove.confirm", NULL);
-	action_form(&b, a, "totp_remove", 1, "remove.button");
+	page_begin(&b, r, title);
+	text_p(&b, r->lang, text, NULL);
+	action_form(&b, a, action, 1, button);
 	back_link(&b, r->lang, "cancel");
 	ui_page_end(&b, r);
 	ui_page_send(r, 200, &b);
@@ -336,10 +654,20 @@ send_remove_ask(struct acct *a)
 /* ---------------------------------------------------------------- writes */
 
 static int
+record(struct store_txn *t, const struct acct *a, const char *method, const char *action)
+{
+	struct account_change c = { .user = a->uid, .username = a->username, .ip = a->r->peer,
+		                    .method = method, .action = action, .level = a->level };
+
+	return account_change_record(t, &c);
+}
+
+/* An account event that changes no credential (audited, not announced). */
+static int
 audit_account(struct store_txn *t, const struct acct *a, const char *event)
 {
-	json_t *f = json_pack("{s:s, s:s, s:s}", "user", a->uid, "username", a->username,
-	    "ip", a->r->peer);
+	json_t *f = json_pack("{s:s, s:s, s:s, s:i}", "user", a->uid, "username", a->username,
+	    "ip", a->r->peer, "level", a->level);
 	int rc = f != NULL ? audit_append(t, event, f) : STORE_IO;
 
 	json_decref(f);
@@ -352,7 +680,10 @@ w_begin(struct store_txn *t, void *ctx)
 	struct acct *a = ctx;
 	int rc = totp_enrol_begin(t, a->uid, a->username, a->uri, sizeof(a->uri));
 
-	return rc == STORE_OK ? audit_account(t, a, "account.totp.enrol") : rc;
+	if (rc != STORE_OK)
+		return rc;
+	/* Pending is not a credential yet: audited, not announced. */
+	return audit_account(t, a, "account.totp.begin");
 }
 
 static int
@@ -369,7 +700,7 @@ w_confirm(struct store_txn *t, void *ctx)
 			a->uri[0] = '\0';
 		return audit_account(t, a, "account.totp.confirm_failed");
 	}
-	return rc == STORE_OK ? audit_account(t, a, "account.totp.activate") : rc;
+	return rc == STORE_OK ? record(t, a, "totp", "add") : rc;
 }
 
 static int
@@ -378,27 +709,33 @@ w_remove(struct store_txn *t, void *ctx)
 	struct acct *a = ctx;
 	int rc = totp_remove(t, a->uid);
 
-	return rc == STORE_OK ? audit_account(t, a, "account.totp.remove") : rc;
+	return rc == STORE_OK ? record(t, a, "totp", "remove") : rc;
 }
 
-/* Clears the help desk's notice once it has been shown. */
 static int
-w_notice(struct store_txn *t, void *ctx)
+w_regen(struct store_txn *t, void *ctx)
 {
 	struct acct *a = ctx;
-	json_t *u = NULL;
-	int rc;
+	int rc = totp_recovery_regenerate(t, a->uid, a->recovery);
 
-	if ((rc = user_by_id(t, a->uid, &u)) != STORE_OK)
+	a->result = rc;
+	return rc == STORE_OK ? record(t, a, "recovery", "regenerate") : rc;
+}
+
+/* The person has read the announced changes. */
+static int
+w_ack(struct store_txn *t, void *ctx)
+{
+	struct acct *a = ctx;
+	json_t *f;
+	int rc = secevent_ack(t, a->uid, now_s());
+
+	if (rc != STORE_OK)
 		return rc;
-	if (json_object_get(u, "notice") == NULL) {
-		json_decref(u);
-		return STORE_OK;	/* another tab cleared it already */
-	}
-	json_object_del(u, "notice");
-	rc = user_update(t, u);
-	json_decref(u);
-	return rc == STORE_OK ? audit_account(t, a, "account.notice.shown") : rc;
+	f = json_pack("{s:s, s:s, s:s}", "user", a->uid, "username", a->username, "ip", a->r->peer);
+	rc = f != NULL ? audit_append(t, "account.events.ack", f) : STORE_IO;
+	json_decref(f);
+	return rc;
 }
 
 static void
@@ -467,13 +804,33 @@ remove_done(int rc, void *ctx)
 }
 
 static void
-notice_done(int rc, void *ctx)
+regen_done(int rc, void *ctx)
 {
 	struct acct *a = ctx;
 
-	/* The notice is shown even if clearing it failed: it comes back next time. */
-	(void)rc;
-	send_home(a, 200);
+	if (rc == STORE_OK) {
+		a->codes_title = "regen.done";
+		send_codes(a);
+	} else if (a->result == STORE_NOTFOUND) {
+		a->totp_state = 0;
+		send_home(a, 409);	/* TOTP was removed meanwhile */
+	} else {
+		server_error(a, 500);
+		return;
+	}
+	acct_free(a);
+}
+
+static void
+ack_done(int rc, void *ctx)
+{
+	struct acct *a = ctx;
+
+	if (rc != STORE_OK) {
+		server_error(a, 500);
+		return;
+	}
+	http_redirect(a->r, "/account");
 	acct_free(a);
 }
 
@@ -507,11 +864,25 @@ code_from_form(const char *in, char out[8])
 	return 0;
 }
 
+/* The gate for a form action of this page: 1 to go on; 0 when it answered
+ * (the read view is ended and a freed either way on 0). */
+static int
+gate(struct acct *a, struct store_txn *t, const json_t *sess, const char *action)
+{
+	if (account_change_allowed(a->r, t, sess, a->uid, action, "/account", 0))
+		return 1;
+	store_read_end(t);
+	acct_free(a);
+	return 0;
+}
+
 static void
 post(struct acct *a, struct store_txn *t, const json_t *sess, const char *skey)
 {
 	struct http_req *r = a->r;
 	const char *action = http_param(r, "action");
+	const char *confirm = http_param(r, "confirm");
+	int confirmed = confirm != NULL && strcmp(confirm, "1") == 0;
 
 	if (!session_csrf_ok(r, skey, "account", http_param(r, "csrf"))) {
 		store_read_end(t);
@@ -519,10 +890,16 @@ post(struct acct *a, struct store_txn *t, const json_t *sess, const char *skey)
 		acct_free(a);
 		return;
 	}
-	if (action != NULL && strcmp(action, "totp_begin") == 0) {
+	if (action == NULL)
+		action = "";
+	if (strcmp(action, "totp_begin") == 0) {
+		if (!gate(a, t, sess, "totp.add"))
+			return;
 		store_read_end(t);
 		queue(a, w_begin, begin_done);
-	} else if (action != NULL && strcmp(action, "totp_confirm") == 0) {
+	} else if (strcmp(action, "totp_confirm") == 0) {
+		if (!gate(a, t, sess, "totp.add"))
+			return;
 		if (code_from_form(http_param(r, "otp"), a->code) != 0) {
 			/* Malformed: answer like a wrong code, without a write. */
 			if (totp_pending_uri(t, a->uid, a->username, a->uri, sizeof(a->uri)) != STORE_OK) {
@@ -540,29 +917,43 @@ post(struct acct *a, struct store_txn *t, const json_t *sess, const char *skey)
 		}
 		store_read_end(t);
 		queue(a, w_confirm, confirm_done);
-	} else if (action != NULL && strcmp(action, "totp_remove") == 0) {
-		const char *confirm = http_param(r, "confirm");
+	} else if (strcmp(action, "totp_remove") == 0 || strcmp(action, "recovery_regen") == 0) {
+		int remove = action[0] == 't';
 
 		if (a->totp_state != 2) {
 			store_read_end(t);
-			send_home(a, 200);	/* nothing to remove */
+			send_home(a, 200);	/* nothing to remove or replace */
 			acct_free(a);
 			return;
 		}
-		if (session_level(sess) < AAL2) {
-			/* Prove the second factor first; the browser comes back here. */
-			store_read_end(t);
-			acct_free(a);
-			login_start(r, "/account", AAL2);
+		if (!gate(a, t, sess, remove ? "totp.remove" : "recovery.regenerate"))
 			return;
-		}
 		store_read_end(t);
-		if (confirm == NULL || strcmp(confirm, "1") != 0) {
-			send_remove_ask(a);
+		if (!confirmed) {
+			if (remove)
+				send_ask(a, "remove.title", "remove.confirm", "totp_remove", "remove.button");
+			else
+				send_ask(a, "regen.title", "regen.confirm", "recovery_regen", "regen.button");
 			acct_free(a);
 			return;
 		}
-		queue(a, w_remove, remove_done);
+		if (remove)
+			queue(a, w_remove, remove_done);
+		else
+			queue(a, w_regen, regen_done);
+	} else if (strcmp(action, "events_ack") == 0) {
+		/* Reading a notice changes no credential: no step-up. */
+		store_read_end(t);
+		queue(a, w_ack, ack_done);
+	} else if (strcmp(action, "step_up") == 0) {
+		int need = account_change_level(r, t, sess, a->uid);
+
+		store_read_end(t);
+		acct_free(a);
+		if (need != AAL_NONE)
+			login_start(r, "/account", need);
+		else
+			http_redirect(r, "/account");	/* already at the level */
 	} else {
 		store_read_end(t);
 		/* ui_t passes our translated text through as it passes unknown keys */
@@ -579,7 +970,6 @@ account_page(struct http_req *r)
 	json_t *sess, *user = NULL, *st;
 	const char *uid, *uname, *dn, *state;
 	struct acct *a;
-	int notice;
 
 	if (t == NULL) {
 		ui_error(r, 500, "err.title", "err.server", NULL);
@@ -611,13 +1001,14 @@ account_page(struct http_req *r)
 	memcpy(a->uid, uid, USER_ID_LEN + 1);
 	snprintf(a->username, sizeof(a->username), "%s", uname);
 	session_csrf(r, skey, "account", a->csrf);
+	session_of(sess, &a->ps);
+	a->level = session_level(sess);
 	st = totp_status(t, uid);
 	state = json_string_value(json_object_get(st, "totp"));
 	a->totp_state = state == NULL ? 0 : strcmp(state, "active") == 0 ? 2 :
 	    strcmp(state, "pending") == 0 ? 1 : 0;
+	a->recovery_left = (int)json_integer_value(json_object_get(st, "recovery_codes_left"));
 	json_decref(st);
-	notice = json_is_string(json_object_get(user, "notice")) &&
-	    strcmp(json_string_value(json_object_get(user, "notice")), "totp_reset") == 0;
 	json_decref(user);
 
 	if (r->method == HTTP_POST) {
@@ -627,11 +1018,6 @@ account_page(struct http_req *r)
 	}
 	json_decref(sess);
 	store_read_end(t);
-	if (notice) {
-		a->notice_key = "notice.reset";
-		queue(a, w_notice, notice_done);
-		return;
-	}
 	send_home(a, 200);
 	acct_free(a);
 }

@@ -35,6 +35,7 @@
 #include "clients.h"
 #include "config.h"
 #include "keys.h"
+#include "secevents.h"
 #include "store.h"
 #include "users.h"
 
@@ -320,6 +321,23 @@ audit_admin(const struct ctl *c, struct store_txn *t, const char *event, const j
 	return rc;
 }
 
+/* The person's security event for a change the help desk made to how they sign
+ * in (shown on /account like their own changes). label may be NULL. */
+static int
+admin_secevent(struct store_txn *t, const char *user_id, const char *method, const char *action,
+               const char *label)
+{
+	struct secevent e;
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.method, sizeof(e.method), "%s", method);
+	snprintf(e.action, sizeof(e.action), "%s", action);
+	if (label != NULL)
+		snprintf(e.label, sizeof(e.label), "%s", label);
+	e.by_admin = 1;
+	return secevent_add(t, user_id, &e);
+}
+
 /* Prints the refusal for a store result; returns the exit code. */
 static int
 store_failure(const char *what, int rc)
@@ -588,6 +606,8 @@ user_passwd_cb(struct store_txn *t, void *arg)
 	f = json_pack("{s:s, s:s}", "user", id, "username", uname);
 	rc = f != NULL ? audit_admin(x->c, t, "admin.user.passwd", f) : STORE_IO;
 	json_decref(f);
+	if (rc == STORE_OK)
+		rc = admin_secevent(t, id, "password", "change", NULL);
 	json_decref(u);
 	return rc;
 }
@@ -1730,6 +1750,8 @@ totp_finish_cb(struct store_txn *t, void *arg)
 	}
 	if (rc != STORE_OK)
 		return rc;
+	if ((rc = admin_secevent(t, x->id, "totp", "add", NULL)) != STORE_OK)
+		return rc;
 	return totp_audit(x, t, "admin.totp.enrol", "active");
 }
 
@@ -1742,6 +1764,8 @@ totp_reset_cb(struct store_txn *t, void *arg)
 	if ((rc = totp_user(t, x)) != STORE_OK)
 		return rc;
 	if ((rc = totp_reset(t, x->id)) != STORE_OK)
+		return rc;
+	if ((rc = admin_secevent(t, x->id, "totp", "remove", NULL)) != STORE_OK)
 		return rc;
 	return totp_audit(x, t, "admin.totp.reset", NULL);
 }
@@ -1997,6 +2021,9 @@ x509_write_cb(struct store_txn *t, void *arg)
 		x->exists = rc == STORE_EXISTS;
 		return rc;
 	}
+	if ((rc = admin_secevent(t, x->u.id, "x509", x->bind ? "add" : "remove",
+	    x->bind ? x->id.cn : NULL)) != STORE_OK)
+		return rc;
 	f = json_pack("{s:s s:s s:s}", "user", x->u.id, "username", x->u.username,
 	    "card", x->bind ? x->id.cred_id : "*");
 	rc = f != NULL ? audit_admin(x->c, t, x->bind ? "admin.x509.bind" : "admin.x509.unbind", f) :
@@ -2317,17 +2344,45 @@ struct wa_ctx {
 	int level_before, level_after;
 };
 
+/* The name the person gave the key (for their notice); STORE_NOTFOUND when
+ * they have no such key. */
+static int
+wa_name_of(struct store_txn *t, const char *uid, const char *ref, char *out, size_t n)
+{
+	json_t *list = webauthn_cred_list(t, uid), *c;
+	size_t i;
+	int rc = STORE_NOTFOUND;
+
+	if (list == NULL)
+		return STORE_IO;
+	json_array_foreach(list, i, c) {
+		const char *r = json_string_value(json_object_get(c, "ref"));
+		const char *nm = json_string_value(json_object_get(c, "name"));
+
+		if (r != NULL && strcmp(r, ref) == 0) {
+			snprintf(out, n, "%s", nm != NULL ? nm : "");
+			rc = STORE_OK;
+		}
+	}
+	json_decref(list);
+	return rc;
+}
+
 static int
 wa_remove_cb(struct store_txn *t, void *arg)
 {
 	struct wa_ctx *x = arg;
+	char name[WA_NAME_MAX + 1];
 	json_t *f;
 	int rc;
 
 	if ((rc = totp_user(t, &x->u)) != STORE_OK)
 		return rc;
 	x->level_before = webauthn_reachable_level(t, x->u.id, NULL);
-	if ((rc = webauthn_cred_remove(t, x->u.id, x->ref)) != STORE_OK)
+	if ((rc = wa_name_of(t, x->u.id, x->ref, name, sizeof(name))) != STORE_OK ||
+	    (rc = webauthn_cred_remove(t, x->u.id, x->ref)) != STORE_OK)
+		return rc;
+	if ((rc = admin_secevent(t, x->u.id, "webauthn", "remove", name)) != STORE_OK)
 		return rc;
 	x->level_after = webauthn_reachable_level(t, x->u.id, NULL);
 	f = json_pack("{s:s s:s s:s}", "user", x->u.id, "username", x->u.username, "cred", x->ref);

@@ -92,6 +92,38 @@ policy_acr_level(const char *acr)
 	return AAL_NONE;
 }
 
+int
+policy_reachable_level(const struct policy_cred *creds, size_t n)
+{
+	unsigned amr = 0, factors = 0, props = 0;
+	size_t i;
+
+	for (i = 0; creds != NULL && i < n; i++) {
+		amr |= creds[i].amr;
+		factors |= creds[i].factors;
+		props |= creds[i].props;
+	}
+	/* policy_level_of only rises with more bits, so no subset does better. */
+	return policy_level_of(amr, factors, props);
+}
+
+int
+policy_change_needs(const struct conf *c, const struct policy_session *s,
+                    const struct policy_cred *creds, size_t n, int64_t now)
+{
+	int need = policy_reachable_level(creds, n), held;
+
+	/* An account with nothing usable (its only card expired) still needs a
+	 * signed-in person. */
+	if (need < AAL1)
+		need = AAL1;
+	if (c == NULL || s == NULL)
+		return need;
+	held = policy_effective_level(c, policy_level_of(s->amr, s->factors, s->props),
+	    s->auth_time, s->last_seen, s->created, now);
+	return held >= need ? AAL_NONE : need;
+}
+
 /* RFC 8176 §2 names, in the order they appear in tokens. */
 static const struct {
 	unsigned bit;

@@ -4,6 +4,7 @@
 #define AUTHD_POLICY_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define AAL_NONE 0
@@ -34,6 +35,42 @@ int policy_effective_level(const struct conf *c, int level, int64_t auth_time, i
 const char *policy_acr_name(int level);
 /* Level named by acr ("aal1".."aal3"), or 0 when unknown. */
 int policy_acr_level(const char *acr);
+
+/* ---- the rule for changes to a person's credentials ----
+ *
+ * Every change to how a person signs in — adding, removing or renaming a TOTP
+ * authenticator, a passkey or security key, a citizen card; new recovery codes;
+ * a new password; any later method — goes through policy_change_needs(): the
+ * session must hold NOW (within its level's reauthentication limits) the
+ * highest level the account can reach with the credentials it has before the
+ * change. A stolen password alone (AAL1) therefore changes nothing on an account
+ * that can do better; an account with only a password (AAL1) may add its first
+ * second factor from a password session. authd/account.c applies it to every
+ * account action (account_change_allowed). */
+
+/* What one credential, or all of one method's credentials together, can show
+ * at a sign-in: the AMR_*, FACTOR_* and PROP_* bits a proof would carry. */
+struct policy_cred {
+	unsigned amr, factors, props;
+};
+
+/* The highest level one sign-in can reach with these credentials. A sign-in may
+ * use several of them in turn (each step adds its proof, as a step-up does), so
+ * it is the level of everything they show together. AAL_NONE for none. */
+int policy_reachable_level(const struct policy_cred *creds, size_t n);
+
+/* A session as the rule sees it: everything it has shown, and its clock. */
+struct policy_session {
+	unsigned amr, factors, props;
+	int64_t auth_time, last_seen, created;
+};
+
+/* The rule. creds: the account's usable credentials before the change (what
+ * methods_reach() collects). Returns AAL_NONE when the session may make the
+ * change now, else the level it must step up to (AAL1..AAL3). Pure: no store,
+ * no clock but now. */
+int policy_change_needs(const struct conf *c, const struct policy_session *s,
+                        const struct policy_cred *creds, size_t n, int64_t now);
 
 /* RFC 8176 amr array (new reference) for the bit set, in a fixed order; adds
  * "mfa" when two or more factors were shown. NULL on allocation failure. */

@@ -428,6 +428,7 @@ static const char css[] =
 	"background:var(--accent);border:0;border-radius:4px;cursor:pointer}"
 	"button.alt{margin-top:.5rem;color:var(--accent);background:transparent;border:2px solid var(--accent)}"
 	".error{color:var(--err);font-weight:600}.help,.detail{font-size:.9rem;opacity:.85}"
+	".notice{border-left:4px solid var(--accent);padding:.1rem .75rem;margin:1rem 0}"
 	".lang{margin-top:1.5rem;text-align:right}a{color:var(--accent)}\n";
 
 void ui_static_css(struct http_req *r)

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "../authd/policy.h"
 #include "../authd/store.h"
 #include "../lib/form.h"
 
@@ -116,6 +117,15 @@ struct authd_method {
 	/* 1 when the user has a usable credential of this method (read txn). The
 	 * login flow asks only for methods that are enrolled and raise the level. */
 	int (*enrolled)(struct store_txn *t, const char *user_id);
+	/* What the user's usable credentials of this method can show at a sign-in,
+	 * together (the policy's "highest level the account can reach" and the
+	 * choice of a step-up use it): a credential that cannot sign in now (a
+	 * pending TOTP, a key flagged as cloned, an expired card) is left out, and so
+	 * is skip (a credential id of this method, the one about to be removed;
+	 * NULL: none). 1 with *out filled, 0 when none is usable. NULL: enrolled()
+	 * and the static bits above. Read txn. */
+	int (*reach)(struct store_txn *t, const char *user_id, const char *skip,
+	             struct policy_cred *out);
 	/* 0 when the method is switched off in the config: no button, no begin.
 	 * NULL: always available. */
 	int (*available)(void);
@@ -129,12 +139,6 @@ struct authd_method {
 	int (*enrol_begin)(struct account *, json_t *out);
 	int (*enrol_finish)(struct account *, const struct form *);
 	void (*fini)(void);
-	/* The best amr/factors/props one more success of this method can show
-	 * for this person, for choosing a step-up (login_next_method): WebAuthn
-	 * shows "hwk" and the hardware property only when one of the person's
-	 * keys is verified hardware now. NULL: amr, factors, props above. */
-	void (*step_bits)(struct store_txn *t, const char *user_id, unsigned *amr,
-	                  unsigned *factors, unsigned *props);
 	/* authd --check-config: checks the method's configuration and the files
 	 * it names as init would, but creates nothing and starts nothing; 0, or
 	 * -1 with the reason in err. NULL: nothing beyond the config parser. */
@@ -143,6 +147,19 @@ struct authd_method {
 
 extern const struct authd_method *const authd_methods[];
 const struct authd_method *method_find(const char *name);
+/* What m's usable credentials of user_id can show (its reach, or its static
+ * bits when enrolled); skip as for reach. 1 with *out filled, 0 when none. */
+int method_reach(const struct authd_method *m, struct store_txn *t, const char *user_id,
+                 const char *skip, struct policy_cred *out);
+/* Every method's entry for user_id (one per method with a usable credential)
+ * into out (at most max); skip_ref leaves out one credential of skip_m, or all
+ * of skip_m when skip_ref is NULL (skip_m NULL: nothing left out). The count. */
+size_t methods_reach(struct store_txn *t, const char *user_id, const struct authd_method *skip_m,
+                     const char *skip_ref, struct policy_cred *out, size_t max);
+/* The highest level user_id's account can reach (policy_reachable_level over
+ * methods_reach), e.g. before and after removing one credential. */
+int methods_reachable_level(struct store_txn *t, const char *user_id,
+                            const struct authd_method *skip_m, const char *skip_ref);
 /* Calls every method's init (then fini at exit). 0 on success. */
 int methods_init(struct authd *a);
 /* Every method's check (authd --check-config); 0, or -1 with err. */

@@ -33,6 +33,50 @@ method_find(const char *name)
 	return NULL;
 }
 
+int
+method_reach(const struct authd_method *m, struct store_txn *t, const char *user_id,
+             const char *skip, struct policy_cred *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (m->available != NULL && !m->available())
+		return 0;	/* switched off: it cannot sign anyone in */
+	if (m->reach != NULL)
+		return m->reach(t, user_id, skip, out);
+	if (m->enrolled == NULL || !m->enrolled(t, user_id))
+		return 0;
+	out->amr = m->amr;
+	out->factors = m->factors;
+	out->props = m->props;
+	return 1;
+}
+
+size_t
+methods_reach(struct store_txn *t, const char *user_id, const struct authd_method *skip_m,
+              const char *skip_ref, struct policy_cred *out, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; authd_methods[i] != NULL && n < max; i++) {
+		const struct authd_method *m = authd_methods[i];
+
+		if (m == skip_m && skip_ref == NULL)
+			continue;
+		if (method_reach(m, t, user_id, m == skip_m ? skip_ref : NULL, &out[n]))
+			n++;
+	}
+	return n;
+}
+
+int
+methods_reachable_level(struct store_txn *t, const char *user_id,
+                        const struct authd_method *skip_m, const char *skip_ref)
+{
+	struct policy_cred c[16];
+
+	return policy_reachable_level(c, methods_reach(t, user_id, skip_m, skip_ref, c,
+	    sizeof(c) / sizeof(c[0])));
+}
+
 void
 methods_fini(void)
 {

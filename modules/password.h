@@ -39,7 +39,12 @@ const char *password_rule_message(enum pw_rule r, const char *lang);
 /* Validates the rules, hashes (Argon2id) and stores credential
  * "<user_id>/password/0" in T_CREDS inside write txn t (keeps "created" of an
  * existing record). Returns 0, the enum pw_rule value (> 0) when a rule
- * refuses, or -1 on hashing/store error. */
+ * refuses, or -1 on hashing/store error.
+ * A self-service change (the password page to come) is a change to the
+ * person's credentials like any other: it asks account_change_allowed(...,
+ * "password.change", ...) before it reads the form, and records itself in the
+ * same write with account_change_record(method "password", action "change")
+ * (authd/account.h). authctl user passwd records the help desk's. */
 int password_set(struct store_txn *t, const char *user_id, const char *username, const char *pw);
 
 /* Builds a credential record {"hash","created","updated"} for pw with the

@@ -583,17 +583,69 @@ bad:
 	return -1;
 }
 
+/* TOTP_RECOVERY_CODES new codes: shown (formatted) in out, their hashes as the
+ * list to store (new reference); NULL on allocation failure (out wiped). */
+static json_t *
+recovery_new(char out[TOTP_RECOVERY_CODES][TOTP_RECOVERY_LEN + 3])
+{
+	char norm[TOTP_RECOVERY_LEN + 1], hex[2 * SHA256_LEN + 1];
+	json_t *list = json_array();
+	size_t i;
+
+	for (i = 0; list != NULL && i < TOTP_RECOVERY_CODES; i++) {
+		recovery_code_new(norm);
+		recovery_hash(norm, hex);
+		snprintf(out[i], TOTP_RECOVERY_LEN + 3, "%.4s-%.4s-%.4s", norm, norm + 4, norm + 8);
+		wipe(norm, sizeof(norm));
+		if (json_array_append_new(list, json_string(hex)) != 0) {
+			json_decref(list);
+			list = NULL;
+		}
+	}
+	if (list == NULL)
+		wipe(out, sizeof(out[0]) * TOTP_RECOVERY_CODES);
+	return list;
+}
+
+int
+totp_recovery_regenerate(struct store_txn *t, const char *user_id,
+                         char recovery[TOTP_RECOVERY_CODES][TOTP_RECOVERY_LEN + 3])
+{
+	char key[128];
+	json_t *rec = NULL, *list;
+	int rc;
+
+	if (recovery == NULL || cred_key(key, sizeof(key), user_id) != 0)
+		return STORE_INVALID;
+	if ((rc = store_gets(t, T_CREDS, key, &rec)) != STORE_OK)
+		return rc;
+	if (!rec_state_is(rec, "active")) {
+		json_decref(rec);
+		return STORE_NOTFOUND;	/* codes belong to an active TOTP only */
+	}
+	if ((list = recovery_new(recovery)) == NULL) {
+		json_decref(rec);
+		return STORE_IO;
+	}
+	/* The old codes go in the same write: none of them works afterwards. */
+	rc = json_object_set_new(rec, "recovery", list) == 0 ?
+	    store_puts(t, T_CREDS, key, rec, 0) : STORE_IO;
+	if (rc != STORE_OK)
+		wipe(recovery, sizeof(recovery[0]) * TOTP_RECOVERY_CODES);
+	json_decref(rec);
+	return rc;
+}
+
 int
 totp_enrol_finish(struct store_txn *t, const char *user_id, const char *code,
                   char recovery[TOTP_RECOVERY_CODES][TOTP_RECOVERY_LEN + 3])
 {
 	uint8_t secret[TOTP_SECRET_BYTES];
-	char key[128], norm[TOTP_RECOVERY_LEN + 1], hex[2 * SHA256_LEN + 1];
+	char key[128];
 	json_t *rec = NULL, *list = NULL;
 	enum totp_hash h;
 	unsigned digits, period;
 	long step;
-	size_t i;
 	int rc;
 
 	if (ts == NULL || code == NULL || recovery == NULL || cred_key(key, sizeof(key), user_id) != 0)
@@ -626,19 +678,9 @@ totp_enrol_finish(struct store_txn *t, const char *user_id, const char *code,
 		json_decref(rec);
 		return rc == STORE_OK ? -1 : rc;
 	}
-	if ((list = json_array()) == NULL) {
+	if ((list = recovery_new(recovery)) == NULL) {
 		json_decref(rec);
 		return STORE_IO;
-	}
-	for (i = 0; i < TOTP_RECOVERY_CODES; i++) {
-		recovery_code_new(norm);
-		recovery_hash(norm, hex);
-		snprintf(recovery[i], TOTP_RECOVERY_LEN + 3, "%.4s-%.4s-%.4s", norm, norm + 4, norm + 8);
-		wipe(norm, sizeof(norm));
-		if (json_array_append_new(list, json_string(hex)) != 0) {
-			rc = STORE_IO;
-			goto out;
-		}
 	}
 	/* The confirming code's step is used up: it cannot sign in afterwards. */
 	if (json_object_set_new(rec, "state", json_string("active")) != 0 ||
@@ -670,19 +712,8 @@ totp_remove(struct store_txn *t, const char *user_id)
 int
 totp_reset(struct store_txn *t, const char *user_id)
 {
-	json_t *u = NULL;
-	int rc;
-
-	if ((rc = user_by_id(t, user_id, &u)) != STORE_OK)
-		return rc;
-	if ((rc = totp_remove(t, user_id)) != STORE_OK) {
-		json_decref(u);
-		return rc;
-	}
-	rc = json_object_set_new(u, "notice", json_string("totp_reset")) == 0 ?
-	    user_update(t, u) : STORE_IO;
-	json_decref(u);
-	return rc;
+	/* The person learns of it from the security event authctl records with it. */
+	return totp_remove(t, user_id);
 }
 
 /* ---------------------------------------------------------------- QR codes */

@@ -84,10 +84,15 @@ int totp_pending_uri(struct store_txn *t, const char *user_id, const char *usern
                      char *uri_out, size_t uri_sz);
 /* The person removes their own credential (write txn). STORE_NOTFOUND when none. */
 int totp_remove(struct store_txn *t, const char *user_id);
-/* Help desk (write txn): removes the credential and sets "notice":"totp_reset"
- * on the user record so the person is told at the next login.
+/* Help desk (write txn): removes the credential (authctl records the person's
+ * security event in the same write, so they are told on /account).
  * STORE_NOTFOUND when the user has no TOTP credential (nothing changes). */
 int totp_reset(struct store_txn *t, const char *user_id);
+/* New recovery codes for an active TOTP (write txn): the old ones stop working
+ * in the same write; the new ones go to recovery, formatted, to show once.
+ * STORE_NOTFOUND when no TOTP is active. */
+int totp_recovery_regenerate(struct store_txn *t, const char *user_id,
+                             char recovery[TOTP_RECOVERY_CODES][TOTP_RECOVERY_LEN + 3]);
 
 /* The otpauth URI as an SVG QR code (libqrencode), malloc'd. */
 char *totp_qr_svg(const char *uri);

@@ -30,6 +30,7 @@
 #include <fido/es256.h>
 #include <fido/rs256.h>
 
+#include "../authd/account.h"
 #include "../authd/audit.h"
 #include "../authd/authd.h"
 #include "../authd/config.h"
@@ -1224,37 +1225,39 @@ cred_bits(const json_t *rec, int uv, int synced, unsigned *amr, unsigned *factor
 	}
 }
 
+/* The method's reach: every usable key's bits together; skip is a ref. */
+static int
+wa_reach(struct store_txn *t, const char *uid, const char *skip, struct policy_cred *out)
+{
+	unsigned a, f, p;
+	json_t *list, *c;
+	size_t i;
+	int n = 0;
+
+	memset(out, 0, sizeof(*out));
+	if ((list = webauthn_cred_list(t, uid)) == NULL)
+		return 0;
+	json_array_foreach(list, i, c) {
+		const char *ref = json_string_value(json_object_get(c, "ref"));
+
+		if (json_is_true(json_object_get(c, "suspicious")) || cred_denied(c) ||
+		    (skip != NULL && ref != NULL && strcmp(ref, skip) == 0))
+			continue;
+		cred_bits(c, json_is_true(json_object_get(c, "uv")),
+		    json_is_true(json_object_get(c, "be")), &a, &f, &p);
+		out->amr |= a;
+		out->factors |= f;
+		out->props |= p;
+		n = 1;
+	}
+	json_decref(list);
+	return n;
+}
+
 int
 webauthn_reachable_level(struct store_txn *t, const char *uid, const char *skip_ref)
 {
-	unsigned amr = 0, factors = 0, props = 0, a, f, p;
-	const struct authd_method *const *mp;
-	json_t *list, *c;
-	size_t i;
-
-	for (mp = authd_methods; *mp != NULL; mp++) {
-		if (*mp == &method_webauthn || (*mp)->enrolled == NULL || !(*mp)->enrolled(t, uid))
-			continue;
-		amr |= (*mp)->amr;
-		factors |= (*mp)->factors;
-		props |= (*mp)->props;
-	}
-	if ((list = webauthn_cred_list(t, uid)) != NULL) {
-		json_array_foreach(list, i, c) {
-			const char *ref = json_string_value(json_object_get(c, "ref"));
-
-			if (json_is_true(json_object_get(c, "suspicious")) || cred_denied(c) ||
-			    (skip_ref != NULL && ref != NULL && strcmp(ref, skip_ref) == 0))
-				continue;
-			cred_bits(c, json_is_true(json_object_get(c, "uv")),
-			    json_is_true(json_object_get(c, "be")), &a, &f, &p);
-			amr |= a;
-			factors |= f;
-			props |= p;
-		}
-		json_decref(list);
-	}
-	return policy_level_of(amr, factors, props);
+	return methods_reachable_level(t, uid, skip_ref != NULL ? &method_webauthn : NULL, skip_ref);
 }
 
 /* ---------------------------------------------------------------- the method */
@@ -1489,27 +1492,6 @@ wa_enrolled(struct store_txn *t, const char *uid)
 			n++;
 	json_decref(list);
 	return n > 0;
-}
-
-/* For choosing a step-up: "hwk" and the hardware property only when one of
- * the person's usable keys is verified hardware now; otherwise a further
- * WebAuthn step shows "swk" again and cannot raise the level. */
-static void
-wa_step_bits(struct store_txn *t, const char *uid, unsigned *amr, unsigned *factors,
-             unsigned *props)
-{
-	json_t *list = webauthn_cred_list(t, uid), *c;
-	size_t i;
-	int hw = 0;
-
-	json_array_foreach(list, i, c)
-		if (!json_is_true(json_object_get(c, "suspicious")) && !cred_denied(c) &&
-		    webauthn_cred_hardware(c, NULL))
-			hw = 1;
-	json_decref(list);
-	*amr = hw ? AMR_HWK : AMR_SWK;
-	*factors = FACTOR_HAVE;
-	*props = PROP_PHISHING_RESISTANT | PROP_REPLAY_RESISTANT | (hw ? PROP_HARDWARE : 0);
 }
 
 static int
@@ -1767,6 +1749,7 @@ struct wreq {
 	json_t *out;               /* begin: the options */
 	int verr;                  /* finish: WA_* */
 	int store_rc;
+	int level;                 /* the level the session held */
 };
 
 static void
@@ -1805,6 +1788,18 @@ audit_acct(struct store_txn *t, const struct wreq *w, const char *event, const c
 
 	json_decref(f);
 	return rc;
+}
+
+/* A change to the person's keys: its audit record and their security event. */
+static int
+record(struct store_txn *t, const struct wreq *w, const char *action, const char *ref,
+       const char *reason)
+{
+	struct account_change c = { .user = w->uid, .username = w->username, .ip = w->r->peer,
+		                    .method = "webauthn", .action = action, .label = w->name,
+		                    .cred = ref, .level = w->level, .reason = reason };
+
+	return account_change_record(t, &c);
 }
 
 static int
@@ -1892,6 +1887,8 @@ w_finish(struct store_txn *t, void *arg)
 		    "already registered" : "too many keys");
 	if (rc != STORE_OK)
 		return rc;
+	if (webauthn_cred_ref(json_string_value(json_object_get(w->rec, "credential_id")), w->ref) != 0)
+		return STORE_CORRUPT;
 	{
 		/* What the key was judged at registration, for the audit trail. */
 		const char *why = NULL;
@@ -1900,7 +1897,7 @@ w_finish(struct store_txn *t, void *arg)
 
 		snprintf(reason, sizeof(reason), "%s, %s (%s)", json_string_value(json_object_get(
 		    w->rec, "fmt")), hw ? "hardware" : "passkey", why);
-		return audit_acct(t, w, "account.webauthn.add", reason);
+		return record(t, w, "add", w->ref, reason);
 	}
 }
 
@@ -1948,7 +1945,7 @@ w_rename(struct store_txn *t, void *arg)
 	struct wreq *w = arg;
 	int rc = webauthn_cred_rename(t, w->uid, w->ref, w->name);
 
-	return rc == STORE_OK ? audit_acct(t, w, "account.webauthn.rename", NULL) : rc;
+	return rc == STORE_OK ? record(t, w, "rename", w->ref, NULL) : rc;
 }
 
 static int
@@ -1957,7 +1954,7 @@ w_remove(struct store_txn *t, void *arg)
 	struct wreq *w = arg;
 	int rc = webauthn_cred_remove(t, w->uid, w->ref);
 
-	return rc == STORE_OK ? audit_acct(t, w, "account.webauthn.remove", NULL) : rc;
+	return rc == STORE_OK ? record(t, w, "remove", w->ref, NULL) : rc;
 }
 
 static void
@@ -2006,10 +2003,10 @@ dup_field(struct http_req *r, const char *key)
 	return v != NULL && *v ? strdup(v) : NULL;
 }
 
-/* POST /account/webauthn. Adding a key needs a session at the level the
- * account can already reach (a stolen password must not add the thief's
- * key); removing one from an account that reaches AAL2 needs AAL2, and a
- * removal that lowers the reachable level asks first. */
+/* POST /account/webauthn. Every change (begin and finish of a registration,
+ * rename, remove) passes the account gate first (account_change_allowed: the
+ * session holds the highest level the account can reach); a removal that
+ * lowers the level the account can reach asks first and names the level left. */
 void
 webauthn_account(struct http_req *r)
 {
@@ -2019,7 +2016,7 @@ webauthn_account(struct http_req *r)
 	json_t *sess = NULL, *user = NULL;
 	struct wreq *w = NULL;
 	int json_reply = action != NULL && strcmp(action, "begin") == 0;
-	int level, with, without;
+	int with, without;
 	char skey[65];
 
 	if (t == NULL || cfg == NULL) {
@@ -2053,7 +2050,6 @@ webauthn_account(struct http_req *r)
 			ui_error(r, 403, "err.title", "err.csrf", NULL);
 		return;
 	}
-	level = session_level(sess);
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
 		json_decref(sess);
 		goto server_error;
@@ -2061,7 +2057,7 @@ webauthn_account(struct http_req *r)
 	w->r = r;
 	memcpy(w->uid, uid, USER_ID_LEN + 1);
 	uid = w->uid;	/* it pointed into the session record */
-	json_decref(sess);
+	w->level = session_level(sess);
 	memcpy(w->skey, skey, sizeof(w->skey));
 	snprintf(w->username, sizeof(w->username), "%s",
 	    str_or(json_string_value(json_object_get(user, "username")), ""));
@@ -2072,25 +2068,31 @@ webauthn_account(struct http_req *r)
 	user = NULL;
 
 	if (action == NULL) {
+		json_decref(sess);
 		goto bad_request;
-	} else if (strcmp(action, "begin") == 0 || strcmp(action, "step_up") == 0) {
-		char ch[WA_REF_LEN + 1], tok[24];
-		int need = webauthn_reachable_level(t, uid, NULL);
+	} else if (strcmp(action, "step_up") == 0) {
+		/* The script's way to the sign-in the gate asked for. */
+		int need = account_change_level(r, t, sess, uid);
 
+		json_decref(sess);
 		store_read_end(t);
-		if (level < need) {
-			if (json_reply)
-				http_reply_json(r, 200, json_pack("{s:b}", "step_up", 1));
-			else
-				login_start(r, "/account", need);
-			wreq_free(w);
-			return;
-		}
-		if (!json_reply) {
+		wreq_free(w);
+		if (need != AAL_NONE)
+			login_start(r, "/account", need);
+		else
 			http_redirect(r, "/account");	/* already at the level */
+		return;
+	} else if (strcmp(action, "begin") == 0) {
+		char ch[WA_REF_LEN + 1], tok[24];
+
+		if (!account_change_allowed(r, t, sess, uid, "webauthn.add", "/account", 1)) {
+			json_decref(sess);
+			store_read_end(t);
 			wreq_free(w);
 			return;
 		}
+		json_decref(sess);
+		store_read_end(t);
 		if (new_challenge(ch) != 0 || rand_token(tok, sizeof(tok), 16) != 0)
 			goto server_error_noread;
 		snprintf(w->reg, sizeof(w->reg), "wr.%s", tok);
@@ -2111,6 +2113,14 @@ webauthn_account(struct http_req *r)
 		const char *tr = http_param(r, "transports");
 		const char *suser, *sskey, *kind;
 
+		/* Again here: the session may have lapsed since begin. */
+		if (!account_change_allowed(r, t, sess, uid, "webauthn.add", "/account", 0)) {
+			json_decref(sess);
+			store_read_end(t);
+			wreq_free(w);
+			return;
+		}
+		json_decref(sess);
 		if (reg == NULL || strlen(reg) >= sizeof(w->reg) || strncmp(reg, "wr.", 3) != 0 ||
 		    store_gets(t, T_LOGINS, reg, &w->state) != STORE_OK) {
 			store_read_end(t);
@@ -2151,18 +2161,30 @@ webauthn_account(struct http_req *r)
 		return;
 	} else if (strcmp(action, "rename") == 0 || strcmp(action, "remove") == 0) {
 		const char *ref = http_param(r, "ref"), *name = http_param(r, "name");
+		int rename = action[2] == 'n';
 		char key[128];
 		json_t *rec = NULL;
 
+		if (!account_change_allowed(r, t, sess, uid, rename ? "webauthn.rename" :
+		    "webauthn.remove", "/account", 0)) {
+			json_decref(sess);
+			store_read_end(t);
+			wreq_free(w);
+			return;
+		}
+		json_decref(sess);
 		if (cred_key(key, uid, ref) != 0 || store_gets(t, T_CREDS, key, &rec) != STORE_OK) {
 			json_decref(rec);
 			store_read_end(t);
 			change_done(STORE_NOTFOUND, w);	/* gone already: back to the list */
 			return;
 		}
-		json_decref(rec);
 		snprintf(w->ref, sizeof(w->ref), "%s", ref);
-		if (action[1] == 'e' && action[2] == 'n') {	/* rename */
+		/* The name the person knows it by, for their notice of the removal. */
+		snprintf(w->name, sizeof(w->name), "%s",
+		    str_or(json_string_value(json_object_get(rec, "name")), ""));
+		json_decref(rec);
+		if (rename) {
 			store_read_end(t);
 			if (!webauthn_name_ok(name)) {
 				fail_page(r, 400, "fail.name");
@@ -2178,11 +2200,6 @@ webauthn_account(struct http_req *r)
 		with = webauthn_reachable_level(t, uid, NULL);
 		without = webauthn_reachable_level(t, uid, ref);
 		store_read_end(t);
-		if (with >= AAL2 && level < AAL2) {
-			wreq_free(w);
-			login_start(r, "/account", AAL2);
-			return;
-		}
 		s = http_param(r, "confirm");
 		if (without < with && (s == NULL || strcmp(s, "1") != 0)) {
 			char c[65];
@@ -2197,11 +2214,13 @@ webauthn_account(struct http_req *r)
 			goto server_error_noread;
 		return;
 	} else if (strcmp(action, "register") == 0) {
+		json_decref(sess);
 		store_read_end(t);
 		fail_page(r, 400, "fail.js");	/* the form was posted without the script */
 		wreq_free(w);
 		return;
 	}
+	json_decref(sess);
 bad_request:
 	store_read_end(t);
 	ui_error(r, 400, "err.title", "err.bad_request", NULL);
@@ -2358,12 +2377,12 @@ const struct authd_method method_webauthn = {
 	.ui_script = "/static/webauthn.js",
 	.account_section = wa_account_section,
 	.enrolled = wa_enrolled,
+	.reach = wa_reach,
 	.init = wa_init,
 	.begin = wa_begin,
 	.finish = wa_finish,
 	.enrol_begin = NULL,	/* registration runs through POST /account/webauthn */
 	.enrol_finish = NULL,
 	.fini = webauthn_fini,
-	.step_bits = wa_step_bits,
 	.check = wa_check,
 };

@@ -38,6 +38,7 @@ struct x509_cfg {
 	int enabled;
 	int fail_open;
 	int unbound_create;
+	int tls;                           /* a TLS client-certificate path exists (AAL3) */
 	X509_STORE *anchors;
 	STACK_OF(X509) *inter;
 	STACK_OF(ASN1_OBJECT) *policies;   /* empty: any policy */
@@ -150,6 +151,11 @@ x509_setup(const struct conf *c, char *err, size_t errsz)
 		return 0;
 	}
 	n->fail_open = c->x509_fail_open;
+	/* The card over TLS (the client-certificate listener, or a proxy that
+	 * hands the certificate on) is phishing-resistant: such accounts reach AAL3. */
+	n->tls = (c->x509_tls_listen != NULL && c->x509_tls_listen[0] != '\0') ||
+	    (c->x509_proxy_header != NULL && c->x509_proxy_header[0] != '\0' &&
+	    c->n_trusted_proxies > 0);
 	if (c->x509_unbound != NULL && strcmp(c->x509_unbound, "create") == 0) {
 		n->unbound_create = 1;
 	} else if (c->x509_unbound != NULL && strcmp(c->x509_unbound, "refuse") != 0) {
@@ -1037,6 +1043,37 @@ x509_is_enrolled(struct store_txn *t, const char *user_id)
 	return n;
 }
 
+/* The method's reach: a bound card that is still valid shows card + PIN on
+ * hardware; phishing-resistant too when this deployment offers the TLS path.
+ * skip is a card id ("<aki>:<serial>"). */
+static int
+x509_reach(struct store_txn *t, const char *user_id, const char *skip, struct policy_cred *out)
+{
+	json_t *l, *v;
+	int64_t now = now_s();
+	size_t i;
+	int n = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!x509_enabled() || (l = x509_list(t, user_id)) == NULL)
+		return 0;
+	json_array_foreach(l, i, v) {
+		const char *id = json_string_value(json_object_get(v, "id"));
+
+		if (json_integer_value(json_object_get(v, "not_after")) <= now ||
+		    (skip != NULL && id != NULL && strcmp(id, skip) == 0))
+			continue;
+		n = 1;
+	}
+	json_decref(l);
+	if (n) {
+		out->amr = AMR_SC | AMR_PIN;
+		out->factors = FACTOR_HAVE | FACTOR_KNOW;
+		out->props = PROP_HARDWARE | (xc->tls ? PROP_PHISHING_RESISTANT : 0);
+	}
+	return n;
+}
+
 static int
 x509_available(void)
 {
@@ -1057,6 +1094,7 @@ const struct authd_method method_x509 = {
 	.ui_script = "/static/x509.js",
 	.account_section = x509_account_section,
 	.enrolled = x509_is_enrolled,
+	.reach = x509_reach,
 	.available = x509_available,
 	.init = x509_method_init,
 	.begin = x509_begin,

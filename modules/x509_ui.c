@@ -5,15 +5,17 @@
  *
  * A bind nonce lives in the session record ("x509_bind": {nonce, exp}) and is
  * consumed by the write that binds, so it works once and only for the session
- * that asked for it. A person who has a second factor must have used it in this
- * session (AAL2) before linking a card: a stolen password-only session must not
- * be able to add a card that then signs in at AAL2. */
+ * that asked for it. Linking and unlinking a card pass the account gate first
+ * (account_change_allowed: the session holds, now, the highest level the
+ * account can reach), so a stolen password cannot add a card that then signs
+ * in at AAL2, nor take away the card that protects the account. */
 #include "x509.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "../authd/account.h"
 #include "../authd/audit.h"
 #include "../authd/authd.h"
 #include "../authd/config.h"
@@ -31,20 +33,6 @@ static const char *
 tr(const char *lang, const char *zh, const char *en)
 {
 	return lang != NULL && strcmp(lang, "en") == 0 ? en : zh;
-}
-
-/* 1 when the person has a second factor this session has not used. */
-static int
-needs_step_up(struct store_txn *t, const json_t *sess, const char *uid)
-{
-	const struct authd_method *const *mp;
-
-	if (session_level(sess) >= AAL2)
-		return 0;
-	for (mp = authd_methods; *mp != NULL; mp++)
-		if (((*mp)->flags & METHOD_STEP) && (*mp)->enrolled != NULL && (*mp)->enrolled(t, uid))
-			return 1;
-	return 0;
 }
 
 void x509_account_section(struct buf *b, struct http_req *r, struct store_txn *t,
@@ -105,17 +93,17 @@ x509_account_section(struct buf *b, struct http_req *r, struct store_txn *t,
 	}
 	json_decref(list);
 	sess = session_find(r, t, skey);
-	step = sess != NULL && needs_step_up(t, sess, user_id);
+	step = sess != NULL && account_change_level(r, t, sess, user_id) != AAL_NONE;
 	json_decref(sess);
 	buf_adds(b, "<form method=\"post\" action=\"/account/x509\" id=\"x509-form\">"
 	    "<input type=\"hidden\" name=\"csrf\" value=\"");
 	buf_add_html(b, csrf);
 	if (step) {
-		/* Prove the second factor first; the browser comes back here. */
+		/* Below the account's level (account.h): step up first, then back here. */
 		buf_adds(b, "\"><input type=\"hidden\" name=\"action\" value=\"step_up\">"
 		    "<button type=\"submit\">");
-		buf_add_html(b, tr(lang, "先完成兩步驟驗證再連結自然人憑證",
-		    "Confirm your second factor to link a citizen certificate"));
+		buf_add_html(b, tr(lang, "先再驗證一次身分，再連結自然人憑證",
+		    "Confirm it is you to link a citizen certificate"));
 		buf_adds(b, "</button></form>\n");
 		return;
 	}
@@ -127,6 +115,8 @@ x509_account_section(struct buf *b, struct http_req *r, struct store_txn *t,
 }
 
 /* ---------------------------------------------------------------- POST /account/x509 */
+
+#define X509_CN_LABEL 256
 
 struct job {
 	struct http_req *r;
@@ -140,6 +130,9 @@ struct job {
 	int rev_unknown;
 	json_t *unknown;       /* x509.revocation_unknown fields, when it was */
 	int exists;
+	int level;                 /* the level the session held */
+	char username[USERNAME_MAX + 1];
+	char label[X509_CN_LABEL];  /* the card holder's name, for the person's notice */
 };
 
 static void
@@ -185,6 +178,18 @@ err_page(struct http_req *r, enum x509_err e)
 		    "This certificate was not issued by a trusted MOICA CA and cannot be linked.");
 		break;
 	}
+}
+
+/* A change to the person's cards: its audit record and their security event. */
+static int
+record(struct store_txn *t, const struct job *j, const char *action, const char *card)
+{
+	struct account_change c = { .user = j->uid, .username = j->username, .ip = j->r->peer,
+		                    .method = "x509",
+		                    .action = action, .label = j->label, .cred = card,
+		                    .level = j->level };
+
+	return account_change_record(t, &c);
 }
 
 static int
@@ -266,7 +271,7 @@ static int
 w_bind(struct store_txn *t, void *arg)
 {
 	struct job *j = arg;
-	json_t *s = NULL, *f;
+	json_t *s = NULL;
 	const char *n;
 	int rc;
 
@@ -289,10 +294,8 @@ w_bind(struct store_txn *t, void *arg)
 	}
 	if (rc != STORE_OK)
 		return rc;
-	f = json_pack("{s:s s:s s:s s:s}", "user", j->uid, "card", j->id.cred_id, "ip", j->r->peer,
-	    "by", "self");
-	rc = f != NULL ? audit_append(t, "x509.bound", f) : STORE_IO;
-	json_decref(f);
+	snprintf(j->label, sizeof(j->label), "%s", j->id.cn);
+	rc = record(t, j, "add", j->id.cred_id);
 	return rc == STORE_OK ? w_unknown(t, j) : rc;
 }
 
@@ -336,16 +339,20 @@ static int
 w_unbind(struct store_txn *t, void *arg)
 {
 	struct job *j = arg;
-	json_t *f;
+	json_t *l, *v;
+	size_t i;
 	int rc;
 
+	/* The holder's name, as the card list shows it, for the notice. */
+	l = x509_list(t, j->uid);
+	json_array_foreach(l, i, v)
+		if (strcmp(str_or(json_string_value(json_object_get(v, "id")), ""), j->cred) == 0)
+			snprintf(j->label, sizeof(j->label), "%s",
+			    str_or(json_string_value(json_object_get(v, "cn")), ""));
+	json_decref(l);
 	if ((rc = x509_unbind(t, j->uid, j->cred)) != STORE_OK)
 		return rc;
-	f = json_pack("{s:s s:s s:s s:s}", "user", j->uid, "card", j->cred, "ip", j->r->peer,
-	    "by", "self");
-	rc = f != NULL ? audit_append(t, "x509.unbound", f) : STORE_IO;
-	json_decref(f);
-	return rc;
+	return record(t, j, "remove", j->cred);
 }
 
 static void
@@ -355,6 +362,8 @@ unbind_done(int rc, void *arg)
 
 	if (rc == STORE_OK || rc == STORE_NOTFOUND)
 		http_redirect(j->r, "/account");
+	else if (rc == STORE_INVALID)
+		ui_error(j->r, 400, "err.title", "err.bad_request", NULL);	/* not a card id */
 	else
 		ui_error(j->r, 500, "err.title", "err.server", NULL);
 	job_free(j);
@@ -398,11 +407,41 @@ x509_account_post(struct http_req *r)
 	j->r = r;
 	memcpy(j->uid, uid, USER_ID_LEN + 1);
 	memcpy(j->skey, skey, sizeof(j->skey));
+	j->level = session_level(sess);
+	{
+		json_t *u = NULL;
+
+		if (user_by_id(t, j->uid, &u) == STORE_OK)
+			snprintf(j->username, sizeof(j->username), "%s",
+			    str_or(json_string_value(json_object_get(u, "username")), ""));
+		json_decref(u);
+	}
 	if (strcmp(action, "step_up") == 0) {
+		int need = account_change_level(r, t, sess, j->uid);
+
 		store_read_end(t);
 		json_decref(sess);
 		job_free(j);
-		login_start(r, "/account", AAL2);
+		if (need != AAL_NONE)
+			login_start(r, "/account", need);
+		else
+			http_redirect(r, "/account");	/* already at the level */
+		return;
+	}
+	if (strcmp(action, "unbind") != 0 && strcmp(action, "bind_begin") != 0 &&
+	    strcmp(action, "bind") != 0) {
+		store_read_end(t);
+		json_decref(sess);
+		job_free(j);
+		ui_error(r, 400, "err.title", "err.bad_request", NULL);
+		return;
+	}
+	/* Every change to the cards: the gate first, before any input is read. */
+	if (!account_change_allowed(r, t, sess, j->uid, strcmp(action, "unbind") == 0 ?
+	    "x509.remove" : "x509.add", "/account", json_reply)) {
+		store_read_end(t);
+		json_decref(sess);
+		job_free(j);
 		return;
 	}
 	if (strcmp(action, "unbind") == 0) {
@@ -420,17 +459,6 @@ x509_account_post(struct http_req *r)
 			job_free(j);
 			ui_error(r, 503, "err.title", "err.server", NULL);
 		}
-		return;
-	}
-	if (needs_step_up(t, sess, uid) ||
-	    (strcmp(action, "bind_begin") != 0 && strcmp(action, "bind") != 0)) {
-		store_read_end(t);
-		json_decref(sess);
-		job_free(j);
-		if (json_reply)
-			http_reply_json(r, 403, json_pack("{s:s}", "error", "step_up_required"));
-		else
-			ui_error(r, 400, "err.title", "err.bad_request", NULL);
 		return;
 	}
 	if (json_reply) {
@@ -556,7 +584,14 @@ static const char x509_js[] =
 "    var begin = bind ? postForm('/account/x509', { csrf: val('csrf'), action: 'bind_begin' })\n"
 "                     : postForm('/login/begin', { tx: val('tx'), csrf: val('csrf'), method: 'x509' });\n"
 "    begin.then(function (r) { if (!r.ok) { throw { server: r.status }; } return r.json(); })\n"
-"      .then(run)\n"
+"      .then(function (ch) {\n"
+"        if (ch && ch.step_up) {\n"
+"          say('\\u8acb\\u5148\\u518d\\u9a57\\u8b49\\u4e00\\u6b21\\u8eab\\u5206\\u2026', 'Confirm it is you first\\u2026');\n"
+"          submit('/account/x509', { csrf: val('csrf'), action: 'step_up' });\n"
+"          return;\n"
+"        }\n"
+"        return run(ch);\n"
+"      })\n"
 "      .catch(function (e) {\n"
 "        if (e && e.local) {\n"
 "          fail('\\u627e\\u4e0d\\u5230 HiPKI \\u672c\\u6a5f\\u7c3d\\u7ae0\\u5143\\u4ef6\\uff08HiCOS\\uff09\\u3002\\u8acb\\u5b89\\u88dd\\u4e26\\u555f\\u52d5\\u5f8c\\u518d\\u8a66\\u3002',\n"

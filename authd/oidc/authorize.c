@@ -11,6 +11,7 @@
 
 #include "../../lib/buf.h"
 #include "../../lib/util.h"
+#include "../../modules/method.h"
 #include "../audit.h"
 #include "../authd.h"
 #include "../clients.h"
@@ -207,6 +208,24 @@ fail:
 	ui_error(r, 500, "err.title", "err.server", NULL);
 }
 
+/* 1 when later steps by the person's own enrolled methods can take session s
+ * to level (what it has shown plus what they can show). */
+static int step_reaches(struct store_txn *t, const json_t *s, int level)
+{
+	const char *uid = json_string_value(json_object_get(s, "user"));
+	struct policy_cred c[16];
+	size_t n = 0;
+
+	c[n].amr = (unsigned)json_integer_value(json_object_get(s, "amr"));
+	c[n].factors = (unsigned)json_integer_value(json_object_get(s, "factors"));
+	c[n].props = (unsigned)json_integer_value(json_object_get(s, "props"));
+	n++;
+	for (const struct authd_method *const *mp = authd_methods; uid && *mp && n < 16; mp++)
+		if (((*mp)->flags & METHOD_STEP) && method_reach(*mp, t, uid, NULL, &c[n]))
+			n++;
+	return policy_reachable_level(c, n) >= level;
+}
+
 void login_start(struct http_req *r, const char *return_to, int level)
 {
 	struct authz *z = calloc(1, sizeof(*z));
@@ -220,10 +239,13 @@ void login_start(struct http_req *r, const char *return_to, int level)
 	}
 	z->r = r;
 	z->tx = json_pack("{s:s s:i}", "return_to", return_to, "level", level < 1 ? 1 : level);
-	/* A session that proved less than needed is stepped up, not replaced. */
+	/* A session that proved less than needed is stepped up, not replaced — when
+	 * the later-step methods can get it there; otherwise (the level needs a
+	 * method that only starts a sign-in, such as the citizen card) a new sign-in. */
 	struct store_txn *t = store_read_begin(r->authd->store);
 	json_t *s = t ? session_find(r, t, z->skey) : NULL;
-	if (s && session_raw_level(s) == session_level(s) && session_level(s) < level)
+	if (s && session_raw_level(s) == session_level(s) && session_level(s) < level &&
+	    step_reaches(t, s, level))
 		json_object_set_new(z->tx, "partial",
 		                    json_pack("{s:O s:O s:O s:O}", "user", json_object_get(s, "user"),
 		                              "amr", json_object_get(s, "amr"),

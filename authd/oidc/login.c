@@ -97,16 +97,16 @@ const struct authd_method *login_next_method(struct store_txn *t, const char *ui
 
 	for (const struct authd_method *const *mp = authd_methods; *mp; mp++) {
 		const struct authd_method *m = *mp;
+		struct policy_cred c;
 		if (!(m->flags & METHOD_STEP) || !m->enrolled || !m->enrolled(t, uid))
 			continue;
-		/* What this person's credentials of the method can still show (a
-		 * passkey never shows hwk: asking for it again cannot raise the level). */
-		unsigned ma = m->amr, mf = m->factors, mpr = m->props;
-		if (m->step_bits)
-			m->step_bits(t, uid, &ma, &mf, &mpr);
-		if (ma & amr)
+		/* What this person's own credentials of m show (a key with user
+		 * verification reaches more than the method's static bits say; a
+		 * passkey never shows hwk). Asked again only when it can show
+		 * something not shown yet: a verified hardware key after a passkey. */
+		if (!method_reach(m, t, uid, NULL, &c) || (c.amr & ~amr) == 0)
 			continue;
-		int l = policy_level_of(amr | ma, factors | mf, props | mpr);
+		int l = policy_level_of(amr | c.amr, factors | c.factors, props | c.props);
 		if (l >= required)
 			return m;
 		if (l > now && !raises)

@@ -97,7 +97,8 @@ async function run(ctx) {
 		const resp = await route.fetch();
 		const body = await resp.text();
 		try {
-			list.push(JSON.parse(body).publicKey);
+			const j = JSON.parse(body);
+			if (!j.step_up) list.push(j.publicKey);	/* a step-up answer has no options */
 		} catch { /* not JSON: the test fails on the count */ }
 		return route.fulfill({ response: resp, body });
 	};
@@ -176,6 +177,7 @@ async function run(ctx) {
 	const creds = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
 	ok(creds.some((c) => c.isResidentCredential && c.rpId === RP_ID),
 		'the authenticator holds a discoverable credential for the rp id', JSON.stringify(creds));
+	await stepUp(page);
 
 	// ---- password + this passkey cannot reach an app that requires AAL3
 	await logout(page);
@@ -297,6 +299,7 @@ async function restartTrusting(pem) {
 async function syncedPasskey(page, cdp, first) {
 	// the refused sign-in of manage() is still loading its page
 	await page.waitForURL(`${ISS}/login**`, { waitUntil: 'load' });
+	await page.waitForLoadState('networkidle');
 	await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: first });
 	await cdp.send('WebAuthn.addVirtualAuthenticator', {
 		options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true,
@@ -324,6 +327,30 @@ async function syncedPasskey(page, cdp, first) {
 	await atApp(page);
 	const idt = claims((await exchange(redirected, pk, CLIENT2, process.env.E2E_SECRET2)).id_token);
 	ok(idt.acr === 'aal2' && idt.amr.includes('swk'), 'the synced passkey signs in at aal2 with swk', JSON.stringify(idt));
+}
+
+// The key made the account reach AAL3; this session is still the password's
+// (AAL1). The page says so, the new key is announced, and adding another key
+// goes through a sign-in with the key first (the script gets {step_up:true}),
+// then works.
+async function stepUp(page) {
+	let main = await page.textContent('main');
+	ok(/A new sign-in method was added on .+ from .+YubiKey e2e/.test(main),
+		'the account page announces the new key, when and from where', main.slice(0, 400));
+	ok(await page.locator('#step-up-needed').count() === 1,
+		'the account page says changes now need the stronger sign-in first');
+	await page.fill('#webauthn-name', 'second');
+	const toLogin = page.waitForURL((u) => u.pathname === '/login');
+	await page.click('#webauthn-add');
+	await toLogin;
+	ok(new URL(page.url()).pathname === '/login',
+		'adding another key from the password session is sent to sign in with the key first', page.url());
+	await page.waitForSelector('#method-webauthn');
+	ok(await page.locator('#password').count() === 0, 'the step-up asks for the key only, not the password again');
+	await Promise.all([page.waitForURL(`${ISS}/account`), page.click('#method-webauthn')]);
+	ok(await page.locator('#step-up-needed').count() === 0, 'back on /account at the level: no step-up notice');
+	main = await page.textContent('main');
+	ok(main.includes('YubiKey e2e'), 'and the key is still the only one listed', main.slice(0, 300));
 }
 
 // A WebAuthn answer is bound to one challenge, used once. The accepted
@@ -480,8 +507,9 @@ async function verdict(fn) {
 }
 
 // Our verdicts: registrations regFinish[0] refused, [1] accepted; assertions
-// logins[0] (the later step, unmet), [1] (usernameless, aal2), [2] (the later
-// step, trusted) accepted, [3] refused (altered), [4] accepted.
+// logins[0] (the step-up on the account page), [1] (the later step, unmet),
+// [2] (usernameless, aal2), [3] (the later step, trusted) accepted, [4] refused
+// (altered), [5] accepted.
 async function crossCheck() {
 	const origin = ISS;
 	const regs = seen.regFinish;
@@ -505,10 +533,10 @@ async function crossCheck() {
 	ok(info && info.fmt === 'packed', 'both read a packed attestation', info && info.fmt);
 	if (!info) return;
 	const logins = seen.logins;
-	ok(logins.length === 5 && seen.getOptions.length === 5, 'five assertions were captured',
+	ok(logins.length === 6 && seen.getOptions.length === 6, 'six assertions were captured',
 		`${logins.length} logins, ${seen.getOptions.length} options`);
-	const expect = [true, true, true, false, true];
-	for (let i = 0; i < logins.length && i < 5; i++) {
+	const expect = [true, true, true, true, false, true];
+	for (let i = 0; i < logins.length && i < 6; i++) {
 		const f = logins[i];
 		const v = await verdict(() => swa.verifyAuthenticationResponse({
 			response: { id: f.credential_id, rawId: f.credential_id, type: 'public-key',

@@ -123,6 +123,8 @@ async function run(ctx) {
 	ok(main.includes(process.env.E2E_USER), 'the account page is the bound user\'s', main.slice(0, 300));
 	ok(main.includes('王小明'), 'the account page lists the bound card (CN)', main.slice(0, 600));
 	ok(!main.includes('A123456789'), 'the full national ID is nowhere on the page');
+	ok(/The help desk added a sign-in method on .+citizen certificate \(王小明\)/.test(main),
+		'the help desk\'s binding (authctl x509 bind) is announced', main.slice(0, 600));
 
 	// 4. Link a second card from the account page.
 	fake.card = 'good-g3';
@@ -132,6 +134,8 @@ async function run(ctx) {
 		await Promise.all([page.waitForNavigation(), cardClick(page, PIN)]);
 		const after = (await page.textContent('main')) || '';
 		ok(after.includes('陳美麗'), 'the second card (G3) is linked and listed', after.slice(0, 600));
+		ok(/A new sign-in method was added on .+ from .+citizen certificate \(陳美麗\)/.test(after),
+			'the new card is announced, when and from where', after.slice(0, 600));
 	}
 }
 

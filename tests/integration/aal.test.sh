@@ -334,16 +334,23 @@ ok "the same code still works in its own transaction (nothing was consumed)" cod
 post_otp r4.again "$T/jar.r4" r4.otp otp "$C2"
 ok "the finished transaction cannot be posted again -> 400" refused r4.again 400 "expired"
 
-# The help desk resets cai's TOTP: the person is told on the account page, once,
-# and an AAL2 app now ends at the unmet page.
+# The help desk resets cai's TOTP: the person is told on the account page until they
+# acknowledge it, and an AAL2 app now ends at the unmet page.
 ctl totp reset cai >"$T/reset.out" 2>&1
 ok "authctl totp reset cai -> status none" has "$(ctl totp status cai)" '"totp":"none"'
 req rs1 -b "$T/jar.r4" -c "$T/jar.r4" -H "$EN" "$I/account"
-ok "account: the reset notice is shown on the next visit" \
-	sh -c '[ "$1" = 200 ] && case "$2" in *"The help desk reset your two-step verification"*) exit 0;; esac; exit 1' - \
+ok "account: the reset is announced on the next visit" \
+	sh -c '[ "$1" = 200 ] && case "$2" in *"id=\"security-notice\""*"The help desk removed a sign-in method on "*"two-step verification"*) exit 0;; esac; exit 1' - \
 	"$(status_of rs1)" "$(body_of rs1)"
 req rs2 -b "$T/jar.r4" -c "$T/jar.r4" -H "$EN" "$I/account"
-ok "account: ... and only once" hasnt "$(body_of rs2)" "The help desk reset"
+ok "account: ... on every visit until acknowledged" has "$(body_of rs2)" 'id="security-notice"'
+req rs2a -b "$T/jar.r4" -c "$T/jar.r4" -H "$EN" -H "Origin: $I" -d action=events_ack \
+	--data-urlencode "csrf=$(hidden_field rs2 csrf)" "$I/account"
+req rs2b -b "$T/jar.r4" -c "$T/jar.r4" -H "$EN" "$I/account"
+ok "account: acknowledged -> no longer announced, still listed" \
+	sh -c '[ "$1" = 303 ] && case "$2" in *"id=\"security-notice\""*) exit 1;; *"The help desk removed a sign-in method on "*) exit 0;; esac; exit 1' - \
+	"$(status_of rs2a)" "$(body_of rs2b)"
+ok "account: the acknowledgement is audited" [ "$(audit_count account.events.ack '"username":"cai"')" -eq 1 ]
 : >"$T/jar.rs"
 authorize rs3.az "$T/jar.rs" app2 $APP2_R
 login_page rs3.az "$T/jar.rs"

@@ -231,6 +231,147 @@ test_effective_level_decays_with_age(void **state)
 	assert_int_equal(policy_effective_level(&c, AAL_NONE, t0, t0, t0, t0), AAL_NONE);
 }
 
+
+/* ---- the rule for changes to a person's credentials ---- */
+
+/* What credentials show, as the methods report them (their reach callbacks). */
+static const struct policy_cred C_PWD = { AMR_PWD, FACTOR_KNOW, 0 };
+static const struct policy_cred C_OTP = { AMR_OTP, FACTOR_HAVE, 0 };
+static const struct policy_cred C_PASSKEY_UV = { AMR_SWK | AMR_USER | AMR_PIN, FACTOR_HAVE | FACTOR_KNOW,
+	PROP_PHISHING_RESISTANT | PROP_REPLAY_RESISTANT };
+static const struct policy_cred C_PASSKEY = { AMR_SWK, FACTOR_HAVE,
+	PROP_PHISHING_RESISTANT | PROP_REPLAY_RESISTANT };
+static const struct policy_cred C_KEY_UV = { AMR_HWK | AMR_USER | AMR_PIN, FACTOR_HAVE | FACTOR_KNOW,
+	HW_PR | PROP_REPLAY_RESISTANT };
+static const struct policy_cred C_KEY = { AMR_HWK, FACTOR_HAVE, HW_PR | PROP_REPLAY_RESISTANT };
+static const struct policy_cred C_CARD_SIGN = { AMR_SC | AMR_PIN, FACTOR_HAVE | FACTOR_KNOW,
+	PROP_HARDWARE };
+static const struct policy_cred C_CARD_TLS = { AMR_SC | AMR_PIN, FACTOR_HAVE | FACTOR_KNOW, HW_PR };
+
+static const int64_t T0 = 1700000000;
+
+/* A session that showed cred(s) at T0 and was last used at T0 + idle. */
+static struct policy_session
+sess(struct policy_cred a, struct policy_cred b, int64_t idle)
+{
+	struct policy_session s = { a.amr | b.amr, a.factors | b.factors, a.props | b.props,
+		                    T0, T0 + idle, T0 };
+
+	return s;
+}
+
+static const struct policy_cred NONE = { 0, 0, 0 };
+
+#define REACH(...) policy_reachable_level((const struct policy_cred[]){ __VA_ARGS__ }, \
+	sizeof((const struct policy_cred[]){ __VA_ARGS__ }) / sizeof(struct policy_cred))
+#define NEEDS(c, s, now, ...) policy_change_needs(c, s, (const struct policy_cred[]){ __VA_ARGS__ }, \
+	sizeof((const struct policy_cred[]){ __VA_ARGS__ }) / sizeof(struct policy_cred), now)
+
+/* The level an account reaches is the level of everything its credentials
+ * can show together in one sign-in. */
+static void
+test_reachable_level(void **state)
+{
+	(void)state;
+	assert_int_equal(policy_reachable_level(NULL, 0), AAL_NONE);
+	assert_int_equal(REACH(C_PWD), AAL1);
+	assert_int_equal(REACH(C_OTP), AAL1);
+	assert_int_equal(REACH(C_PWD, C_OTP), AAL2);
+	assert_int_equal(REACH(C_PASSKEY_UV), AAL2);
+	assert_int_equal(REACH(C_PWD, C_PASSKEY_UV), AAL2);
+	assert_int_equal(REACH(C_PASSKEY), AAL1);
+	assert_int_equal(REACH(C_PWD, C_PASSKEY), AAL2);
+	assert_int_equal(REACH(C_KEY_UV), AAL3);
+	assert_int_equal(REACH(C_PWD, C_OTP, C_KEY_UV), AAL3);
+	/* a key without UV after a password: AAL2, the city's rule */
+	assert_int_equal(REACH(C_PWD, C_KEY), AAL2);
+	assert_int_equal(REACH(C_CARD_SIGN), AAL2);
+	assert_int_equal(REACH(C_PWD, C_CARD_SIGN), AAL2);
+	assert_int_equal(REACH(C_CARD_TLS), AAL3);
+	assert_int_equal(REACH(C_PWD, C_OTP, C_CARD_TLS), AAL3);
+	/* a UV passkey then a key without UV in one sign-in: what the session would hold */
+	assert_int_equal(REACH(C_PASSKEY_UV, C_KEY), policy_level_of(C_PASSKEY_UV.amr | C_KEY.amr,
+	    C_PASSKEY_UV.factors | C_KEY.factors, C_PASSKEY_UV.props | C_KEY.props));
+	/* order does not matter */
+	assert_int_equal(REACH(C_KEY_UV, C_PWD), REACH(C_PWD, C_KEY_UV));
+}
+
+/* An account with only a password reaches AAL1: a password session may add its
+ * first second factor (nothing stronger to protect). */
+static void
+test_change_password_only_account(void **state)
+{
+	struct conf c = limits();
+	struct policy_session pw = sess(C_PWD, NONE, 0);
+
+	(void)state;
+	assert_int_equal(NEEDS(&c, &pw, T0 + 60, C_PWD), AAL_NONE);
+	/* ... within the session's limits only */
+	assert_int_equal(NEEDS(&c, &pw, T0 + 3601, C_PWD), AAL1);
+	/* a stronger session may too */
+	pw = sess(C_PWD, C_OTP, 0);
+	assert_int_equal(NEEDS(&c, &pw, T0 + 60, C_PWD), AAL_NONE);
+	/* no session at all: a sign-in */
+	assert_int_equal(NEEDS(&c, NULL, T0, C_PWD), AAL1);
+	/* an account with nothing usable (its only card expired) still needs one */
+	pw = sess(C_PWD, NONE, 0);
+	assert_int_equal(policy_change_needs(&c, &pw, NULL, 0, T0 + 60), AAL_NONE);
+	assert_int_equal(policy_change_needs(&c, NULL, NULL, 0, T0 + 60), AAL1);
+}
+
+/* The review's finding: the account reaches AAL2 with a passkey (or a card) and
+ * has no TOTP; the password alone must not add the thief's TOTP. */
+static void
+test_change_needs_the_reachable_level(void **state)
+{
+	struct conf c = limits();
+	struct policy_session pw = sess(C_PWD, NONE, 0), two = sess(C_PWD, C_OTP, 0);
+	struct policy_session pk = sess(C_PASSKEY_UV, NONE, 0), card = sess(C_CARD_SIGN, NONE, 0);
+	struct policy_session key = sess(C_KEY_UV, NONE, 0), tls = sess(C_CARD_TLS, NONE, 0);
+
+	(void)state;
+	assert_int_equal(NEEDS(&c, &pw, T0 + 60, C_PWD, C_PASSKEY_UV), AAL2);
+	assert_int_equal(NEEDS(&c, &pk, T0 + 60, C_PWD, C_PASSKEY_UV), AAL_NONE);
+	assert_int_equal(NEEDS(&c, &pw, T0 + 60, C_PWD, C_CARD_SIGN), AAL2);
+	assert_int_equal(NEEDS(&c, &card, T0 + 60, C_PWD, C_CARD_SIGN), AAL_NONE);
+	/* password + TOTP: AAL2 */
+	assert_int_equal(NEEDS(&c, &pw, T0 + 60, C_PWD, C_OTP), AAL2);
+	assert_int_equal(NEEDS(&c, &two, T0 + 60, C_PWD, C_OTP), AAL_NONE);
+	/* a hardware key with UV, or the card over TLS: AAL3, and AAL2 is not enough */
+	assert_int_equal(NEEDS(&c, &two, T0 + 60, C_PWD, C_OTP, C_KEY_UV), AAL3);
+	assert_int_equal(NEEDS(&c, &key, T0 + 60, C_PWD, C_OTP, C_KEY_UV), AAL_NONE);
+	assert_int_equal(NEEDS(&c, &card, T0 + 60, C_PWD, C_CARD_TLS), AAL3);
+	assert_int_equal(NEEDS(&c, &tls, T0 + 60, C_PWD, C_CARD_TLS), AAL_NONE);
+	/* the other strong method serves as well as the one being changed */
+	assert_int_equal(NEEDS(&c, &tls, T0 + 60, C_PWD, C_KEY_UV, C_CARD_TLS), AAL_NONE);
+	assert_int_equal(NEEDS(&c, &pk, T0 + 60, C_PWD, C_PASSKEY_UV, C_OTP), AAL_NONE);
+	assert_int_equal(NEEDS(&c, &two, T0 + 60, C_PWD, C_PASSKEY_UV, C_OTP), AAL_NONE);
+}
+
+/* Fresh means within the held level's reauthentication limits: a session
+ * whose level lapsed is under the level again. */
+static void
+test_change_needs_a_fresh_level(void **state)
+{
+	struct conf c = limits();
+	struct policy_session two = sess(C_PWD, C_OTP, 0), key = sess(C_KEY_UV, NONE, 0);
+
+	(void)state;
+	/* AAL2: 30 min idle, 12 h since the sign-in */
+	assert_int_equal(NEEDS(&c, &two, T0 + 1800, C_PWD, C_OTP), AAL_NONE);
+	assert_int_equal(NEEDS(&c, &two, T0 + 1801, C_PWD, C_OTP), AAL2);
+	two = sess(C_PWD, C_OTP, 43000);
+	assert_int_equal(NEEDS(&c, &two, T0 + 43200, C_PWD, C_OTP), AAL_NONE);
+	assert_int_equal(NEEDS(&c, &two, T0 + 43201, C_PWD, C_OTP), AAL2);
+	/* AAL3: 15 min idle — then it holds AAL2, which serves an AAL2 account only */
+	assert_int_equal(NEEDS(&c, &key, T0 + 900, C_PWD, C_KEY_UV), AAL_NONE);
+	assert_int_equal(NEEDS(&c, &key, T0 + 901, C_PWD, C_KEY_UV), AAL3);
+	assert_int_equal(NEEDS(&c, &key, T0 + 901, C_PWD, C_PASSKEY_UV), AAL_NONE);
+	/* configured limits are the ones applied */
+	c.aal3_idle_s = 60;
+	assert_int_equal(NEEDS(&c, &key, T0 + 61, C_PWD, C_KEY_UV), AAL3);
+}
+
 static void
 test_acr_names_are_configurable(void **state)
 {
@@ -271,6 +412,10 @@ main(void)
 		cmocka_unit_test(test_effective_level_decays_with_idle_time),
 		cmocka_unit_test(test_effective_level_decays_with_age),
 		cmocka_unit_test(test_acr_names_are_configurable),
+		cmocka_unit_test(test_reachable_level),
+		cmocka_unit_test(test_change_password_only_account),
+		cmocka_unit_test(test_change_needs_the_reachable_level),
+		cmocka_unit_test(test_change_needs_a_fresh_level),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);

@@ -695,16 +695,65 @@ test_reset(void **state)
 	activate(f, NULL);
 	assert_int_equal(store_write_sync(f->s, w_reset, &w), STORE_OK);
 	assert_state(f, "none");
+	/* The person's notice is authctl's security event now, not a flag here. */
 	t = store_read_begin(f->s);
 	assert_int_equal(user_by_id(t, f->id, &u), STORE_OK);
 	store_read_end(t);
-	assert_string_equal(json_string_value(json_object_get(u, "notice")), "totp_reset");
+	assert_null(json_object_get(u, "notice"));
 	json_decref(u);
 	/* nothing to reset a second time */
 	assert_int_equal(store_write_sync(f->s, w_reset, &w), STORE_NOTFOUND);
 	/* and enrolment starts afresh */
 	activate(f, NULL);
 	assert_state(f, "active");
+}
+
+static int
+w_regen(struct store_txn *t, void *ctx)
+{
+	struct wctx *w = ctx;
+
+	w->rc = totp_recovery_regenerate(t, w->f->id, w->rec);
+	return w->rc;
+}
+
+/* New recovery codes replace the old ones in one write: every old code stops
+ * working, the ten new ones work once each; nothing without an active TOTP. */
+static void
+test_recovery_regenerate(void **state)
+{
+	struct fx *f = *state;
+	struct wctx w = { .f = f };
+	char old[TOTP_RECOVERY_CODES][TOTP_RECOVERY_LEN + 3];
+	struct proof p;
+	json_t *st;
+	int i, j;
+
+	/* none, then only pending: nothing to replace */
+	assert_int_equal(store_write_sync(f->s, w_regen, &w), STORE_NOTFOUND);
+	begin(f);
+	assert_int_equal(store_write_sync(f->s, w_regen, &w), STORE_NOTFOUND);
+	assert_state(f, "pending");
+	activate(f, old);
+	/* one old code used: 9 left */
+	assert_int_equal(try_finish(f, "recovery_code", old[0], NULL, NULL, &p), METHOD_OK);
+	store_proof(f, &p);
+	proof_free(&p);
+	assert_int_equal(store_write_sync(f->s, w_regen, &w), STORE_OK);
+	st = status(f);
+	assert_int_equal(json_integer_value(json_object_get(st, "recovery_codes_left")), 10);
+	assert_string_equal(json_string_value(json_object_get(st, "totp")), "active");
+	json_decref(st);
+	for (i = 0; i < TOTP_RECOVERY_CODES; i++) {
+		assert_int_equal(strlen(w.rec[i]), TOTP_RECOVERY_LEN + 2);
+		for (j = 0; j < TOTP_RECOVERY_CODES; j++)
+			assert_string_not_equal(w.rec[i], old[j]);
+	}
+	/* the old ones are gone, the new ones work */
+	assert_int_equal(try_finish(f, "recovery_code", old[1], NULL, NULL, &p), METHOD_FAIL);
+	proof_free(&p);
+	assert_int_equal(try_finish(f, "recovery_code", w.rec[9], NULL, NULL, &p), METHOD_OK);
+	proof_free(&p);
 }
 
 /* ---- QR codes and the table ---- */
@@ -794,6 +843,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_finish_without_active_credential, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_code_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_regenerate, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("totp", tests, NULL, NULL);

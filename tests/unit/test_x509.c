@@ -36,6 +36,7 @@
 #include "../../lib/b64.h"
 #include "../../lib/buf.h"
 #include "../../lib/form.h"
+#include "../../lib/util.h"
 #include "../../modules/method.h"
 #include "../../modules/x509.h"
 #include "fixture.h"
@@ -584,6 +585,69 @@ test_bindings(void **state)
 	assert_int_equal(json_array_size(l), 0);
 	json_decref(l);
 	store_read_end(t);
+}
+
+/* The method's reach (the highest level the account can reach, for the
+ * step-up rule of account changes): a valid bound card shows card + PIN on
+ * hardware (AAL2); phishing-resistant (AAL3) only where the card can sign in
+ * over TLS; an expired card and the one being removed count for nothing. */
+static void
+test_reach(void **state)
+{
+	struct fx *f = *state;
+	struct bw old = { .uid = f->uid };
+	struct policy_cred c;
+	struct store_txn *t;
+	X509 *x = load_cert("good-g3.crt");
+	char g2[X509_CRED_ID_MAX + 1];
+
+	t = store_read_begin(f->s);
+	assert_int_equal(method_reach(&method_x509, t, f->uid, NULL, &c), 0);
+	store_read_end(t);
+	bind_cert(f, "good-g2.crt", f->uid, STORE_OK);
+	t = store_read_begin(f->s);
+	assert_int_equal(method_reach(&method_x509, t, f->uid, NULL, &c), 1);
+	assert_int_equal(c.amr, AMR_SC | AMR_PIN);
+	assert_int_equal(c.factors, FACTOR_HAVE | FACTOR_KNOW);
+	assert_int_equal(c.props, PROP_HARDWARE);
+	assert_int_equal(methods_reachable_level(t, f->uid, NULL, NULL), AAL2);
+	store_read_end(t);
+	/* with the client-certificate listener: AAL3 */
+	f->conf.x509_tls_listen = (char *)"127.0.0.1:1";
+	reload(f);
+	t = store_read_begin(f->s);
+	assert_int_equal(method_reach(&method_x509, t, f->uid, NULL, &c), 1);
+	assert_int_equal(c.props, PROP_HARDWARE | PROP_PHISHING_RESISTANT);
+	assert_int_equal(methods_reachable_level(t, f->uid, NULL, NULL), AAL3);
+	/* leaving out the only card (a removal): nothing left */
+	{
+		json_t *l = x509_list(t, f->uid);
+
+		snprintf(g2, sizeof(g2), "%s", json_string_value(json_object_get(json_array_get(l, 0),
+		    "id")));
+		json_decref(l);
+	}
+	assert_int_equal(method_reach(&method_x509, t, f->uid, g2, &c), 0);
+	assert_int_equal(methods_reachable_level(t, f->uid, &method_x509, g2), AAL_NONE);
+	assert_int_equal(methods_reachable_level(t, f->uid, &method_x509, NULL), AAL_NONE);
+	store_read_end(t);
+	/* an expired card signs nobody in: it does not count */
+	assert_int_equal(x509_ident_of(x, &old.id), 0);
+	old.id.not_after = now_s() - 1;
+	assert_int_equal(store_write_sync(f->s, w_bind, &old), STORE_OK);
+	assert_int_equal(old.rc, STORE_OK);
+	t = store_read_begin(f->s);
+	assert_int_equal(method_reach(&method_x509, t, f->uid, g2, &c), 0);
+	assert_int_equal(method_reach(&method_x509, t, f->uid, NULL, &c), 1);
+	store_read_end(t);
+	/* switched off: no card counts */
+	f->conf.x509_tls_listen = (char *)"";
+	f->conf.x509_enabled = 0;
+	reload(f);
+	t = store_read_begin(f->s);
+	assert_int_equal(method_reach(&method_x509, t, f->uid, NULL, &c), 0);
+	store_read_end(t);
+	X509_free(x);
 }
 
 /* ---- the method ---- */
@@ -1345,6 +1409,7 @@ main(void)
 		cmocka_unit_test(test_crl_delta_fits),
 		cmocka_unit_test_setup_teardown(test_revocation_delta_mirror_reasons, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crl_cache_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bindings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish_sign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish_tls, setup, teardown),
