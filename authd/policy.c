@@ -19,18 +19,20 @@ popcount3(unsigned factors)
 int
 policy_level_of(unsigned amr, unsigned factors, unsigned props)
 {
-	const unsigned hw_pr = PROP_PHISHING_RESISTANT | PROP_HARDWARE;
 	unsigned other = FACTOR_KNOW | FACTOR_ARE;
 	int nfactors = popcount3(factors);
 
 	if (nfactors == 0)
 		return AAL_NONE;	/* an amr without a factor proves nothing */
-	/* AAL3 (DESIGN.md, the city's rule): a hardware, phishing-resistant
+	/* AAL3 (DESIGN.md, the city's rule): ONE hardware, phishing-resistant
 	 * authenticator that itself verified the person (user verification or
-	 * PIN on the key or card). SP 800-63B §4.3.1 would also count a password
-	 * plus a key without user verification; the city deliberately does not:
-	 * that pair is AAL2 (the password is the phishable half). */
-	if ((props & hw_pr) == hw_pr && (factors & FACTOR_HAVE) && (factors & other) &&
+	 * PIN on the key or card) — PROP_HW_VERIFIED, which a method sets for that
+	 * one authenticator; the bits of several (a card's phishable signature and
+	 * a software passkey) never add up to it. SP 800-63B §4.3.1 would also
+	 * count a password plus a key without user verification; the city
+	 * deliberately does not: that pair is AAL2 (the password is the phishable
+	 * half). */
+	if ((props & PROP_HW_VERIFIED) && (factors & FACTOR_HAVE) && (factors & other) &&
 	    (amr & (AMR_USER | AMR_PIN)))
 		return AAL3;
 	if (nfactors >= 2)

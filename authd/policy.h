@@ -18,7 +18,8 @@
  *   AAL2 two different factors, or one multi-factor authenticator (amr has
  *        AMR_USER or AMR_PIN together with a HAVE factor);
  *   AAL3 a phishing-resistant hardware authenticator with user verification
- *        (PROP_PHISHING_RESISTANT|PROP_HARDWARE, FACTOR_HAVE plus KNOW or ARE).
+ *        (PROP_HW_VERIFIED: one phishing-resistant hardware authenticator
+ *        that verified the person itself; FACTOR_HAVE plus KNOW or ARE).
  * 0 when nothing was shown. */
 int policy_level_of(unsigned amr, unsigned factors, unsigned props);
 

@@ -26,6 +26,11 @@ struct http_req;
 #define PROP_PHISHING_RESISTANT 1u
 #define PROP_HARDWARE           2u
 #define PROP_REPLAY_RESISTANT   4u
+/* One authenticator that is phishing-resistant hardware AND itself verified the
+ * person (UV or PIN on the key or card): on its own, AAL3. Set by the method for
+ * that single authenticator, never derived from a mix of several (a card's
+ * phishable signature plus a software passkey is not one such authenticator). */
+#define PROP_HW_VERIFIED        8u
 /* RFC 8176 amr values, as bits. */
 #define AMR_PWD  1u
 #define AMR_OTP  2u

@@ -1222,6 +1222,8 @@ cred_bits(const json_t *rec, int uv, int synced, unsigned *amr, unsigned *factor
 	if (uv && !(synced && wa_trust_synced() == WA_SYNCED_AAL1)) {
 		*amr |= AMR_USER | AMR_PIN;
 		*factors |= FACTOR_KNOW;
+		if (hw)
+			*props |= PROP_HW_VERIFIED;	/* this key, verified hardware, verified the person */
 	}
 }
 

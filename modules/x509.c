@@ -1023,7 +1023,7 @@ x509_finish(struct login *l, const struct form *f, struct proof *proof)
 	 * handshake, so it is not. */
 	proof->amr = AMR_SC | AMR_PIN;
 	proof->factors = FACTOR_HAVE | FACTOR_KNOW;
-	proof->props = PROP_HARDWARE | (tls ? PROP_PHISHING_RESISTANT : 0);
+	proof->props = PROP_HARDWARE | (tls ? PROP_PHISHING_RESISTANT | PROP_HW_VERIFIED : 0);
 	result = METHOD_OK;
 out:
 	X509_free(cert);
@@ -1069,7 +1069,7 @@ x509_reach(struct store_txn *t, const char *user_id, const char *skip, struct po
 	if (n) {
 		out->amr = AMR_SC | AMR_PIN;
 		out->factors = FACTOR_HAVE | FACTOR_KNOW;
-		out->props = PROP_HARDWARE | (xc->tls ? PROP_PHISHING_RESISTANT : 0);
+		out->props = PROP_HARDWARE | (xc->tls ? PROP_PHISHING_RESISTANT | PROP_HW_VERIFIED : 0);
 	}
 	return n;
 }

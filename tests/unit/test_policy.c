@@ -12,6 +12,8 @@
 #include "../../modules/method.h"
 
 #define HW_PR (PROP_PHISHING_RESISTANT | PROP_HARDWARE)
+/* one such authenticator that verified the person itself */
+#define HW_PR_UV (HW_PR | PROP_HW_VERIFIED)
 
 static void
 test_nothing_is_level_0(void **state)
@@ -63,8 +65,8 @@ static void
 test_hwk_with_uv_is_aal3(void **state)
 {
 	(void)state;
-	assert_int_equal(policy_level_of(AMR_HWK | AMR_USER, FACTOR_HAVE | FACTOR_ARE, HW_PR), AAL3);
-	assert_int_equal(policy_level_of(AMR_HWK | AMR_PIN, FACTOR_HAVE | FACTOR_KNOW, HW_PR), AAL3);
+	assert_int_equal(policy_level_of(AMR_HWK | AMR_USER, FACTOR_HAVE | FACTOR_ARE, HW_PR_UV), AAL3);
+	assert_int_equal(policy_level_of(AMR_HWK | AMR_PIN, FACTOR_HAVE | FACTOR_KNOW, HW_PR_UV), AAL3);
 }
 
 static void
@@ -77,14 +79,14 @@ test_password_plus_hardware_key_is_aal2(void **state)
 	assert_int_equal(policy_level_of(AMR_PWD | AMR_HWK, FACTOR_KNOW | FACTOR_HAVE, HW_PR), AAL2);
 	/* with user verification on the key, the same pair is AAL3 */
 	assert_int_equal(policy_level_of(AMR_PWD | AMR_HWK | AMR_USER,
-	    FACTOR_KNOW | FACTOR_HAVE | FACTOR_ARE, HW_PR), AAL3);
+	    FACTOR_KNOW | FACTOR_HAVE | FACTOR_ARE, HW_PR_UV), AAL3);
 }
 
 static void
 test_citizen_card_with_pin_is_aal3(void **state)
 {
 	(void)state;
-	assert_int_equal(policy_level_of(AMR_SC | AMR_PIN, FACTOR_HAVE | FACTOR_KNOW, HW_PR), AAL3);
+	assert_int_equal(policy_level_of(AMR_SC | AMR_PIN, FACTOR_HAVE | FACTOR_KNOW, HW_PR_UV), AAL3);
 }
 
 static void
@@ -242,13 +244,39 @@ static const struct policy_cred C_PASSKEY_UV = { AMR_SWK | AMR_USER | AMR_PIN, F
 static const struct policy_cred C_PASSKEY = { AMR_SWK, FACTOR_HAVE,
 	PROP_PHISHING_RESISTANT | PROP_REPLAY_RESISTANT };
 static const struct policy_cred C_KEY_UV = { AMR_HWK | AMR_USER | AMR_PIN, FACTOR_HAVE | FACTOR_KNOW,
-	HW_PR | PROP_REPLAY_RESISTANT };
+	HW_PR_UV | PROP_REPLAY_RESISTANT };
 static const struct policy_cred C_KEY = { AMR_HWK, FACTOR_HAVE, HW_PR | PROP_REPLAY_RESISTANT };
 static const struct policy_cred C_CARD_SIGN = { AMR_SC | AMR_PIN, FACTOR_HAVE | FACTOR_KNOW,
 	PROP_HARDWARE };
-static const struct policy_cred C_CARD_TLS = { AMR_SC | AMR_PIN, FACTOR_HAVE | FACTOR_KNOW, HW_PR };
+static const struct policy_cred C_CARD_TLS = { AMR_SC | AMR_PIN, FACTOR_HAVE | FACTOR_KNOW, HW_PR_UV };
 
 static const int64_t T0 = 1700000000;
+
+/* AAL3 is a property of ONE authenticator (DESIGN.md: phishing-resistant
+ * hardware that itself verified the person), never of a mix: a card's
+ * challenge signature (hardware, PIN, but phishable) plus a software passkey
+ * with UV (phishing-resistant, not hardware), or a hardware key without UV plus
+ * a passkey with UV, are AAL2. Found while merging issue 11's items 1 and 3. */
+static void
+test_aal3_from_one_authenticator_only(void **state)
+{
+	struct policy_cred mixed[2][2] = { { C_CARD_SIGN, C_PASSKEY_UV }, { C_KEY, C_PASSKEY_UV } };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		struct policy_cred a = mixed[i][0], b = mixed[i][1];
+
+		assert_int_equal(policy_level_of(a.amr | b.amr, a.factors | b.factors, a.props | b.props),
+		    AAL2);
+		assert_int_equal(policy_reachable_level(mixed[i], 2), AAL2);
+	}
+	/* each of the real AAL3 authenticators alone, and with anything else */
+	assert_int_equal(policy_level_of(C_KEY_UV.amr, C_KEY_UV.factors, C_KEY_UV.props), AAL3);
+	assert_int_equal(policy_level_of(C_CARD_TLS.amr | C_PWD.amr, C_CARD_TLS.factors | C_PWD.factors,
+	    C_CARD_TLS.props | C_PWD.props), AAL3);
+}
+
 
 /* A session that showed cred(s) at T0 and was last used at T0 + idle. */
 static struct policy_session
@@ -413,6 +441,7 @@ main(void)
 		cmocka_unit_test(test_effective_level_decays_with_age),
 		cmocka_unit_test(test_acr_names_are_configurable),
 		cmocka_unit_test(test_reachable_level),
+		cmocka_unit_test(test_aal3_from_one_authenticator_only),
 		cmocka_unit_test(test_change_password_only_account),
 		cmocka_unit_test(test_change_needs_the_reachable_level),
 		cmocka_unit_test(test_change_needs_a_fresh_level),

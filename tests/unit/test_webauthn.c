@@ -1559,7 +1559,8 @@ test_method_first_and_later_step(void **state)
 	assert_string_equal(p.user_id, f->uid);
 	assert_int_equal(p.amr, AMR_HWK | AMR_USER | AMR_PIN);
 	assert_int_equal(p.factors, FACTOR_HAVE | FACTOR_KNOW);
-	assert_int_equal(p.props, PROP_PHISHING_RESISTANT | PROP_HARDWARE | PROP_REPLAY_RESISTANT);
+	assert_int_equal(p.props, PROP_PHISHING_RESISTANT | PROP_HARDWARE | PROP_REPLAY_RESISTANT |
+	    PROP_HW_VERIFIED);
 	assert_int_equal(policy_level_of(p.amr, p.factors, p.props), AAL3);
 	assert_int_equal(p.cred_must_update, 1);	/* a counting key */
 	assert_int_equal(json_integer_value(json_object_get(p.cred_update, "sign_count")), hw.count);

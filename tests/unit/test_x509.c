@@ -617,7 +617,7 @@ test_reach(void **state)
 	reload(f);
 	t = store_read_begin(f->s);
 	assert_int_equal(method_reach(&method_x509, t, f->uid, NULL, &c), 1);
-	assert_int_equal(c.props, PROP_HARDWARE | PROP_PHISHING_RESISTANT);
+	assert_int_equal(c.props, PROP_HARDWARE | PROP_PHISHING_RESISTANT | PROP_HW_VERIFIED);
 	assert_int_equal(methods_reachable_level(t, f->uid, NULL, NULL), AAL3);
 	/* leaving out the only card (a removal): nothing left */
 	{
@@ -1362,7 +1362,7 @@ test_finish_tls(void **state)
 	assert_non_null(strstr(p.error_en, "No client certificate"));
 	bind_cert(f, "good-g3.crt", f->uid, STORE_OK);
 	assert_int_equal(run_finish(f, NULL, "method=x509&mode=tls", g3, &p), METHOD_OK);
-	assert_int_equal(p.props, PROP_HARDWARE | PROP_PHISHING_RESISTANT);
+	assert_int_equal(p.props, PROP_HARDWARE | PROP_PHISHING_RESISTANT | PROP_HW_VERIFIED);
 	assert_int_equal(run_finish(f, NULL, "method=x509&mode=tls", rev, &p), METHOD_FAIL);
 	assert_non_null(strstr(p.error_en, "revoked"));
 	assert_int_equal(run_finish(f, NULL, "method=x509&mode=tls", "-----BEGIN CERTIFICATE-----\nAAAA\n", &p),
