@@ -48,9 +48,10 @@ node "$here/attest.mjs" blob "$A/mds-signer.key" "$A/mds-signer.pem" "$A/mds-ent
 	"$mds_next" >"$A/mds.jwt" || bail "could not make the MDS BLOB"
 export AUTHD_ATTEST="$A" AUTHD_DENIED_AAGUID=5e55a11c5e55a11c5e55a11c5e55a102
 
-# Small Argon2 parameters keep the timing test fast; the address throttle and
-# the account lockout are out of the way (the throttle has its own tests), so
-# that repeated failures measure the password check and nothing else.
+# Small Argon2 parameters keep the timing test fast; the address throttle, the
+# account and code back-offs and the per-sign-in attempt cap are out of the way
+# (review-throttle.test.sh runs its own authd with real limits), so that
+# repeated failures measure the password check and nothing else.
 write_conf() { # write_conf PORT
 	{
 		authd_conf_server "$1"
@@ -76,6 +77,8 @@ account_max_failures = 1000
 account_lockout_s = 60
 address_free_failures = 100000
 address_base_delay_ms = 100
+code_max_failures = 1000
+login_max_attempts = 100
 
 [webauthn]
 attestation_roots = $A/vendor-root.pem
