@@ -2,6 +2,33 @@
 # Sources are picked up by folder: a new file in lib/, authd/, authd/oidc/ or modules/
 # needs no Makefile change; a new unit test is tests/unit/test_NAME.c.
 
+# ---- packages first ---------------------------------------------------------------------
+# On a fresh Debian 12 the libraries pkg-config is asked about are not installed yet, so
+# no flag may be computed by the make that installs them. `make GOALS` therefore runs in
+# two steps: this block installs what GOALS need (scripts/deps.sh), then makes GOALS in
+# one sub-make with AUTHD_INNER=1, which reads every flag after the install. Everything
+# after this block is that sub-make's (nested $(MAKE) calls inherit AUTHD_INNER).
+# tests/integration/make.test.sh checks that no goal compiles before its packages.
+ifndef AUTHD_INNER
+
+# What a goal needs from scripts/deps.sh (groups: build, run, test, fresh); any goal not
+# named here needs `build`. A new target that runs test tools adds its name to DEPS_TEST.
+DEPS_TEST := test test-long test-integration test-integration-asan test-pam crash slow \
+	soak bench client-man-check deps-test
+deps_of = $(or $(if $(filter clean,$1),none),$(if $(filter test-fresh,$1),fresh), \
+	$(if $(filter $(DEPS_TEST),$1),build test),$(if $(filter run deps,$1),build run),build)
+GOALS       := $(or $(MAKECMDGOALS),all)
+DEPS_GROUPS := $(filter-out none,$(sort $(foreach g,$(GOALS),$(call deps_of,$g))))
+
+.PHONY: $(GOALS) packages-then-goals
+$(GOALS): packages-then-goals
+	@:
+packages-then-goals:
+	$(if $(DEPS_GROUPS),@sh scripts/deps.sh $(DEPS_GROUPS))
+	@$(MAKE) --no-print-directory AUTHD_INNER=1 $(MAKECMDGOALS)
+
+else # ---- the sub-make: packages are installed ----------------------------------------
+
 CC      ?= gcc
 BUILD   ?= build
 SAN     ?=
@@ -28,16 +55,12 @@ CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test run test test-unit test-asan test-integration bench fuzz clean install
+.PHONY: all deps deps-test run test unit test-unit test-asan test-integration bench fuzz clean install
 all: $(BUILD)/bin/authd $(BUILD)/bin/authctl
 
-deps:
-	@sh scripts/deps.sh
-
-deps-test:
-	@sh scripts/deps.sh --test
-	@cd tests/integration && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] \
-		|| npm ci --no-audit --no-fund --loglevel=error; }
+# The packages came first (the block at the top); these only name the groups.
+deps deps-test:
+	@:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -71,7 +94,7 @@ $(BUILD)/tests/libjwt-verify: tests/integration/libjwt-verify.c
 
 unit: $(UNIT_BIN)
 
-run: deps all
+run: all
 	@sh scripts/dev-run.sh $(BUILD)/bin
 
 test-unit: unit
@@ -87,11 +110,10 @@ test-integration: all $(BUILD)/tests/libjwt-verify
 
 # make test: everything, from a fresh machine. Prints cmocka/TAP lines per suite and one
 # final "N passed, N failed" line.
-test: deps-test
-	@$(MAKE) --no-print-directory all unit $(BUILD)/tests/libjwt-verify
+test: all unit $(BUILD)/tests/libjwt-verify
 	@sh tests/run-all.sh $(BUILD)
 
-bench: deps-test all
+bench: all
 	@sh tests/bench/run.sh $(BUILD)
 
 install: all
@@ -276,7 +298,7 @@ slow: all
 
 # Bounded soak at 70% of the measured maximum: SOAK_SECONDS (600).
 SOAK_SECONDS ?= 600
-soak: deps-test all
+soak: all
 	@sh tests/soak/run.sh $(BUILD) $(SOAK_SECONDS)
 
 # make test plus the long parts (fuzz-smoke, soak).
@@ -284,3 +306,5 @@ test-long:
 	@$(MAKE) --no-print-directory test LONG=1
 
 -include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
+
+endif # AUTHD_INNER
