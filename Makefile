@@ -32,11 +32,15 @@ else # ---- the sub-make: packages are installed -------------------------------
 CC      ?= gcc
 BUILD   ?= build
 SAN     ?=
+PREFIX  ?= /usr/local
+DATADIR ?= $(PREFIX)/share/authd
+# What authd ships under share/ (docs aside); installed to DATADIR, found by authd/datafile.c.
+SHARE_FILES := $(filter-out share/README.md,$(shell find share -type f 2>/dev/null))
 PKGS    := openssl libevent libevent_openssl libevent_pthreads jansson lmdb libsodium inih libcurl liboath libqrencode libfido2 libcbor
 
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-Wno-unused-parameter -g -fPIC -fstack-protector-strong -pthread \
-	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DAUTHD_DATADIR='"$(DATADIR)"'
 ifeq ($(SAN),1)
   CFLAGS_OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDFLAGS_SAN := -fsanitize=address,undefined
@@ -55,7 +59,8 @@ CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test run test unit test-unit test-asan test-integration bench fuzz clean install
+.PHONY: all deps deps-test run test unit test-unit test-asan test-integration bench fuzz clean install \
+	FORCE
 all: $(BUILD)/bin/authd $(BUILD)/bin/authctl
 
 # The packages came first (the block at the top); these only name the groups.
@@ -65,6 +70,13 @@ deps deps-test:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The installed data folder is compiled into datafile.o: a new DATADIR (or PREFIX)
+# rewrites the stamp, and the stamp rebuilds the object.
+$(BUILD)/authd/datafile.o: $(BUILD)/datadir.stamp
+$(BUILD)/datadir.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' >$@
 
 $(BUILD)/libauthd-internal.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -117,9 +129,12 @@ bench: all
 	@sh tests/bench/run.sh $(BUILD)
 
 install: all
-	install -d $(DESTDIR)/usr/local/sbin $(DESTDIR)/usr/local/share/authd
-	install -m 0755 $(BUILD)/bin/authd $(BUILD)/bin/authctl $(DESTDIR)/usr/local/sbin/
-	install -m 0644 share/common-passwords.txt $(DESTDIR)/usr/local/share/authd/
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(DATADIR)
+	install -m 0755 $(BUILD)/bin/authd $(BUILD)/bin/authctl $(DESTDIR)$(PREFIX)/sbin/
+	@for f in $(SHARE_FILES:share/%=%); do \
+		echo "install -D -m 0644 share/$$f $(DESTDIR)$(DATADIR)/$$f"; \
+		install -D -m 0644 share/$$f $(DESTDIR)$(DATADIR)/$$f || exit 1; \
+	done
 
 clean:
 	rm -rf build build-asan build-fuzz
@@ -132,13 +147,16 @@ clean:
 CLIENT_SRC     := $(wildcard client/src/*.c)
 CLIENT_OBJ     := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
 CLIENT_LIBOBJ  := $(BUILD)/lib/jose.o $(BUILD)/lib/b64.o $(BUILD)/lib/util.o $(BUILD)/lib/buf.o
-CLIENT_PKGS    := openssl jansson libcurl
+CLIENT_PREFIX  ?= /usr/local
+DATADIR ?= $(PREFIX)/share/authd
+# What authd ships under share/ (docs aside); installed to DATADIR, found by authd/datafile.c.
+SHARE_FILES := $(filter-out share/README.md,$(shell find share -type f 2>/dev/null))
+PKGS    := openssl jansson libcurl
 CLIENT_SONAME  := libauthd-client.so.1
 CLIENT_VERSION := 1.0.0
 CLIENT_SO      := $(BUILD)/client/libauthd-client.so.$(CLIENT_VERSION)
 CLIENT_MAN     := $(wildcard client/man/*.3)
 CLIENT_TESTS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_client*.c))
-PREFIX         ?= /usr/local
 
 .PHONY: client examples client-man-check install-client
 client: $(CLIENT_SO) $(BUILD)/client/authd-client.pc $(BUILD)/client/libauthd-client.a

@@ -99,9 +99,6 @@ static const struct key keys[] = {
 #undef O
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-/* The breached-password list installed by `make install`. */
-#define DEFAULT_BREACHED_LIST "/usr/local/share/authd/common-passwords.txt"
-
 struct parse {
 	struct conf *c;
 	char err[512];          /* first error, without file:line */
@@ -604,8 +601,6 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 	if (c->totp_key_file == NULL && (c->totp_key_file = strdup("totp.key")) == NULL)
 		goto oom;
 	if (c->x509_crl_cache == NULL && (c->x509_crl_cache = strdup("crl-cache")) == NULL)
-		goto oom;
-	if (c->breached_list == NULL && (c->breached_list = strdup(DEFAULT_BREACHED_LIST)) == NULL)
 		goto oom;
 	if (resolve(c, &c->tls_cert) || resolve(c, &c->tls_key) ||
 	    resolve(c, &c->store_path) || resolve(c, &c->breached_list) ||
