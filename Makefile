@@ -60,7 +60,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps deps-test run test unit test-unit test-asan test-integration bench fuzz clean install \
-	FORCE
+	test-fresh FORCE
 all: $(BUILD)/bin/authd $(BUILD)/bin/authctl
 
 # The packages came first (the block at the top); these only name the groups.
@@ -124,6 +124,11 @@ test-integration: all $(BUILD)/tests/libjwt-verify
 # final "N passed, N failed" line.
 test: all unit $(BUILD)/tests/libjwt-verify
 	@sh tests/run-all.sh $(BUILD)
+
+# The README's two commands in a fresh Debian 12 root (debootstrap), as root; see
+# scripts/test-fresh.sh. Not part of make test: it installs every package anew.
+test-fresh:
+	@sh scripts/test-fresh.sh
 
 bench: all
 	@sh tests/bench/run.sh $(BUILD)
