@@ -231,6 +231,7 @@ cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 # host names it in NODE_EXTRA_CA_CERTS and npm in the root needs it too.
 FRESH_CA=
 if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+	mkdir -p "$root/etc/ssl"
 	cp "$NODE_EXTRA_CA_CERTS" "$root/etc/ssl/host-network-ca.pem"
 	FRESH_CA=/etc/ssl/host-network-ca.pem
 fi
