@@ -60,13 +60,15 @@ if [ "${1:-}" = --inside ]; then
 
 	# in_root LOG COMMAND &: COMMAND by sh in the checkout inside the root, as CI
 	# runs it: root, a clean environment, CI=true, no terminal (own session), no
-	# stdin. Always started with &: the background subshell becomes setsid, chroot,
-	# env, sh and (exec) COMMAND in turn, so $! is COMMAND and, since setsid needs
-	# no fork in a process that leads no group, also its process group.
+	# stdin, and SIGINT and SIGQUIT back to their defaults (sh ignores them in what
+	# it starts with &). Always started with &: the background subshell becomes
+	# setsid, chroot, env, sh and (exec) COMMAND in turn, so $! is COMMAND and,
+	# since setsid needs no fork in a process that leads no group, its group too.
 	in_root() {
 		_log=$1
 		shift
-		exec setsid chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root \
+		exec setsid chroot "$root" /usr/bin/env -i --default-signal=INT,QUIT \
+			HOME=/root USER=root LOGNAME=root \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin CI=true \
 			${FRESH_CA:+NODE_EXTRA_CA_CERTS=$FRESH_CA} \
 			${http_proxy:+http_proxy=$http_proxy} ${https_proxy:+https_proxy=$https_proxy} \
@@ -104,10 +106,15 @@ if [ "${1:-}" = --inside ]; then
 		say "make run: FAILED: no /healthz answer with the banner after $(mmss $run_time)"
 		rc=1
 	fi
-	kill -INT -- "-$pid" 2>/dev/null || true
+	# Ctrl-C: SIGINT to make run's process group (make, dev-run.sh's authd).
+	kill -INT "-$pid" 2>/dev/null || true
 	i=0
 	while kill -0 "$pid" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.5; i=$((i + 1)); done
-	kill -KILL -- "-$pid" 2>/dev/null || true
+	if kill -0 "$pid" 2>/dev/null; then
+		say "make run: still running 10 s after SIGINT; SIGKILL"
+		kill -KILL "-$pid" 2>/dev/null || true
+		rc=1
+	fi
 	wait "$pid" 2>/dev/null || true
 	tail_of "$top/run.log"
 	[ "$rc" -eq 0 ] || exit 1
