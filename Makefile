@@ -152,11 +152,7 @@ clean:
 CLIENT_SRC     := $(wildcard client/src/*.c)
 CLIENT_OBJ     := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
 CLIENT_LIBOBJ  := $(BUILD)/lib/jose.o $(BUILD)/lib/b64.o $(BUILD)/lib/util.o $(BUILD)/lib/buf.o
-CLIENT_PREFIX  ?= /usr/local
-DATADIR ?= $(PREFIX)/share/authd
-# What authd ships under share/ (docs aside); installed to DATADIR, found by authd/datafile.c.
-SHARE_FILES := $(filter-out share/README.md,$(shell find share -type f 2>/dev/null))
-PKGS    := openssl jansson libcurl
+CLIENT_PKGS    := openssl jansson libcurl
 CLIENT_SONAME  := libauthd-client.so.1
 CLIENT_VERSION := 1.0.0
 CLIENT_SO      := $(BUILD)/client/libauthd-client.so.$(CLIENT_VERSION)
