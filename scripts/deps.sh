@@ -32,7 +32,8 @@ EOF
 group_test() { group_run; cat <<'EOF'
 curl                             # the refusals, readiness waits
 ca-certificates                  # npm ci over HTTPS (Debian node uses the system CAs)
-nodejs npm                       # openid-client, jose, playwright-core (tests/integration)
+nodejs npm                       # npm ci of the test clients (tests/integration), which pins
+                                 # their Node 20 too (tests/lib/node.sh): Debian 12's is 18
 chromium libnss3-tools           # WebAuthn end to end (tests/e2e), certutil
 lmdb-utils                       # mdb_dump: the attack suite reads the store
 wrk hyperfine                    # make bench, soak, slow clients
