@@ -214,7 +214,11 @@ EOF
 fi
 
 cleanup() {
-	[ -n "${ns:-}" ] && kill -KILL "$ns" 2>/dev/null && wait "$ns" 2>/dev/null
+	set +e		# every step of the cleanup runs, whatever the one before did
+	if [ -n "${ns:-}" ]; then
+		kill -KILL "$ns" 2>/dev/null	# the namespace's PID 1 follows (--kill-child)
+		wait "$ns" 2>/dev/null
+	fi
 	if [ -n "$(mounts_under "$root")" ]; then
 		say "mounts left under $root; not removing it"
 	elif [ "${FRESH_KEEP:-0}" != 1 ]; then
@@ -222,9 +226,10 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+trap 'say "interrupted"; exit 130' INT TERM HUP
 
 say "a pristine root from $base"
+rm -f "$top/run.log" "$top/test.log" "$top/install.log" "$top/healthz.out" "$top/times"
 rm -rf "$root"
 mkdir -p "$root"
 tar -C "$root" --numeric-owner -xpf "$base"
