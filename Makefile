@@ -11,14 +11,17 @@
 # tests/integration/make.test.sh checks that no goal compiles before its packages.
 ifndef AUTHD_INNER
 
-# What a goal needs from scripts/deps.sh (groups: build, run, test, fresh); any goal not
-# named here needs `build`. A new target that runs test tools adds its name to DEPS_TEST.
-DEPS_TEST := test test-long test-integration test-integration-asan test-pam crash slow \
+# The scripts/deps.sh groups the goals need: `build` for every goal but those in
+# DEPS_NOBUILD, `run` for those in DEPS_RUN, `test` for those in DEPS_TEST (a new target
+# that runs test tools joins it), `fresh` for test-fresh.
+DEPS_NOBUILD := clean test-fresh
+DEPS_RUN     := run deps
+DEPS_TEST    := test test-long test-integration test-integration-asan test-pam crash slow \
 	soak bench client-man-check deps-test
-deps_of = $(or $(if $(filter clean,$1),none),$(if $(filter test-fresh,$1),fresh), \
-	$(if $(filter $(DEPS_TEST),$1),build test),$(if $(filter run deps,$1),build run),build)
-GOALS       := $(or $(MAKECMDGOALS),all)
-DEPS_GROUPS := $(filter-out none,$(sort $(foreach g,$(GOALS),$(call deps_of,$g))))
+GOALS        := $(or $(MAKECMDGOALS),all)
+DEPS_GROUPS  := $(strip $(if $(filter-out $(DEPS_NOBUILD),$(GOALS)),build) \
+	$(if $(filter $(DEPS_RUN),$(GOALS)),run) $(if $(filter $(DEPS_TEST),$(GOALS)),test) \
+	$(if $(filter test-fresh,$(GOALS)),fresh))
 
 .PHONY: $(GOALS) packages-then-goals
 $(GOALS): packages-then-goals
