@@ -2,14 +2,48 @@
 # Sources are picked up by folder: a new file in lib/, authd/, authd/oidc/ or modules/
 # needs no Makefile change; a new unit test is tests/unit/test_NAME.c.
 
+# ---- packages first ---------------------------------------------------------------------
+# On a fresh Debian 12 the libraries pkg-config is asked about are not installed yet, so
+# no flag may be computed by the make that installs them. `make GOALS` therefore runs in
+# two steps: this block installs what GOALS need (scripts/deps.sh), then makes GOALS in
+# one sub-make with AUTHD_INNER=1, which reads every flag after the install. Everything
+# after this block is that sub-make's (nested $(MAKE) calls inherit AUTHD_INNER).
+# tests/integration/make.test.sh checks that no goal compiles before its packages.
+ifndef AUTHD_INNER
+
+# The scripts/deps.sh groups the goals need: `build` for every goal but those in
+# DEPS_NOBUILD, `run` for those in DEPS_RUN, `test` for those in DEPS_TEST (a new target
+# that runs test tools joins it), `fresh` for test-fresh.
+DEPS_NOBUILD := clean test-fresh
+DEPS_RUN     := run deps
+DEPS_TEST    := test test-long test-integration test-integration-asan test-pam crash slow \
+	soak bench client-man-check deps-test
+GOALS        := $(or $(MAKECMDGOALS),all)
+DEPS_GROUPS  := $(strip $(if $(filter-out $(DEPS_NOBUILD),$(GOALS)),build) \
+	$(if $(filter $(DEPS_RUN),$(GOALS)),run) $(if $(filter $(DEPS_TEST),$(GOALS)),test) \
+	$(if $(filter test-fresh,$(GOALS)),fresh))
+
+.PHONY: $(GOALS) packages-then-goals
+$(GOALS): packages-then-goals
+	@:
+packages-then-goals:
+	$(if $(DEPS_GROUPS),@sh scripts/deps.sh $(DEPS_GROUPS))
+	@$(MAKE) --no-print-directory AUTHD_INNER=1 $(MAKECMDGOALS)
+
+else # ---- the sub-make: packages are installed ----------------------------------------
+
 CC      ?= gcc
 BUILD   ?= build
 SAN     ?=
+PREFIX  ?= /usr/local
+DATADIR ?= $(PREFIX)/share/authd
+# What authd ships under share/ (docs aside); installed to DATADIR, found by authd/datafile.c.
+SHARE_FILES := $(filter-out share/README.md,$(shell find share -type f 2>/dev/null))
 PKGS    := openssl libevent libevent_openssl libevent_pthreads jansson lmdb libsodium inih libcurl liboath libqrencode libfido2 libcbor
 
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-Wno-unused-parameter -g -fPIC -fstack-protector-strong -pthread \
-	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DAUTHD_DATADIR='"$(DATADIR)"'
 ifeq ($(SAN),1)
   CFLAGS_OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDFLAGS_SAN := -fsanitize=address,undefined
@@ -28,20 +62,24 @@ CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test run test test-unit test-asan test-integration bench fuzz clean install
+.PHONY: all deps deps-test run test unit test-unit test-asan test-integration bench fuzz clean install \
+	test-fresh FORCE
 all: $(BUILD)/bin/authd $(BUILD)/bin/authctl
 
-deps:
-	@sh scripts/deps.sh
-
-deps-test:
-	@sh scripts/deps.sh --test
-	@cd tests/integration && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] \
-		|| npm ci --no-audit --no-fund --loglevel=error; }
+# The packages came first (the block at the top); these only name the groups.
+deps deps-test:
+	@:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The installed data folder is compiled into datafile.o: a new DATADIR (or PREFIX)
+# rewrites the stamp, and the stamp rebuilds the object.
+$(BUILD)/authd/datafile.o: $(BUILD)/datadir.stamp
+$(BUILD)/datadir.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' >$@
 
 $(BUILD)/libauthd-internal.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -71,7 +109,7 @@ $(BUILD)/tests/libjwt-verify: tests/integration/libjwt-verify.c
 
 unit: $(UNIT_BIN)
 
-run: deps all
+run: all
 	@sh scripts/dev-run.sh $(BUILD)/bin
 
 test-unit: unit
@@ -87,17 +125,24 @@ test-integration: all $(BUILD)/tests/libjwt-verify
 
 # make test: everything, from a fresh machine. Prints cmocka/TAP lines per suite and one
 # final "N passed, N failed" line.
-test: deps-test
-	@$(MAKE) --no-print-directory all unit $(BUILD)/tests/libjwt-verify
+test: all unit $(BUILD)/tests/libjwt-verify
 	@sh tests/run-all.sh $(BUILD)
 
-bench: deps-test all
+# The README's two commands in a fresh Debian 12 root (debootstrap), as root; see
+# scripts/test-fresh.sh. Not part of make test: it installs every package anew.
+test-fresh:
+	@sh scripts/test-fresh.sh
+
+bench: all
 	@sh tests/bench/run.sh $(BUILD)
 
 install: all
-	install -d $(DESTDIR)/usr/local/sbin $(DESTDIR)/usr/local/share/authd
-	install -m 0755 $(BUILD)/bin/authd $(BUILD)/bin/authctl $(DESTDIR)/usr/local/sbin/
-	install -m 0644 share/common-passwords.txt $(DESTDIR)/usr/local/share/authd/
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(DATADIR)
+	install -m 0755 $(BUILD)/bin/authd $(BUILD)/bin/authctl $(DESTDIR)$(PREFIX)/sbin/
+	@for f in $(SHARE_FILES:share/%=%); do \
+		echo "install -D -m 0644 share/$$f $(DESTDIR)$(DATADIR)/$$f"; \
+		install -D -m 0644 share/$$f $(DESTDIR)$(DATADIR)/$$f || exit 1; \
+	done
 
 clean:
 	rm -rf build build-asan build-fuzz
@@ -116,7 +161,6 @@ CLIENT_VERSION := 1.0.0
 CLIENT_SO      := $(BUILD)/client/libauthd-client.so.$(CLIENT_VERSION)
 CLIENT_MAN     := $(wildcard client/man/*.3)
 CLIENT_TESTS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_client*.c))
-PREFIX         ?= /usr/local
 
 .PHONY: client examples client-man-check install-client
 client: $(CLIENT_SO) $(BUILD)/client/authd-client.pc $(BUILD)/client/libauthd-client.a
@@ -276,7 +320,7 @@ slow: all
 
 # Bounded soak at 70% of the measured maximum: SOAK_SECONDS (600).
 SOAK_SECONDS ?= 600
-soak: deps-test all
+soak: all
 	@sh tests/soak/run.sh $(BUILD) $(SOAK_SECONDS)
 
 # make test plus the long parts (fuzz-smoke, soak).
@@ -284,3 +328,5 @@ test-long:
 	@$(MAKE) --no-print-directory test LONG=1
 
 -include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
+
+endif # AUTHD_INNER

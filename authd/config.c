@@ -126,8 +126,6 @@ static const struct key keys[] = {
 #undef O
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-/* The breached-password list installed by `make install`. */
-#define DEFAULT_BREACHED_LIST "/usr/local/share/authd/common-passwords.txt"
 /* Where the FIDO Alliance's MDS root goes (docs/webauthn.md says how to get it). */
 #define DEFAULT_MDS_ROOT "/etc/authd/fido-mds-root.pem"
 
@@ -654,8 +652,6 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 	if (c->totp_key_file == NULL && (c->totp_key_file = strdup("totp.key")) == NULL)
 		goto oom;
 	if (c->x509_crl_cache == NULL && (c->x509_crl_cache = strdup("crl-cache")) == NULL)
-		goto oom;
-	if (c->breached_list == NULL && (c->breached_list = strdup(DEFAULT_BREACHED_LIST)) == NULL)
 		goto oom;
 	if (c->webauthn_mds_root == NULL && (c->webauthn_mds_root = strdup(DEFAULT_MDS_ROOT)) == NULL)
 		goto oom;

@@ -53,7 +53,7 @@ struct conf {
 	unsigned long argon2_ops;   /* 2 */
 	int min_length;             /* 8 */
 	int max_length;             /* 128 (NIST: at least 64) */
-	char *breached_list;        /* path of the common-password list; default: share/common-passwords.txt */
+	char *breached_list;        /* path of the common-password list; NULL = the shipped one (datafile.h) */
 
 	/* [throttle] — policy and numbers: docs/security.md "Throttling" */
 	int account_max_failures;   /* 5 wrong passwords for one account from one address prefix ... */

@@ -16,13 +16,13 @@
 #include <sodium.h>
 
 #include "../authd/config.h"
+#include "../authd/datafile.h"
+#include "../authd/log.h"
 #include "../authd/users.h"
 #include "../lib/util.h"
 
-/* Installed location (Makefile install) used when no list is configured and
- * the development tree's copy is not found. */
-#define PASSWORD_LIST_DEFAULT "share/common-passwords.txt"
-#define PASSWORD_LIST_INSTALLED "/usr/local/share/authd/common-passwords.txt"
+/* The shipped list, when [password] breached_list names none (datafile.h). */
+#define PASSWORD_LIST_NAME "common-passwords.txt"
 /* A list bigger than this is a configuration mistake, not a password list. */
 #define PASSWORD_LIST_MAX_BYTES (1024UL * 1024 * 1024)
 /* Lines longer than this cannot be a password anyone types; skipped. */
@@ -84,20 +84,18 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A configured list (relative to the config folder), else the shipped one. */
 static char *
 resolve_list_path(const struct conf *c)
 {
 	const char *p = c->breached_list;
-	struct stat st;
+	char *configured = NULL, *path;
 
-	if (p == NULL || p[0] == '\0') {
-		/* Nothing configured: the development tree's copy, then the
-		 * installed one. */
-		if (stat(PASSWORD_LIST_DEFAULT, &st) == 0)
-			return strdup(PASSWORD_LIST_DEFAULT);
-		return strdup(PASSWORD_LIST_INSTALLED);
-	}
-	return conf_path(c, p);
+	if (p != NULL && p[0] != '\0' && (configured = conf_path(c, p)) == NULL)
+		return NULL;
+	path = datafile_path(configured, PASSWORD_LIST_NAME);
+	free(configured);
+	return path;
 }
 
 /* Reads the whole list into s->list_buf and builds the sorted, deduplicated
@@ -233,8 +231,12 @@ password_init(const struct conf *c)
 	s->mem = c->argon2_memory_kib * 1024;
 	s->min_len = c->min_length;
 	s->max_len = c->max_length;
-	if (load_list(s) != 0)
+	if (load_list(s) != 0) {
+		/* The path is what an operator needs: which rule of datafile.h picked it. */
+		log_msg(LOG_ERROR, "cannot read the common-password list ([password] breached_list)",
+		    "path", s->list_path, NULL);
 		goto fail;
+	}
 	/* The dummy hash has the same parameters as real ones, so verifying an
 	 * unknown user costs exactly what a known user costs. Its password is
 	 * random and forgotten: nothing verifies against it. */

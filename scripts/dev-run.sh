@@ -22,6 +22,7 @@ if [ ! -f "$dev/authd.conf" ]; then
 	cat >"$dev/authd.conf" <<CONF
 ; Development instance written by scripts/dev-run.sh (make run).
 ; Relative paths are relative to this file's folder. See docs/authd.conf.example.
+; The common-password list is the checkout's share/ (docs/operations.md, data files).
 [server]
 issuer = https://localhost:8443
 listen = 127.0.0.1:8443, [::1]:8443
@@ -30,9 +31,6 @@ tls_key = tls/tls.key
 
 [store]
 path = data
-
-[password]
-breached_list = ../share/common-passwords.txt
 
 [log]
 level = info

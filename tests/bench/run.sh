@@ -12,6 +12,7 @@ set -u
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+. "$here/../lib/node.sh"
 cd "$root" || exit 1
 case "$build" in
 /*) ;;

@@ -344,7 +344,7 @@ if command -v oathtool >/dev/null 2>&1; then
 	run 2 "totp reset with --code-stdin is a usage error" totp reset alice --code-stdin
 	totp_events="admin.totp.enrol admin.totp.reset"
 else
-	echo "# oathtool missing (scripts/deps.sh --test installs it): TOTP checks skipped"
+	echo "# oathtool missing (scripts/deps.sh build test installs it): TOTP checks skipped"
 	totp_events=""
 fi
 

@@ -15,6 +15,8 @@
 # test script (with tests/integration/lib.sh's ok/tap_end) leaves `suite` unset.
 # bail ends either kind the way it always ended.
 
+. "$here/../lib/node.sh"
+
 n=0
 pass=0
 fail=0

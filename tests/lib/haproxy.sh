@@ -53,7 +53,7 @@ hap_as() {
 haproxy_setup() {
 	hap_bin=${HAPROXY_BIN:-/usr/sbin/haproxy}
 	hap_wait=${HAPROXY_WAIT:-20}
-	[ -x "$hap_bin" ] || { hap_err="$hap_bin missing (sh scripts/deps.sh --test: haproxy)"; return 1; }
+	[ -x "$hap_bin" ] || { hap_err="$hap_bin missing (sh scripts/deps.sh build test: haproxy)"; return 1; }
 	command -v python3 >/dev/null 2>&1 || { hap_err="python3 missing (stats socket client)"; return 1; }
 	hap_os_user=
 	hap_os_group=

@@ -91,7 +91,7 @@ pg_setup() {
 	pg_wait=${PG_WAIT:-30}
 	for _ps_p in initdb pg_ctl pg_basebackup postgres psql; do
 		[ -x "$pg_bindir/$_ps_p" ] || {
-			pg_err="$pg_bindir/$_ps_p missing (sh scripts/deps.sh --test: postgresql-15)"
+			pg_err="$pg_bindir/$_ps_p missing (sh scripts/deps.sh build test: postgresql-15)"
 			return 1
 		}
 	done

@@ -29,7 +29,7 @@ for f in "$AUTHD_BIN" "$AUTHCTL_BIN"; do
 done
 [ -d "$root/tests/integration/node_modules/jose" ] || bail "node modules missing (make deps-test)"
 for c in mdb_stat mdb_dump oathtool openssl node curl; do
-	command -v $c >/dev/null || bail "$c is missing (sh scripts/deps.sh --test)"
+	command -v $c >/dev/null || bail "$c is missing (sh scripts/deps.sh build test)"
 done
 
 authd_dev_cert
