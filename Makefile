@@ -28,7 +28,7 @@ CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test run test test-unit test-asan test-integration bench fuzz clean install
+.PHONY: all deps deps-test run test test-unit test-asan test-integration bench fuzz clean install format-check
 all: $(BUILD)/bin/authd $(BUILD)/bin/authctl
 
 deps:
@@ -93,6 +93,12 @@ test: deps-test
 
 bench: deps-test all
 	@sh tests/bench/run.sh $(BUILD)
+
+# The C lines a change adds follow .clang-format (moved code and old lines are
+# left alone; see .clang-format). FORMAT_BASE: what the change is against.
+FORMAT_BASE ?= main
+format-check:
+	@sh scripts/format-check.sh $(FORMAT_BASE)
 
 install: all
 	install -d $(DESTDIR)/usr/local/sbin $(DESTDIR)/usr/local/share/authd
