@@ -154,6 +154,11 @@ $(BUILD)/tests/client-verify: tests/bench/client-verify.c $(BUILD)/client/libaut
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iclient/include -o $@ $^ $(LDFLAGS) $(LIBS)
 
+# Store-bound jobs under an Argon2id flood, one pool class vs two (make bench).
+$(BUILD)/tests/work-classes: tests/bench/work-classes.c $(BUILD)/libauthd-core.a $(BUILD)/libauthd-internal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS)
+
 $(BUILD)/examples/protect-page: examples/protect-page.c $(CLIENT_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iclient/include -o $@ $< $(LDFLAGS) -L$(BUILD)/client -lauthd-client \

@@ -1,9 +1,9 @@
 /* authd/http.c — the HTTP(S) server (http.h): N event-loop threads, each with
  * its own event_base, evhttp and SO_REUSEPORT listeners; one OpenSSL context;
  * request limits; the generic callback that builds struct http_req and routes
- * it; replies with security headers, metrics and the access log; loop_post and
- * the worker pool that bring slow work back onto the request's loop; graceful
- * start and stop.
+ * it; replies with security headers, metrics and the access log; loop_post that
+ * brings slow work back onto the request's loop; the worker pool's life cycle
+ * (the pool itself is authd/work.c); graceful start and stop.
  *
  * Lifetime invariant: a struct http_req lives from the generic callback until
  * exactly one http_reply* call. If the connection goes away first, the close
@@ -40,10 +40,10 @@
 
 #include "../lib/util.h"
 #include "authd.h"
-#include "fairq.h"
 #include "log.h"
 #include "metrics.h"
 #include "throttle.h"
+#include "work.h"
 
 #define LISTEN_BACKLOG 1024
 #define CC_SLOT CONF_MAX_LISTEN
@@ -88,12 +88,7 @@ struct http_server {
 	int port[CONF_MAX_LISTEN + 1];
 	int nloops;
 	struct loop *loops;
-	int nworkers;
-	pthread_t *workers;
-	pthread_mutex_t wmu;         /* guards fq and wstop */
-	pthread_cond_t wcv;
-	struct fairq *fq;            /* admission and round-robin order (fairq.h) */
-	int wstop;
+	struct work_pool *work;      /* the worker pool (work.h), stopped before the loops */
 	atomic_int conns;            /* open TLS connections (the max_connections cap) */
 	atomic_int inflight;         /* 1 (the server's own reference) + http_req not yet replied */
 	atomic_int stopping;
@@ -253,102 +248,27 @@ loop_post(void *loopp, void (*fn)(void *), void *arg)
 	event_active(l->post_ev, EV_READ, 0);
 }
 
-/* ---- worker pool --------------------------------------------------------- */
+/* ---- the worker pool (work.h), for requests ------------------------------ */
 
-/* Jobs are taken round-robin between sources (fairq.h). A job keeps its place
- * while it runs, so a source's places bound its running jobs too. */
-static void *
-worker_main(void *arg)
-{
-	struct http_server *s = arg;
-	struct fairq_job *j;
-
-	for (;;) {
-		void (*done)(void *);
-		void *jarg;
-		struct loop *l;
-
-		pthread_mutex_lock(&s->wmu);
-		while ((j = fairq_next(s->fq)) == NULL && !s->wstop)
-			pthread_cond_wait(&s->wcv, &s->wmu);
-		pthread_mutex_unlock(&s->wmu);
-		if (j == NULL)          /* stopping and drained */
-			break;
-		j->work(j->arg);
-		done = j->done;
-		jarg = j->arg;
-		l = j->loop;
-		pthread_mutex_lock(&s->wmu);
-		fairq_finish(s->fq, j);
-		pthread_mutex_unlock(&s->wmu);
-		loop_post(l, done, jarg);
-	}
-	return NULL;
-}
-
+/* The request-side names of work.h: a request's jobs are CPU-class jobs of its
+ * address group, and their done runs on the request's loop. */
 int
 http_work_admit(struct http_req *r, const char *account, struct http_slot **out)
 {
-	struct http_server *s = r->loop->srv;
-	struct fairq_job *j = NULL;
-	int rc;
-
-	*out = NULL;
-	pthread_mutex_lock(&s->wmu);
-	rc = s->wstop ? -1 : fairq_admit(s->fq, r->peer_prefix, account, &j);
-	pthread_mutex_unlock(&s->wmu);
-	switch (rc) {
-	case FAIRQ_OK:
-		j->loop = r->loop;
-		*out = (struct http_slot *)j;
-		return HTTP_WORK_OK;
-	case FAIRQ_SOURCE_FULL:
-		metrics_work_refused("source");
-		return HTTP_WORK_SOURCE_FULL;
-	case FAIRQ_ACCOUNT_FULL:
-		metrics_work_refused("account");
-		return HTTP_WORK_ACCOUNT_FULL;
-	case FAIRQ_FULL:
-		metrics_work_refused("total");
-		return HTTP_WORK_FULL;
-	default:
-		return HTTP_WORK_ERROR;
-	}
+	return work_admit(r->loop->srv->work, WORK_CPU, r->peer_prefix, account, loop_post, r->loop,
+	    (struct work_slot **)out);
 }
 
 int
 http_work_submit(struct http_slot *slot, void (*work)(void *), void (*done)(void *), void *arg)
 {
-	struct fairq_job *j = (struct fairq_job *)slot;
-	struct http_server *s = ((struct loop *)j->loop)->srv;
-
-	j->work = work;
-	j->done = done;
-	j->arg = arg;
-	pthread_mutex_lock(&s->wmu);
-	if (s->wstop) {
-		fairq_cancel(s->fq, j);
-		pthread_mutex_unlock(&s->wmu);
-		return -1;
-	}
-	fairq_submit(s->fq, j);
-	pthread_cond_signal(&s->wcv);
-	pthread_mutex_unlock(&s->wmu);
-	return 0;
+	return work_submit((struct work_slot *)slot, work, done, arg) == ST_OK ? 0 : -1;
 }
 
 void
 http_work_cancel(struct http_slot *slot)
 {
-	struct fairq_job *j = (struct fairq_job *)slot;
-	struct http_server *s;
-
-	if (j == NULL)
-		return;
-	s = ((struct loop *)j->loop)->srv;
-	pthread_mutex_lock(&s->wmu);
-	fairq_cancel(s->fq, j);
-	pthread_mutex_unlock(&s->wmu);
+	work_cancel((struct work_slot *)slot);
 }
 
 int
@@ -1547,6 +1467,7 @@ int
 http_start(struct authd *a)
 {
 	const struct conf *c = a->conf;
+	struct work_opts wo = { .threads = { 0 } };
 	struct http_server *s;
 	int i;
 
@@ -1559,8 +1480,6 @@ http_start(struct authd *a)
 		return -1;
 	s->a = a;
 	atomic_init(&s->inflight, 1);
-	pthread_mutex_init(&s->wmu, NULL);
-	pthread_cond_init(&s->wcv, NULL);
 	/* Behind a TLS proxy the browser still sees https, so cookies stay
 	 * Secure unless the issuer itself is plain http (loopback development). */
 	s->secure_cookies = c->tls || strncmp(c->issuer ? c->issuer : "", "http://", 7) != 0;
@@ -1579,13 +1498,7 @@ http_start(struct authd *a)
 		if (resolve_listen(s, i, c->listen[i]) != 0)
 			goto fail;
 	s->nloops = c->threads > 0 ? c->threads : ncpu();
-	s->nworkers = c->workers > 0 ? c->workers : ncpu();
-	s->fq = fairq_new(c->worker_queue_per_source > 0 ? (unsigned)c->worker_queue_per_source : 16,
-	                  c->worker_queue_per_account > 0 ? (unsigned)c->worker_queue_per_account : 4,
-	                  c->worker_queue_max > 0 ? (unsigned)c->worker_queue_max : 256);
-	if (s->fq == NULL ||
-	    (s->loops = calloc((size_t)s->nloops, sizeof(*s->loops))) == NULL ||
-	    (s->workers = calloc((size_t)s->nworkers, sizeof(*s->workers))) == NULL)
+	if ((s->loops = calloc((size_t)s->nloops, sizeof(*s->loops))) == NULL)
 		goto fail;
 	a->http = s;
 	for (i = 0; i < s->nloops; i++) {
@@ -1594,12 +1507,14 @@ http_start(struct authd *a)
 		if (loop_setup(s, &s->loops[i]) != 0)
 			goto fail;
 	}
-	for (i = 0; i < s->nworkers; i++) {
-		if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) {
-			s->nworkers = i;
-			goto fail;
-		}
-	}
+	wo.threads[WORK_CPU] = c->workers;
+	wo.per_source = c->worker_queue_per_source > 0 ? (unsigned)c->worker_queue_per_source : 0;
+	wo.per_account =
+	    c->worker_queue_per_account > 0 ? (unsigned)c->worker_queue_per_account : 0;
+	wo.total = c->worker_queue_max > 0 ? (unsigned)c->worker_queue_max : 0;
+	if (work_pool_start(&s->work, &wo) != ST_OK)
+		goto fail;
+	a->work = s->work;
 	for (i = 0; i < s->nloops; i++) {
 		if (pthread_create(&s->loops[i].thread, NULL, loop_main, &s->loops[i]) != 0)
 			goto fail;
@@ -1608,6 +1523,7 @@ http_start(struct authd *a)
 	return 0;
 fail:
 	a->http = NULL;
+	a->work = NULL;
 	server_free(s);
 	return -1;
 }
@@ -1658,12 +1574,10 @@ server_free(struct http_server *s)
 	struct post *p, *next;
 	int i, pending;
 
-	pthread_mutex_lock(&s->wmu);
-	s->wstop = 1;
-	pthread_cond_broadcast(&s->wcv);
-	pthread_mutex_unlock(&s->wmu);
-	for (i = 0; i < s->nworkers; i++)
-		pthread_join(s->workers[i], NULL);
+	/* Jobs still queued run now; their completions reach the loops, which
+	 * still run. Admissions from now on are refused (the pool lives on until
+	 * server_destroy, for requests that still hold it). */
+	work_pool_stop(s->work);
 	for (i = 0; s->loops != NULL && i < s->nloops; i++) {
 		struct loop *l = &s->loops[i];
 
@@ -1720,14 +1634,11 @@ server_destroy(struct http_server *s)
 		pthread_mutex_destroy(&l->mu);
 	}
 	free(s->loops);
-	free(s->workers);
-	fairq_free(s->fq);
+	work_pool_free(s->work);
 	if (s->ssl != NULL)
 		SSL_CTX_free(s->ssl);
 	if (s->cc_ssl != NULL)
 		SSL_CTX_free(s->cc_ssl);
-	pthread_mutex_destroy(&s->wmu);
-	pthread_cond_destroy(&s->wcv);
 	free(s);
 }
 
@@ -1751,5 +1662,6 @@ http_stop(struct authd *a)
 	for (waited = 0; waited < stop_grace_ms && atomic_load(&s->inflight) > 1; waited += 10)
 		sleep_ms(10);
 	a->http = NULL;
+	a->work = NULL;
 	server_free(s);
 }
