@@ -22,7 +22,7 @@ LDFLAGS += $(LDFLAGS_SAN) -pthread -Wl,-z,relro,-z,now
 LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 LIB_SRC   := $(wildcard lib/*.c)
-CORE_SRC  := $(filter-out authd/main.c authd/authctl.c,$(wildcard authd/*.c authd/oidc/*.c modules/*.c))
+CORE_SRC  := $(filter-out authd/main.c authd/authctl.c,$(wildcard authd/*.c authd/http/*.c authd/oidc/*.c modules/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)

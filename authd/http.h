@@ -1,6 +1,9 @@
 /* authd/http.h — the HTTP(S) server: N event-loop threads (libevent evhttp over
  * OpenSSL bufferevents, one SO_REUSEPORT listener each), request limits, routing,
  * responses, cookies, and the ways back onto a loop from other threads.
+ * Implemented in authd/http/: server.c (listeners, TLS, loops, start and stop),
+ * intake.c (request reading, limits, peer, language, routing, the request
+ * accessors) and reply.c (the reply, header and cookie calls, the access log).
  *
  * Threading rule: a struct http_req belongs to the loop thread that accepted it.
  * Handlers run on that thread and must not block (no Argon2, no fsync, no network).
