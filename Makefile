@@ -1,6 +1,7 @@
 # authd — build, run, test, bench. The README's two commands are `make run` and `make test`.
-# Sources are picked up by folder: a new file in lib/, authd/, authd/oidc/ or modules/
-# needs no Makefile change; a new unit test is tests/unit/test_NAME.c.
+# Sources are picked up by folder: a new file in lib/, authd/, authd/http/, authd/oidc/,
+# authd/authctl/ or modules/ needs no Makefile change; a new unit test is
+# tests/unit/test_NAME.c.
 
 CC      ?= gcc
 BUILD   ?= build
@@ -22,7 +23,8 @@ LDFLAGS += $(LDFLAGS_SAN) -pthread -Wl,-z,relro,-z,now
 LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 LIB_SRC   := $(wildcard lib/*.c)
-CORE_SRC  := $(filter-out authd/main.c authd/authctl.c,$(wildcard authd/*.c authd/http/*.c authd/oidc/*.c modules/*.c))
+CORE_SRC  := $(filter-out authd/main.c,$(wildcard authd/*.c authd/http/*.c authd/oidc/*.c modules/*.c))
+AUTHCTL_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard authd/authctl/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -55,7 +57,7 @@ $(BUILD)/bin/authd: $(BUILD)/authd/main.o $(BUILD)/libauthd-core.a $(BUILD)/liba
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bin/authctl: $(BUILD)/authd/authctl.o $(BUILD)/libauthd-core.a $(BUILD)/libauthd-internal.a
+$(BUILD)/bin/authctl: $(AUTHCTL_OBJ) $(BUILD)/libauthd-core.a $(BUILD)/libauthd-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
