@@ -1,5 +1,6 @@
 /* authd/admin.h — what an administrative command needs, whoever declares it:
- * authctl's nouns (authd/authctl/) and any future admin API.
+ * authctl's own nouns (authd/authctl/) and the admin commands the methods
+ * declare (struct method_admin, modules/NAME_admin.c), and any future admin API.
  *
  * An admin command runs in its own process (authctl), opens the daemon's store
  * without a writer thread and makes each change in one durable transaction of
@@ -41,6 +42,27 @@ struct admin_ctx {
 	const char *lang; /* "zh-TW" or "en", for messages shared with pages */
 	FILE *out, *err;  /* data; messages */
 };
+
+/* One admin command declared by a method: authctl NOUN VERB ARGS... (authctl
+ * has no per-method code). A method lists its commands in a table ended by an
+ * entry with a NULL verb (modules/method.h: struct authd_method.admin). */
+struct method_admin_cmd {
+	const char *verb; /* "reset" */
+	/* Runs the command: argv[0] is the verb, argv[1..argc-1] its arguments
+	 * (--help is answered before). Returns the exit status. */
+	int (*run)(struct admin_ctx *ctx, int argc, char **argv);
+};
+struct method_admin {
+	const char *noun;    /* "totp" */
+	const char *summary; /* its line in authctl --help, after two spaces */
+	const char *usage;   /* authctl NOUN --help, and after a usage error */
+	const struct method_admin_cmd *cmds;
+	/* The method's part of authctl init (e.g. a key file beside the config),
+	 * after the store is initialised; its exit status. NULL: none. */
+	int (*init)(struct admin_ctx *ctx);
+};
+/* authctl calls every method's fini (method.h) before it exits, whatever ran:
+ * what a command set up (a trust store, the TOTP key) is released there. */
 
 /* ---- messages ------------------------------------------------------------ */
 

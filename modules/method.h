@@ -103,6 +103,7 @@ struct proof {
 #define METHOD_STEP  2u
 
 struct account;
+struct method_admin;
 
 struct authd_method {
 	const char *name;          /* "password", "totp", "webauthn", "x509" */
@@ -150,6 +151,9 @@ struct authd_method {
 	 * it names as init would, but creates nothing and starts nothing; 0, or
 	 * -1 with the reason in err. NULL: nothing beyond the config parser. */
 	int (*check)(const struct conf *, char *err, size_t errsz);
+	/* The method's admin commands (authctl NOUN VERB ...) and its part of
+	 * authctl init (authd/admin.h), so authctl names no method. NULL: none. */
+	const struct method_admin *admin;
 };
 
 extern const struct authd_method *const authd_methods[];

@@ -1,10 +1,10 @@
 /* authd/authctl/init.c — authctl init: the store, the signing key ring and the
- * server secret when absent (safe to run again), and the TOTP key file beside
- * the config. */
+ * server secret when absent (safe to run again), then every method's part of
+ * it (struct method_admin.init, e.g. the TOTP key file beside the config). */
 #include <stdio.h>
 #include <string.h>
 
-#include "../../modules/totp.h"
+#include "../../modules/method.h"
 #include "../keys.h"
 #include "authctl.h"
 
@@ -44,8 +44,8 @@ int
 cmd_init(struct admin_ctx *c, int argc, char **argv)
 {
 	struct init_ctx x = { .c = c };
-	char err[512];
-	int rc, created = 0;
+	size_t i;
+	int rc;
 
 	if (argc != 0) {
 		admin_usage_error(c, usage_init, "init takes no arguments");
@@ -55,16 +55,14 @@ cmd_init(struct admin_ctx *c, int argc, char **argv)
 		return EXIT_REFUSED;
 	if ((rc = store_write_sync(c->store, init_cb, &x)) != STORE_OK)
 		return admin_store_failure(c, "init", rc);
-	/* The TOTP sealing key lives beside the config, never in the store. */
-	if (totp_init_err(&c->conf, err, sizeof(err), &created) != 0) {
-		admin_refuse(c, "init", err);
-		return EXIT_REFUSED;
+	/* What the methods keep outside the store (the TOTP sealing key beside
+	 * the config). */
+	for (i = 0; authd_methods[i] != NULL; i++) {
+		const struct method_admin *ma = authd_methods[i]->admin;
+
+		if (ma != NULL && ma->init != NULL && (rc = ma->init(c)) != 0)
+			return rc;
 	}
-	if (created)
-		fprintf(c->err,
-		    "authctl: created TOTP key file %s (mode 0600; back it up with the "
-		    "store)\n",
-		    c->conf.totp_key_file);
 	if (x.created_ring || x.created_secret)
 		fprintf(c->err, "authctl: initialised store %s\n", c->store_dir);
 	else

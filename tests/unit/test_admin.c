@@ -1,8 +1,11 @@
-/* tests/unit/test_admin.c — what every admin command shares (authd/admin.c):
- * option parsing, operator text and usernames are checked in one place; the
- * store opens only where it exists (unless init creates it); the person named
- * is looked up in the caller's transaction; the audit record names who acted;
- * messages go to the context's streams, byte for byte what authctl prints. */
+/* tests/unit/test_admin.c — what every admin command shares (authd/admin.c) and
+ * the admin commands the methods declare (struct method_admin): the tables are
+ * well formed and never take a noun of authctl's own; option parsing, operator
+ * text and usernames are checked in one place; the store opens only where it
+ * exists (unless init creates it); the person named is looked up in the
+ * caller's transaction; the audit record names who acted; and a method's
+ * command runs through its table with the context's store, config and output
+ * streams (what authctl prints, byte for byte). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +14,7 @@
 #include <cmocka.h>
 
 #include "../../authd/admin.h"
+#include "../../modules/method.h"
 #include "fixture.h"
 
 struct fx {
@@ -53,7 +57,11 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
+	size_t i;
 
+	for (i = 0; authd_methods[i] != NULL; i++)
+		if (authd_methods[i]->fini != NULL)
+			authd_methods[i]->fini();
 	admin_close(&f->ctx);
 	fclose(f->ctx.out);
 	fclose(f->ctx.err);
@@ -91,6 +99,79 @@ expect(struct fx *f, const char *want_out, const char *want_err)
 		assert_string_equal(err, want_err);
 	free(out);
 	free(err);
+}
+
+static const struct method_admin *
+admin_of(const char *noun)
+{
+	size_t i;
+
+	for (i = 0; authd_methods[i] != NULL; i++)
+		if (authd_methods[i]->admin != NULL &&
+		    strcmp(authd_methods[i]->admin->noun, noun) == 0)
+			return authd_methods[i]->admin;
+	return NULL;
+}
+
+/* Runs NOUN VERB ARGS through the method's table, as authctl does. */
+static int
+run(struct fx *f, const char *noun, int argc, char **argv)
+{
+	const struct method_admin *ma = admin_of(noun);
+	const struct method_admin_cmd *c;
+
+	assert_non_null(ma);
+	for (c = ma->cmds; c->verb != NULL; c++)
+		if (strcmp(c->verb, argv[0]) == 0)
+			return c->run(&f->ctx, argc, argv);
+	fail_msg("no verb %s %s", noun, argv[0]);
+	return -1;
+}
+
+static void
+test_method_tables(void **state)
+{
+	static const char *const own[] = { "init", "user", "client", "key", "audit", NULL };
+	size_t i, j, k, n = 0;
+
+	(void)state;
+	for (i = 0; authd_methods[i] != NULL; i++) {
+		const struct method_admin *ma = authd_methods[i]->admin;
+		char prefix[64];
+		const char *p;
+
+		if (ma == NULL)
+			continue;
+		n++;
+		assert_non_null(ma->noun);
+		for (k = 0; own[k] != NULL; k++)
+			assert_string_not_equal(ma->noun, own[k]);
+		for (j = 0; j < i; j++)
+			if (authd_methods[j]->admin != NULL)
+				assert_string_not_equal(ma->noun, authd_methods[j]->admin->noun);
+		/* authctl --help's line starts with the noun and lists the verbs. */
+		assert_int_equal(strncmp(ma->summary, ma->noun, strlen(ma->noun)), 0);
+		snprintf(prefix, sizeof(prefix), "usage: authctl [-c FILE] %s ", ma->noun);
+		assert_int_equal(strncmp(ma->usage, prefix, strlen(prefix)), 0);
+		assert_non_null(ma->cmds);
+		assert_non_null(ma->cmds[0].verb);
+		p = ma->summary + strlen(ma->noun) + 1;
+		for (j = 0; ma->cmds[j].verb != NULL; j++) {
+			size_t vl = strlen(ma->cmds[j].verb);
+
+			assert_non_null(ma->cmds[j].run);
+			for (k = 0; k < j; k++)
+				assert_string_not_equal(ma->cmds[j].verb, ma->cmds[k].verb);
+			assert_int_equal(strncmp(p, ma->cmds[j].verb, vl), 0);
+			p += vl;
+			assert_true(*p == '|' || *p == ' ');
+			p++;
+		}
+	}
+	assert_int_equal(n, 3); /* totp, webauthn, x509 */
+	assert_non_null(admin_of("totp"));
+	assert_non_null(admin_of("webauthn"));
+	assert_non_null(admin_of("x509"));
 }
 
 static void
@@ -211,12 +292,70 @@ test_store_lookup_and_audit(void **state)
 	free(rec);
 }
 
+/* A method's command through its table: the store, config and streams of the
+ * context; what it prints is what authctl printed before the move. */
+static void
+test_method_commands(void **state)
+{
+	struct fx *f = *state;
+	char *status[] = { "status", "alice" }, *nobody[] = { "status", "nobody" };
+	char *reset[] = { "reset", "alice" }, *noname[] = { "status" };
+	char *x509_list[] = { "list", "alice" }, *wa_list[] = { "list", "alice" };
+	char *wa_rm[] = { "remove", "alice", "not/base64!" };
+	char *bad[] = { "status", "bad name" };
+
+	assert_int_equal(admin_open_store(&f->ctx, 1), 0);
+	assert_int_equal(fx_user_create(f->ctx.store, "alice", NULL, NULL, NULL), ST_OK);
+	/* The commands open the store themselves. */
+	store_close(f->ctx.store);
+	f->ctx.store = NULL;
+
+	assert_int_equal(run(f, "totp", 2, status), 0);
+	expect(f, "{\"totp\":\"none\",\"recovery_codes_left\":0,\"username\":\"alice\"}\n", "");
+	store_close(f->ctx.store);
+	f->ctx.store = NULL;
+	assert_int_equal(run(f, "totp", 2, nobody), ADMIN_EXIT_REFUSED);
+	expect(f, "", "authctl: no such user: nobody\n");
+	store_close(f->ctx.store);
+	f->ctx.store = NULL;
+	assert_int_equal(run(f, "totp", 2, reset), ADMIN_EXIT_REFUSED);
+	expect(f, "", "authctl: alice has no TOTP; nothing to reset\n");
+	store_close(f->ctx.store);
+	f->ctx.store = NULL;
+	assert_int_equal(run(f, "totp", 1, noname), ADMIN_EXIT_USAGE);
+	{
+		char *out, *err;
+
+		const char *want = "authctl: totp status needs a NAME\n"
+		                   "usage: authctl [-c FILE] totp enrol NAME";
+
+		take(f, &out, &err);
+		assert_int_equal(strncmp(err, want, strlen(want)), 0);
+		free(out);
+		free(err);
+	}
+	assert_int_equal(run(f, "totp", 2, bad), ADMIN_EXIT_REFUSED);
+	expect(f, "", "authctl: invalid username (1-64 of A-Z a-z 0-9 . _ @ -): bad name\n");
+	assert_int_equal(run(f, "x509", 2, x509_list), 0);
+	expect(f, "[]\n", "");
+	store_close(f->ctx.store);
+	f->ctx.store = NULL;
+	assert_int_equal(run(f, "webauthn", 2, wa_list), 0);
+	expect(f, "", "");
+	store_close(f->ctx.store);
+	f->ctx.store = NULL;
+	assert_int_equal(run(f, "webauthn", 3, wa_rm), ADMIN_EXIT_REFUSED);
+	expect(f, "", "authctl: invalid CRED_ID (the ref shown by webauthn list): not/base64!\n");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_method_tables),
 		cmocka_unit_test_setup_teardown(test_options_and_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_lookup_and_audit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_method_commands, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,17 +1,18 @@
-/* authd/authctl/webauthn.c — authctl webauthn list|remove: what an
- * administrator needs to see of a person's security keys and passkeys, and what
- * each counts as under the trust configuration in force; taking a lost key out
- * of use at once (the person is told on /account and can register a new one). */
+/* modules/webauthn_admin.c — the security keys' and passkeys' admin commands
+ * (authctl webauthn list|remove, declared in method_webauthn.admin): what an
+ * administrator needs to see of a person's keys, and what each counts as under
+ * the trust configuration in force; taking a lost key out of use at once (the
+ * person is told on /account and can register a new one there). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "../../modules/webauthn.h"
-#include "../../modules/webauthn_trust.h"
-#include "../policy.h"
-#include "authctl.h"
+#include "../authd/admin.h"
+#include "../authd/policy.h"
+#include "webauthn.h"
+#include "webauthn_trust.h"
 
-const char usage_webauthn[] =
+static const char usage[] =
     "usage: authctl [-c FILE] webauthn list NAME\n"
     "       authctl [-c FILE] webauthn remove NAME CRED_ID\n"
     "  list prints one JSON line per security key or passkey of NAME (its CRED_ID\n"
@@ -109,24 +110,16 @@ wa_cmd(struct admin_ctx *c, int argc, char **argv)
 	struct wa_ctx x = { .c = c };
 	int rm, want, rc;
 
-	if (argc < 1 || (strcmp(argv[0], "list") != 0 && strcmp(argv[0], "remove") != 0)) {
-		if (argc < 1)
-			admin_usage_error(c, usage_webauthn, "webauthn: which action?");
-		else
-			admin_usage_error(
-			    c, usage_webauthn, "webauthn: unknown action '%s'", argv[0]);
-		return EXIT_USAGE;
-	}
 	rm = strcmp(argv[0], "remove") == 0;
 	want = rm ? 3 : 2;
 	if (argc != want || argv[1][0] == '-' || (rm && argv[2][0] == '-')) {
-		admin_usage_error(c, usage_webauthn,
+		admin_usage_error(c, usage,
 		    rm ? "webauthn remove needs NAME and CRED_ID" : "webauthn list needs a NAME");
-		return EXIT_USAGE;
+		return ADMIN_EXIT_USAGE;
 	}
 	x.u.name = argv[1];
 	if (!admin_username_ok(c, x.u.name))
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	if (rm) {
 		/* The ref from list (43 characters), or the credential id itself. */
 		if (strlen(argv[2]) == WA_REF_LEN)
@@ -134,18 +127,18 @@ wa_cmd(struct admin_ctx *c, int argc, char **argv)
 		else if (webauthn_cred_ref(argv[2], x.ref) != 0) {
 			admin_refuse(
 			    c, "invalid CRED_ID (the ref shown by webauthn list)", argv[2]);
-			return EXIT_REFUSED;
+			return ADMIN_EXIT_REFUSED;
 		}
 	}
 	if (admin_open_store(c, 0) != 0)
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	{
 		/* Hardware or passkey depends on [webauthn]'s trust keys, as in authd. */
 		char err[512];
 
 		if (webauthn_configure(&c->conf, err, sizeof(err)) != 0) {
 			admin_refuse(c, "[webauthn] is not usable", err);
-			return EXIT_REFUSED;
+			return ADMIN_EXIT_REFUSED;
 		}
 	}
 	if (rm) {
@@ -161,12 +154,12 @@ wa_cmd(struct admin_ctx *c, int argc, char **argv)
 		}
 		if (x.u.no_user) {
 			admin_refuse(c, "no such user", x.u.name);
-			return EXIT_REFUSED;
+			return ADMIN_EXIT_REFUSED;
 		}
 		if (rc == ST_NOTFOUND || rc == ST_INVALID) {
 			admin_refuse(
 			    c, "no such security key for this user (see webauthn list)", argv[2]);
-			return EXIT_REFUSED;
+			return ADMIN_EXIT_REFUSED;
 		}
 		return admin_store_failure(c, "webauthn remove", rc);
 	} else {
@@ -181,7 +174,7 @@ wa_cmd(struct admin_ctx *c, int argc, char **argv)
 		store_read_end(t);
 		if (rc == ST_NOTFOUND) {
 			admin_refuse(c, "no such user", x.u.name);
-			return EXIT_REFUSED;
+			return ADMIN_EXIT_REFUSED;
 		}
 		if (rc != ST_OK || list == NULL) {
 			json_decref(u);
@@ -189,18 +182,33 @@ wa_cmd(struct admin_ctx *c, int argc, char **argv)
 		}
 		rc = wa_list_print(c, json_string_value(json_object_get(u, "username")), list) == 0
 		    ? 0
-		    : EXIT_REFUSED;
+		    : ADMIN_EXIT_REFUSED;
 		json_decref(list);
 		json_decref(u);
 		return rc;
 	}
 }
 
-int
-cmd_webauthn(struct admin_ctx *c, int argc, char **argv)
+/* authctl webauthn list|remove NAME [CRED_ID]: argv[0] is the verb (authctl
+ * checked it). */
+static int
+webauthn_admin_run(struct admin_ctx *c, int argc, char **argv)
 {
 	int rc = wa_cmd(c, argc, argv);
 
 	webauthn_fini();
 	return rc;
 }
+
+static const struct method_admin_cmd cmds[] = {
+	{ "list", webauthn_admin_run },
+	{ "remove", webauthn_admin_run },
+	{ NULL, NULL },
+};
+
+const struct method_admin webauthn_admin = {
+	.noun = "webauthn",
+	.summary = "webauthn list|remove       security keys and passkeys of a user",
+	.usage = usage,
+	.cmds = cmds,
+};

@@ -1,15 +1,16 @@
-/* authd/authctl/x509.c — authctl x509 bind|unbind|list: the help desk links a
- * citizen certificate (自然人憑證) card to an account after checking it as a
- * sign-in would (chain, validity, key usage, policy, revocation), unlinks every
- * card of an account, or lists them (the full national ID is never shown). */
+/* modules/x509_admin.c — the citizen certificate's admin commands (authctl
+ * x509 bind|unbind|list, declared in method_x509.admin): the help desk links a
+ * card to an account after checking its certificate as a sign-in would (chain,
+ * validity, key usage, policy, revocation), unlinks every card of an account, or
+ * lists them (the full national ID is never shown). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../modules/x509.h"
-#include "authctl.h"
+#include "../authd/admin.h"
+#include "x509.h"
 
-const char usage_x509[] =
+static const char usage[] =
     "usage: authctl [-c FILE] x509 bind NAME CERT.pem\n"
     "       authctl [-c FILE] x509 unbind NAME\n"
     "       authctl [-c FILE] x509 list NAME\n"
@@ -93,13 +94,13 @@ x509_bind_cmd(struct admin_ctx *c, struct x509_ctx *x, const char *path)
 	if (x509_setup(&c->conf, err, sizeof(err)) != 0 || !x509_enabled()) {
 		admin_refuse(c, "citizen certificates are not set up",
 		    err[0] ? err : "[x509] enabled = false");
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	}
 	if ((fp = fopen(path, "r")) == NULL || (pem = calloc(1, X509_PEM_MAX + 1)) == NULL) {
 		if (fp != NULL)
 			fclose(fp);
 		admin_refuse(c, "cannot read the certificate", path);
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	}
 	n = fread(pem, 1, X509_PEM_MAX, fp);
 	fclose(fp);
@@ -107,7 +108,7 @@ x509_bind_cmd(struct admin_ctx *c, struct x509_ctx *x, const char *path)
 	free(pem);
 	if (cert == NULL) {
 		admin_refuse(c, "not a PEM certificate", path);
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	}
 	e = x509_validate_why(cert, 1, &unknown, why, sizeof(why));
 	if (unknown)
@@ -128,37 +129,33 @@ x509_bind_cmd(struct admin_ctx *c, struct x509_ctx *x, const char *path)
 		} else {
 			admin_refuse(c, "certificate refused", x509_strerror(e));
 		}
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	}
 	return 0;
 }
 
-int
-cmd_x509(struct admin_ctx *c, int argc, char **argv)
+/* authctl x509 bind|unbind|list NAME [CERT.pem]: argv[0] is the verb (authctl
+ * checked it). */
+static int
+x509_admin_run(struct admin_ctx *c, int argc, char **argv)
 {
 	struct x509_ctx x = { .c = c };
 	const char *verb;
 	int rc, want = 2;
 
-	if (argc < 1 || (strcmp(argv[0], "bind") != 0 && strcmp(argv[0], "unbind") != 0 &&
-	    strcmp(argv[0], "list") != 0)) {
-		admin_usage_error(
-		    c, usage_x509, argc < 1 ? "x509: which action?" : "x509: unknown action");
-		return EXIT_USAGE;
-	}
 	verb = argv[0];
 	x.bind = strcmp(verb, "bind") == 0;
 	if (x.bind)
 		want = 3;
 	if (argc != want) {
-		admin_usage_error(c, usage_x509, "x509 %s: wrong number of arguments", verb);
-		return EXIT_USAGE;
+		admin_usage_error(c, usage, "x509 %s: wrong number of arguments", verb);
+		return ADMIN_EXIT_USAGE;
 	}
 	x.u.name = argv[1];
 	if (!admin_username_ok(c, x.u.name))
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	if (admin_open_store(c, 0) != 0)
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	if (x.bind && (rc = x509_bind_cmd(c, &x, argv[2])) != 0) {
 		json_decref(x.rev_unknown);
 		return rc;
@@ -175,11 +172,11 @@ cmd_x509(struct admin_ctx *c, int argc, char **argv)
 		store_read_end(t);
 		if (rc == ST_NOTFOUND) {
 			admin_refuse(c, "no such user", x.u.name);
-			return EXIT_REFUSED;
+			return ADMIN_EXIT_REFUSED;
 		}
 		if (rc != ST_OK)
 			return admin_store_failure(c, "x509 list", rc);
-		rc = admin_print_json(c, l) == 0 ? 0 : EXIT_REFUSED;
+		rc = admin_print_json(c, l) == 0 ? 0 : ADMIN_EXIT_REFUSED;
 		json_decref(l);
 		return rc;
 	}
@@ -198,16 +195,30 @@ cmd_x509(struct admin_ctx *c, int argc, char **argv)
 	}
 	if (x.u.no_user) {
 		admin_refuse(c, "no such user", x.u.name);
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	}
 	if (x.exists) {
 		admin_refuse(c, "this card is linked to another account (unbind it there first)",
 		    x.id.cred_id);
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	}
 	if (rc == ST_NOTFOUND) {
 		admin_refuse(c, "no citizen certificate is linked to", x.u.name);
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	}
 	return admin_store_failure(c, "x509", rc);
 }
+
+static const struct method_admin_cmd cmds[] = {
+	{ "bind", x509_admin_run },
+	{ "unbind", x509_admin_run },
+	{ "list", x509_admin_run },
+	{ NULL, NULL },
+};
+
+const struct method_admin x509_admin = {
+	.noun = "x509",
+	.summary = "x509 bind|unbind|list      citizen certificate (自然人憑證) cards of a user",
+	.usage = usage,
+	.cmds = cmds,
+};

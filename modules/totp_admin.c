@@ -1,18 +1,19 @@
-/* authd/authctl/totp.c — authctl totp enrol|reset|status: the help desk enrols
- * a person at the counter (URI and QR code on stdout, one code read back, ten
- * recovery codes shown once) or resets a lost phone; the person is told on
- * /account. */
+/* modules/totp_admin.c — the TOTP method's admin commands (authctl totp
+ * enrol|reset|status, declared in method_totp.admin) and its part of authctl
+ * init (the sealing key file beside the config). The help desk enrols a person
+ * at the counter (URI and QR code on stdout, one code read back, ten recovery
+ * codes shown once) or resets a lost phone; the person is told on /account. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../../lib/util.h"
-#include "../../modules/totp.h"
-#include "authctl.h"
+#include "../authd/admin.h"
+#include "../lib/util.h"
+#include "totp.h"
 
-const char usage_totp[] =
+static const char usage[] =
     "usage: authctl [-c FILE] totp enrol NAME [--code-stdin]\n"
     "       authctl [-c FILE] totp reset NAME\n"
     "       authctl [-c FILE] totp status NAME\n"
@@ -145,25 +146,25 @@ totp_write_failure(struct admin_ctx *c, struct totp_ctx *x, const char *verb, in
 {
 	if (x->u.no_user) {
 		admin_refuse(c, "no such user", x->u.name);
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	}
 	if (rc == ST_EXISTS) {
 		fprintf(c->err,
 		    "authctl: %s already has an active TOTP; to replace it run: "
 		    "authctl -c %s totp reset %s\n",
 		    x->u.name, c->config_path, x->u.name);
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	}
 	if (rc == ST_NOTFOUND && strcmp(verb, "reset") == 0) {
 		fprintf(c->err, "authctl: %s has no TOTP; nothing to reset\n", x->u.name);
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	}
 	if (rc == ST_NOTFOUND) {
 		fprintf(c->err,
 		    "authctl: the enrolment of %s is gone (reset meanwhile?); "
 		    "run totp enrol again\n",
 		    x->u.name);
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	}
 	return admin_store_failure(c, verb, rc);
 }
@@ -178,7 +179,7 @@ totp_enrol_cmd(struct admin_ctx *c, struct totp_ctx *x, int code_stdin)
 
 	if (totp_init_err(&c->conf, err, sizeof(err), NULL) != 0) {
 		admin_refuse(c, "TOTP unavailable", err);
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	}
 	rc = store_write_sync(c->store, totp_begin_cb, x);
 	if (rc != ST_OK)
@@ -198,7 +199,7 @@ totp_enrol_cmd(struct admin_ctx *c, struct totp_ctx *x, int code_stdin)
 		    "app, then type the code it shows.\n");
 	if (read_code(c, x->code, !code_stdin) != 0) {
 		fprintf(c->err, "authctl: TOTP of %s not activated (still pending)\n", x->u.name);
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	}
 	rc = store_write_sync(c->store, totp_finish_cb, x);
 	wipe(x->code, sizeof(x->code));
@@ -207,7 +208,7 @@ totp_enrol_cmd(struct admin_ctx *c, struct totp_ctx *x, int code_stdin)
 		    "authctl: code refused: not valid for this secret now (check the "
 		    "phone's clock); TOTP of %s not activated\n",
 		    x->u.name);
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	}
 	if (rc != ST_OK)
 		return totp_write_failure(c, x, "enrol", rc);
@@ -221,45 +222,37 @@ totp_enrol_cmd(struct admin_ctx *c, struct totp_ctx *x, int code_stdin)
 	return 0;
 }
 
-int
-cmd_totp(struct admin_ctx *c, int argc, char **argv)
+/* authctl totp enrol|reset|status NAME: argv[0] is the verb (authctl checked it). */
+static int
+totp_admin_run(struct admin_ctx *c, int argc, char **argv)
 {
 	struct totp_ctx x = { .c = c };
 	const char *verb;
 	int i, code_stdin = 0, rc;
 
-	if (argc < 1 || (strcmp(argv[0], "enrol") != 0 && strcmp(argv[0], "reset") != 0 &&
-	    strcmp(argv[0], "status") != 0)) {
-		if (argc < 1)
-			admin_usage_error(c, usage_totp, "totp: which action?");
-		else
-			admin_usage_error(c, usage_totp, "totp: unknown action '%s'", argv[0]);
-		return EXIT_USAGE;
-	}
 	verb = argv[0];
 	for (i = 1; i < argc; i++) {
 		if (strcmp(verb, "enrol") == 0 && strcmp(argv[i], "--code-stdin") == 0) {
 			code_stdin = 1;
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			admin_usage_error(
-			    c, usage_totp, "totp %s: unknown option '%s'", verb, argv[i]);
-			return EXIT_USAGE;
+			admin_usage_error(c, usage, "totp %s: unknown option '%s'", verb, argv[i]);
+			return ADMIN_EXIT_USAGE;
 		} else if (x.u.name == NULL) {
 			x.u.name = argv[i];
 		} else {
 			admin_usage_error(
-			    c, usage_totp, "totp %s: unexpected argument '%s'", verb, argv[i]);
-			return EXIT_USAGE;
+			    c, usage, "totp %s: unexpected argument '%s'", verb, argv[i]);
+			return ADMIN_EXIT_USAGE;
 		}
 	}
 	if (x.u.name == NULL) {
-		admin_usage_error(c, usage_totp, "totp %s needs a NAME", verb);
-		return EXIT_USAGE;
+		admin_usage_error(c, usage, "totp %s needs a NAME", verb);
+		return ADMIN_EXIT_USAGE;
 	}
 	if (!admin_username_ok(c, x.u.name))
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	if (admin_open_store(c, 0) != 0)
-		return EXIT_REFUSED;
+		return ADMIN_EXIT_REFUSED;
 	if (strcmp(verb, "enrol") == 0) {
 		rc = totp_enrol_cmd(c, &x, code_stdin);
 	} else if (strcmp(verb, "reset") == 0) {
@@ -285,17 +278,51 @@ cmd_totp(struct admin_ctx *c, int argc, char **argv)
 		store_read_end(t);
 		if (rc == ST_NOTFOUND) {
 			admin_refuse(c, "no such user", x.u.name);
-			return EXIT_REFUSED;
+			return ADMIN_EXIT_REFUSED;
 		}
 		if (rc != ST_OK || st == NULL) {
 			json_decref(u);
 			return admin_store_failure(c, "totp status", rc != ST_OK ? rc : ST_IO);
 		}
 		json_object_set(st, "username", json_object_get(u, "username"));
-		rc = admin_print_json(c, st) == 0 ? 0 : EXIT_REFUSED;
+		rc = admin_print_json(c, st) == 0 ? 0 : ADMIN_EXIT_REFUSED;
 		json_decref(st);
 		json_decref(u);
 	}
 	wipe(&x, sizeof(x));
 	return rc;
 }
+
+/* authctl init: the TOTP sealing key lives beside the config, never in the store. */
+static int
+totp_admin_init(struct admin_ctx *c)
+{
+	char err[512];
+	int created = 0;
+
+	if (totp_init_err(&c->conf, err, sizeof(err), &created) != 0) {
+		admin_refuse(c, "init", err);
+		return ADMIN_EXIT_REFUSED;
+	}
+	if (created)
+		fprintf(c->err,
+		    "authctl: created TOTP key file %s (mode 0600; back it up with the "
+		    "store)\n",
+		    c->conf.totp_key_file);
+	return 0;
+}
+
+static const struct method_admin_cmd cmds[] = {
+	{ "enrol", totp_admin_run },
+	{ "reset", totp_admin_run },
+	{ "status", totp_admin_run },
+	{ NULL, NULL },
+};
+
+const struct method_admin totp_admin = {
+	.noun = "totp",
+	.summary = "totp enrol|reset|status   two-step verification (TOTP) of a user",
+	.usage = usage,
+	.cmds = cmds,
+	.init = totp_admin_init,
+};
