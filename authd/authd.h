@@ -11,12 +11,16 @@
 
 struct keyring;
 struct http_server;
+struct work_pool;
 
 struct authd {
 	struct conf *conf;
 	struct store *store;
 	struct keyring *keys;        /* signing keys (keys.h), reloaded when T_META changes */
 	struct http_server *http;    /* owned by http.c */
+	/* The worker pool (work.h): started by http_start, refused to new jobs
+	 * and cleared by http_stop. A request's handlers reach it through http.h. */
+	struct work_pool *work;
 	atomic_int stopping;         /* set on SIGTERM/SIGINT */
 	uint8_t secret_key[32];      /* keyed hash for client secrets (from T_META "secret") */
 };

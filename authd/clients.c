@@ -1,6 +1,8 @@
 /* authd/clients.c — registered applications: the shape a client record must have
- * (client_validate), lookup, and client secrets (generated, stored only as a keyed
- * hash, checked in constant time).
+ * (client_validate), the rules of a registration by an administrator (defaults,
+ * bounded text, a public JWKS, the secret provisioned or dropped: one place for
+ * authctl and any admin API), lookup, and client secrets (generated, stored only
+ * as a keyed hash, checked in constant time).
  *
  * Secrets are 256 random bits, so a keyed HMAC-SHA-256 is enough: there is nothing
  * for a slow password hash to protect that brute force could find. The key is the
@@ -11,8 +13,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../lib/jose.h"
 #include "../lib/util.h"
+#include "admin.h"
 #include "clients.h"
+#include "keys.h"
 
 #define CLIENT_ID_MAX    64
 #define URI_MAX          2048
@@ -423,4 +428,129 @@ client_has(const json_t *client, const char *member, const char *s)
 		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
 			return 1;
 	return 0;
+}
+
+/* ---- registration ---------------------------------------------------------- */
+
+/* Members an administrator may give (an import entry); the rest are the store's. */
+static const char *const input_members[] = { "client_id", "name", "name_en", "redirect_uris",
+	"post_logout_redirect_uris", "grant_types", "scopes", "token_endpoint_auth_method", "jwks",
+	"min_aal", "backchannel_logout_uri", "audience", "id_token_signed_response_alg", "disabled",
+	"require_pkce", "host", NULL };
+
+json_t *
+client_defaults(const char *id)
+{
+	return json_pack("{s:s, s:s, s:[], s:[], s:[ss], s:[sss], s:s, s:i, s:b}",
+	    "client_id", id, "name", id, "redirect_uris", "post_logout_redirect_uris",
+	    "grant_types", "authorization_code", "refresh_token",
+	    "scopes", "openid", "profile", "email",
+	    "token_endpoint_auth_method", "client_secret_basic", "min_aal", 1, "disabled", 0);
+}
+
+int
+client_input_member_ok(const char *name)
+{
+	return name != NULL && in_list(input_members, name);
+}
+
+int
+client_auth_uses_secret(const char *m)
+{
+	return m != NULL && (strcmp(m, "client_secret_basic") == 0 ||
+	    strcmp(m, "client_secret_post") == 0);
+}
+
+/* Checks a client's public JWKS: bounded, every key usable by jose, and no
+ * private key material (an operator handing over the app's private key by
+ * mistake must not have it stored). */
+static int
+jwks_check(const json_t *jwks, char *err, size_t errsz)
+{
+	const json_t *keys = json_object_get(jwks, "keys"), *k;
+	struct jose_keyset *ks;
+	size_t i, n;
+
+	if (!json_is_array(keys) || json_array_size(keys) == 0 || json_array_size(keys) > 16) {
+		snprintf(err, errsz, "jwks must be {\"keys\":[1..16 keys]}");
+		return -1;
+	}
+	json_array_foreach(keys, i, k) {
+		if (json_object_get(k, "d") != NULL || json_object_get(k, "p") != NULL) {
+			snprintf(err, errsz, "jwks key %zu holds private key material; give the public JWKS", i);
+			return -1;
+		}
+	}
+	if ((ks = jose_keyset_from_jwks(jwks)) == NULL) {
+		snprintf(err, errsz, "jwks cannot be read");
+		return -1;
+	}
+	n = jose_keyset_count(ks);
+	jose_keyset_free(ks);
+	if (n != json_array_size(keys)) {
+		snprintf(err, errsz, "jwks has keys that are not ES256, RS256 or EdDSA signing keys");
+		return -1;
+	}
+	return 0;
+}
+
+/* client_validate already refuses a private_key_jwt client without keys and an
+ * id_token_signed_response_alg other than ES256, RS256 or EdDSA. */
+int
+client_register_check(const json_t *rec, char *err, size_t errsz)
+{
+	const char *text[] = { "client_id", "name", "name_en", "audience" };
+	const json_t *jwks = json_object_get(rec, "jwks");
+	size_t i;
+
+	for (i = 0; i < sizeof(text) / sizeof(text[0]); i++) {
+		const json_t *v = json_object_get(rec, text[i]);
+		if (v != NULL && (!json_is_string(v) || !admin_text_ok(json_string_value(v)))) {
+			snprintf(
+			    err, errsz, "%s must be 1-%d bytes of text", text[i], ADMIN_FIELD_MAX);
+			return -1;
+		}
+	}
+	if (client_validate(rec, err, errsz) != 0)
+		return -1;
+	if (jwks != NULL && jwks_check(jwks, err, errsz) != 0)
+		return -1;
+	return 0;
+}
+
+int
+client_secret_provision(
+    struct store_txn *t, json_t *rec, char secret[CLIENT_SECRET_LEN + 1], int *made, int *need_init)
+{
+	const char *m = json_string_value(json_object_get(rec, "token_endpoint_auth_method"));
+	uint8_t key[32];
+	char hash[65];
+	int rc;
+
+	*made = 0;
+	if (!client_auth_uses_secret(m)) {
+		json_object_del(rec, "secret_hash");
+		return ST_OK;
+	}
+	if (json_is_string(json_object_get(rec, "secret_hash")))
+		return ST_OK;
+	if ((rc = keys_secret_load(t, key)) != ST_OK) {
+		*need_init = rc == ST_NOTFOUND;
+		return rc;
+	}
+	rc = client_secret_new(key, secret, hash) == 0 ? ST_OK : ST_IO;
+	wipe(key, sizeof(key));
+	if (rc == ST_OK && json_object_set_new(rec, "secret_hash", json_string(hash)) != 0)
+		rc = ST_IO;
+	*made = rc == ST_OK;
+	return rc;
+}
+
+void
+client_after_update(json_t *rec, int method_set, int jwks_set)
+{
+	const char *m = json_string_value(json_object_get(rec, "token_endpoint_auth_method"));
+
+	if (method_set && !jwks_set && (m == NULL || strcmp(m, "private_key_jwt") != 0))
+		json_object_del(rec, "jwks");
 }

@@ -1,5 +1,5 @@
 /* authd/fairq.h — the worker pool's admission and order (no threads, no locks:
- * http.c holds its mutex around every call).
+ * work.c holds its mutex around every call).
  *
  * A job is admitted for a source (the client's address prefix) and optionally
  * an account before it is queued, and holds its place from admission until it
@@ -22,7 +22,11 @@ struct fairq_job {
 	void (*work)(void *);
 	void (*done)(void *);
 	void *arg;
-	void *loop;                 /* where done runs (http.c) */
+	/* where done runs: post(poster, done, arg), or on the worker when post is
+	 * NULL; owner: the work.c class the job belongs to (work.c) */
+	void (*post)(void *poster, void (*fn)(void *), void *arg);
+	void *poster;
+	void *owner;
 	/* the queue's own */
 	struct fairq_src *src;
 	struct fairq_acct *acct;
@@ -45,7 +49,7 @@ void fairq_free(struct fairq *q);
 /* Takes a place for source (required) and account (NULL: none). Keys longer
  * than 127 bytes are cut (callers' keys are far shorter). */
 int fairq_admit(struct fairq *q, const char *source, const char *account, struct fairq_job **out);
-/* Queues an admitted job (work, done, arg, loop set by the caller). */
+/* Queues an admitted job (work, done, arg, post, poster set by the caller). */
 void fairq_submit(struct fairq *q, struct fairq_job *j);
 /* Gives back the place of an admitted job that will not be submitted. */
 void fairq_cancel(struct fairq *q, struct fairq_job *j);

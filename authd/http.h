@@ -1,10 +1,13 @@
 /* authd/http.h — the HTTP(S) server: N event-loop threads (libevent evhttp over
  * OpenSSL bufferevents, one SO_REUSEPORT listener each), request limits, routing,
  * responses, cookies, and the ways back onto a loop from other threads.
+ * Implemented in authd/http/: server.c (listeners, TLS, loops, start and stop),
+ * intake.c (request reading, limits, peer, language, routing, the request
+ * accessors) and reply.c (the reply, header and cookie calls, the access log).
  *
  * Threading rule: a struct http_req belongs to the loop thread that accepted it.
  * Handlers run on that thread and must not block (no Argon2, no fsync, no network).
- * Slow work goes to the worker pool (http_work) or the store writer
+ * Slow work goes to the worker pool (http_work, work.h) or the store writer
  * (http_store_write); their completions run back on the request's loop, where the
  * handler finally calls exactly one http_reply* function. If the client went away
  * meanwhile, the reply is dropped safely (the http_req stays valid until replied). */
@@ -16,6 +19,7 @@
 #include <stdint.h>
 
 #include "../lib/form.h"
+#include "status.h"
 #include "store.h"
 
 struct authd;
@@ -101,21 +105,19 @@ void http_redirect(struct http_req *r, const char *location);
 /* Runs fn(arg) on the given loop's thread. Thread-safe; never blocks. Matches store_post_fn. */
 void loop_post(void *loop, void (*fn)(void *), void *arg);
 
-/* The worker pool is fair (authd/fairq.h): a job first takes a place for the
- * client's address prefix (and an account, when it is for one), bounded by
- * [server] worker_queue_per_source / _per_account / _max; queued jobs run
- * round-robin between prefixes. A place is held from admission until the job
- * ran, so a caller may admit before a store write and submit after it.
- * http_work_admit: HTTP_WORK_OK with *slot, or why not (answer at once:
- * 429 for SOURCE_FULL / ACCOUNT_FULL, 503 for FULL / ERROR). */
+/* The worker pool (authd/work.h) for a request: its jobs are CPU-class jobs of
+ * the request's address group (r->peer_prefix) and, when given, an account;
+ * done(arg) runs on the request's loop. A place is held from admission until
+ * the job ran, so a caller may admit before a store write and submit after it.
+ * http_work_admit: HTTP_WORK_OK with *slot, or why not (answer at once: 429 for
+ * SOURCE_FULL / ACCOUNT_FULL, 503 for anything else). These are the ST_* values
+ * work_admit returns (SOURCE_FULL and ACCOUNT_FULL are both ST_BUSY). */
 struct http_slot;
-enum {
-	HTTP_WORK_OK = 0,
-	HTTP_WORK_SOURCE_FULL,
-	HTTP_WORK_ACCOUNT_FULL,
-	HTTP_WORK_FULL,
-	HTTP_WORK_ERROR,
-};
+#define HTTP_WORK_OK           ST_OK
+#define HTTP_WORK_SOURCE_FULL  ST_BUSY
+#define HTTP_WORK_ACCOUNT_FULL ST_BUSY
+#define HTTP_WORK_FULL         ST_FULL
+#define HTTP_WORK_ERROR        ST_ERROR
 int http_work_admit(struct http_req *r, const char *account, struct http_slot **slot);
 /* Queues work(arg) on the slot; done(arg) runs on the admitting request's loop
  * afterwards. 0, or -1 when the pool is stopping (the slot is given back). */

@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "status.h"
+
 enum store_table {
 	T_USERS,        /* user id (32 hex) -> {username, display_name, email, disabled, created, ...} */
 	T_USERNAMES,    /* lowercased username -> {"id": user id} */
@@ -48,17 +50,22 @@ enum store_table {
 
 #define STORE_RECORD_V1 1
 
-enum store_err {
-	STORE_OK = 0,
-	STORE_NOTFOUND,  /* no such key */
-	STORE_EXISTS,    /* store_put with STORE_NOOVERWRITE and the key exists */
-	STORE_CONFLICT,  /* a write function refused (its own rule failed) */
-	STORE_FULL,      /* map full */
-	STORE_CORRUPT,   /* record with unknown version or bad JSON */
-	STORE_IO,        /* any other backend failure */
-	STORE_SHUTDOWN,  /* the writer is stopping; nothing was written */
-	STORE_INVALID,   /* bad argument (key size, table, value size, reserved name); nothing done */
-};
+/* The store returns ST_* (status.h): ST_OK, ST_NOTFOUND (no such key),
+ * ST_EXISTS (store_put with STORE_NOOVERWRITE and the key exists), ST_CONFLICT
+ * (a write function refused: its own rule failed), ST_FULL (map full),
+ * ST_CORRUPT (record with unknown version or bad JSON), ST_IO (any other backend
+ * failure), ST_SHUTDOWN (the writer is stopping; nothing was written),
+ * ST_INVALID (bad argument: key size, table, value size, reserved name; nothing
+ * done). STORE_* are their old names, kept while callers move to ST_*. */
+#define STORE_OK       ST_OK
+#define STORE_NOTFOUND ST_NOTFOUND
+#define STORE_EXISTS   ST_EXISTS
+#define STORE_CONFLICT ST_CONFLICT
+#define STORE_FULL     ST_FULL
+#define STORE_CORRUPT  ST_CORRUPT
+#define STORE_IO       ST_IO
+#define STORE_SHUTDOWN ST_SHUTDOWN
+#define STORE_INVALID  ST_INVALID
 
 struct store;
 struct store_txn;   /* a read-only or read-write view */
@@ -108,14 +115,14 @@ int store_get_raw(struct store_txn *t, enum store_table tab, const void *key, si
                   const void **val, size_t *vlen);
 int store_put_raw(struct store_txn *t, enum store_table tab, const void *key, size_t klen,
                   const void *val, size_t vlen);
-/* Last key/value of a table (raw); STORE_NOTFOUND when empty. */
+/* Last key/value of a table (raw); ST_NOTFOUND when empty. */
 int store_last_raw(struct store_txn *t, enum store_table tab, const void **key, size_t *klen,
                    const void **val, size_t *vlen);
 /* Number of entries in a table. */
 size_t store_count(struct store_txn *t, enum store_table tab);
 
 /* A write function runs on the writer thread inside a read-write txn. It returns
- * STORE_OK to keep its changes or any other code to have them rolled back. */
+ * ST_OK to keep its changes or any other code to have them rolled back. */
 typedef int (*store_write_fn)(struct store_txn *t, void *ctx);
 /* Called on the requesting event loop after the batch holding the write is durable
  * (or failed), with the write function's result. */
@@ -124,8 +131,8 @@ typedef void (*store_done_fn)(int rc, void *ctx);
  * bound to the request's loop; see http.h. */
 typedef void (*store_post_fn)(void *poster, void (*fn)(void *), void *arg);
 
-/* Queues fn; done(rc, ctx) later runs via post(poster, ...). Returns STORE_OK when
- * queued, STORE_SHUTDOWN when the writer is stopping (done is then not called).
+/* Queues fn; done(rc, ctx) later runs via post(poster, ...). Returns ST_OK when
+ * queued, ST_SHUTDOWN when the writer is stopping (done is then not called).
  * post NULL: done runs on the writer thread itself (tests, fire-and-forget); done
  * may be NULL. Without a writer thread (no_writer) fn runs at once on the calling
  * thread and done is still delivered through post. */
@@ -136,6 +143,8 @@ int store_write_async(struct store *s, store_write_fn fn, store_done_fn done, vo
  * in its own transaction on the calling thread. */
 int store_write_sync(struct store *s, store_write_fn fn, void *ctx);
 
+/* The store's words for its own results (authctl prints them); "unknown store
+ * error" for anything else. st_strerror (status.h) is the general one. */
 const char *store_strerror(int rc);
 /* Counters for /metrics. */
 struct store_stats {

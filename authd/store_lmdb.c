@@ -7,7 +7,7 @@
  *    store_write_sync without a writer (authctl) opens its own, and LMDB's
  *    inter-process writer mutex serialises it against the daemon.
  *  - A write function runs in a nested transaction of the batch; its changes are
- *    kept only when it returns STORE_OK. Nobody hears about a write before the
+ *    kept only when it returns ST_OK. Nobody hears about a write before the
  *    parent commit (the one fsync of the batch) returned.
  *  - Read views live in thread-specific data: one MDB read txn per thread and
  *    store, reset between requests and renewed on the next store_read_begin(). */
@@ -98,20 +98,20 @@ map_err(int rc)
 {
 	switch (rc) {
 	case MDB_SUCCESS:
-		return STORE_OK;
+		return ST_OK;
 	case MDB_NOTFOUND:
-		return STORE_NOTFOUND;
+		return ST_NOTFOUND;
 	case MDB_KEYEXIST:
-		return STORE_EXISTS;
+		return ST_EXISTS;
 	case MDB_MAP_FULL:
 	case MDB_TXN_FULL:
-		return STORE_FULL;
+		return ST_FULL;
 	case MDB_BAD_VALSIZE:
 	case EACCES:               /* a write on a read-only view */
 	case EINVAL:
-		return STORE_INVALID;
+		return ST_INVALID;
 	default:
-		return STORE_IO;
+		return ST_IO;
 	}
 }
 
@@ -119,15 +119,24 @@ const char *
 store_strerror(int rc)
 {
 	switch (rc) {
-	case STORE_OK: return "ok";
-	case STORE_NOTFOUND: return "not found";
-	case STORE_EXISTS: return "already exists";
-	case STORE_CONFLICT: return "refused by the write's own rule";
-	case STORE_FULL: return "store full (map size reached)";
-	case STORE_CORRUPT: return "corrupt record (unknown version or bad JSON)";
-	case STORE_IO: return "storage backend failure";
-	case STORE_SHUTDOWN: return "store is shutting down";
-	case STORE_INVALID: return "invalid argument";
+	case ST_OK:
+		return "ok";
+	case ST_NOTFOUND:
+		return "not found";
+	case ST_EXISTS:
+		return "already exists";
+	case ST_CONFLICT:
+		return "refused by the write's own rule";
+	case ST_FULL:
+		return "store full (map size reached)";
+	case ST_CORRUPT:
+		return "corrupt record (unknown version or bad JSON)";
+	case ST_IO:
+		return "storage backend failure";
+	case ST_SHUTDOWN:
+		return "store is shutting down";
+	case ST_INVALID:
+		return "invalid argument";
 	default: return "unknown store error";
 	}
 }
@@ -136,10 +145,10 @@ static int
 check_args(const struct store_txn *t, enum store_table tab, size_t klen)
 {
 	if (t == NULL || t->txn == NULL || (unsigned)tab >= T__COUNT)
-		return STORE_INVALID;
+		return ST_INVALID;
 	if (klen == 0 || klen > STORE_MAX_KEY)
-		return STORE_INVALID;
-	return STORE_OK;
+		return ST_INVALID;
+	return ST_OK;
 }
 
 /* ---- record access (read-only and write views alike) ---- */
@@ -151,13 +160,13 @@ store_get_raw(struct store_txn *t, enum store_table tab, const void *key, size_t
 	MDB_val k = { .mv_size = klen, .mv_data = (void *)key }, v;
 	int rc;
 
-	if ((rc = check_args(t, tab, klen)) != STORE_OK)
+	if ((rc = check_args(t, tab, klen)) != ST_OK)
 		return rc;
 	if ((rc = mdb_get(t->txn, t->s->dbi[tab], &k, &v)) != MDB_SUCCESS)
 		return map_err(rc);
 	*val = v.mv_data;
 	*vlen = v.mv_size;
-	return STORE_OK;
+	return ST_OK;
 }
 
 static int
@@ -167,10 +176,10 @@ decode(const void *val, size_t vlen, json_t **out)
 
 	*out = NULL;
 	if (vlen < 2 || p[0] != STORE_RECORD_V1)
-		return STORE_CORRUPT;
+		return ST_CORRUPT;
 	*out = json_loadb((const char *)p + 1, vlen - 1, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
 	                  NULL);
-	return *out != NULL ? STORE_OK : STORE_CORRUPT;
+	return *out != NULL ? ST_OK : ST_CORRUPT;
 }
 
 int
@@ -181,7 +190,7 @@ store_get(struct store_txn *t, enum store_table tab, const void *key, size_t kle
 	int rc;
 
 	*out = NULL;
-	if ((rc = store_get_raw(t, tab, key, klen, &v, &vlen)) != STORE_OK)
+	if ((rc = store_get_raw(t, tab, key, klen, &v, &vlen)) != ST_OK)
 		return rc;
 	return decode(v, vlen, out);
 }
@@ -194,10 +203,10 @@ store_put_raw(struct store_txn *t, enum store_table tab, const void *key, size_t
 	MDB_val v = { .mv_size = vlen, .mv_data = (void *)val };
 	int rc;
 
-	if ((rc = check_args(t, tab, klen)) != STORE_OK)
+	if ((rc = check_args(t, tab, klen)) != ST_OK)
 		return rc;
 	if (!t->rw || vlen > STORE_MAX_VALUE)
-		return STORE_INVALID;
+		return ST_INVALID;
 	return map_err(mdb_put(t->txn, t->s->dbi[tab], &k, &v, 0));
 }
 
@@ -210,16 +219,16 @@ store_put(struct store_txn *t, enum store_table tab, const void *key, size_t kle
 	size_t n;
 	int rc;
 
-	if ((rc = check_args(t, tab, klen)) != STORE_OK)
+	if ((rc = check_args(t, tab, klen)) != ST_OK)
 		return rc;
 	if (!t->rw || value == NULL || (flags & ~(unsigned)STORE_NOOVERWRITE) != 0)
-		return STORE_INVALID;
+		return ST_INVALID;
 	if ((js = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
-		return STORE_INVALID;
+		return ST_INVALID;
 	n = strlen(js);
 	if (n + 1 > STORE_MAX_VALUE) {
 		free_secret_str(js);
-		return STORE_INVALID;
+		return ST_INVALID;
 	}
 	/* MDB_RESERVE: write version byte + JSON straight into the page. */
 	v.mv_size = n + 1;
@@ -241,10 +250,10 @@ store_del(struct store_txn *t, enum store_table tab, const void *key, size_t kle
 	MDB_val k = { .mv_size = klen, .mv_data = (void *)key };
 	int rc;
 
-	if ((rc = check_args(t, tab, klen)) != STORE_OK)
+	if ((rc = check_args(t, tab, klen)) != ST_OK)
 		return rc;
 	if (!t->rw)
-		return STORE_INVALID;
+		return ST_INVALID;
 	return map_err(mdb_del(t->txn, t->s->dbi[tab], &k, NULL));
 }
 
@@ -253,7 +262,7 @@ store_gets(struct store_txn *t, enum store_table tab, const char *key, json_t **
 {
 	if (key == NULL) {
 		*out = NULL;
-		return STORE_INVALID;
+		return ST_INVALID;
 	}
 	return store_get(t, tab, key, strlen(key), out);
 }
@@ -263,7 +272,7 @@ store_puts(struct store_txn *t, enum store_table tab, const char *key, const jso
            unsigned flags)
 {
 	if (key == NULL)
-		return STORE_INVALID;
+		return ST_INVALID;
 	return store_put(t, tab, key, strlen(key), v, flags);
 }
 
@@ -271,7 +280,7 @@ int
 store_dels(struct store_txn *t, enum store_table tab, const char *key)
 {
 	if (key == NULL)
-		return STORE_INVALID;
+		return ST_INVALID;
 	return store_del(t, tab, key, strlen(key));
 }
 
@@ -281,12 +290,12 @@ store_iter_raw(struct store_txn *t, enum store_table tab, const void *from, size
 {
 	MDB_cursor *c;
 	MDB_val k = { .mv_size = flen, .mv_data = (void *)from }, v;
-	int rc, ret = STORE_OK;
+	int rc, ret = ST_OK;
 
 	if (t == NULL || t->txn == NULL || (unsigned)tab >= T__COUNT || cb == NULL)
-		return STORE_INVALID;
+		return ST_INVALID;
 	if (from != NULL && (flen == 0 || flen > STORE_MAX_KEY))
-		return STORE_INVALID;
+		return ST_INVALID;
 	if ((rc = mdb_cursor_open(t->txn, t->s->dbi[tab], &c)) != MDB_SUCCESS)
 		return map_err(rc);
 	rc = mdb_cursor_get(c, &k, &v, from != NULL ? MDB_SET_RANGE : MDB_FIRST);
@@ -299,7 +308,7 @@ store_iter_raw(struct store_txn *t, enum store_table tab, const void *from, size
 	mdb_cursor_close(c);
 	if (ret != 0)
 		return ret;
-	return rc == MDB_NOTFOUND ? STORE_OK : map_err(rc);
+	return rc == MDB_NOTFOUND ? ST_OK : map_err(rc);
 }
 
 struct iter_json {
@@ -314,7 +323,7 @@ iter_json_cb(const void *key, size_t klen, const void *val, size_t vlen, void *c
 	json_t *j;
 	int rc;
 
-	if ((rc = decode(val, vlen, &j)) != STORE_OK)
+	if ((rc = decode(val, vlen, &j)) != ST_OK)
 		return rc;
 	rc = ij->cb(key, klen, j, ij->ctx);
 	json_decref(j);
@@ -328,7 +337,7 @@ store_iter(struct store_txn *t, enum store_table tab, const void *from, size_t f
 	struct iter_json ij = { .cb = cb, .ctx = ctx };
 
 	if (cb == NULL)
-		return STORE_INVALID;
+		return ST_INVALID;
 	return store_iter_raw(t, tab, from, flen, iter_json_cb, &ij);
 }
 
@@ -341,7 +350,7 @@ store_last_raw(struct store_txn *t, enum store_table tab, const void **key, size
 	int rc;
 
 	if (t == NULL || t->txn == NULL || (unsigned)tab >= T__COUNT)
-		return STORE_INVALID;
+		return ST_INVALID;
 	if ((rc = mdb_cursor_open(t->txn, t->s->dbi[tab], &c)) != MDB_SUCCESS)
 		return map_err(rc);
 	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
@@ -352,7 +361,7 @@ store_last_raw(struct store_txn *t, enum store_table tab, const void **key, size
 	*klen = k.mv_size;
 	*val = v.mv_data;
 	*vlen = v.mv_size;
-	return STORE_OK;
+	return ST_OK;
 }
 
 size_t
@@ -459,9 +468,9 @@ write_own_txn(struct store *s, store_write_fn fn, void *ctx)
 		return rc;
 	}
 	rc = fn(&t, ctx);
-	if (rc == STORE_OK) {
+	if (rc == ST_OK) {
 		rc = map_err(mdb_txn_commit(t.txn));
-		count_writes(s, rc == STORE_OK, 1, rc != STORE_OK);
+		count_writes(s, rc == ST_OK, 1, rc != ST_OK);
 	} else {
 		mdb_txn_abort(t.txn);
 		count_writes(s, 0, 1, 1);
@@ -534,11 +543,11 @@ run_batch(struct store *s, struct wreq *batch)
 			continue;
 		}
 		w->rc = w->fn(&child, w->ctx);
-		if (w->rc == STORE_OK) {
+		if (w->rc == ST_OK) {
 			/* A child commit only merges into the parent; it fails only when
 			 * the function ignored an error of its own (txn flagged). */
 			if ((rc = mdb_txn_commit(child.txn)) != MDB_SUCCESS)
-				w->rc = map_err(rc) == STORE_FULL ? STORE_FULL : STORE_IO;
+				w->rc = map_err(rc) == ST_FULL ? ST_FULL : ST_IO;
 		} else {
 			mdb_txn_abort(child.txn);
 		}
@@ -546,12 +555,12 @@ run_batch(struct store *s, struct wreq *batch)
 	rc = mdb_txn_commit(parent.txn);
 	if (rc != MDB_SUCCESS) {
 		/* Nothing of the batch is durable: nobody may be told otherwise. */
-		rc = map_err(rc) == STORE_FULL ? STORE_FULL : STORE_IO;
+		rc = map_err(rc) == ST_FULL ? ST_FULL : ST_IO;
 		for (w = batch; w != NULL; w = w->next)
 			w->rc = rc;
 	}
 	for (w = batch; w != NULL; w = w->next)
-		failed += w->rc != STORE_OK;
+		failed += w->rc != ST_OK;
 	count_writes(s, rc == MDB_SUCCESS, n, failed);
 	deliver(s, batch);
 }
@@ -591,7 +600,7 @@ static int
 enqueue_locked(struct store *s, struct wreq *w)
 {
 	if (s->stopping)
-		return STORE_SHUTDOWN;
+		return ST_SHUTDOWN;
 	w->next = NULL;
 	if (s->tail != NULL)
 		s->tail->next = w;
@@ -599,7 +608,7 @@ enqueue_locked(struct store *s, struct wreq *w)
 		s->head = w;
 	s->tail = w;
 	pthread_cond_signal(&s->work_cv);
-	return STORE_OK;
+	return ST_OK;
 }
 
 int
@@ -610,9 +619,9 @@ store_write_async(struct store *s, store_write_fn fn, store_done_fn done, void *
 	int rc;
 
 	if (s == NULL || fn == NULL)
-		return STORE_INVALID;
+		return ST_INVALID;
 	if ((w = calloc(1, sizeof(*w))) == NULL)
-		return STORE_IO;
+		return ST_IO;
 	w->fn = fn;
 	w->ctx = ctx;
 	w->done = done;
@@ -625,16 +634,16 @@ store_write_async(struct store *s, store_write_fn fn, store_done_fn done, void *
 		pthread_mutex_unlock(&s->mu);
 		if (stopping) {
 			free(w);
-			return STORE_SHUTDOWN;
+			return ST_SHUTDOWN;
 		}
 		w->rc = write_own_txn(s, fn, ctx);
 		w->next = NULL;
 		deliver(s, w);
-		return STORE_OK;
+		return ST_OK;
 	}
 	rc = enqueue_locked(s, w);
 	pthread_mutex_unlock(&s->mu);
-	if (rc != STORE_OK)
+	if (rc != ST_OK)
 		free(w);
 	return rc;
 }
@@ -646,20 +655,20 @@ store_write_sync(struct store *s, store_write_fn fn, void *ctx)
 	int rc;
 
 	if (s == NULL || fn == NULL)
-		return STORE_INVALID;
+		return ST_INVALID;
 	pthread_mutex_lock(&s->mu);
 	if (!s->writer_running) {
 		int stopping = s->stopping;
 
 		pthread_mutex_unlock(&s->mu);
-		return stopping ? STORE_SHUTDOWN : write_own_txn(s, fn, ctx);
+		return stopping ? ST_SHUTDOWN : write_own_txn(s, fn, ctx);
 	}
 	/* The writer waiting on itself would never wake. */
 	if (pthread_equal(pthread_self(), s->writer)) {
 		pthread_mutex_unlock(&s->mu);
-		return STORE_INVALID;
+		return ST_INVALID;
 	}
-	if ((rc = enqueue_locked(s, &w)) == STORE_OK) {
+	if ((rc = enqueue_locked(s, &w)) == ST_OK) {
 		while (!w.finished)
 			pthread_cond_wait(&s->done_cv, &s->mu);
 		rc = w.rc;
@@ -688,10 +697,10 @@ tighten(const char *path, mode_t want, int must_exist)
 	struct stat st;
 
 	if (stat(path, &st) != 0)
-		return (!must_exist && errno == ENOENT) ? STORE_OK : STORE_IO;
+		return (!must_exist && errno == ENOENT) ? ST_OK : ST_IO;
 	if ((st.st_mode & 07777 & ~want) != 0 && chmod(path, want) != 0)
-		return STORE_IO;
-	return STORE_OK;
+		return ST_IO;
+	return ST_OK;
 }
 
 static int
@@ -700,9 +709,9 @@ prepare_dir(const char *dir)
 	struct stat st;
 
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return STORE_IO;
+		return ST_IO;
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return STORE_IO;
+		return ST_IO;
 	return tighten(dir, 0700, 1);
 }
 
@@ -754,11 +763,11 @@ store_open(struct store **out, const char *dir, const struct store_opts *opts)
 
 	*out = NULL;
 	if (dir == NULL || *dir == '\0' || strlen(dir) > PATH_MAX - 16)
-		return STORE_INVALID;
-	if ((rc = prepare_dir(dir)) != STORE_OK)
+		return ST_INVALID;
+	if ((rc = prepare_dir(dir)) != ST_OK)
 		return rc;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return STORE_IO;
+		return ST_IO;
 	if (opts != NULL)
 		s->opts = *opts;
 	if (s->opts.map_size == 0)
@@ -771,14 +780,14 @@ store_open(struct store **out, const char *dir, const struct store_opts *opts)
 		flags |= MDB_NOSYNC;
 	if (pthread_key_create(&s->tls, read_view_release) != 0) {
 		free(s);
-		return STORE_IO;
+		return ST_IO;
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->rd_mu, NULL);
 	pthread_cond_init(&s->work_cv, NULL);
 	pthread_cond_init(&s->done_cv, NULL);
 
-	rc = STORE_IO;
+	rc = ST_IO;
 	if (mdb_env_create(&s->env) != MDB_SUCCESS) {
 		s->env = NULL;
 		goto fail;
@@ -790,22 +799,22 @@ store_open(struct store **out, const char *dir, const struct store_opts *opts)
 	if (mdb_env_open(s->env, dir, flags, 0600) != MDB_SUCCESS)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	if ((rc = tighten(path, 0600, 1)) != STORE_OK)
+	if ((rc = tighten(path, 0600, 1)) != ST_OK)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/lock.mdb", dir);
-	if ((rc = tighten(path, 0600, 0)) != STORE_OK)
+	if ((rc = tighten(path, 0600, 0)) != ST_OK)
 		goto fail;
-	if ((rc = open_tables(s)) != STORE_OK)
+	if ((rc = open_tables(s)) != ST_OK)
 		goto fail;
 	if (!s->opts.no_writer) {
 		if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
-			rc = STORE_IO;
+			rc = ST_IO;
 			goto fail;
 		}
 		s->writer_running = 1;
 	}
 	*out = s;
-	return STORE_OK;
+	return ST_OK;
 fail:
 	store_free(s);
 	return rc;

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "../authd/policy.h"
+#include "../authd/status.h"
 #include "../authd/store.h"
 #include "../lib/form.h"
 
@@ -88,11 +89,12 @@ struct proof {
 	const char *error_zh, *error_en;
 };
 
-/* Method results. */
-#define METHOD_OK        0
-#define METHOD_FAIL     -1    /* wrong answer / unknown user: one message for all */
-#define METHOD_INVALID  -2    /* malformed input */
-#define METHOD_ERROR    -3    /* internal error */
+/* Method results: ST_* (authd/status.h); METHOD_* are their old names, kept
+ * while callers move to ST_*. */
+#define METHOD_OK      ST_OK
+#define METHOD_FAIL    ST_FAIL    /* wrong answer / unknown user: one message for all */
+#define METHOD_INVALID ST_INVALID /* malformed input */
+#define METHOD_ERROR   ST_ERROR   /* internal error */
 
 /* flags: METHOD_FIRST — can start a sign-in and identify the person by itself
  * (password with a username, a passkey, a citizen card); METHOD_STEP — can be
@@ -101,6 +103,7 @@ struct proof {
 #define METHOD_STEP  2u
 
 struct account;
+struct method_admin;
 
 struct authd_method {
 	const char *name;          /* "password", "totp", "webauthn", "x509" */
@@ -148,6 +151,9 @@ struct authd_method {
 	 * it names as init would, but creates nothing and starts nothing; 0, or
 	 * -1 with the reason in err. NULL: nothing beyond the config parser. */
 	int (*check)(const struct conf *, char *err, size_t errsz);
+	/* The method's admin commands (authctl NOUN VERB ...) and its part of
+	 * authctl init (authd/admin.h), so authctl names no method. NULL: none. */
+	const struct method_admin *admin;
 };
 
 extern const struct authd_method *const authd_methods[];

@@ -979,14 +979,15 @@ totp_enrolled(struct store_txn *t, const char *user_id)
 const struct authd_method method_totp = {
 	.name = "totp",
 	.factors = FACTOR_HAVE,
-	.props = 0,	/* not replay-resistant in NIST's sense: a phished code works once */
+	.props = 0, /* not replay-resistant in NIST's sense: a phished code works once */
 	.amr = AMR_OTP,
 	.flags = METHOD_STEP,
 	.enrolled = totp_enrolled,
 	.init = totp_method_init,
 	.begin = totp_begin,
 	.finish = totp_finish,
-	.enrol_begin = NULL,	/* enrolment goes through totp_enrol_begin/finish */
+	.enrol_begin = NULL, /* enrolment goes through totp_enrol_begin/finish */
 	.enrol_finish = NULL,
 	.fini = totp_fini,
+	.admin = &totp_admin,
 };

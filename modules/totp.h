@@ -27,6 +27,8 @@ struct conf;
 enum totp_hash { TOTP_SHA1 = 0, TOTP_SHA256, TOTP_SHA512 };
 
 extern const struct authd_method method_totp;
+/* authctl totp ... (totp_admin.c) */
+extern const struct method_admin totp_admin;
 
 /* Recovery codes are drawn from this alphabet: digits and capitals without the
  * look-alikes 0/O, 1/I/L (31 symbols, drawn uniformly: ~59 bits per code). */

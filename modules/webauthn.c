@@ -2383,8 +2383,9 @@ const struct authd_method method_webauthn = {
 	.init = wa_init,
 	.begin = wa_begin,
 	.finish = wa_finish,
-	.enrol_begin = NULL,	/* registration runs through POST /account/webauthn */
+	.enrol_begin = NULL, /* registration runs through POST /account/webauthn */
 	.enrol_finish = NULL,
 	.fini = webauthn_fini,
 	.check = wa_check,
+	.admin = &webauthn_admin,
 };

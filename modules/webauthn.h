@@ -190,5 +190,7 @@ void webauthn_account(struct http_req *r);
 void webauthn_static_js(struct http_req *r);
 
 extern const struct authd_method method_webauthn;
+/* authctl webauthn ... (webauthn_admin.c) */
+extern const struct method_admin webauthn_admin;
 
 #endif

@@ -1100,4 +1100,5 @@ const struct authd_method method_x509 = {
 	.begin = x509_begin,
 	.finish = x509_finish,
 	.fini = x509_teardown,
+	.admin = &x509_admin,
 };

@@ -27,6 +27,8 @@ struct conf;
 struct authd;
 
 extern const struct authd_method method_x509;
+/* authctl x509 ... (x509_admin.c) */
+extern const struct method_admin x509_admin;
 
 #define X509_NONCE_BYTES 32
 #define X509_NONCE_TTL 300          /* seconds a sign-in nonce stays usable */

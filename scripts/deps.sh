@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
 group_build() { cat <<'EOF'
 build-essential pkg-config       # gcc, make, ar; pkg-config reads every flag in the Makefile
 clang libclang-rt-14-dev         # make fuzz (libFuzzer)
+clang-format                     # make format-check
 libssl-dev libevent-dev libjansson-dev liblmdb-dev libsodium-dev libinih-dev
 libcurl4-openssl-dev liboath-dev libqrencode-dev libfido2-dev libcbor-dev
 libpam0g-dev                     # pam_authd.so

@@ -282,6 +282,17 @@ else
 	echo "client-verify: could not build $build/tests/client-verify"
 fi
 
+# ---- the worker pool's two classes (docs/decisions/0007-work-pool.md) --------
+# A store-bound job (one durable write) while $cores threads hash Argon2id for 32
+# address groups: in the hashes' class (one pool) it waits its round-robin turn
+# behind them; in the WORK_STORE class it does not wait for them at all.
+echo
+if make --no-print-directory -s BUILD="$build" "$build/tests/work-classes" >/dev/null 2>&1; then
+	"$build/tests/work-classes" "$cores" 32 20 19456 2 || echo "work-classes: run failed"
+else
+	echo "work-classes: could not build $build/tests/work-classes"
+fi
+
 # ---- pam_authd: password+OTP login latency (added by the PAM module) ----------
 # tests/pam/run.sh --bench starts its own authd (Argon2id 19 MiB, t=2), gives
 # each of 50 users a TOTP and logs each in once through libpam + pam_wrapper

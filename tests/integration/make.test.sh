@@ -21,7 +21,7 @@ trap 'exit 130' INT TERM
 cd "$root" || exit 1
 
 # Targets that compile nothing in this tree (test-fresh builds inside its own root).
-NOBUILD="clean deps deps-test test-fresh client-man-check FORCE"
+NOBUILD="clean deps deps-test test-fresh client-man-check format-check FORCE"
 
 mkdir -p "$T/bin"
 cat >"$T/bin/pkg-config" <<'EOF'

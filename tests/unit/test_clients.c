@@ -1,6 +1,9 @@
 /* tests/unit/test_clients.c — client records: every entry of the city's app list
  * validates, each rule refuses what it should, secrets are checked in constant
- * time against their keyed hash, and records round-trip through the store. */
+ * time against their keyed hash, and records round-trip through the store; the
+ * rules of a registration by an administrator (defaults, bounded text, a public
+ * JWKS, the members an import may give, the secret provisioned or dropped, no
+ * stale keys after an update) hold in the one place every admin interface uses. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +15,8 @@
 #include <string.h>
 
 #include "../../authd/clients.h"
+#include "../../authd/keys.h"
+#include "../../lib/util.h"
 #include "fixture.h"
 
 static const uint8_t key[32] = "0123456789abcdef0123456789abcdef";
@@ -349,6 +354,169 @@ test_import_and_get(void **state)
 	json_decref(clients);
 }
 
+/* A registration: client_validate plus what an administrator's input must be. */
+static int
+register_check(const json_t *c, char *err, size_t errsz)
+{
+	int rc = client_register_check(c, err, errsz);
+
+	if (rc != 0)
+		assert_true(err[0] != '\0');
+	return rc;
+}
+
+static void
+test_registration_rules(void **state)
+{
+	json_t *c = client_defaults("web"), *d;
+	char err[256];
+
+	(void)state;
+	assert_non_null(c);
+	/* The defaults: a code client still needs its redirect URI. */
+	assert_string_equal(json_string_value(json_object_get(c, "name")), "web");
+	assert_string_equal(json_string_value(json_object_get(c, "token_endpoint_auth_method")),
+	    "client_secret_basic");
+	assert_int_equal(json_integer_value(json_object_get(c, "min_aal")), 1);
+	assert_true(json_is_false(json_object_get(c, "disabled")));
+	assert_int_equal(register_check(c, err, sizeof(err)), -1);
+	assert_string_equal(err, "redirect_uris must not be empty");
+	json_object_set_new(c, "redirect_uris", json_pack("[s]", "https://web.city.example/cb"));
+	assert_int_equal(register_check(c, err, sizeof(err)), 0);
+
+	/* Operator text: no control character at all (client_validate alone lets
+	 * DEL through), whichever text member. */
+	d = json_copy(c);
+	json_object_set_new(d, "name", json_string("a\177b"));
+	assert_int_equal(client_validate(d, NULL, 0), 0);
+	assert_int_equal(register_check(d, err, sizeof(err)), -1);
+	assert_string_equal(err, "name must be 1-512 bytes of text");
+	json_object_set_new(d, "name", json_string("ok"));
+	json_object_set_new(d, "audience", json_string("tab\there"));
+	assert_int_equal(register_check(d, err, sizeof(err)), -1);
+	assert_string_equal(err, "audience must be 1-512 bytes of text");
+	json_object_set_new(d, "audience", json_integer(7));
+	assert_int_equal(register_check(d, err, sizeof(err)), -1);
+	json_decref(d);
+
+	/* private_key_jwt: keys, public, usable. */
+	d = json_copy(c);
+	json_object_set_new(d, "token_endpoint_auth_method", json_string("private_key_jwt"));
+	assert_int_equal(register_check(d, err, sizeof(err)), -1);
+	assert_string_equal(err, "private_key_jwt needs a jwks object with keys");
+	json_object_set_new(d, "jwks",
+	    json_pack("{s:[{s:s,s:s,s:s,s:s}]}", "keys", "kty", "EC", "crv", "P-256", "x",
+	        "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y",
+	        "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"));
+	assert_int_equal(register_check(d, err, sizeof(err)), 0);
+	json_object_set_new(json_array_get(json_object_get(json_object_get(d, "jwks"), "keys"), 0),
+	    "d", json_string("jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"));
+	assert_int_equal(register_check(d, err, sizeof(err)), -1);
+	assert_string_equal(err, "jwks key 0 holds private key material; give the public JWKS");
+	json_object_set_new(
+	    d, "jwks", json_pack("{s:[{s:s,s:s}]}", "keys", "kty", "oct", "k", "AAAA"));
+	assert_int_equal(register_check(d, err, sizeof(err)), -1);
+	json_decref(d);
+
+	/* What an import entry may give. */
+	assert_true(client_input_member_ok("client_id"));
+	assert_true(client_input_member_ok("redirect_uris"));
+	assert_true(client_input_member_ok("host"));
+	assert_true(client_input_member_ok("disabled"));
+	assert_false(client_input_member_ok("secret_hash"));
+	assert_false(client_input_member_ok("client_secret"));
+	assert_false(client_input_member_ok("created"));
+	assert_false(client_input_member_ok("updated"));
+	assert_false(client_input_member_ok("frob"));
+	assert_false(client_input_member_ok(NULL));
+
+	assert_true(client_auth_uses_secret("client_secret_basic"));
+	assert_true(client_auth_uses_secret("client_secret_post"));
+	assert_false(client_auth_uses_secret("private_key_jwt"));
+	assert_false(client_auth_uses_secret("none"));
+	assert_false(client_auth_uses_secret(NULL));
+
+	/* No stale keys once a client leaves private_key_jwt without new ones. */
+	d = json_pack("{s:s, s:{}}", "token_endpoint_auth_method", "client_secret_basic", "jwks");
+	client_after_update(d, 0, 0);
+	assert_non_null(json_object_get(d, "jwks")); /* the method was not changed */
+	client_after_update(d, 1, 1);
+	assert_non_null(json_object_get(d, "jwks")); /* keys were given with it */
+	client_after_update(d, 1, 0);
+	assert_null(json_object_get(d, "jwks"));
+	json_object_set_new(d, "token_endpoint_auth_method", json_string("private_key_jwt"));
+	json_object_set_new(d, "jwks", json_object());
+	client_after_update(d, 1, 0);
+	assert_non_null(json_object_get(d, "jwks"));
+	json_decref(d);
+	json_decref(c);
+}
+
+struct provision {
+	json_t *rec;
+	char secret[CLIENT_SECRET_LEN + 1];
+	int made, need_init, rc;
+	uint8_t key[32];
+};
+
+static int
+provision_fn(struct store_txn *t, void *ctx)
+{
+	struct provision *p = ctx;
+
+	p->made = p->need_init = 0;
+	p->rc = client_secret_provision(t, p->rec, p->secret, &p->made, &p->need_init);
+	if (p->rc == ST_OK)
+		keys_secret_load(t, p->key);
+	return p->rc;
+}
+
+static int
+ensure_fn(struct store_txn *t, void *ctx)
+{
+	(void)ctx;
+	return keys_ensure(t);
+}
+
+static void
+test_secret_provision(void **state)
+{
+	char dir[FX_DIR_MAX], first[65];
+	struct store *s = NULL;
+	struct provision p = { 0 };
+
+	(void)state;
+	assert_int_equal(fx_store_make(dir, &s, "clients-secret", 16, 0), 0);
+	p.rec = client_defaults("web");
+	/* No server secret yet: authctl init first, nothing made. */
+	assert_int_equal(store_write_sync(s, provision_fn, &p), ST_NOTFOUND);
+	assert_true(p.need_init);
+	assert_false(p.made);
+	assert_null(json_object_get(p.rec, "secret_hash"));
+	assert_int_equal(store_write_sync(s, ensure_fn, NULL), ST_OK);
+	/* A secret method: a fresh secret, only its keyed hash in the record. */
+	assert_int_equal(store_write_sync(s, provision_fn, &p), ST_OK);
+	assert_true(p.made);
+	assert_false(p.need_init);
+	assert_int_equal(strlen(p.secret), CLIENT_SECRET_LEN);
+	assert_true(client_secret_check(p.key, p.rec, p.secret));
+	snprintf(
+	    first, sizeof(first), "%s", json_string_value(json_object_get(p.rec, "secret_hash")));
+	/* It has one: kept, nothing new. */
+	assert_int_equal(store_write_sync(s, provision_fn, &p), ST_OK);
+	assert_false(p.made);
+	assert_string_equal(json_string_value(json_object_get(p.rec, "secret_hash")), first);
+	/* Public or private_key_jwt: no secret kept. */
+	json_object_set_new(p.rec, "token_endpoint_auth_method", json_string("none"));
+	assert_int_equal(store_write_sync(s, provision_fn, &p), ST_OK);
+	assert_false(p.made);
+	assert_null(json_object_get(p.rec, "secret_hash"));
+	json_decref(p.rec);
+	wipe(p.secret, sizeof(p.secret));
+	wipe(p.key, sizeof(p.key));
+	assert_int_equal(fx_store_remove(dir, s), 0);
+}
+
 int
 main(void)
 {
@@ -361,6 +529,8 @@ main(void)
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_client_has),
 		cmocka_unit_test(test_import_and_get),
+		cmocka_unit_test(test_registration_rules),
+		cmocka_unit_test(test_secret_provision),
 	};
 
 	return cmocka_run_group_tests_name("clients", tests, NULL, NULL);
