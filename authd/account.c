@@ -325,23 +325,6 @@ back_link(struct buf *b, const char *lang, const char *key)
 	buf_adds(b, "</a></p>\n");
 }
 
-/* n bytes of s, HTML-escaped (escaping is byte-wise, so chunks may split UTF-8). */
-static void
-buf_add_html_n(struct buf *b, const char *s, size_t n)
-{
-	char tmp[256];
-
-	while (n > 0) {
-		size_t k = n < sizeof(tmp) - 1 ? n : sizeof(tmp) - 1;
-
-		memcpy(tmp, s, k);
-		tmp[k] = '\0';
-		buf_add_html(b, tmp);
-		s += k;
-		n -= k;
-	}
-}
-
 /* The text of template tpl with {date}, {ip}, {what} and {label} filled in,
  * each escaped; {what} is itself a template (for {label}). */
 static void
