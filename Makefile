@@ -1,5 +1,5 @@
 # authd — build, run, test, bench. The README's two commands are `make run` and `make test`.
-# Sources are picked up by folder: a new file in lib/, authd/, authd/oidc/ or modules/
+# Sources are picked up by folder: a new file in lib/, authd/, authd/oidc/, authd/web/ or modules/
 # needs no Makefile change; a new unit test is tests/unit/test_NAME.c.
 
 CC      ?= gcc
@@ -22,7 +22,7 @@ LDFLAGS += $(LDFLAGS_SAN) -pthread -Wl,-z,relro,-z,now
 LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 LIB_SRC   := $(wildcard lib/*.c)
-CORE_SRC  := $(filter-out authd/main.c authd/authctl.c,$(wildcard authd/*.c authd/oidc/*.c modules/*.c))
+CORE_SRC  := $(filter-out authd/main.c authd/authctl.c,$(wildcard authd/*.c authd/oidc/*.c authd/web/*.c modules/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -94,10 +94,17 @@ test: deps-test
 bench: deps-test all
 	@sh tests/bench/run.sh $(BUILD)
 
+# share/: the password list and the pages (templates, catalogues, static
+# files), where authd looks when the config names no folder (authd/paths.h).
 install: all
-	install -d $(DESTDIR)/usr/local/sbin $(DESTDIR)/usr/local/share/authd
+	install -d $(DESTDIR)/usr/local/sbin $(DESTDIR)/usr/local/share/authd \
+		$(DESTDIR)/usr/local/share/authd/templates $(DESTDIR)/usr/local/share/authd/i18n \
+		$(DESTDIR)/usr/local/share/authd/static
 	install -m 0755 $(BUILD)/bin/authd $(BUILD)/bin/authctl $(DESTDIR)/usr/local/sbin/
 	install -m 0644 share/common-passwords.txt $(DESTDIR)/usr/local/share/authd/
+	install -m 0644 share/templates/*.html $(DESTDIR)/usr/local/share/authd/templates/
+	install -m 0644 share/i18n/*.json $(DESTDIR)/usr/local/share/authd/i18n/
+	install -m 0644 share/static/* $(DESTDIR)/usr/local/share/authd/static/
 
 clean:
 	rm -rf build build-asan build-fuzz

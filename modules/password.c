@@ -524,6 +524,7 @@ const struct authd_method method_password = {
 	.props = 0,
 	.amr = AMR_PWD,
 	.flags = METHOD_FIRST,
+	.account_template = "account-password",	/* "Password: set"; no data of its own */
 	.enrolled = pw_enrolled,
 	.init = pw_method_init,
 	.begin = pw_begin,
