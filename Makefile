@@ -1,6 +1,6 @@
 # authd — build, run, test, bench. The README's two commands are `make run` and `make test`.
 # Sources are picked up by folder: a new file in lib/, authd/, authd/http/, authd/oidc/,
-# authd/authctl/ or modules/ needs no Makefile change; a new unit test is
+# authd/web/, authd/authctl/ or modules/ needs no Makefile change; a new unit test is
 # tests/unit/test_NAME.c.
 
 # ---- packages first ---------------------------------------------------------------------
@@ -57,7 +57,7 @@ LDFLAGS += $(LDFLAGS_SAN) -pthread -Wl,-z,relro,-z,now
 LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 LIB_SRC   := $(wildcard lib/*.c)
-CORE_SRC  := $(filter-out authd/main.c,$(wildcard authd/*.c authd/http/*.c authd/oidc/*.c modules/*.c))
+CORE_SRC  := $(filter-out authd/main.c,$(wildcard authd/*.c authd/http/*.c authd/oidc/*.c authd/web/*.c modules/*.c))
 AUTHCTL_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard authd/authctl/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o)
@@ -83,13 +83,15 @@ $(BUILD)/datadir.stamp: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' >$@
 
+# Archives are made anew (rm -f): `ar r` keeps members of files that no longer
+# exist (authd/http.c after its split), and the linker may take the stale one.
 $(BUILD)/libauthd-internal.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/libauthd-core.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/authd: $(BUILD)/authd/main.o $(BUILD)/libauthd-core.a $(BUILD)/libauthd-internal.a
 	@mkdir -p $(dir $@)
@@ -144,6 +146,8 @@ FORMAT_BASE ?= main
 format-check:
 	@sh scripts/format-check.sh $(FORMAT_BASE)
 
+# share/: the password list and the pages (templates, catalogues, static
+# files), found by authd/datafile.c when the config names no folder.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(DATADIR)
 	install -m 0755 $(BUILD)/bin/authd $(BUILD)/bin/authctl $(DESTDIR)$(PREFIX)/sbin/
@@ -177,7 +181,7 @@ $(CLIENT_OBJ): CFLAGS += -Iclient/include -fvisibility=hidden -DAUTHD_CLIENT_BUI
 
 $(BUILD)/client/libauthd-client.a: $(CLIENT_OBJ)
 	@mkdir -p $(dir $@)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(CLIENT_SO): $(CLIENT_OBJ) $(CLIENT_LIBOBJ) client/libauthd-client.map
 	@mkdir -p $(dir $@)
@@ -287,7 +291,7 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 
 $(FUZZ_BUILD)/libauthd-fuzz.a: $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libauthd-fuzz.a
 	@mkdir -p $(dir $@)

@@ -1,9 +1,11 @@
 /* authd/account.c — the self-service account page (GET/POST /account): the
  * signed-in person, their sign-in methods, TOTP set-up (QR code, manual key,
  * confirmation by one code, recovery codes shown once), new recovery codes and
- * removal, and their recent security events. Owns its wording in zh-TW and
- * English. Also the gate and the change record every method's account actions
- * use (account.h).
+ * removal, each method's section (its template and the data its account_view
+ * gives), and their recent security events. The pages are templates
+ * (share/templates/account*.html); C hands them data and catalogue keys. Also
+ * the gate and the change record every method's account actions use
+ * (account.h).
  *
  * Every POST carries a CSRF token bound to the session, checked first. Every
  * change to a credential passes the gate (policy_change_needs: the session
@@ -19,108 +21,17 @@
 
 #include <time.h>
 
-#include "../lib/buf.h"
 #include "../lib/util.h"
 #include "../modules/method.h"
 #include "../modules/totp.h"
 #include "audit.h"
 #include "authd.h"
+#include "log.h"
 #include "oidc/oidc.h"
 #include "policy.h"
 #include "secevents.h"
 #include "ui.h"
 #include "users.h"
-
-static const struct ui_text texts[] = {
-	{ "title", "我的帳號", "My account" },
-	{ "username", "帳號", "Username" },
-	{ "display_name", "姓名", "Name" },
-	{ "methods", "登入方式", "Sign-in methods" },
-	{ "password", "密碼", "Password" },
-	{ "password.set", "已設定", "Set" },
-	{ "totp", "兩步驟驗證（驗證器 App 動態密碼）", "Two-step verification (authenticator app codes)" },
-	{ "totp.active", "已啟用", "On" },
-	{ "totp.none", "尚未設定", "Not set up" },
-	{ "totp.pending", "設定尚未完成", "Set-up not finished" },
-	{ "totp.why", "啟用後，登入時除了密碼還需要手機上驗證器 App 顯示的 6 位數字，即使密碼外洩，他人也無法登入。部分系統（如稅務、社福）要求使用。",
-	  "With it on, signing in asks for the 6-digit code from the authenticator app on your phone as well as your password, so a leaked password alone is not enough. Some services (such as tax and social welfare) require it." },
-	{ "totp.setup", "設定兩步驟驗證", "Set up two-step verification" },
-	{ "totp.continue", "繼續設定", "Continue set-up" },
-	{ "totp.remove", "移除兩步驟驗證", "Remove two-step verification" },
-	{ "notice.reset", "服務台已重設您的兩步驟驗證。如果這不是您提出的要求，請立即撥 1999 或洽資訊窗口。您可以在下方重新設定。",
-	  "The help desk reset your two-step verification. If you did not ask for this, call 1999 or your IT desk now. You can set it up again below." },
-	{ "enrol.title", "設定兩步驟驗證", "Set up two-step verification" },
-	{ "enrol.step1", "在手機安裝驗證器 App（例如 Google Authenticator、Microsoft Authenticator 或 FreeOTP）。",
-	  "Install an authenticator app on your phone (for example Google Authenticator, Microsoft Authenticator or FreeOTP)." },
-	{ "enrol.step2", "在 App 中新增帳號，掃描下方的 QR Code。", "In the app, add an account and scan this QR code." },
-	{ "enrol.manual", "無法掃描時，請在 App 中手動輸入這組金鑰（以時間為準，30 秒）：",
-	  "If you cannot scan it, type this key into the app instead (time-based, 30 seconds):" },
-	{ "enrol.qr_label", "兩步驟驗證設定用 QR Code", "QR code for setting up two-step verification" },
-	{ "enrol.step3", "輸入 App 顯示的 6 位數字以完成設定。", "Enter the 6-digit code the app shows to finish." },
-	{ "enrol.code", "驗證碼（6 位數字）", "Code (6 digits)" },
-	{ "enrol.confirm", "完成設定", "Finish set-up" },
-	{ "enrol.wrong", "驗證碼不正確。請確認手機時間正確，並輸入 App 上最新的 6 位數字。",
-	  "That code is not correct. Check that your phone's clock is right and type the newest 6-digit code from the app." },
-	{ "enrol.gone", "這次設定已失效或已完成，請重新開始。", "This set-up has expired or is already finished. Start again." },
-	{ "enrol.spent", "驗證碼錯誤太多次，這次設定已取消。請重新開始設定，並掃描新的 QR Code。",
-	  "Too many wrong codes, so this set-up was cancelled. Start again and scan the new QR code." },
-	{ "enrol.exists", "兩步驟驗證已經啟用。若要更換手機，請先移除再重新設定。",
-	  "Two-step verification is already on. To move to a new phone, remove it first and set it up again." },
-	{ "cancel", "取消，回到我的帳號", "Cancel and go back to my account" },
-	{ "back", "回到我的帳號", "Back to my account" },
-	{ "codes.title", "兩步驟驗證已啟用", "Two-step verification is on" },
-	{ "codes.intro", "以下是 10 組備用碼，每組只能使用一次。手機遺失或無法使用 App 時，可以用備用碼登入。這些備用碼只會顯示這一次：請列印或抄寫後存放在安全的地方，不要存在手機裡。",
-	  "These are 10 backup codes; each works once. Use one to sign in if you lose your phone or cannot use the app. They are shown only this once: print or write them down and keep them somewhere safe, not on your phone." },
-	{ "codes.done", "我已保存備用碼", "I have saved the codes" },
-	{ "remove.title", "移除兩步驟驗證", "Remove two-step verification" },
-	{ "remove.confirm", "確定要移除嗎？移除後登入只需要密碼，需要兩步驟驗證的系統將無法使用，直到您重新設定。",
-	  "Remove it? Signing in will then need only your password, and services that require two-step verification will be unavailable until you set it up again." },
-	{ "remove.button", "移除", "Remove" },
-	{ "remove.done", "已移除兩步驟驗證。", "Two-step verification was removed." },
-	{ "recovery.left", "剩餘備用碼：", "Backup codes left: " },
-	{ "recovery.regen", "產生新的備用碼", "Make new backup codes" },
-	{ "regen.title", "產生新的備用碼", "Make new backup codes" },
-	{ "regen.confirm", "新的備用碼會立即取代舊的：舊的備用碼從此無法使用。確定要繼續嗎？",
-	  "New backup codes replace the old ones at once: the old codes stop working. Go on?" },
-	{ "regen.button", "產生新的備用碼", "Make new codes" },
-	{ "regen.done", "新的備用碼", "Your new backup codes" },
-	{ "stepup.need", "變更登入方式之前，請先用您帳號最強的登入方式再驗證一次身分。",
-	  "Before you change how you sign in, confirm it is you once more with the strongest sign-in method of your account." },
-	{ "stepup.button", "再驗證一次身分", "Confirm it is me" },
-	{ "notice.title", "您的登入方式最近有變更", "Recent changes to how you sign in" },
-	{ "notice.check", "如果這些不是您本人（或您請服務台）做的，請立即撥 1999 或洽資訊窗口。",
-	  "If you (or the help desk at your request) did not make these changes, call 1999 or your IT desk now." },
-	{ "notice.ack", "這些變更是我做的", "I made these changes" },
-	{ "events.title", "最近的安全性活動", "Recent security activity" },
-	{ "events.help", "最近 30 天內登入方式的變更。", "Changes to how you sign in during the last 30 days." },
-	{ "events.none", "最近 30 天內沒有變更。", "No changes in the last 30 days." },
-	{ "ev.add.self", "{date} 從 {ip} 新增了登入方式：{what}。", "A new sign-in method was added on {date} from {ip}: {what}." },
-	{ "ev.remove.self", "{date} 從 {ip} 移除了登入方式：{what}。", "A sign-in method was removed on {date} from {ip}: {what}." },
-	{ "ev.rename.self", "{date} 從 {ip} 重新命名了登入方式：{what}。", "A sign-in method was renamed on {date} from {ip}: {what}." },
-	{ "ev.regenerate.self", "{date} 從 {ip} 產生了新的備用碼，舊的備用碼已失效。",
-	  "New backup codes were made on {date} from {ip}; the old ones no longer work." },
-	{ "ev.change.self", "{date} 從 {ip} 變更了密碼。", "Your password was changed on {date} from {ip}." },
-	{ "ev.add.admin", "{date} 服務台為您新增了登入方式：{what}。", "The help desk added a sign-in method on {date}: {what}." },
-	{ "ev.remove.admin", "{date} 服務台移除了您的登入方式：{what}。", "The help desk removed a sign-in method on {date}: {what}." },
-	{ "ev.rename.admin", "{date} 服務台重新命名了您的登入方式：{what}。", "The help desk renamed a sign-in method on {date}: {what}." },
-	{ "ev.regenerate.admin", "{date} 服務台為您產生了新的備用碼，舊的備用碼已失效。",
-	  "The help desk made new backup codes on {date}; the old ones no longer work." },
-	{ "ev.change.admin", "{date} 服務台為您設定了新密碼。", "The help desk set a new password on {date}." },
-	{ "what.totp", "兩步驟驗證（驗證器 App）", "two-step verification (authenticator app)" },
-	{ "what.webauthn", "安全金鑰或通行密鑰「{label}」", "security key or passkey “{label}”" },
-	{ "what.x509", "自然人憑證（{label}）", "citizen certificate ({label})" },
-	{ "what.recovery", "備用碼", "backup codes" },
-	{ "what.password", "密碼", "password" },
-	{ "signout", "登出", "Sign out" },
-	{ "bad_request", "這個表單無效，請回到我的帳號重新操作。", "This form was not valid. Go back to your account and try again." },
-	{ NULL, NULL, NULL }
-};
-
-const char *
-account_t(const char *lang, const char *key)
-{
-	return ui_text_in(texts, lang, key);
-}
 
 /* What a pending request carries from the handler to its write and back. */
 enum acct_view { V_HOME, V_ENROL, V_CODES, V_REMOVE_ASK };
@@ -137,9 +48,9 @@ struct acct {
 	int result;                /* totp_enrol_finish: -1 wrong code */
 	int level;                 /* the level the session holds now */
 	struct policy_session ps;  /* the session, for the gate on the home page */
-	const char *notice_key;    /* account_t key shown on the home view */
+	const char *notice_key;    /* catalogue key shown on the home view */
 	const char *error_key;
-	const char *codes_title;   /* account_t key of the recovery codes page */
+	const char *codes_title;   /* catalogue key of the recovery codes page's title */
 	char uri[TOTP_URI_MAX];
 	char recovery[TOTP_RECOVERY_CODES][TOTP_RECOVERY_LEN + 3];
 };
@@ -286,351 +197,200 @@ account_change_record(struct store_txn *t, const struct account_change *c)
 
 /* ---------------------------------------------------------------- pages */
 
-/* ui_t hands back a key it does not know unchanged, so our own translated
- * title goes through ui_page_begin as it is. */
-static void
-page_begin(struct buf *b, struct http_req *r, const char *key)
+/* The sentence of each kind of security event, and what it names; an event
+ * this build does not know (written by a newer one) is not shown. */
+static const struct {
+	const char *action, *self, *admin;
+} ev_keys[] = {
+	{ "add", TXT("account.ev.add.self"), TXT("account.ev.add.admin") },
+	{ "remove", TXT("account.ev.remove.self"), TXT("account.ev.remove.admin") },
+	{ "rename", TXT("account.ev.rename.self"), TXT("account.ev.rename.admin") },
+	{ "regenerate", TXT("account.ev.regenerate.self"), TXT("account.ev.regenerate.admin") },
+	{ "change", TXT("account.ev.change.self"), TXT("account.ev.change.admin") },
+};
+static const struct {
+	const char *method, *key;
+} what_keys[] = {
+	{ "totp", TXT("account.what.totp") },
+	{ "webauthn", TXT("account.what.webauthn") },
+	{ "x509", TXT("account.what.x509") },
+	{ "recovery", TXT("account.what.recovery") },
+	{ "password", TXT("account.what.password") },
+};
+
+/* One security event as the page's data: the sentence's key and what it
+ * fills in; NULL when this build has no sentence for it. */
+static json_t *
+event_json(const struct secevent *e)
 {
-	ui_page_begin(b, r->lang, account_t(r->lang, key));
-}
+	const char *key = NULL, *what = NULL;
+	char d[32] = "", iso[32] = "";
+	time_t at = (time_t)e->at;
+	struct tm tm;
+	size_t i;
 
-static void
-text_p(struct buf *b, const char *lang, const char *key, const char *attrs)
-{
-	buf_printf(b, "<p%s>", attrs != NULL ? attrs : "");
-	buf_add_html(b, account_t(lang, key));
-	buf_adds(b, "</p>\n");
-}
-
-/* A one-button POST form back to /account. */
-static void
-action_form(struct buf *b, const struct acct *a, const char *action, int confirm,
-            const char *button_key)
-{
-	buf_adds(b, "<form method=\"post\" action=\"/account\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
-	buf_add_html(b, a->csrf);
-	buf_printf(b, "\">\n<input type=\"hidden\" name=\"action\" value=\"%s\">\n", action);
-	if (confirm)
-		buf_adds(b, "<input type=\"hidden\" name=\"confirm\" value=\"1\">\n");
-	buf_adds(b, "<button type=\"submit\">");
-	buf_add_html(b, account_t(a->r->lang, button_key));
-	buf_adds(b, "</button>\n</form>\n");
-}
-
-static void
-back_link(struct buf *b, const char *lang, const char *key)
-{
-	buf_adds(b, "<p><a href=\"/account\">");
-	buf_add_html(b, account_t(lang, key));
-	buf_adds(b, "</a></p>\n");
-}
-
-/* n bytes of s, HTML-escaped (escaping is byte-wise, so chunks may split UTF-8). */
-static void
-buf_add_html_n(struct buf *b, const char *s, size_t n)
-{
-	char tmp[256];
-
-	while (n > 0) {
-		size_t k = n < sizeof(tmp) - 1 ? n : sizeof(tmp) - 1;
-
-		memcpy(tmp, s, k);
-		tmp[k] = '\0';
-		buf_add_html(b, tmp);
-		s += k;
-		n -= k;
+	if (e->at <= 0)	/* recorded before events had dates: the help desk's TOTP reset */
+		return json_pack("{s:b, s:b}", "reset", 1, "unseen", e->unseen != 0);
+	for (i = 0; i < sizeof(ev_keys) / sizeof(ev_keys[0]); i++)
+		if (strcmp(e->action, ev_keys[i].action) == 0)
+			key = e->by_admin ? ev_keys[i].admin : ev_keys[i].self;
+	for (i = 0; i < sizeof(what_keys) / sizeof(what_keys[0]); i++)
+		if (strcmp(e->method, what_keys[i].method) == 0)
+			what = what_keys[i].key;
+	if (key == NULL || what == NULL)
+		return NULL;
+	if (localtime_r(&at, &tm) != NULL) {
+		strftime(d, sizeof(d), "%Y-%m-%d %H:%M", &tm);
+		strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M%z", &tm);
 	}
+	return json_pack("{s:b, s:b, s:s, s:s, s:s, s:s, s:s, s:s}", "reset", 0, "unseen",
+	    e->unseen != 0, "key", key, "what", what, "date", d, "iso", iso, "ip", e->ip, "label",
+	    e->label);
 }
 
-/* The text of template tpl with {date}, {ip}, {what} and {label} filled in,
- * each escaped; {what} is itself a template (for {label}). */
-static void
-add_filled(struct buf *b, const char *tpl, const struct secevent *e, const char *what)
-{
-	const char *p = tpl, *o;
-
-	while ((o = strchr(p, '{')) != NULL) {
-		const char *c = strchr(o, '}');
-
-		if (c == NULL)
-			break;
-		buf_add_html_n(b, p, (size_t)(o - p));
-		if ((size_t)(c - o) == 5 && strncmp(o, "{date}", 6) == 0) {
-			char d[32] = "", iso[32] = "";
-			time_t at = (time_t)e->at;
-			struct tm tm;
-
-			if (localtime_r(&at, &tm) != NULL) {
-				strftime(d, sizeof(d), "%Y-%m-%d %H:%M", &tm);
-				strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M%z", &tm);
-			}
-			buf_adds(b, "<time datetime=\"");
-			buf_add_html(b, iso);
-			buf_adds(b, "\">");
-			buf_add_html(b, d);
-			buf_adds(b, "</time>");
-		} else if ((size_t)(c - o) == 3 && strncmp(o, "{ip}", 4) == 0) {
-			buf_add_html(b, e->ip);
-		} else if ((size_t)(c - o) == 5 && strncmp(o, "{what}", 6) == 0 && what != NULL) {
-			add_filled(b, what, e, NULL);
-		} else if ((size_t)(c - o) == 6 && strncmp(o, "{label}", 7) == 0) {
-			buf_add_html(b, e->label);
-		} else {
-			buf_add_html_n(b, o, (size_t)(c - o) + 1);
-		}
-		p = c + 1;
-	}
-	buf_add_html(b, p);
-}
-
-/* One security event as a sentence in lang. */
-static void
-add_event(struct buf *b, const char *lang, const struct secevent *e)
-{
-	char key[48], wkey[32];
-
-	if (e->at <= 0) {	/* recorded before events had dates: the help desk's TOTP reset */
-		buf_add_html(b, account_t(lang, "notice.reset"));
-		return;
-	}
-	snprintf(key, sizeof(key), "ev.%s.%s", e->action, e->by_admin ? "admin" : "self");
-	snprintf(wkey, sizeof(wkey), "what.%s", e->method);
-	add_filled(b, account_t(lang, key), e, account_t(lang, wkey));
-}
-
-/* The announcement of changes not acknowledged yet, and the list of the last
- * SECEV_KEEP_S; user is the person's record as now stored. */
-static void
-add_events(struct buf *b, const struct acct *a, const json_t *user, int notice)
+/* The events of the last SECEV_KEEP_S into d: events (newest first),
+ * has_events, and unseen_count (the changes to announce); user is the
+ * person's record as now stored (NULL: none). */
+static int
+add_events(json_t *d, const json_t *user)
 {
 	struct secevent ev[SECEV_MAX + 1];
-	const char *lang = a->r->lang;
 	size_t i, n = secevent_list(user, now_s(), ev, SECEV_MAX + 1), unseen = 0;
+	json_t *list = json_array(), *e;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; list != NULL && i < n; i++) {
+		if ((e = event_json(&ev[i])) == NULL)
+			continue;
 		unseen += ev[i].unseen != 0;
-	if (notice) {
-		if (unseen == 0)
-			return;
-		buf_adds(b, "<section id=\"security-notice\" class=\"notice\" role=\"alert\" "
-		    "aria-labelledby=\"security-notice-h\">\n<h2 id=\"security-notice-h\">");
-		buf_add_html(b, account_t(lang, "notice.title"));
-		buf_adds(b, "</h2>\n<ul>\n");
-		for (i = 0; i < n; i++) {
-			if (!ev[i].unseen)
-				continue;
-			buf_adds(b, "<li>");
-			add_event(b, lang, &ev[i]);
-			buf_adds(b, "</li>\n");
+		if (json_array_append_new(list, e) != 0) {
+			json_decref(list);
+			list = NULL;
 		}
-		buf_adds(b, "</ul>\n");
-		text_p(b, lang, "notice.check", NULL);
-		action_form(b, a, "events_ack", 0, "notice.ack");
-		buf_adds(b, "</section>\n");
-		return;
 	}
-	buf_adds(b, "<h2>");
-	buf_add_html(b, account_t(lang, "events.title"));
-	buf_adds(b, "</h2>\n");
-	text_p(b, lang, n > 0 ? "events.help" : "events.none", " class=\"help\"");
-	if (n == 0)
-		return;
-	buf_adds(b, "<ul id=\"security-events\">\n");
-	for (i = 0; i < n; i++) {
-		buf_adds(b, "<li>");
-		add_event(b, lang, &ev[i]);
-		buf_adds(b, "</li>\n");
+	if (list == NULL)
+		return -1;
+	json_object_set_new(d, "has_events", json_boolean(json_array_size(list) > 0));
+	json_object_set_new(d, "unseen_count", json_integer((json_int_t)unseen));
+	return json_object_set_new(d, "events", list);
+}
+
+/* Every available method's section of the page: its template and its data. */
+static json_t *
+sections(struct store_txn *t, const char *uid)
+{
+	json_t *out = json_array();
+
+	for (const struct authd_method *const *mp = authd_methods; out != NULL && *mp; mp++) {
+		const struct authd_method *m = *mp;
+		json_t *sec;
+
+		if (m->account_template == NULL || (m->available != NULL && !m->available()))
+			continue;
+		if ((sec = json_object()) == NULL ||
+		    (m->account_view != NULL && m->account_view(t, uid, sec) != 0) ||
+		    json_object_set_new(sec, "template", json_string(m->account_template)) != 0 ||
+		    json_array_append_new(out, sec) != 0) {
+			if (sec != NULL)
+				log_msg(LOG_ERROR, "account page: a method's section failed", "method", m->name,
+				    NULL);
+			json_decref(sec);
+			json_decref(out);
+			out = NULL;
+		}
 	}
-	buf_adds(b, "</ul>\n");
+	return out;
 }
 
 static void
 send_home(struct acct *a, int status)
 {
 	struct http_req *r = a->r;
-	const char *lang = r->lang;
 	struct store_txn *t = store_read_begin(r->authd->store);
-	json_t *user = NULL;
+	json_t *user = NULL, *d, *secs = json_array();
 	int need = AAL_NONE;
-	struct buf b;
 
 	/* Read again: the page shows what a change made a moment ago. */
 	if (t != NULL) {
 		if (user_by_id(t, a->uid, &user) != STORE_OK)
 			user = NULL;
 		need = change_level(r, t, &a->ps, a->uid);
-	}
-	buf_init(&b);
-	page_begin(&b, r, "title");
-	if (a->notice_key != NULL)
-		text_p(&b, lang, a->notice_key, " role=\"status\" class=\"notice\"");
-	if (a->error_key != NULL)
-		text_p(&b, lang, a->error_key, " role=\"alert\" class=\"error\"");
-	add_events(&b, a, user, 1);
-	buf_adds(&b, "<dl>\n<dt>");
-	buf_add_html(&b, account_t(lang, "username"));
-	buf_adds(&b, "</dt><dd>");
-	buf_add_html(&b, a->username);
-	buf_adds(&b, "</dd>\n");
-	if (a->display_name != NULL && a->display_name[0] != '\0') {
-		buf_adds(&b, "<dt>");
-		buf_add_html(&b, account_t(lang, "display_name"));
-		buf_adds(&b, "</dt><dd>");
-		buf_add_html(&b, a->display_name);
-		buf_adds(&b, "</dd>\n");
-	}
-	buf_adds(&b, "</dl>\n<h2>");
-	buf_add_html(&b, account_t(lang, "methods"));
-	buf_adds(&b, "</h2>\n");
-	if (need != AAL_NONE) {
-		/* Every change below will ask for this first; say so up front. */
-		text_p(&b, lang, "stepup.need", " class=\"notice\" id=\"step-up-needed\"");
-		action_form(&b, a, "step_up", 0, "stepup.button");
-	}
-	buf_adds(&b, "<h3>");
-	buf_add_html(&b, account_t(lang, "password"));
-	buf_adds(&b, "</h3>\n");
-	text_p(&b, lang, "password.set", NULL);
-	buf_adds(&b, "<h3>");
-	buf_add_html(&b, account_t(lang, "totp"));
-	buf_adds(&b, "</h3>\n");
-	text_p(&b, lang, a->totp_state == 2 ? "totp.active" : a->totp_state == 1 ? "totp.pending" :
-	    "totp.none", " class=\"status\"");
-	if (a->totp_state == 2) {
-		buf_adds(&b, "<p>");
-		buf_add_html(&b, account_t(lang, "recovery.left"));
-		buf_printf(&b, "%d</p>\n", a->recovery_left);
-		action_form(&b, a, "recovery_regen", 0, "recovery.regen");
-		action_form(&b, a, "totp_remove", 0, "totp.remove");
-	} else {
-		text_p(&b, lang, "totp.why", " class=\"help\"");
-		action_form(&b, a, "totp_begin", 0, a->totp_state == 1 ? "totp.continue" : "totp.setup");
-	}
-	/* Methods with their own account pages (security keys, the citizen card). */
-	for (const struct authd_method *const *mp = authd_methods; t && *mp; mp++)
-		if ((*mp)->account_section)
-			(*mp)->account_section(&b, r, t, a->uid, a->csrf);
-	add_events(&b, a, user, 0);
-	if (t)
+		json_decref(secs);
+		secs = sections(t, a->uid);
 		store_read_end(t);
+	}
+	d = json_pack("{s:s?, s:s?, s:s, s:s?, s:s, s:b, s:o?}", "notice", a->notice_key, "error",
+	    a->error_key, "username", a->username, "display_name",
+	    a->display_name != NULL && a->display_name[0] != '\0' ? a->display_name : NULL, "csrf",
+	    a->csrf, "step_up", need != AAL_NONE, "sections", secs);
+	if (d == NULL || secs == NULL || add_events(d, user) != 0) {
+		json_decref(d);
+		json_decref(user);
+		ui_error(r, 500, "err.title", "err.server", NULL);
+		a->r = NULL;
+		return;
+	}
 	json_decref(user);
-	buf_adds(&b, "<p><a href=\"/logout\">");
-	buf_add_html(&b, account_t(lang, "signout"));
-	buf_adds(&b, "</a></p>\n");
-	ui_page_end(&b, r);
-	ui_page_send(r, status, &b);
+	ui_page(r, status, "account", TXT("account.title"), d);
 	a->r = NULL;
 }
 
-/* The key of the URI in groups of four, for typing by hand. */
+/* The key of the URI in groups of four, for typing by hand (out: 64+16). */
 static void
-add_secret_groups(struct buf *b, const char *uri)
+secret_groups(const char *uri, char *out, size_t outsz)
 {
 	const char *p = strstr(uri, "?secret="), *e;
-	size_t i;
+	size_t i, n = 0;
 
+	out[0] = '\0';
 	if (p == NULL)
 		return;
 	p += 8;
 	e = strchr(p, '&');
 	if (e == NULL)
 		e = p + strlen(p);
-	for (i = 0; p + i < e; i++) {
+	for (i = 0; p + i < e && n + 2 < outsz; i++) {
 		if (i > 0 && i % 4 == 0)
-			buf_adds(b, " ");
-		buf_add(b, p + i, 1);
+			out[n++] = ' ';
+		out[n++] = p[i];
 	}
-}
-
-/* Puts the translated label on the SVG's aria-label (ours is generic). */
-static void
-add_qr(struct buf *b, const char *lang, const char *uri)
-{
-	static const char generic[] = "aria-label=\"QR code\"";
-	char *svg = totp_qr_svg(uri);
-	const char *at;
-
-	if (svg == NULL) {
-		b->oom = 1;	/* cannot happen for our URIs; fail the page, not silently */
-		return;
-	}
-	at = strstr(svg, generic);
-	if (at != NULL) {
-		buf_add(b, svg, (size_t)(at - svg));
-		buf_adds(b, "aria-label=\"");
-		buf_add_html(b, account_t(lang, "enrol.qr_label"));
-		buf_adds(b, "\"");
-		buf_adds(b, at + sizeof(generic) - 1);
-	} else {
-		buf_adds(b, svg);
-	}
-	wipe(svg, strlen(svg));	/* it encodes the secret */
-	free(svg);
+	out[n] = '\0';
 }
 
 static void
 send_enrol(struct acct *a, int status)
 {
 	struct http_req *r = a->r;
-	const char *lang = r->lang;
-	struct buf b;
+	char groups[TOTP_URI_MAX];
+	char *path = NULL;
+	int size;
+	json_t *d;
 
-	buf_init(&b);
-	page_begin(&b, r, "enrol.title");
-	if (a->error_key != NULL)
-		text_p(&b, lang, a->error_key, " role=\"alert\" class=\"error\" id=\"otp-error\"");
-	buf_adds(&b, "<ol>\n<li>");
-	buf_add_html(&b, account_t(lang, "enrol.step1"));
-	buf_adds(&b, "</li>\n<li>");
-	buf_add_html(&b, account_t(lang, "enrol.step2"));
-	buf_adds(&b, "<div class=\"qr\">");
-	add_qr(&b, lang, a->uri);
-	buf_adds(&b, "</div>\n<p>");
-	buf_add_html(&b, account_t(lang, "enrol.manual"));
-	buf_adds(&b, "</p>\n<p><code class=\"secret\">");
-	add_secret_groups(&b, a->uri);
-	buf_adds(&b, "</code></p></li>\n<li>");
-	buf_add_html(&b, account_t(lang, "enrol.step3"));
-	buf_adds(&b, "</li>\n</ol>\n<form method=\"post\" action=\"/account\">\n"
-	    "<input type=\"hidden\" name=\"csrf\" value=\"");
-	buf_add_html(&b, a->csrf);
-	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"action\" value=\"totp_confirm\">\n"
-	    "<label for=\"otp\">");
-	buf_add_html(&b, account_t(lang, "enrol.code"));
-	buf_adds(&b, "</label>\n<input id=\"otp\" name=\"otp\" type=\"text\" autocomplete=\"one-time-code\" "
-	    "inputmode=\"numeric\" pattern=\"[0-9]*\" minlength=\"6\" maxlength=\"6\" required autofocus");
-	if (a->error_key != NULL)
-		buf_adds(&b, " aria-invalid=\"true\" aria-describedby=\"otp-error\"");
-	buf_adds(&b, ">\n<button type=\"submit\">");
-	buf_add_html(&b, account_t(lang, "enrol.confirm"));
-	buf_adds(&b, "</button>\n</form>\n");
-	back_link(&b, lang, "cancel");
-	ui_page_end(&b, r);
-	ui_page_send(r, status, &b);	/* a failed QR made b.oom: a 500, not a page without it */
+	/* The QR code is drawn by the template from its path data: no markup here. */
+	if (totp_qr_path(a->uri, &path, &size) != 0) {
+		ui_error(r, 500, "err.title", "err.server", NULL);	/* cannot happen for our URIs */
+		a->r = NULL;
+		return;
+	}
+	secret_groups(a->uri, groups, sizeof(groups));
+	d = json_pack("{s:s?, s:{s:i, s:i, s:s}, s:s, s:s}", "error", a->error_key, "qr", "size", size,
+	    "px", size * 5, "d", path, "secret", groups, "csrf", a->csrf);
+	wipe(path, strlen(path));	/* it encodes the secret */
+	free(path);
+	wipe(groups, sizeof(groups));
+	ui_page_secret(r, status, "account-enrol", TXT("account.enrol.title"), d);
 	a->r = NULL;
 }
 
 static void
 send_codes(struct acct *a)
 {
-	struct http_req *r = a->r;
-	const char *lang = r->lang;
-	struct buf b;
+	json_t *codes = json_array();
 	size_t i;
 
-	buf_init(&b);
-	page_begin(&b, r, a->codes_title != NULL ? a->codes_title : "codes.title");
-	text_p(&b, lang, "codes.intro", NULL);
-	buf_adds(&b, "<ol class=\"codes\">\n");
-	for (i = 0; i < TOTP_RECOVERY_CODES; i++) {
-		buf_adds(&b, "<li><code>");
-		buf_add_html(&b, a->recovery[i]);
-		buf_adds(&b, "</code></li>\n");
-	}
-	buf_adds(&b, "</ol>\n");
-	back_link(&b, lang, "codes.done");
-	ui_page_end(&b, r);
-	ui_page_send(r, 200, &b);
+	for (i = 0; codes != NULL && i < TOTP_RECOVERY_CODES; i++)
+		json_array_append_new(codes, json_string(a->recovery[i]));
+	ui_page_secret(a->r, 200, "account-codes", a->codes_title != NULL ? a->codes_title :
+	    TXT("account.codes.title"), codes != NULL ? json_pack("{s:o}", "codes", codes) : NULL);
 	a->r = NULL;
 }
 
@@ -638,16 +398,8 @@ send_codes(struct acct *a)
 static void
 send_ask(struct acct *a, const char *title, const char *text, const char *action, const char *button)
 {
-	struct http_req *r = a->r;
-	struct buf b;
-
-	buf_init(&b);
-	page_begin(&b, r, title);
-	text_p(&b, r->lang, text, NULL);
-	action_form(&b, a, action, 1, button);
-	back_link(&b, r->lang, "cancel");
-	ui_page_end(&b, r);
-	ui_page_send(r, 200, &b);
+	ui_page(a->r, 200, "account-confirm", title, json_pack("{s:s, s:s, s:s, s:s}", "text", text,
+	    "action", action, "button", button, "csrf", a->csrf));
 	a->r = NULL;
 }
 
@@ -752,7 +504,7 @@ begin_done(int rc, void *ctx)
 
 	if (rc == STORE_EXISTS) {
 		a->totp_state = 2;
-		a->error_key = "enrol.exists";
+		a->error_key = TXT("account.enrol.exists");
 		send_home(a, 409);
 	} else if (rc != STORE_OK) {
 		server_error(a, 500);
@@ -771,15 +523,16 @@ confirm_done(int rc, void *ctx)
 	if (rc == STORE_OK && a->result == STORE_OK) {
 		send_codes(a);
 	} else if (rc == STORE_OK && a->result == -1 && a->uri[0] != '\0') {
-		a->error_key = "enrol.wrong";
+		a->error_key = TXT("account.enrol.wrong");
 		send_enrol(a, 400);
 	} else if (rc == STORE_OK && a->result == -2) {
 		a->totp_state = 0;
-		a->error_key = "enrol.spent";
+		a->error_key = TXT("account.enrol.spent");
 		send_home(a, 400);
 	} else if (a->result == STORE_NOTFOUND || a->result == STORE_EXISTS) {
 		a->totp_state = a->result == STORE_EXISTS ? 2 : 0;
-		a->error_key = a->result == STORE_EXISTS ? "enrol.exists" : "enrol.gone";
+		a->error_key = a->result == STORE_EXISTS ? TXT("account.enrol.exists") :
+		    TXT("account.enrol.gone");
 		send_home(a, 409);
 	} else {
 		server_error(a, 500);
@@ -795,7 +548,7 @@ remove_done(int rc, void *ctx)
 
 	if (rc == STORE_OK || rc == STORE_NOTFOUND) {
 		a->totp_state = 0;
-		a->notice_key = rc == STORE_OK ? "remove.done" : NULL;
+		a->notice_key = rc == STORE_OK ? TXT("account.remove.done") : NULL;
 		send_home(a, 200);
 		acct_free(a);
 		return;
@@ -809,7 +562,7 @@ regen_done(int rc, void *ctx)
 	struct acct *a = ctx;
 
 	if (rc == STORE_OK) {
-		a->codes_title = "regen.done";
+		a->codes_title = TXT("account.regen.done");
 		send_codes(a);
 	} else if (a->result == STORE_NOTFOUND) {
 		a->totp_state = 0;
@@ -904,13 +657,13 @@ post(struct acct *a, struct store_txn *t, const json_t *sess, const char *skey)
 			/* Malformed: answer like a wrong code, without a write. */
 			if (totp_pending_uri(t, a->uid, a->username, a->uri, sizeof(a->uri)) != STORE_OK) {
 				store_read_end(t);
-				a->error_key = "enrol.gone";
+				a->error_key = TXT("account.enrol.gone");
 				send_home(a, 400);
 				acct_free(a);
 				return;
 			}
 			store_read_end(t);
-			a->error_key = "enrol.wrong";
+			a->error_key = TXT("account.enrol.wrong");
 			send_enrol(a, 400);
 			acct_free(a);
 			return;
@@ -931,9 +684,11 @@ post(struct acct *a, struct store_txn *t, const json_t *sess, const char *skey)
 		store_read_end(t);
 		if (!confirmed) {
 			if (remove)
-				send_ask(a, "remove.title", "remove.confirm", "totp_remove", "remove.button");
+				send_ask(a, TXT("account.remove.title"), TXT("account.remove.confirm"), "totp_remove",
+				    TXT("account.remove.button"));
 			else
-				send_ask(a, "regen.title", "regen.confirm", "recovery_regen", "regen.button");
+				send_ask(a, TXT("account.regen.title"), TXT("account.regen.confirm"), "recovery_regen",
+				    TXT("account.regen.button"));
 			acct_free(a);
 			return;
 		}
@@ -956,8 +711,7 @@ post(struct acct *a, struct store_txn *t, const json_t *sess, const char *skey)
 			http_redirect(r, "/account");	/* already at the level */
 	} else {
 		store_read_end(t);
-		/* ui_t passes our translated text through as it passes unknown keys */
-		ui_error(r, 400, account_t(r->lang, "title"), account_t(r->lang, "bad_request"), NULL);
+		ui_error(r, 400, TXT("account.title"), TXT("account.bad_request"), NULL);
 		acct_free(a);
 	}
 }

@@ -15,9 +15,6 @@
  * sign-in that returns here. */
 void account_page(struct http_req *r);
 
-/* Text of the account pages in lang ("zh-TW" or "en"); the key if unknown. */
-const char *account_t(const char *lang, const char *key);
-
 /* ---- the gate of every change to a person's credentials ----
  *
  * Every account action that adds, removes or renames a credential, makes new

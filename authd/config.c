@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -14,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+
+#include "datafile.h"
 
 enum kind { K_STR, K_PATH, K_INT, K_SIZE, K_ULONG, K_BOOL, K_LISTEN, K_PROXY,
 	K_LEVEL, K_ALG, K_LANG };
@@ -81,6 +85,9 @@ static const struct key keys[] = {
 	{ "throttle", "device_code_window_s", K_INT, O(device_code_window_s), 60, 86400 },
 	{ "log", "level", K_LEVEL, O(log_level), 0, 3 },
 	{ "ui", "default_lang", K_LANG, O(default_lang), 0, 0 },
+	{ "ui", "templates", K_PATH, O(ui_templates), 0, 0 },
+	{ "ui", "i18n", K_PATH, O(ui_i18n), 0, 0 },
+	{ "ui", "static", K_PATH, O(ui_static), 0, 0 },
 	{ "audit", "retention_days", K_INT, O(audit_retention_days), 1, 36500 },
 	{ "policy", "acr_aal1", K_STR, O(acr_aal1), 0, 0 },
 	{ "policy", "acr_aal2", K_STR, O(acr_aal2), 0, 0 },
@@ -380,8 +387,11 @@ handler(void *user, const char *section, const char *name, const char *value)
 		}
 		return set_str(p, str_at(c, k->off), value) == 0;
 	case K_LANG:
-		if (strcmp(value, "zh-TW") && strcmp(value, "en")) {
-			perr(p, "%s: \"%s\" is not one of zh-TW, en", name, value);
+		/* A tag of the form of the catalogues' file names; whether one
+		 * exists is checked once [ui] i18n is known (lang_check). */
+		if (strlen(value) > 35 || strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789-") != strlen(value) || value[0] == '-' || value[0] == '\0') {
+			perr(p, "%s: \"%s\" is not a language tag such as zh-TW or en", name, value);
 			return 0;
 		}
 		return set_str(p, str_at(c, k->off), value) == 0;
@@ -555,6 +565,49 @@ issuer_check(const char *iss, char *err, size_t errsz)
 	return 0;
 }
 
+/* [ui] default_lang names a catalogue of the i18n folder (datafile.h finds
+ * it as the page layer will): LANG.json must be there. 0, or -1 with err
+ * listing the languages there are. authd checks it again when it loads the
+ * pages (authd/web/pages.c). */
+static int
+lang_check(const struct conf *c, char *err, size_t errsz)
+{
+	char *dir = datafile_path(c->ui_i18n, "i18n"), *file = NULL, have[256] = "";
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int rc = -1;
+
+	if (dir == NULL || asprintf(&file, "%s/%s.json", dir, c->default_lang) < 0) {
+		file = NULL;
+		snprintf(err, errsz, "out of memory");
+		goto out;
+	}
+	/* No folder at all: nothing to check here (authctl needs none; authd's
+	 * page layer names the missing folder when it starts). */
+	if ((stat(file, &st) == 0 && S_ISREG(st.st_mode)) || stat(dir, &st) != 0) {
+		rc = 0;
+		goto out;
+	}
+	if ((d = opendir(dir)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			size_t n = strlen(e->d_name);
+
+			if (n > 5 && e->d_name[0] != '.' && strcmp(e->d_name + n - 5, ".json") == 0 &&
+			    strlen(have) + n < sizeof(have) - 2)
+				snprintf(have + strlen(have), sizeof(have) - strlen(have), "%s%.*s",
+				    have[0] ? ", " : "", (int)(n - 5), e->d_name);
+		}
+		closedir(d);
+	}
+	snprintf(err, errsz, "%s: [ui] default_lang: no catalogue %s.json in %s (languages: %s)",
+	    c->path, c->default_lang, dir, have[0] ? have : "none");
+out:
+	free(file);
+	free(dir);
+	return rc;
+}
+
 static int
 resolve(struct conf *c, char **p)
 {
@@ -663,8 +716,13 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 	    (c->webauthn_attestation_roots && resolve(c, &c->webauthn_attestation_roots)) ||
 	    (c->webauthn_mds_blob && resolve(c, &c->webauthn_mds_blob)) ||
 	    resolve(c, &c->webauthn_mds_root) ||
-	    (c->webauthn_mds_crls && resolve(c, &c->webauthn_mds_crls)))
+	    (c->webauthn_mds_crls && resolve(c, &c->webauthn_mds_crls)) ||
+	    (c->ui_templates && resolve(c, &c->ui_templates)) ||
+	    (c->ui_i18n && resolve(c, &c->ui_i18n)) ||
+	    (c->ui_static && resolve(c, &c->ui_static)))
 		goto oom;
+	if (lang_check(c, err, errsz) != 0)
+		goto fail;
 	return 0;
 oom:
 	snprintf(err, errsz, "out of memory");
@@ -694,6 +752,9 @@ conf_free(struct conf *c)
 	free(c->signing_alg);
 	free(c->breached_list);
 	free(c->default_lang);
+	free(c->ui_templates);
+	free(c->ui_i18n);
+	free(c->ui_static);
 	free(c->acr_aal1);
 	free(c->acr_aal2);
 	free(c->acr_aal3);

@@ -81,7 +81,10 @@ struct conf {
 	int log_level;              /* 0 error, 1 warn, 2 info (default), 3 debug */
 
 	/* [ui] */
-	char *default_lang;         /* "zh-TW" */
+	char *default_lang;         /* "zh-TW": a catalogue LANG.json of the i18n folder */
+	/* Folders of the page layer (docs/operations.md "Pages"); NULL = found by
+	 * the data-path rule (authd/datafile.h): share/templates, share/i18n, share/static. */
+	char *ui_templates, *ui_i18n, *ui_static;
 
 	/* [policy] — assurance levels (docs/assurance-levels.md) */
 	char *acr_aal1, *acr_aal2, *acr_aal3; /* acr names; "aal1", "aal2", "aal3" */

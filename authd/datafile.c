@@ -52,7 +52,9 @@ build_tree_top(const char *exe, char *top, size_t cap)
 	memcpy(top, exe, strlen(exe) + 1);
 	if (cut_last(top) == NULL)			/* PROGRAM */
 		return -1;
-	if ((dir = cut_last(top)) == NULL || strcmp(dir, "bin") != 0)
+	/* BUILD/bin/ (authd, authctl) and BUILD/tests/ (the unit tests, which
+	 * load the pages): both only the Makefile makes. */
+	if ((dir = cut_last(top)) == NULL || (strcmp(dir, "bin") != 0 && strcmp(dir, "tests") != 0))
 		return -1;
 	n = snprintf(probe, sizeof(probe), "%s/libauthd-core.a", top);	/* top is TOP/BUILD */
 	if (n < 0 || (size_t)n >= sizeof(probe) || stat(probe, &st) != 0 || !S_ISREG(st.st_mode))

@@ -2,7 +2,7 @@
  * share/ (the common-password list today; page templates, message catalogues
  * and static files as they come). One rule for every such file, first match:
  *   1. the path the configuration names, when it names one;
- *   2. run from a build tree (TOP/BUILD/bin/PROGRAM, where TOP/BUILD holds
+ *   2. run from a build tree (TOP/BUILD/bin/PROGRAM or TOP/BUILD/tests/PROGRAM, where TOP/BUILD holds
  *      libauthd-core.a, which only the Makefile puts there): TOP/share/NAME,
  *      the checkout's own copy, found from /proc/self/exe;
  *   3. otherwise the installed copy, AUTHD_DATADIR/NAME ($(PREFIX)/share/authd,

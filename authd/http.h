@@ -52,7 +52,7 @@ struct http_req {
 typedef void (*http_handler)(struct http_req *req);
 
 struct http_route {
-	const char *path;           /* exact match */
+	const char *path;           /* exact match; ending in '/': that path and everything below */
 	unsigned methods;           /* HTTP_GET | HTTP_POST ... (HEAD follows GET) */
 	http_handler handler;
 	const char *name;           /* metrics label, e.g. "token" */

@@ -24,6 +24,7 @@
 #include "sweep.h"
 #include "store.h"
 #include "throttle.h"
+#include "web/pages.h"
 
 static void
 usage(FILE *f)
@@ -177,8 +178,10 @@ main(int argc, char **argv)
 	}
 	if (check) {
 		/* What the methods would refuse at start (a stale FIDO MDS BLOB, a
-		 * missing root file) is refused here too. */
-		if (methods_check(&conf, err, sizeof(err)) != 0) {
+		 * missing root file) and the pages (a template that does not parse,
+		 * a missing catalogue key) are refused here too. */
+		if (methods_check(&conf, err, sizeof(err)) != 0 ||
+		    pages_check(&conf, err, sizeof(err)) != 0) {
 			fprintf(stderr, "authd: %s\n", err);
 			conf_free(&conf);
 			return 1;
@@ -223,9 +226,14 @@ main(int argc, char **argv)
 		log_msg(LOG_ERROR, "cannot initialise the authentication methods", NULL);
 		goto out_keys;
 	}
+	/* Templates, catalogues and static files: read once, before any request. */
+	if (pages_init(&conf, err, sizeof(err)) != 0) {
+		log_msg(LOG_ERROR, "cannot load the pages", "error", err, NULL);
+		goto out_methods;
+	}
 	if (http_start(&a) != 0) {
 		log_msg(LOG_ERROR, "cannot start the HTTP server", NULL);
-		goto out_methods;
+		goto out_pages;
 	}
 	if (drop_privileges(&conf) != 0)
 		goto out_http;
@@ -252,6 +260,8 @@ main(int argc, char **argv)
 	sweep_stop();
 out_http:
 	http_stop(&a);
+out_pages:
+	pages_fini();
 out_methods:
 	methods_fini();
 out_keys:

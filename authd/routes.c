@@ -1,10 +1,12 @@
-/* authd/routes.c — the routing table: one line per endpoint (exact path,
- * allowed methods, handler, metrics name, form-body rule). http.c serves it. */
+/* authd/routes.c — the routing table: one line per endpoint (exact path, or
+ * a folder ending in '/' for everything below it; allowed methods, handler,
+ * metrics name, form-body rule). http.c serves it. */
 #include "account.h"
 #include "http.h"
 #include "../modules/webauthn.h"
 #include "oidc/oidc.h"
 #include "ops.h"
+#include "web/pages.h"
 #include "../modules/x509.h"
 
 const struct http_route http_routes[] = {
@@ -22,10 +24,8 @@ const struct http_route http_routes[] = {
 	{ "/account/webauthn", HTTP_POST, webauthn_account, "account_webauthn", 1 },
 	{ "/device_authorization", HTTP_POST, oidc_device_authorization, "device_authorization", 1 },
 	{ "/device", HTTP_GET | HTTP_POST, oidc_device, "device", 1 },
-	{ "/static/authd.css", HTTP_GET, ui_static_css, "static", 0 },
-	{ "/static/x509.js", HTTP_GET, x509_static_js, "static", 0 },
 	{ "/account/x509", HTTP_POST, x509_account_post, "account", 1 },
-	{ "/static/webauthn.js", HTTP_GET, webauthn_static_js, "static", 0 },
+	{ "/static/", HTTP_GET, pages_static, "static", 0 },
 	{ "/healthz", HTTP_GET, ops_healthz, "healthz", 0 },
 	{ "/metrics", HTTP_GET, ops_metrics, "metrics", 0 },
 	{ NULL, 0, NULL, NULL, 0 },

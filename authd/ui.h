@@ -1,28 +1,32 @@
-/* authd/ui.h — the server-rendered pages people see (login, errors, logout), in
- * zh-TW (default) and English. Plain accessible HTML, no inline script or style
- * (the CSP forbids both); one stylesheet at /static/authd.css. */
+/* authd/ui.h — the server-rendered pages people see (sign-in, errors, logout,
+ * and the building block of the account and device pages), in every language
+ * of share/i18n (zh-TW default, English). The HTML is in share/templates, the
+ * words in share/i18n (authd/web/pages.h loads them); C code hands over a
+ * template name, catalogue keys and data, never HTML. Values are escaped by
+ * the template engine (lib/tmpl.h). No inline script or style (the CSP
+ * forbids both); one stylesheet, share/static/authd.css. */
 #ifndef AUTHD_UI_H
 #define AUTHD_UI_H
 
-#include "../lib/buf.h"
-#include "http.h"
+#include <jansson.h>
 
-/* Wording tables: {key, zh-TW, English}, ended by a NULL key. Pages of other
- * parts (account, methods) keep their own table and look up with ui_text_in. */
-struct ui_text {
-	const char *key, *zh, *en;
-};
-const char *ui_text_in(const struct ui_text *table, const char *lang, const char *key);
-/* Text for key in lang ("zh-TW" or "en") from the sign-in pages' table; the key
- * itself if unknown. */
+#include "http.h"
+#include "web/pages.h"
+
+/* Text of a catalogue key in lang, as plain text (for JSON replies or a value
+ * handed to a page); the key itself if unknown. Borrowed. */
 const char *ui_t(const char *lang, const char *key);
 
-/* Building blocks for other pages (account.c): the document head with the site
- * name and an <h1> of title_key; the language switch and closing tags; sending
- * (frees b, replies and frees r). */
-void ui_page_begin(struct buf *b, const char *lang, const char *title_key);
-void ui_page_end(struct buf *b, struct http_req *r);
-void ui_page_send(struct http_req *r, int status, struct buf *b);
+/* Replies with template name (share/templates/NAME.html) rendered with data
+ * (stolen; may be NULL for none) and what every page gets: title (the
+ * catalogue key title_key) and langs (the language switch: this page in the
+ * other languages). A template that cannot be rendered is logged and
+ * answered with a 500 page. Replies and frees r. */
+void ui_page(struct http_req *r, int status, const char *name, const char *title_key, json_t *data);
+/* The same for a page that carries a secret (a TOTP key, recovery codes):
+ * the data's strings are wiped before they are freed. */
+void ui_page_secret(struct http_req *r, int status, const char *name, const char *title_key,
+    json_t *data);
 
 /* Error page: a title, a message telling what happened and what to do, and an
  * optional detail line (escaped). Replies and frees r. */

@@ -106,13 +106,14 @@ buf_printf(struct buf *b, const char *fmt, ...)
 }
 
 void
-buf_add_html(struct buf *b, const char *s)
+buf_add_html_n(struct buf *b, const char *s, size_t n)
 {
-	const char *run;
+	const char *run, *end;
 
 	if (s == NULL)
 		return;
-	for (run = s; *s != '\0'; s++) {
+	end = s + n;
+	for (run = s; s < end; s++) {
 		const char *rep;
 
 		switch (*s) {
@@ -128,6 +129,13 @@ buf_add_html(struct buf *b, const char *s)
 		run = s + 1;
 	}
 	buf_add(b, run, (size_t)(s - run));
+}
+
+void
+buf_add_html(struct buf *b, const char *s)
+{
+	if (s != NULL)
+		buf_add_html_n(b, s, strlen(s));
 }
 
 void

@@ -18,8 +18,12 @@ void buf_free(struct buf *b);
 void buf_add(struct buf *b, const void *data, size_t n);
 void buf_adds(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends s HTML-escaped (& < > " ' escaped). NULL appends nothing. */
+/* Appends s HTML-escaped (& < > " ' escaped): safe in element text and in a
+ * quoted attribute value (either quote). The one HTML escaper of the project
+ * (lib/tmpl.c uses it for every value). NULL appends nothing. */
 void buf_add_html(struct buf *b, const char *s);
+/* The same for the n bytes at s (may hold NUL-free text without a terminator). */
+void buf_add_html_n(struct buf *b, const char *s, size_t n);
 /* Appends s percent-encoded for a URL query component (RFC 3986 unreserved kept). */
 void buf_add_urlenc(struct buf *b, const char *s);
 /* NUL-terminated contents (never NULL unless oom). */

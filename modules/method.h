@@ -13,11 +13,10 @@
 #include "../authd/status.h"
 #include "../authd/store.h"
 #include "../lib/form.h"
+#include "../lib/tmpl.h"	/* TXT(): catalogue keys */
 
 struct authd;
-struct buf;
 struct conf;
-struct http_req;
 
 /* What one success proves (factors). */
 #define FACTOR_KNOW 1u
@@ -84,9 +83,10 @@ struct proof {
 	/* Fields added to audit_event's record (owned by the caller after finish;
 	 * NULL: none), e.g. the card and its account for x509.revocation_unknown. */
 	json_t *audit_extra;
-	/* Optional static text shown instead of the generic failure message when
-	 * the step fails (why a certificate was refused, how to bind a card). */
-	const char *error_zh, *error_en;
+	/* Optional catalogue key (share/i18n/) of the text shown instead of the
+	 * generic failure message when the step fails (why a certificate was
+	 * refused, how to bind a card); a static string, never HTML. */
+	const char *error_key;
 };
 
 /* Method results: ST_* (authd/status.h); METHOD_* are their old names, kept
@@ -112,16 +112,27 @@ struct authd_method {
 	unsigned amr;              /* AMR_* bits one success shows (for choosing a step-up) */
 	unsigned flags;            /* METHOD_FIRST | METHOD_STEP */
 	/* Methods whose page needs a script (WebAuthn, the card's local sign server):
-	 * the button label in zh-TW and English and the script's path (served by the
-	 * method's own route). The sign-in page shows a button per such method; the
-	 * script takes tx/csrf from the page's form, POSTs /login/begin, and posts
-	 * /login with method=<name> and its answer. NULL for plain-form methods. */
-	const char *ui_label_zh, *ui_label_en, *ui_script;
-	/* The method's part of the account page (/account), appended to the list of
-	 * methods: its heading, status and forms. Forms post to the method's own
-	 * routes with csrf (session_csrf(r, skey, "account", ...)). NULL: none. */
-	void (*account_section)(struct buf *b, struct http_req *r, struct store_txn *t,
-	                        const char *user_id, const char *csrf);
+	 * the catalogue key of the button label (share/i18n/) and the template that
+	 * loads the script with the texts it shows (share/templates/NAME.html, the
+	 * script itself a file of share/static/). The sign-in page shows a button
+	 * per such method; the script takes tx/csrf from the page's form, POSTs
+	 * /login/begin, and posts /login with method=<name> and its answer. NULL
+	 * for plain-form methods. authd refuses to start when either is missing. */
+	const char *ui_label, *ui_script;
+	/* The method's section of the account page (/account): the template
+	 * (share/templates/NAME.html) and the data it is rendered with.
+	 * account_view fills out (an empty object, owned by the caller) from the
+	 * read txn t for user_id: data, never HTML. The template also sees the
+	 * page's own data (csrf: the token of the page's forms, which post to the
+	 * method's own routes; step_up: a change needs a stronger sign-in first).
+	 * 0, or -1 on a store error (the page is then an error). account_view NULL:
+	 * the template gets no data of its own. account_template NULL: no section.
+	 * A method that is not available() has no section. */
+	const char *account_template;
+	int (*account_view)(struct store_txn *t, const char *user_id, json_t *out);
+	/* Further templates the method's own pages render (NULL-terminated);
+	 * checked at start like the above. NULL: none. */
+	const char *const *ui_pages;
 	/* 1 when the user has a usable credential of this method (read txn). The
 	 * login flow asks only for methods that are enrolled and raise the level. */
 	int (*enrolled)(struct store_txn *t, const char *user_id);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <sodium.h>
@@ -19,6 +20,8 @@
 #include "../authd/datafile.h"
 #include "../authd/log.h"
 #include "../authd/users.h"
+#include "../lib/buf.h"
+#include "../lib/tmpl.h"
 #include "../lib/util.h"
 
 /* The shipped list, when [password] breached_list names none (datafile.h). */
@@ -41,8 +44,29 @@ struct pw_state {
 	char **list;		/* sorted, unique */
 	size_t n_list;
 	char dummy[crypto_pwhash_STRBYTES];
-	char msg_en[PW_BAD_TEXT + 1][MSG_MAX];
-	char msg_zh[PW_BAD_TEXT + 1][MSG_MAX];
+	/* The rule messages in each language of the catalogues (share/i18n),
+	 * with this configuration's numbers filled in; [PW_RULES] is the one
+	 * for an unknown rule. def: the language for any other. */
+	struct pw_msgs *msgs;
+	size_t n_msgs, def;
+};
+
+#define PW_RULES (PW_BAD_TEXT + 1)
+
+struct pw_msgs {
+	char lang[36];
+	char msg[PW_RULES + 1][MSG_MAX];
+};
+
+/* The catalogue key of each rule's message, and of the unknown rule's. */
+static const char *const rule_keys[PW_RULES + 1] = {
+	[PW_OK] = TXT("password.rule.ok"),
+	[PW_TOO_SHORT] = TXT("password.rule.too_short"),
+	[PW_TOO_LONG] = TXT("password.rule.too_long"),
+	[PW_COMMON] = TXT("password.rule.common"),
+	[PW_IS_USERNAME] = TXT("password.rule.is_username"),
+	[PW_BAD_TEXT] = TXT("password.rule.bad_text"),
+	[PW_RULES] = TXT("password.rule.invalid"),
 };
 
 static struct pw_state *pw;
@@ -55,6 +79,7 @@ state_free(struct pw_state *s)
 	free(s->list_path);
 	free(s->list_buf);
 	free(s->list);
+	free(s->msgs);
 	wipe(s, sizeof(*s));
 	free(s);
 }
@@ -160,29 +185,55 @@ load_list(struct pw_state *s)
 	return 0;
 }
 
-static void
-build_messages(struct pw_state *s)
+/* Reads the rule messages of every catalogue ([ui] i18n, else share/i18n as
+ * authd/paths.h finds it) and fills in min and max. 0, or -1 (logged). */
+static int
+load_messages(struct pw_state *s, const struct conf *c)
 {
-	snprintf(s->msg_en[PW_OK], MSG_MAX, "This password can be used.");
-	snprintf(s->msg_zh[PW_OK], MSG_MAX, "此密碼可以使用。");
-	snprintf(s->msg_en[PW_TOO_SHORT], MSG_MAX,
-	    "Use at least %d characters. A few unrelated words make a long password that is easy to remember.",
-	    s->min_len);
-	snprintf(s->msg_zh[PW_TOO_SHORT], MSG_MAX,
-	    "密碼至少需要 %d 個字元。可以用幾個不相關的詞組成較長又好記的密碼。", s->min_len);
-	snprintf(s->msg_en[PW_TOO_LONG], MSG_MAX, "Use at most %d characters.", s->max_len);
-	snprintf(s->msg_zh[PW_TOO_LONG], MSG_MAX, "密碼最多 %d 個字元，請縮短。", s->max_len);
-	snprintf(s->msg_en[PW_COMMON], MSG_MAX,
-	    "This password is on a list of common or leaked passwords and is easy to guess. Choose another one.");
-	snprintf(s->msg_zh[PW_COMMON], MSG_MAX,
-	    "這個密碼很常見或曾經外洩，容易被猜中，請換一個。");
-	snprintf(s->msg_en[PW_IS_USERNAME], MSG_MAX,
-	    "Your password must not be the same as your username.");
-	snprintf(s->msg_zh[PW_IS_USERNAME], MSG_MAX, "密碼不能與帳號相同。");
-	snprintf(s->msg_en[PW_BAD_TEXT], MSG_MAX,
-	    "The password contains characters that cannot be used (such as control characters). Type it again.");
-	snprintf(s->msg_zh[PW_BAD_TEXT], MSG_MAX,
-	    "密碼含有無法使用的字元（例如控制字元），請重新輸入。");
+	char *dir = datafile_path(c->ui_i18n, "i18n"), err[512] = "out of memory";
+	const char *def = c->default_lang != NULL ? c->default_lang : "zh-TW";	/* config.c's default */
+	struct tmpl_set *set = tmpl_set_new();
+	json_t *nums = json_pack("{s:i, s:i}", "min", s->min_len, "max", s->max_len);
+	size_t i, r;
+	int rc = -1;
+
+	if (dir == NULL || set == NULL || nums == NULL ||
+	    tmpl_load_catalogues(set, dir, err, sizeof(err)) != 0 || tmpl_compile(set, err, sizeof(err)) != 0)
+		goto out;
+	s->n_msgs = tmpl_lang_count(set);
+	if ((s->msgs = calloc(s->n_msgs, sizeof(*s->msgs))) == NULL)
+		goto out;
+	for (i = 0; i < s->n_msgs; i++) {
+		const char *lang = tmpl_lang_at(set, i);
+
+		snprintf(s->msgs[i].lang, sizeof(s->msgs[i].lang), "%s", lang);
+		if (strcmp(lang, def) == 0)
+			s->def = i;
+		for (r = 0; r <= PW_RULES; r++) {
+			const char *text = tmpl_text(set, lang, rule_keys[r]);
+			struct buf b;
+
+			if (text == NULL) {
+				snprintf(err, sizeof(err), "%s: no message %s", dir, rule_keys[r]);
+				goto out;
+			}
+			buf_init(&b);
+			if (tmpl_text_fill(text, nums, &b) != 0) {
+				buf_free(&b);
+				goto out;
+			}
+			snprintf(s->msgs[i].msg[r], MSG_MAX, "%s", buf_str(&b));
+			buf_free(&b);
+		}
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		log_msg(LOG_ERROR, "cannot read the password rules' messages", "error", err, NULL);
+	json_decref(nums);
+	tmpl_set_free(set);
+	free(dir);
+	return rc;
 }
 
 /* Refuses parameters libsodium would reject at hashing time, so a bad config
@@ -247,7 +298,8 @@ password_init(const struct conf *c)
 		goto fail;
 	}
 	wipe(rnd, sizeof(rnd));
-	build_messages(s);
+	if (load_messages(s, c) != 0)
+		goto fail;
 	/* Swap only when complete: a failed reload keeps the old state. */
 	state_free(pw);
 	pw = s;
@@ -337,13 +389,25 @@ password_check_rules(const char *p, const char *username)
 const char *
 password_rule_message(enum pw_rule r, const char *lang)
 {
-	static const char *const fallback_en = "This password cannot be used.";
-	static const char *const fallback_zh = "此密碼無法使用。";
-	int en = lang != NULL && (strcmp(lang, "en") == 0 || strncmp(lang, "en-", 3) == 0);
+	size_t i, l, pl;
 
-	if ((int)r < PW_OK || r > PW_BAD_TEXT || pw == NULL)
-		return en ? fallback_en : fallback_zh;
-	return en ? pw->msg_en[r] : pw->msg_zh[r];
+	if (pw == NULL || pw->n_msgs == 0)
+		return "This password cannot be used.";	/* not initialised: a caller's bug */
+	if ((int)r < PW_OK || r > PW_BAD_TEXT)
+		r = (enum pw_rule)PW_RULES;
+	/* The language asked for (exactly, else by its primary subtag: "en-US"
+	 * is en), else the default one. */
+	l = pw->def;
+	pl = lang != NULL ? strcspn(lang, "-_") : 0;
+	for (i = 0; lang != NULL && i < pw->n_msgs; i++)
+		if (strcasecmp(pw->msgs[i].lang, lang) == 0)
+			return pw->msgs[i].msg[r];
+	for (i = 0; pl > 0 && i < pw->n_msgs; i++)
+		if (strcspn(pw->msgs[i].lang, "-") == pl && strncasecmp(pw->msgs[i].lang, lang, pl) == 0) {
+			l = i;
+			break;
+		}
+	return pw->msgs[l].msg[r];
 }
 
 json_t *
@@ -526,6 +590,7 @@ const struct authd_method method_password = {
 	.props = 0,
 	.amr = AMR_PWD,
 	.flags = METHOD_FIRST,
+	.account_template = "account-password",	/* "Password: set"; no data of its own */
 	.enrolled = pw_enrolled,
 	.init = pw_method_init,
 	.begin = pw_begin,

@@ -13,8 +13,8 @@ struct conf;
  * and refuses request bodies built to waste CPU. */
 #define PASSWORD_MAX_BYTES 4096
 
-/* Loads the parameters and the common-password list and makes the dummy hash
- * used for unknown users. Idempotent: a second call with the same config is a
+/* Loads the parameters, the common-password list and the rules' messages
+ * (the catalogues of [ui] i18n) and makes the dummy hash used for unknown users. Idempotent: a second call with the same config is a
  * no-op; with a different config it reloads. 0 on success, -1 on bad config or
  * unreadable list. */
 int password_init(const struct conf *c);
@@ -32,8 +32,11 @@ enum pw_rule {
 /* Checks a proposed password against the rules; username may be NULL.
  * password_init() must have succeeded. */
 enum pw_rule password_check_rules(const char *pw, const char *username);
-/* A static, actionable message for r in lang ("zh-TW" or "en"; anything else
- * gives zh-TW). Numbers come from the loaded config. */
+/* An actionable message for r in lang (a language of the catalogues,
+ * share/i18n, matched as the pages match it; anything else gives [ui]
+ * default_lang). The texts are the catalogues' password.rule.* keys, read by
+ * password_init with the config's numbers filled in; valid until the next
+ * password_init or password_fini. */
 const char *password_rule_message(enum pw_rule r, const char *lang);
 
 /* Validates the rules, hashes (Argon2id) and stores credential

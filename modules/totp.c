@@ -728,25 +728,22 @@ qr_encode(const char *uri)
 
 #define QR_QUIET 4	/* ISO/IEC 18004 quiet zone, in modules */
 
-/* One <path> of horizontal runs of dark modules on a white square: attributes
- * only (the CSP forbids inline style), and it scales crisply at any size. */
-char *
-totp_qr_svg(const char *uri)
+/* The QR code as the data of one SVG path of horizontal runs of dark modules
+ * ("M4 4h7v1h-7z..."), the quiet zone included in *modules; the page draws it
+ * (share/templates/account-enrol.html): attributes only, no style, and it
+ * scales crisply at any size. */
+int
+totp_qr_path(const char *uri, char **d, int *modules)
 {
 	QRcode *q = qr_encode(uri);
 	struct buf b;
-	int x, y, w, size;
-	char *out;
+	int x, y, w;
 
+	*d = NULL;
 	if (q == NULL)
-		return NULL;
+		return -1;
 	w = q->width;
-	size = w + 2 * QR_QUIET;
 	buf_init(&b);
-	buf_printf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
-	    "width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"QR code\" "
-	    "shape-rendering=\"crispEdges\"><rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>"
-	    "<path fill=\"#000\" d=\"", size, size, size * 5, size * 5, size, size);
 	for (y = 0; y < w; y++) {
 		for (x = 0; x < w; x++) {
 			int run = 0;
@@ -759,14 +756,14 @@ totp_qr_svg(const char *uri)
 			}
 		}
 	}
-	buf_adds(&b, "\"/></svg>");
 	QRcode_free(q);
-	if (b.oom) {
+	if (b.oom || buf_str(&b) == NULL) {
 		buf_free(&b);
-		return NULL;
+		return -1;
 	}
-	out = b.p;	/* handed over; buf_free not called */
-	return out;
+	*d = b.p;	/* handed over; buf_free not called */
+	*modules = w + 2 * QR_QUIET;
+	return 0;
 }
 
 #define QR_TEXT_QUIET 2
@@ -976,12 +973,35 @@ totp_enrolled(struct store_txn *t, const char *user_id)
 	return totp_active(t, user_id);
 }
 
+/* The section of /account (share/templates/account-totp.html): active,
+ * pending or neither, and the recovery codes left. */
+static int
+totp_account_view(struct store_txn *t, const char *user_id, json_t *out)
+{
+	json_t *st = totp_status(t, user_id);
+	const char *state = json_string_value(json_object_get(st, "totp"));
+	int rc;
+
+	if (state == NULL) {
+		json_decref(st);
+		return -1;
+	}
+	rc = json_object_set_new(out, "active", json_boolean(strcmp(state, "active") == 0)) |
+	    json_object_set_new(out, "pending", json_boolean(strcmp(state, "pending") == 0)) |
+	    json_object_set_new(out, "recovery_left",
+	    json_integer(json_integer_value(json_object_get(st, "recovery_codes_left"))));
+	json_decref(st);
+	return rc == 0 ? 0 : -1;
+}
+
 const struct authd_method method_totp = {
 	.name = "totp",
 	.factors = FACTOR_HAVE,
 	.props = 0, /* not replay-resistant in NIST's sense: a phished code works once */
 	.amr = AMR_OTP,
 	.flags = METHOD_STEP,
+	.account_template = "account-totp",
+	.account_view = totp_account_view,
 	.enrolled = totp_enrolled,
 	.init = totp_method_init,
 	.begin = totp_begin,

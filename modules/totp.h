@@ -96,8 +96,10 @@ int totp_reset(struct store_txn *t, const char *user_id);
 int totp_recovery_regenerate(struct store_txn *t, const char *user_id,
                              char recovery[TOTP_RECOVERY_CODES][TOTP_RECOVERY_LEN + 3]);
 
-/* The otpauth URI as an SVG QR code (libqrencode), malloc'd. */
-char *totp_qr_svg(const char *uri);
+/* The otpauth URI as a QR code (libqrencode): *d (malloc'd; it encodes the
+ * secret: wipe it) gets the data of one SVG path of unit squares, *modules
+ * the side of the code with its quiet zone. 0, or -1 (URI too long, no memory). */
+int totp_qr_path(const char *uri, char **d, int *modules);
 /* The same for a terminal (UTF-8 half blocks), malloc'd. */
 char *totp_qr_text(const char *uri);
 

@@ -3,7 +3,8 @@
  * data with libcbor, attestations and assertion signatures with libfido2), the
  * credential records and their indexes, the sign-in method (a first step with
  * discoverable credentials, or a later step with allowCredentials), the
- * account-page section and its POST /account/webauthn, and the page script.
+ * account-page section's data (share/templates/account-webauthn.html) and its
+ * POST /account/webauthn. The page script is share/static/webauthn.js.
  *
  * Configuration (struct wa_cfg) is set by webauthn_configure() before worker
  * threads start and is read-only afterwards, so the verifier needs no lock.
@@ -40,7 +41,6 @@
 #include "../authd/ui.h"
 #include "../authd/users.h"
 #include "../lib/b64.h"
-#include "../lib/buf.h"
 #include "../lib/util.h"
 #include "webauthn_attest.h"
 #include "webauthn_trust.h"
@@ -1422,14 +1422,12 @@ wa_finish(struct login *l, const struct form *f, struct proof *proof)
 	rc = webauthn_assert_verify(rec, cd, ad, sig, ch,
 	    json_is_true(json_object_get(l->state, "uv")), &flags, &count);
 	if (rc == WA_DENIED) {
-		proof->error_zh = "這個型號的金鑰已被停用，不能再用來登入。請改用其他方式登入，並在「我的帳號」移除這把金鑰。";
-		proof->error_en = "This model of key is no longer accepted for sign-in. Sign in another way and remove the key on your account page.";
+		proof->error_key = TXT("webauthn.login.denied");
 	}
 	if (rc == WA_COUNTER || (rc == WA_UNKNOWN && json_is_true(json_object_get(rec, "suspicious")))) {
 		/* Only the holder of the key gets here (the signature verified, or
 		 * the key was flagged before): tell them what to do. */
-		proof->error_zh = "這把金鑰的使用計數異常（可能被複製），已停止使用。請改用其他方式登入，並通知資訊窗口或撥 1999。";
-		proof->error_en = "This key's use counter went backwards (it may have been copied), so it was taken out of use. Sign in another way and tell your IT desk or call 1999.";
+		proof->error_key = TXT("webauthn.login.cloned");
 	}
 	if (rc == WA_COUNTER) {
 		struct flag_ctx fc = { uid, ref };
@@ -1541,193 +1539,84 @@ wa_init(struct authd *a, const struct conf *c)
 	return 0;
 }
 
-/* ---------------------------------------------------------------- wording */
+/* ---------------------------------------------------------------- the account section */
 
-static const struct ui_text texts[] = {
-	{ "heading", "安全金鑰與通行密鑰", "Security keys and passkeys" },
-	{ "why", "安全金鑰（例如 YubiKey）或裝置上的通行密鑰只能在本網站使用，即使遇到釣魚網站也不會外洩。需要最高等級驗證（AAL3）的系統必須使用經驗證為硬體的安全金鑰：其製造商證明須能連結到本系統信任的根憑證。",
-	  "A security key (such as a YubiKey) or a passkey on your device works only on this site, so a phishing site cannot steal it. Services that need the highest level (AAL3) require a security key verified as hardware: its maker's attestation must chain to a root this service trusts." },
-	{ "none", "尚未登記任何金鑰。", "No keys registered yet." },
-	{ "hw", "安全金鑰（已驗證硬體）", "Security key (verified hardware)" },
-	{ "sw", "通行密鑰", "Passkey" },
-	{ "why.none", "金鑰未提供製造商證明，視為通行密鑰（最高 AAL2）。",
-	  "The key gave no attestation from its maker: counted as a passkey (AAL2 at most)." },
-	{ "why.self", "金鑰只提供自我證明，無法確認是硬體，視為通行密鑰（最高 AAL2）。",
-	  "The key only vouched for itself, which proves no hardware: counted as a passkey (AAL2 at most)." },
-	{ "why.unverified", "這種製造商證明無法完整驗證，視為未經證明的通行密鑰（最高 AAL2）。",
-	  "Its attestation could not be fully verified: counted as an unattested passkey (AAL2 at most)." },
-	{ "why.nochain", "製造商證明無法連結到本系統信任的根憑證，視為通行密鑰（最高 AAL2）。",
-	  "Its attestation does not chain to a root this service trusts: counted as a passkey (AAL2 at most)." },
-	{ "why.notlisted", "這個型號不在本系統認可的硬體金鑰清單中，視為通行密鑰（最高 AAL2）。",
-	  "This model is not on this service's list of hardware keys: counted as a passkey (AAL2 at most)." },
-	{ "why.mds_status", "FIDO 聯盟公告這個型號有安全問題，已不再視為硬體金鑰（最高 AAL2）。",
-	  "The FIDO Alliance reports a security problem with this model: no longer counted as hardware (AAL2 at most)." },
-	{ "why.synced", "可同步的通行密鑰（可備份到雲端帳號），不視為硬體金鑰（最高 AAL2）。",
-	  "A synced passkey (it can be backed up to a cloud account): never counted as hardware (AAL2 at most)." },
-	{ "why.synced1", "可同步的通行密鑰（可備份到雲端帳號），依本系統規定只算一個驗證因素（單獨使用為 AAL1）。",
-	  "A synced passkey (it can be backed up to a cloud account): by this service's rules it counts as one factor only (AAL1 on its own)." },
-	{ "why.legacy", "這把金鑰在本系統開始核對製造商根憑證之前登記，視為通行密鑰（最高 AAL2）。如需最高等級（AAL3），請移除後重新登記。",
-	  "This key was registered before attestation roots were checked: counted as a passkey (AAL2 at most). To use it for the highest level (AAL3), remove it and register it again." },
-	{ "why.denied", "這個型號的金鑰已被停用，不能再用來登入。請移除這把金鑰並改用其他金鑰。",
-	  "This model of key is no longer accepted and cannot sign in. Remove it and use another key." },
-	{ "created", "登記於", "Added" },
-	{ "last_used", "上次使用", "Last used" },
-	{ "never", "尚未使用", "never" },
-	{ "suspicious", "這把金鑰的計數器異常（可能被複製），已停止使用。請移除後重新登記，並通知資訊窗口。",
-	  "This key's counter went backwards (it may have been copied), so it was taken out of use. Remove it, register it again, and tell your IT desk." },
-	{ "new_name", "新名稱", "New name" },
-	{ "rename", "重新命名", "Rename" },
-	{ "remove", "移除", "Remove" },
-	{ "name", "金鑰名稱（方便您辨認，例如「辦公室 YubiKey」）", "Key name (so you can tell keys apart, e.g. \"Office YubiKey\")" },
-	{ "name.default", "安全金鑰", "Security key" },
-	{ "add", "新增安全金鑰或通行密鑰", "Add a security key or passkey" },
-	{ "noscript", "新增金鑰需要啟用 JavaScript。", "Adding a key needs JavaScript." },
-	{ "fail.title", "無法新增金鑰", "The key was not added" },
-	{ "fail.expired", "這次登記已逾時或已使用過，請回到帳號頁面重新開始。", "This registration expired or was already used. Go back to your account and start again." },
-	{ "fail.exists", "這把金鑰已經登記過了。", "This key is already registered." },
-	{ "fail.full", "金鑰數量已達上限（32 把），請先移除不用的金鑰。", "You have the most keys allowed (32). Remove one you no longer use first." },
-	{ "fail.verify", "無法確認這把金鑰的回應（可能是網址不符、操作逾時或金鑰不受支援）。請再試一次，或改用其他金鑰。",
-	  "The key's answer could not be verified (wrong address, timed out, or an unsupported key). Try again, or use another key." },
-	{ "fail.denied", "這個型號的金鑰不被本系統接受（已列入停用清單）。請改用其他金鑰，或洽資訊窗口。",
-	  "This model of key is not accepted here (it is on the list of denied models). Use another key, or ask your IT desk." },
-	{ "fail.synced", "本系統不接受可同步的通行密鑰（可備份到雲端帳號的金鑰）。請改用實體安全金鑰，或在裝置上關閉同步後再試。",
-	  "Synced passkeys (keys that can be backed up to a cloud account) are not accepted here. Use a physical security key instead." },
-	{ "fail.uv", "這個服務要求在金鑰上驗證身分（PIN 或指紋）。請設定金鑰的 PIN 後再試一次。",
-	  "This service requires the key to verify you (PIN or fingerprint). Set a PIN on the key and try again." },
-	{ "fail.name", "名稱必須是 1 到 64 個字元。", "The name must be 1 to 64 characters." },
-	{ "fail.js", "新增金鑰需要啟用 JavaScript 的瀏覽器。", "Adding a key needs a browser with JavaScript." },
-	{ "remove.title", "移除金鑰", "Remove key" },
-	{ "remove.confirm", "移除這把金鑰後，您的帳號最高只能達到較低的驗證等級，要求較高等級的系統將無法登入，直到您登記新的金鑰。確定要移除嗎？",
-	  "Without this key your account reaches only a lower sign-in level, and services that need a higher level will not let you in until you register another key. Remove it?" },
-	{ "level_after", "移除後可達到的等級：", "Level reachable afterwards: " },
-	{ "back", "取消，回到我的帳號", "Cancel and go back to my account" },
-	{ NULL, NULL, NULL }
+/* Why a key does not count as hardware, as the page says it (share/i18n). */
+static const struct {
+	const char *why, *key;
+} why_keys[] = {
+	{ "none", TXT("webauthn.why.none") },
+	{ "self", TXT("webauthn.why.self") },
+	{ "unverified", TXT("webauthn.why.unverified") },
+	{ "nochain", TXT("webauthn.why.nochain") },
+	{ "notlisted", TXT("webauthn.why.notlisted") },
+	{ "mds_status", TXT("webauthn.why.mds_status") },
+	{ "synced", TXT("webauthn.why.synced") },
+	{ "legacy", TXT("webauthn.why.legacy") },
+	{ "denied", TXT("webauthn.why.denied") },
 };
 
 static const char *
-wa_t(const char *lang, const char *key)
+why_key(const char *why)
 {
-	return ui_text_in(texts, lang, key);
+	size_t i;
+
+	if (strcmp(why, "synced") == 0 && wa_trust_synced() == WA_SYNCED_AAL1)
+		return TXT("webauthn.why.synced1");
+	for (i = 0; i < sizeof(why_keys) / sizeof(why_keys[0]); i++)
+		if (strcmp(why, why_keys[i].why) == 0)
+			return why_keys[i].key;
+	return NULL;
 }
 
+/* A time as the page shows it ("2025-03-01 14:05", local), or "" for none. */
 static void
-add_date(struct buf *b, json_int_t ts)
+day_time(json_int_t ts, char d[32])
 {
 	struct tm tm;
 	time_t tt = (time_t)ts;
-	char d[32];
 
-	if (ts <= 0 || localtime_r(&tt, &tm) == NULL || strftime(d, sizeof(d), "%Y-%m-%d %H:%M", &tm) == 0)
-		return;
-	buf_adds(b, d);
+	d[0] = '\0';
+	if (ts <= 0 || localtime_r(&tt, &tm) == NULL || strftime(d, 32, "%Y-%m-%d %H:%M", &tm) == 0)
+		d[0] = '\0';
 }
 
-static void
-hidden(struct buf *b, const char *name, const char *value)
+/* The data of the account page's section (share/templates/account-webauthn.html):
+ * each key with its kind, why it is not hardware, its dates and a
+ * counter-regression warning. */
+static int
+wa_account_view(struct store_txn *t, const char *uid, json_t *out)
 {
-	buf_adds(b, "<input type=\"hidden\" name=\"");
-	buf_add_html(b, name);
-	buf_adds(b, "\" value=\"");
-	buf_add_html(b, value);
-	buf_adds(b, "\">\n");
-}
-
-/* The account page's section: the list with rename/remove forms, and the
- * form the script turns into a registration. */
-static void
-wa_account_section(struct buf *b, struct http_req *r, struct store_txn *t, const char *uid,
-                   const char *csrf)
-{
-	const char *lang = r->lang;
-	json_t *list = webauthn_cred_list(t, uid), *c;
+	json_t *list = webauthn_cred_list(t, uid), *keys = json_array(), *c;
 	size_t i;
 
-	buf_adds(b, "<h3>");
-	buf_add_html(b, wa_t(lang, "heading"));
-	buf_adds(b, "</h3>\n<p class=\"help\">");
-	buf_add_html(b, wa_t(lang, "why"));
-	buf_adds(b, "</p>\n");
-	if (json_array_size(list) == 0) {
-		buf_adds(b, "<p class=\"status\">");
-		buf_add_html(b, wa_t(lang, "none"));
-		buf_adds(b, "</p>\n");
-	} else {
-		buf_adds(b, "<ul class=\"keys\" id=\"webauthn-keys\">\n");
-		json_array_foreach(list, i, c) {
-			const char *ref = json_string_value(json_object_get(c, "ref"));
-			json_int_t lu = json_integer_value(json_object_get(c, "last_used"));
+	if (list == NULL || keys == NULL) {
+		json_decref(list);
+		json_decref(keys);
+		return -1;
+	}
+	json_array_foreach(list, i, c) {
+		const char *why = NULL;
+		int hw = webauthn_cred_hardware(c, &why);
+		json_int_t lu = json_integer_value(json_object_get(c, "last_used"));
+		char created[32], last[32];
 
-			buf_adds(b, "<li><strong class=\"key-name\">");
-			buf_add_html(b, json_string_value(json_object_get(c, "name")));
-			buf_adds(b, "</strong> — ");
-			{
-				const char *why = NULL;
-				int hw = webauthn_cred_hardware(c, &why);
-				char k[32];
-
-				buf_adds(b, "<span class=\"key-kind\">");
-				buf_add_html(b, wa_t(lang, hw ? "hw" : "sw"));
-				buf_adds(b, "</span>");
-				if (!hw) {
-					snprintf(k, sizeof(k), "why.%s", strcmp(why, "synced") == 0 &&
-					    wa_trust_synced() == WA_SYNCED_AAL1 ? "synced1" : why);
-					buf_adds(b, strcmp(why, "denied") == 0 ?
-					    "<br><span class=\"error\" role=\"alert\">" :
-					    "<br><span class=\"key-note\">");
-					buf_add_html(b, wa_t(lang, k));
-					buf_adds(b, "</span>");
-				}
-			}
-			buf_adds(b, "<br>");
-			buf_add_html(b, wa_t(lang, "created"));
-			buf_adds(b, " ");
-			add_date(b, json_integer_value(json_object_get(c, "created")));
-			buf_adds(b, " · ");
-			buf_add_html(b, wa_t(lang, "last_used"));
-			buf_adds(b, " ");
-			if (lu > 0)
-				add_date(b, lu);
-			else
-				buf_add_html(b, wa_t(lang, "never"));
-			if (json_is_true(json_object_get(c, "suspicious"))) {
-				buf_adds(b, "<br><span class=\"error\" role=\"alert\">");
-				buf_add_html(b, wa_t(lang, "suspicious"));
-				buf_adds(b, "</span>");
-			}
-			buf_adds(b, "\n<form method=\"post\" action=\"/account/webauthn\">\n");
-			hidden(b, "csrf", csrf);
-			hidden(b, "action", "rename");
-			hidden(b, "ref", ref);
-			buf_adds(b, "<label>");
-			buf_add_html(b, wa_t(lang, "new_name"));
-			buf_adds(b, " <input name=\"name\" type=\"text\" maxlength=\"64\" required></label>\n"
-			    "<button type=\"submit\">");
-			buf_add_html(b, wa_t(lang, "rename"));
-			buf_adds(b, "</button>\n</form>\n<form method=\"post\" action=\"/account/webauthn\">\n");
-			hidden(b, "csrf", csrf);
-			hidden(b, "action", "remove");
-			hidden(b, "ref", ref);
-			buf_adds(b, "<button type=\"submit\" class=\"alt\">");
-			buf_add_html(b, wa_t(lang, "remove"));
-			buf_adds(b, "</button>\n</form></li>\n");
+		day_time(json_integer_value(json_object_get(c, "created")), created);
+		day_time(lu, last);
+		if (json_array_append_new(keys, json_pack("{s:s?, s:s?, s:b, s:s?, s:b, s:s, s:s?, s:b}",
+		    "name", json_string_value(json_object_get(c, "name")),
+		    "ref", json_string_value(json_object_get(c, "ref")), "hw", hw,
+		    "why", hw ? NULL : why_key(why), "denied", !hw && strcmp(why, "denied") == 0,
+		    "created", created, "last_used", lu > 0 ? last : NULL,
+		    "suspicious", json_is_true(json_object_get(c, "suspicious")))) != 0) {
+			json_decref(list);
+			json_decref(keys);
+			return -1;
 		}
-		buf_adds(b, "</ul>\n");
 	}
 	json_decref(list);
-	buf_adds(b, "<form method=\"post\" action=\"/account/webauthn\" id=\"webauthn-register\">\n");
-	hidden(b, "csrf", csrf);
-	hidden(b, "action", "register");
-	buf_adds(b, "<label for=\"webauthn-name\">");
-	buf_add_html(b, wa_t(lang, "name"));
-	buf_adds(b, "</label>\n<input id=\"webauthn-name\" name=\"name\" type=\"text\" maxlength=\"64\" "
-	    "required value=\"");
-	buf_add_html(b, wa_t(lang, "name.default"));
-	buf_adds(b, "\">\n<button type=\"submit\" id=\"webauthn-add\">");
-	buf_add_html(b, wa_t(lang, "add"));
-	buf_adds(b, "</button>\n</form>\n<noscript><p>");
-	buf_add_html(b, wa_t(lang, "noscript"));
-	buf_adds(b, "</p></noscript>\n<p role=\"status\" id=\"webauthn-status\" class=\"error\"></p>\n"
-	    "<script src=\"/static/webauthn.js\" defer></script>\n");
+	json_object_set_new(out, "has_keys", json_boolean(json_array_size(keys) > 0));
+	return json_object_set_new(out, "keys", keys) == 0 ? 0 : -1;
 }
 
 /* ---------------------------------------------------------------- /account/webauthn */
@@ -1768,17 +1657,7 @@ wreq_free(struct wreq *w)
 static void
 fail_page(struct http_req *r, int status, const char *msg_key)
 {
-	struct buf b;
-
-	buf_init(&b);
-	ui_page_begin(&b, r->lang, wa_t(r->lang, "fail.title"));
-	buf_adds(&b, "<p role=\"alert\" class=\"error\">");
-	buf_add_html(&b, wa_t(r->lang, msg_key));
-	buf_adds(&b, "</p>\n<p><a href=\"/account\">");
-	buf_add_html(&b, wa_t(r->lang, "back"));
-	buf_adds(&b, "</a></p>\n");
-	ui_page_end(&b, r);
-	ui_page_send(r, status, &b);
+	ui_page(r, status, "webauthn-fail", TXT("webauthn.fail.title"), json_pack("{s:s}", "msg", msg_key));
 }
 
 static int
@@ -1910,21 +1789,21 @@ finish_done(int rc, void *arg)
 	struct http_req *r = w->r;
 
 	if (rc == STORE_CONFLICT)
-		fail_page(r, 400, "fail.expired");
+		fail_page(r, 400, TXT("webauthn.fail.expired"));
 	else if (rc != STORE_OK)
 		ui_error(r, 500, "err.title", "err.server", NULL);
 	else if (w->verr == WA_UV)
-		fail_page(r, 400, "fail.uv");
+		fail_page(r, 400, TXT("webauthn.fail.uv"));
 	else if (w->verr == WA_DENIED)
-		fail_page(r, 400, "fail.denied");
+		fail_page(r, 400, TXT("webauthn.fail.denied"));
 	else if (w->verr == WA_SYNCED)
-		fail_page(r, 400, "fail.synced");
+		fail_page(r, 400, TXT("webauthn.fail.synced"));
 	else if (w->verr != WA_OK)
-		fail_page(r, 400, "fail.verify");
+		fail_page(r, 400, TXT("webauthn.fail.verify"));
 	else if (w->store_rc == STORE_EXISTS)
-		fail_page(r, 409, "fail.exists");
+		fail_page(r, 409, TXT("webauthn.fail.exists"));
 	else if (w->store_rc == STORE_FULL)
-		fail_page(r, 409, "fail.full");
+		fail_page(r, 409, TXT("webauthn.fail.full"));
 	else
 		http_redirect(r, "/account");
 	wreq_free(w);
@@ -1974,27 +1853,8 @@ change_done(int rc, void *arg)
 static void
 remove_ask(struct http_req *r, const char *csrf, const char *ref, int after)
 {
-	struct buf b;
-
-	buf_init(&b);
-	ui_page_begin(&b, r->lang, wa_t(r->lang, "remove.title"));
-	buf_adds(&b, "<p>");
-	buf_add_html(&b, wa_t(r->lang, "remove.confirm"));
-	buf_adds(&b, "</p>\n<p>");
-	buf_add_html(&b, wa_t(r->lang, "level_after"));
-	buf_add_html(&b, after > 0 ? policy_acr_name(after) : "-");
-	buf_adds(&b, "</p>\n<form method=\"post\" action=\"/account/webauthn\">\n");
-	hidden(&b, "csrf", csrf);
-	hidden(&b, "action", "remove");
-	hidden(&b, "ref", ref);
-	hidden(&b, "confirm", "1");
-	buf_adds(&b, "<button type=\"submit\">");
-	buf_add_html(&b, wa_t(r->lang, "remove"));
-	buf_adds(&b, "</button>\n</form>\n<p><a href=\"/account\">");
-	buf_add_html(&b, wa_t(r->lang, "back"));
-	buf_adds(&b, "</a></p>\n");
-	ui_page_end(&b, r);
-	ui_page_send(r, 200, &b);
+	ui_page(r, 200, "webauthn-remove", TXT("webauthn.remove.title"), json_pack("{s:s, s:s?, s:s?}",
+	    "after", after > 0 ? policy_acr_name(after) : "-", "csrf", csrf, "ref", ref));
 }
 
 static char *
@@ -2126,7 +1986,7 @@ webauthn_account(struct http_req *r)
 		if (reg == NULL || strlen(reg) >= sizeof(w->reg) || strncmp(reg, "wr.", 3) != 0 ||
 		    store_gets(t, T_LOGINS, reg, &w->state) != STORE_OK) {
 			store_read_end(t);
-			fail_page(r, 400, "fail.expired");
+			fail_page(r, 400, TXT("webauthn.fail.expired"));
 			wreq_free(w);
 			return;
 		}
@@ -2138,12 +1998,12 @@ webauthn_account(struct http_req *r)
 		    strcmp(suser, uid) != 0 || sskey == NULL || strlen(sskey) != 64 ||
 		    !ct_equal(sskey, skey, 64) ||
 		    json_integer_value(json_object_get(w->state, "expires")) < now_s()) {
-			fail_page(r, 400, "fail.expired");
+			fail_page(r, 400, TXT("webauthn.fail.expired"));
 			wreq_free(w);
 			return;
 		}
 		if (!webauthn_name_ok(name)) {
-			fail_page(r, 400, "fail.name");
+			fail_page(r, 400, TXT("webauthn.fail.name"));
 			wreq_free(w);
 			return;
 		}
@@ -2189,7 +2049,7 @@ webauthn_account(struct http_req *r)
 		if (rename) {
 			store_read_end(t);
 			if (!webauthn_name_ok(name)) {
-				fail_page(r, 400, "fail.name");
+				fail_page(r, 400, TXT("webauthn.fail.name"));
 				wreq_free(w);
 				return;
 			}
@@ -2218,7 +2078,7 @@ webauthn_account(struct http_req *r)
 	} else if (strcmp(action, "register") == 0) {
 		json_decref(sess);
 		store_read_end(t);
-		fail_page(r, 400, "fail.js");	/* the form was posted without the script */
+		fail_page(r, 400, TXT("webauthn.fail.js"));	/* the form was posted without the script */
 		wreq_free(w);
 		return;
 	}
@@ -2240,132 +2100,8 @@ server_error_noread:
 		ui_error(r, 500, "err.title", "err.server", NULL);
 }
 
-/* ---------------------------------------------------------------- the page script */
-
-/* Served as a file (script-src 'self'); kept small and plain. */
-static const char script[] =
-"/* /static/webauthn.js - security keys and passkeys: the sign-in button\n"
-" * (POST /login/begin, navigator.credentials.get, POST /login) and the account\n"
-" * page's add-a-key form (POST /account/webauthn, navigator.credentials.create). */\n"
-"(function () {\n"
-"\t'use strict';\n"
-"\tvar zh = !/^en/.test(document.documentElement.lang);\n"
-"\tvar T = {\n"
-"\t\tunsupported: ['這個瀏覽器不支援安全金鑰或通行密鑰。請改用最新版的 Chrome、Edge、Firefox 或 Safari。',\n"
-"\t\t\t'This browser does not support security keys or passkeys. Use a current Chrome, Edge, Firefox or Safari.'],\n"
-"\t\tcancelled: ['已取消或逾時。準備好後請再按一次按鈕。',\n"
-"\t\t\t'Cancelled or timed out. Press the button again when you are ready.'],\n"
-"\t\texists: ['這把金鑰已經登記過了。', 'This key is already registered.'],\n"
-"\t\tsecurity: ['這個網址無法使用安全金鑰（網站設定不符）。請洽資訊窗口。',\n"
-"\t\t\t'Security keys cannot be used at this address (the site settings do not match). Contact your IT desk.'],\n"
-"\t\tfailed: ['無法完成，請再試一次。', 'That did not work. Please try again.'],\n"
-"\t\twait: ['請依瀏覽器提示使用您的安全金鑰或通行密鑰…',\n"
-"\t\t\t'Follow your browser\\'s prompt to use your security key or passkey…'],\n"
-"\t\tstepup: ['新增金鑰前需要再驗證一次身分…',\n"
-"\t\t\t'Confirm it is you once more before adding a key…']\n"
-"\t};\n"
-"\tfunction say(el, k, text) { if (el) el.textContent = text || (k ? T[k][zh ? 0 : 1] : ''); }\n"
-"\tfunction b64u(buf) {\n"
-"\t\tvar s = '', b = new Uint8Array(buf);\n"
-"\t\tfor (var i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);\n"
-"\t\treturn btoa(s).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');\n"
-"\t}\n"
-"\tfunction unb64u(s) {\n"
-"\t\ts = s.replace(/-/g, '+').replace(/_/g, '/');\n"
-"\t\twhile (s.length % 4) s += '=';\n"
-"\t\tvar r = atob(s), b = new Uint8Array(r.length);\n"
-"\t\tfor (var i = 0; i < r.length; i++) b[i] = r.charCodeAt(i);\n"
-"\t\treturn b;\n"
-"\t}\n"
-"\tfunction descs(list) {\n"
-"\t\treturn (list || []).map(function (c) { return { type: c.type, id: unb64u(c.id), transports: c.transports }; });\n"
-"\t}\n"
-"\tfunction post(url, fields) {\n"
-"\t\treturn fetch(url, { method: 'POST', body: new URLSearchParams(fields), credentials: 'same-origin',\n"
-"\t\t\theaders: { Accept: 'application/json' } }).then(function (res) {\n"
-"\t\t\treturn res.json().then(function (j) {\n"
-"\t\t\t\tif (!res.ok) { var e = new Error(j.error_description || ''); e.server = true; throw e; }\n"
-"\t\t\t\treturn j;\n"
-"\t\t\t});\n"
-"\t\t});\n"
-"\t}\n"
-"\tfunction submit(action, fields) {\n"
-"\t\tvar f = document.createElement('form');\n"
-"\t\tf.method = 'post';\n"
-"\t\tf.action = action;\n"
-"\t\tObject.keys(fields).forEach(function (k) {\n"
-"\t\t\tvar i = document.createElement('input');\n"
-"\t\t\ti.type = 'hidden'; i.name = k; i.value = fields[k];\n"
-"\t\t\tf.appendChild(i);\n"
-"\t\t});\n"
-"\t\tdocument.body.appendChild(f);\n"
-"\t\tf.submit();\n"
-"\t}\n"
-"\tfunction why(e) {\n"
-"\t\tvar n = e && e.name;\n"
-"\t\tif (n === 'NotAllowedError' || n === 'AbortError') return 'cancelled';\n"
-"\t\tif (n === 'InvalidStateError') return 'exists';\n"
-"\t\tif (n === 'SecurityError') return 'security';\n"
-"\t\tif (n === 'NotSupportedError') return 'unsupported';\n"
-"\t\treturn 'failed';\n"
-"\t}\n"
-"\tvar ok = !!(window.PublicKeyCredential && navigator.credentials);\n"
-"\tvar btn = document.getElementById('method-webauthn'), st = document.getElementById('method-status');\n"
-"\tif (btn) btn.addEventListener('click', function () {\n"
-"\t\tif (!ok) return say(st, 'unsupported');\n"
-"\t\tvar tx = document.querySelector('input[name=tx]').value, csrf = document.querySelector('input[name=csrf]').value;\n"
-"\t\tbtn.disabled = true;\n"
-"\t\tsay(st, 'wait');\n"
-"\t\tpost('/login/begin', { tx: tx, csrf: csrf, method: 'webauthn' }).then(function (o) {\n"
-"\t\t\tvar pk = o.publicKey;\n"
-"\t\t\tpk.challenge = unb64u(pk.challenge);\n"
-"\t\t\tpk.allowCredentials = descs(pk.allowCredentials);\n"
-"\t\t\treturn navigator.credentials.get({ publicKey: pk });\n"
-"\t\t}).then(function (c) {\n"
-"\t\t\tvar r = c.response;\n"
-"\t\t\tsubmit('/login', { tx: tx, csrf: csrf, method: 'webauthn', credential_id: b64u(c.rawId),\n"
-"\t\t\t\tclient_data: b64u(r.clientDataJSON), authenticator_data: b64u(r.authenticatorData),\n"
-"\t\t\t\tsignature: b64u(r.signature), user_handle: r.userHandle ? b64u(r.userHandle) : '' });\n"
-"\t\t}).catch(function (e) {\n"
-"\t\t\tbtn.disabled = false;\n"
-"\t\t\tsay(st, why(e), e && e.server ? e.message : '');\n"
-"\t\t});\n"
-"\t});\n"
-"\tvar reg = document.getElementById('webauthn-register'), rst = document.getElementById('webauthn-status');\n"
-"\tif (reg) reg.addEventListener('submit', function (ev) {\n"
-"\t\tev.preventDefault();\n"
-"\t\tif (!ok) return say(rst, 'unsupported');\n"
-"\t\tvar csrf = reg.querySelector('input[name=csrf]').value, name = reg.querySelector('input[name=name]').value;\n"
-"\t\tvar add = document.getElementById('webauthn-add'), id = '';\n"
-"\t\tadd.disabled = true;\n"
-"\t\tsay(rst, 'wait');\n"
-"\t\tpost('/account/webauthn', { csrf: csrf, action: 'begin' }).then(function (o) {\n"
-"\t\t\tif (o.step_up) { say(rst, 'stepup'); submit('/account/webauthn', { csrf: csrf, action: 'step_up' }); return null; }\n"
-"\t\t\tvar pk = o.publicKey;\n"
-"\t\t\tid = o.reg;\n"
-"\t\t\tpk.challenge = unb64u(pk.challenge);\n"
-"\t\t\tpk.user.id = unb64u(pk.user.id);\n"
-"\t\t\tpk.excludeCredentials = descs(pk.excludeCredentials);\n"
-"\t\t\treturn navigator.credentials.create({ publicKey: pk });\n"
-"\t\t}).then(function (c) {\n"
-"\t\t\tif (!c) return;\n"
-"\t\t\tvar r = c.response;\n"
-"\t\t\tsubmit('/account/webauthn', { csrf: csrf, action: 'finish', reg: id, name: name,\n"
-"\t\t\t\tclient_data: b64u(r.clientDataJSON), attestation_object: b64u(r.attestationObject),\n"
-"\t\t\t\ttransports: r.getTransports ? r.getTransports().join(',') : '' });\n"
-"\t\t}).catch(function (e) {\n"
-"\t\t\tadd.disabled = false;\n"
-"\t\t\tsay(rst, why(e), e && e.server ? e.message : '');\n"
-"\t\t});\n"
-"\t});\n"
-"})();\n";
-
-void
-webauthn_static_js(struct http_req *r)
-{
-	http_add_header(r, "Cache-Control", "public, max-age=3600");
-	http_reply(r, 200, "text/javascript; charset=utf-8", script, sizeof(script) - 1);
-}
+/* The templates of the method's own pages (checked at start). */
+static const char *const wa_pages[] = { "webauthn-fail", "webauthn-remove", NULL };
 
 const struct authd_method method_webauthn = {
 	.name = "webauthn",
@@ -2374,10 +2110,11 @@ const struct authd_method method_webauthn = {
 	.props = PROP_PHISHING_RESISTANT | PROP_HARDWARE | PROP_REPLAY_RESISTANT,
 	.amr = AMR_HWK,
 	.flags = METHOD_FIRST | METHOD_STEP,
-	.ui_label_zh = "使用安全金鑰或通行密鑰登入",
-	.ui_label_en = "Sign in with a security key or passkey",
-	.ui_script = "/static/webauthn.js",
-	.account_section = wa_account_section,
+	.ui_label = TXT("webauthn.button"),
+	.ui_script = "webauthn-script",	/* share/static/webauthn.js and its texts */
+	.account_template = "account-webauthn",
+	.account_view = wa_account_view,
+	.ui_pages = wa_pages,
 	.enrolled = wa_enrolled,
 	.reach = wa_reach,
 	.init = wa_init,

@@ -184,10 +184,9 @@ int webauthn_reachable_level(struct store_txn *t, const char *uid, const char *s
  * when not NULL. */
 int webauthn_cred_hardware(const json_t *rec, const char **why);
 
-/* HTTP: POST /account/webauthn (actions begin, finish, rename, remove) and
- * GET /static/webauthn.js. */
+/* HTTP: POST /account/webauthn (actions begin, finish, rename, remove). The
+ * page script is share/static/webauthn.js. */
 void webauthn_account(struct http_req *r);
-void webauthn_static_js(struct http_req *r);
 
 extern const struct authd_method method_webauthn;
 /* authctl webauthn ... (webauthn_admin.c) */

@@ -809,54 +809,18 @@ out:
 
 /* ---------------------------------------------------------------- the method */
 
-static const char msg_unbound_zh[] =
-	"這張自然人憑證尚未連結到任何帳號。請先用其他方式登入，到「帳號」頁面選擇「連結我的自然人憑證」；"
-	"或攜帶證件洽服務台協助連結。";
-static const char msg_unbound_en[] =
-	"This citizen certificate is not linked to an account yet. Sign in another way and choose "
-	"\"Link my citizen certificate\" on the account page, or ask the help desk to link it.";
-static const char msg_nocert_zh[] =
-	"這個連線沒有提供用戶端憑證。請插入自然人憑證讀卡機、確認瀏覽器已選擇憑證後重新整理，或改用其他方式登入。";
-static const char msg_nocert_en[] =
-	"No client certificate was presented on this connection. Insert the card reader, let the "
-	"browser choose your certificate and reload, or sign in another way.";
-static const char msg_garbage_zh[] =
-	"收到的簽章資料格式錯誤（不是有效的 PKCS#7）。請重新插卡再試一次。";
-static const char msg_garbage_en[] =
-	"The signature received is malformed (not a valid PKCS#7). Re-insert the card and try again.";
-static const char msg_sig_zh[] =
-	"簽章與這次登入的挑戰值不符，或已逾時。請重新整理頁面再試一次。";
-static const char msg_sig_en[] =
-	"The signature does not match this sign-in's challenge, or it timed out. Reload and try again.";
-static const char msg_revoked_zh[] = "這張憑證已被廢止，無法登入。請洽內政部憑證管理中心。";
-static const char msg_revoked_en[] = "This certificate has been revoked and cannot be used.";
-static const char msg_expired_zh[] = "這張憑證已過期或尚未生效。請至戶政事務所辦理展期或換發。";
-static const char msg_expired_en[] = "This certificate has expired or is not yet valid.";
-static const char msg_untrusted_zh[] = "這張憑證不是由受信任的內政部憑證管理中心簽發，無法用於登入。";
-static const char msg_untrusted_en[] = "This certificate was not issued by a trusted MOICA CA.";
-static const char msg_unknown_zh[] = "目前無法確認這張憑證是否已被廢止，為了安全暫停使用。請稍後再試或改用其他方式登入。";
-static const char msg_unknown_en[] =
-	"The certificate's revocation status cannot be checked right now, so it is refused for "
-	"safety. Try again later or sign in another way.";
-
-static void
-say(struct proof *p, const char *zh, const char *en)
-{
-	p->error_zh = zh;
-	p->error_en = en;
-}
-
+/* Why a card was refused, as the sign-in page says it (share/i18n). */
 static void
 say_err(struct proof *p, enum x509_err e)
 {
 	switch (e) {
-	case X509E_MALFORMED: say(p, msg_garbage_zh, msg_garbage_en); break;
-	case X509E_SIGNATURE: say(p, msg_sig_zh, msg_sig_en); break;
-	case X509E_REVOKED: say(p, msg_revoked_zh, msg_revoked_en); break;
-	case X509E_EXPIRED: say(p, msg_expired_zh, msg_expired_en); break;
-	case X509E_REV_UNKNOWN: say(p, msg_unknown_zh, msg_unknown_en); break;
+	case X509E_MALFORMED: p->error_key = TXT("x509.login.malformed"); break;
+	case X509E_SIGNATURE: p->error_key = TXT("x509.login.signature"); break;
+	case X509E_REVOKED: p->error_key = TXT("x509.login.revoked"); break;
+	case X509E_EXPIRED: p->error_key = TXT("x509.login.expired"); break;
+	case X509E_REV_UNKNOWN: p->error_key = TXT("x509.login.unknown"); break;
 	case X509E_CHAIN: case X509E_USAGE: case X509E_POLICY:
-		say(p, msg_untrusted_zh, msg_untrusted_en);
+		p->error_key = TXT("x509.login.untrusted");
 		break;
 	default:
 		break;
@@ -948,11 +912,11 @@ x509_finish(struct login *l, const struct form *f, struct proof *proof)
 	if (tls) {
 		/* The TLS handshake proved the key; no nonce is involved. */
 		if (l->tls_peer_cert_pem == NULL) {
-			say(proof, msg_nocert_zh, msg_nocert_en);
+			proof->error_key = TXT("x509.login.nocert");
 			return METHOD_FAIL;
 		}
 		if ((cert = x509_from_pem(l->tls_peer_cert_pem)) == NULL) {
-			say(proof, msg_garbage_zh, msg_garbage_en);
+			proof->error_key = TXT("x509.login.malformed");
 			return METHOD_INVALID;
 		}
 	} else {
@@ -960,15 +924,15 @@ x509_finish(struct login *l, const struct form *f, struct proof *proof)
 			return METHOD_INVALID;
 		nonce = json_string_value(json_object_get(l->state, "nonce"));
 		if (nonce == NULL) {
-			say(proof, msg_sig_zh, msg_sig_en);
+			proof->error_key = TXT("x509.login.signature");
 			return METHOD_INVALID;	/* no challenge, or already used */
 		}
 		if (json_integer_value(json_object_get(l->state, "exp")) < now_s()) {
-			say(proof, msg_sig_zh, msg_sig_en);
+			proof->error_key = TXT("x509.login.signature");
 			return METHOD_FAIL;
 		}
 		if ((b64 = form_get(f, "pkcs7")) == NULL || b64[0] == '\0') {
-			say(proof, msg_garbage_zh, msg_garbage_en);
+			proof->error_key = TXT("x509.login.malformed");
 			return METHOD_INVALID;
 		}
 		e = x509_verify_signature(b64, nonce, &cert);
@@ -991,7 +955,7 @@ x509_finish(struct login *l, const struct form *f, struct proof *proof)
 		goto out;
 	}
 	if (x509_ident_of(cert, &id) != 0) {
-		say(proof, msg_garbage_zh, msg_garbage_en);
+		proof->error_key = TXT("x509.login.malformed");
 		goto out;
 	}
 	switch (x509_lookup(l->txn, id.cred_id, uid, sizeof(uid))) {
@@ -999,7 +963,7 @@ x509_finish(struct login *l, const struct form *f, struct proof *proof)
 		break;
 	case STORE_NOTFOUND:
 		if (!xc->unbound_create) {
-			say(proof, msg_unbound_zh, msg_unbound_en);
+			proof->error_key = TXT("x509.login.unbound");
 			goto out;
 		} else {
 			struct create c = { .id = &id, .ip = l->ip };
@@ -1080,19 +1044,16 @@ x509_available(void)
 	return x509_enabled();
 }
 
-void x509_account_section(struct buf *b, struct http_req *r, struct store_txn *t,
-                          const char *user_id, const char *csrf);
-
 const struct authd_method method_x509 = {
 	.name = "x509",
 	.factors = FACTOR_HAVE | FACTOR_KNOW,
 	.props = PROP_HARDWARE,
 	.amr = AMR_SC | AMR_PIN,
 	.flags = METHOD_FIRST,
-	.ui_label_zh = "使用自然人憑證登入",
-	.ui_label_en = "Sign in with citizen certificate",
-	.ui_script = "/static/x509.js",
-	.account_section = x509_account_section,
+	.ui_label = TXT("x509.button"),
+	.ui_script = "x509-script",	/* share/static/x509.js and its texts */
+	.account_template = "account-x509",
+	.account_view = x509_account_view,
 	.enrolled = x509_is_enrolled,
 	.reach = x509_reach,
 	.available = x509_available,

@@ -174,9 +174,11 @@ json_t *x509_list(struct store_txn *t, const char *user_id);
 /* The user bound to a card, user_out USER_ID_LEN+1 (read txn). */
 int x509_lookup(struct store_txn *t, const char *cred_id, char *user_out, size_t outsz);
 
-/* The page script (/static/x509.js) and the account routes (/account/x509). */
+/* The account route (POST /account/x509); the page script is
+ * share/static/x509.js. */
 struct http_req;
-void x509_static_js(struct http_req *r);
 void x509_account_post(struct http_req *r);
+/* The data of the account page's section (method.h account_view). */
+int x509_account_view(struct store_txn *t, const char *user_id, json_t *out);
 
 #endif

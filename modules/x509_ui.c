@@ -1,7 +1,9 @@
 /* modules/x509_ui.c — the citizen certificate's pages: its section of the
  * account page (bound cards, "link my citizen certificate", unlink), the
- * account route POST /account/x509 (bind_begin, bind, unbind, step_up), and the
- * page script /static/x509.js that talks to the HiPKI Local Sign Server.
+ * account route POST /account/x509 (bind_begin, bind, unbind, step_up). The
+ * page script that talks to the HiPKI Local Sign Server is share/static/x509.js;
+ * the section is share/templates/account-x509.html (x509_account_view gives
+ * its data).
  *
  * A bind nonce lives in the session record ("x509_bind": {nonce, exp}) and is
  * consumed by the write that binds, so it works once and only for the session
@@ -25,93 +27,42 @@
 #include "../authd/ui.h"
 #include "../authd/users.h"
 #include "../lib/b64.h"
-#include "../lib/buf.h"
 #include "../lib/util.h"
 #include "method.h"
 
-static const char *
-tr(const char *lang, const char *zh, const char *en)
+/* The data of the account page's section (share/templates/account-x509.html):
+ * the linked cards. Whether linking needs a step-up first is the page's own
+ * step_up. */
+int
+x509_account_view(struct store_txn *t, const char *user_id, json_t *out)
 {
-	return lang != NULL && strcmp(lang, "en") == 0 ? en : zh;
-}
-
-void x509_account_section(struct buf *b, struct http_req *r, struct store_txn *t,
-                          const char *user_id, const char *csrf);
-
-void
-x509_account_section(struct buf *b, struct http_req *r, struct store_txn *t,
-                     const char *user_id, const char *csrf)
-{
-	const char *lang = r->lang;
-	json_t *list, *v, *sess;
-	char skey[65];
+	json_t *list = x509_list(t, user_id), *cards = json_array(), *v;
 	size_t i;
-	int step;
 
-	if (!x509_enabled())
-		return;
-	buf_adds(b, "<h3>");
-	buf_add_html(b, tr(lang, "自然人憑證", "Citizen certificate"));
-	buf_adds(b, "</h3>\n");
-	list = x509_list(t, user_id);
-	if (list == NULL || json_array_size(list) == 0) {
-		buf_adds(b, "<p class=\"status\">");
-		buf_add_html(b, tr(lang, "尚未連結自然人憑證。", "No citizen certificate is linked."));
-		buf_adds(b, "</p>\n");
-	} else {
-		buf_adds(b, "<ul class=\"cards\">\n");
-		json_array_foreach(list, i, v) {
-			time_t na = (time_t)json_integer_value(json_object_get(v, "not_after"));
-			const char *l4 = json_string_value(json_object_get(v, "last4"));
-			char day[16] = "";
-			struct tm tm;
+	if (cards == NULL) {
+		json_decref(list);
+		return -1;
+	}
+	json_array_foreach(list, i, v) {
+		time_t na = (time_t)json_integer_value(json_object_get(v, "not_after"));
+		const char *l4 = json_string_value(json_object_get(v, "last4"));
+		char day[16] = "";
+		struct tm tm;
 
-			if (gmtime_r(&na, &tm) != NULL)
-				strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-			buf_adds(b, "<li>");
-			buf_add_html(b, json_string_value(json_object_get(v, "cn")));
-			if (l4 != NULL && l4[0] != '\0') {
-				buf_adds(b, " (");
-				buf_add_html(b, tr(lang, "身分證末四碼 ", "ID ending "));
-				buf_add_html(b, l4);
-				buf_adds(b, ")");
-			}
-			buf_adds(b, " — ");
-			buf_add_html(b, tr(lang, "有效至 ", "valid until "));
-			buf_add_html(b, day);
-			buf_adds(b, "\n<form method=\"post\" action=\"/account/x509\">"
-			    "<input type=\"hidden\" name=\"csrf\" value=\"");
-			buf_add_html(b, csrf);
-			buf_adds(b, "\"><input type=\"hidden\" name=\"action\" value=\"unbind\">"
-			    "<input type=\"hidden\" name=\"cred\" value=\"");
-			buf_add_html(b, json_string_value(json_object_get(v, "id")));
-			buf_adds(b, "\"><button type=\"submit\" class=\"alt\">");
-			buf_add_html(b, tr(lang, "取消連結", "Unlink"));
-			buf_adds(b, "</button></form></li>\n");
+		if (gmtime_r(&na, &tm) != NULL)
+			strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+		if (json_array_append_new(cards, json_pack("{s:s?, s:s?, s:s, s:s?}",
+		    "cn", json_string_value(json_object_get(v, "cn")),
+		    "last4", l4 != NULL && l4[0] != '\0' ? l4 : NULL, "day", day,
+		    "id", json_string_value(json_object_get(v, "id")))) != 0) {
+			json_decref(list);
+			json_decref(cards);
+			return -1;
 		}
-		buf_adds(b, "</ul>\n");
 	}
 	json_decref(list);
-	sess = session_find(r, t, skey);
-	step = sess != NULL && account_change_level(r, t, sess, user_id) != AAL_NONE;
-	json_decref(sess);
-	buf_adds(b, "<form method=\"post\" action=\"/account/x509\" id=\"x509-form\">"
-	    "<input type=\"hidden\" name=\"csrf\" value=\"");
-	buf_add_html(b, csrf);
-	if (step) {
-		/* Below the account's level (account.h): step up first, then back here. */
-		buf_adds(b, "\"><input type=\"hidden\" name=\"action\" value=\"step_up\">"
-		    "<button type=\"submit\">");
-		buf_add_html(b, tr(lang, "先再驗證一次身分，再連結自然人憑證",
-		    "Confirm it is you to link a citizen certificate"));
-		buf_adds(b, "</button></form>\n");
-		return;
-	}
-	buf_adds(b, "\"></form>\n<p><button type=\"button\" class=\"alt\" id=\"method-x509\" "
-	    "data-mode=\"bind\">");
-	buf_add_html(b, tr(lang, "連結我的自然人憑證", "Link my citizen certificate"));
-	buf_adds(b, "</button></p>\n<p role=\"status\" id=\"x509-status\" class=\"error\"></p>\n"
-	    "<script src=\"/static/x509.js\" defer></script>\n");
+	json_object_set_new(out, "has_cards", json_boolean(json_array_size(cards) > 0));
+	return json_object_set_new(out, "cards", cards) == 0 ? 0 : -1;
 }
 
 /* ---------------------------------------------------------------- POST /account/x509 */
@@ -145,10 +96,9 @@ job_free(struct job *j)
 }
 
 static void
-fail_page(struct http_req *r, int status, const char *zh, const char *en)
+fail_page(struct http_req *r, int status, const char *msg_key)
 {
-	/* ui_t passes unknown keys through: our text is shown as given. */
-	ui_error(r, status, "err.title", tr(r->lang, zh, en), NULL);
+	ui_error(r, status, "err.title", msg_key, NULL);
 }
 
 static void
@@ -156,26 +106,22 @@ err_page(struct http_req *r, enum x509_err e)
 {
 	switch (e) {
 	case X509E_REVOKED:
-		fail_page(r, 400, "這張憑證已被廢止，無法連結。", "This certificate is revoked and cannot be linked.");
+		fail_page(r, 400, TXT("x509.bind.revoked"));
 		break;
 	case X509E_EXPIRED:
-		fail_page(r, 400, "這張憑證已過期或尚未生效。", "This certificate has expired or is not yet valid.");
+		fail_page(r, 400, TXT("x509.bind.expired"));
 		break;
 	case X509E_REV_UNKNOWN:
-		fail_page(r, 503, "目前無法確認憑證是否已被廢止，請稍後再試。",
-		    "The certificate's revocation status cannot be checked now. Try again later.");
+		fail_page(r, 503, TXT("x509.bind.unknown"));
 		break;
 	case X509E_MALFORMED:
-		fail_page(r, 400, "收到的簽章資料格式錯誤，請重新插卡再試一次。",
-		    "The signature received is malformed. Re-insert the card and try again.");
+		fail_page(r, 400, TXT("x509.bind.malformed"));
 		break;
 	case X509E_SIGNATURE:
-		fail_page(r, 400, "簽章與這次的挑戰值不符或已逾時，請回到帳號頁面重試。",
-		    "The signature does not match the challenge, or it timed out. Try again from the account page.");
+		fail_page(r, 400, TXT("x509.bind.signature"));
 		break;
 	default:
-		fail_page(r, 400, "這張憑證不是由受信任的內政部憑證管理中心簽發，無法連結。",
-		    "This certificate was not issued by a trusted MOICA CA and cannot be linked.");
+		fail_page(r, 400, TXT("x509.bind.untrusted"));
 		break;
 	}
 }
@@ -307,8 +253,7 @@ bind_done(int rc, void *arg)
 	if (rc == STORE_OK)
 		http_redirect(j->r, "/account");
 	else if (j->exists)
-		fail_page(j->r, 409, "這張自然人憑證已連結到另一個帳號。請先從該帳號取消連結，或洽服務台。",
-		    "This citizen certificate is linked to another account. Unlink it there first, or ask the help desk.");
+		fail_page(j->r, 409, TXT("x509.bind.taken"));
 	else if (rc == STORE_CONFLICT)
 		err_page(j->r, X509E_SIGNATURE);
 	else
@@ -498,118 +443,4 @@ x509_account_post(struct http_req *r)
 		job_free(j);
 		ui_error(r, 503, "err.title", "err.server", NULL);
 	}
-}
-
-/* ---------------------------------------------------------------- /static/x509.js */
-
-/* The HiPKI Local Sign Server (HiCOS client) listens on 127.0.0.1:61161:
- * GET /pkcs11info?withcert=true lists readers/cards; POST /sign with the form
- * field tbsPackage = JSON {tbs, tbsEncoding, hashAlgorithm, withCardSN, pin,
- * nonce, func: "MakeSignature", signatureType: "PKCS7"} answers JSON
- * {ret_code (0 = ok), last_error, signature (base64 PKCS#7), certb64}.
- * docs/citizen-certificate.md says where this shape comes from and what is
- * uncertain. The PIN goes from this page to the local server only. */
-static const char x509_js[] =
-"/* x509.js: citizen certificate sign-in and card linking (authd). */\n"
-"(function () {\n"
-"  'use strict';\n"
-"  var btn = document.getElementById('method-x509');\n"
-"  if (!btn) { return; }\n"
-"  var en = (document.documentElement.lang || '').indexOf('en') === 0;\n"
-"  var out = document.getElementById('x509-status') || document.getElementById('method-status');\n"
-"  var bind = btn.getAttribute('data-mode') === 'bind';\n"
-"  var pinBox = null;\n"
-"  function say(zh, e) { if (out) { out.textContent = en ? e : zh; } }\n"
-"  function val(n) { var i = document.querySelector('input[name=\"' + n + '\"]'); return i ? i.value : ''; }\n"
-"  function enc(o) { return Object.keys(o).map(function (k) { return encodeURIComponent(k) + '=' + encodeURIComponent(o[k]); }).join('&'); }\n"
-"  function submit(action, fields) {\n"
-"    var f = document.createElement('form');\n"
-"    f.method = 'post'; f.action = action;\n"
-"    Object.keys(fields).forEach(function (k) {\n"
-"      var i = document.createElement('input');\n"
-"      i.type = 'hidden'; i.name = k; i.value = fields[k]; f.appendChild(i);\n"
-"    });\n"
-"    document.body.appendChild(f); f.submit();\n"
-"  }\n"
-"  function postForm(url, fields, cors) {\n"
-"    return fetch(url, { method: 'POST', credentials: cors ? 'omit' : 'same-origin',\n"
-"      headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: enc(fields) });\n"
-"  }\n"
-"  function askPin() {\n"
-"    var p = document.createElement('p');\n"
-"    var l = document.createElement('label');\n"
-"    l.setAttribute('for', 'x509-pin');\n"
-"    l.textContent = en ? 'Card PIN' : '\\u6191\\u8b49\\u5361 PIN \\u78bc';\n"
-"    pinBox = document.createElement('input');\n"
-"    pinBox.type = 'password'; pinBox.id = 'x509-pin'; pinBox.autocomplete = 'off';\n"
-"    pinBox.inputMode = 'numeric'; pinBox.maxLength = 16;\n"
-"    p.appendChild(l); p.appendChild(pinBox);\n"
-"    btn.parentNode.insertBefore(p, btn);\n"
-"    pinBox.focus();\n"
-"    say('\\u8acb\\u63d2\\u5165\\u81ea\\u7136\\u4eba\\u6191\\u8b49\\u3001\\u8f38\\u5165 PIN \\u78bc\\u5f8c\\u518d\\u6309\\u4e00\\u6b21\\u6309\\u9215\\u3002',\n"
-"        'Insert your citizen certificate card, type its PIN, then press the button again.');\n"
-"  }\n"
-"  function fail(zh, e) { btn.disabled = false; if (pinBox) { pinBox.value = ''; } say(zh, e); }\n"
-"  function run(ch) {\n"
-"    if (ch.mode === 'tls') {\n"
-"      submit('/login', { tx: val('tx'), csrf: val('csrf'), method: 'x509', mode: 'tls' });\n"
-"      return;\n"
-"    }\n"
-"    var origin = ch.origin;\n"
-"    return fetch(origin + '/pkcs11info?withcert=true', { credentials: 'omit' })\n"
-"      .then(function (r) { return r.json(); }, function () { throw { local: true }; })\n"
-"      .then(function (info) {\n"
-"        if (!info || info.ret_code !== 0) { throw { card: info ? info.last_error : '' }; }\n"
-"        var pkg = JSON.stringify({ tbs: ch.nonce, tbsEncoding: 'NONE', hashAlgorithm: ch.hashAlgorithm,\n"
-"          withCardSN: 'false', pin: pinBox.value, nonce: '', func: 'MakeSignature', signatureType: ch.signatureType });\n"
-"        pinBox.value = '';\n"
-"        return postForm(origin + '/sign', { tbsPackage: pkg }, true);\n"
-"      })\n"
-"      .then(function (r) { return r.json(); })\n"
-"      .then(function (res) {\n"
-"        if (!res || res.ret_code !== 0 || !res.signature) { throw { card: res ? res.last_error : '' }; }\n"
-"        say('\\u9a57\\u8b49\\u4e2d\\u2026', 'Checking\\u2026');\n"
-"        if (bind) { submit('/account/x509', { csrf: val('csrf'), action: 'bind', pkcs7: res.signature }); }\n"
-"        else { submit('/login', { tx: val('tx'), csrf: val('csrf'), method: 'x509', mode: 'sign', pkcs7: res.signature }); }\n"
-"      });\n"
-"  }\n"
-"  btn.addEventListener('click', function () {\n"
-"    if (!pinBox) { askPin(); return; }\n"
-"    if (!/^[0-9]{6,12}$/.test(pinBox.value)) {\n"
-"      say('PIN \\u78bc\\u61c9\\u70ba 6 \\u5230 12 \\u4f4d\\u6578\\u5b57\\u3002', 'The PIN is 6 to 12 digits.');\n"
-"      return;\n"
-"    }\n"
-"    btn.disabled = true;\n"
-"    say('\\u8acb\\u7a0d\\u5019\\uff0c\\u6b63\\u5728\\u4ee5\\u6191\\u8b49\\u5361\\u7c3d\\u7ae0\\u2026', 'Signing with your card\\u2026');\n"
-"    var begin = bind ? postForm('/account/x509', { csrf: val('csrf'), action: 'bind_begin' })\n"
-"                     : postForm('/login/begin', { tx: val('tx'), csrf: val('csrf'), method: 'x509' });\n"
-"    begin.then(function (r) { if (!r.ok) { throw { server: r.status }; } return r.json(); })\n"
-"      .then(function (ch) {\n"
-"        if (ch && ch.step_up) {\n"
-"          say('\\u8acb\\u5148\\u518d\\u9a57\\u8b49\\u4e00\\u6b21\\u8eab\\u5206\\u2026', 'Confirm it is you first\\u2026');\n"
-"          submit('/account/x509', { csrf: val('csrf'), action: 'step_up' });\n"
-"          return;\n"
-"        }\n"
-"        return run(ch);\n"
-"      })\n"
-"      .catch(function (e) {\n"
-"        if (e && e.local) {\n"
-"          fail('\\u627e\\u4e0d\\u5230 HiPKI \\u672c\\u6a5f\\u7c3d\\u7ae0\\u5143\\u4ef6\\uff08HiCOS\\uff09\\u3002\\u8acb\\u5b89\\u88dd\\u4e26\\u555f\\u52d5\\u5f8c\\u518d\\u8a66\\u3002',\n"
-"               'The HiPKI Local Sign Server (HiCOS client) is not reachable. Install and start it, then try again.');\n"
-"        } else if (e && e.card !== undefined) {\n"
-"          fail('\\u8b80\\u5361\\u6216\\u7c3d\\u7ae0\\u5931\\u6557\\uff08PIN \\u78bc\\u932f\\u8aa4\\u6216\\u672a\\u63d2\\u5361\\uff09\\u3002' + (e.card || ''),\n"
-"               'The card could not sign (wrong PIN, or no card in the reader). ' + (e.card || ''));\n"
-"        } else {\n"
-"          fail('\\u767b\\u5165\\u9801\\u9762\\u5df2\\u903e\\u6642\\uff0c\\u8acb\\u91cd\\u65b0\\u6574\\u7406\\u5f8c\\u518d\\u8a66\\u3002',\n"
-"               'This page has expired. Reload it and try again.');\n"
-"        }\n"
-"      });\n"
-"  });\n"
-"}());\n";
-
-void
-x509_static_js(struct http_req *r)
-{
-	http_add_header(r, "Cache-Control", "public, max-age=3600");
-	http_reply(r, 200, "text/javascript; charset=utf-8", x509_js, sizeof(x509_js) - 1);
 }

@@ -24,6 +24,7 @@
 #include "../authd.h"
 #include "../log.h"
 #include "../throttle.h"
+#include "../web/pages.h"
 #include "internal.h"
 
 static const struct http_route *routes_override;
@@ -288,16 +289,11 @@ set_peer(struct hreq *h)
 	}
 }
 
+/* One of the languages of share/i18n (web/pages.h), or NULL. */
 static const char *
 lang_norm(const char *v)
 {
-	if (v == NULL)
-		return NULL;
-	if (!strncasecmp(v, "zh", 2) && (v[2] == '\0' || v[2] == '-' || v[2] == '_'))
-		return "zh-TW";
-	if (!strncasecmp(v, "en", 2) && (v[2] == '\0' || v[2] == '-' || v[2] == '_'))
-		return "en";
-	return NULL;
+	return pages_lang(v);
 }
 
 static const char *
@@ -329,7 +325,8 @@ pick_lang(struct hreq *h)
 				break;
 		}
 	}
-	return strcmp(h->r.loop->srv->a->conf->default_lang, "en") == 0 ? "en" : "zh-TW";
+	l = pages_lang(h->r.loop->srv->a->conf->default_lang);
+	return l != NULL ? l : "zh-TW";
 }
 
 static int
@@ -505,9 +502,15 @@ handle_req(struct evhttp_request *ev, struct loop *l, int cc)
 	r->body = h->body;
 	r->lang = pick_lang(h);
 
-	for (rt = route_table(); rt->path != NULL; rt++)
-		if (strcmp(rt->path, r->path) == 0)
+	/* Exact paths; a route ending in '/' takes every path below it (the
+	 * static files: the handler looks the rest up in its allow-list). */
+	for (rt = route_table(); rt->path != NULL; rt++) {
+		size_t n = strlen(rt->path);
+
+		if (strcmp(rt->path, r->path) == 0 ||
+		    (n > 1 && rt->path[n - 1] == '/' && strncmp(rt->path, r->path, n) == 0))
 			break;
+	}
 	if (rt->path == NULL) {
 		reply_error(r, 404, "not_found", "no such endpoint");
 		return;

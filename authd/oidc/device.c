@@ -27,7 +27,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include "../../lib/buf.h"
 #include "../../lib/util.h"
 #include "../audit.h"
 #include "../authd.h"
@@ -276,7 +275,6 @@ static int typed_ok(struct http_req *r)
 static void enter_page(struct http_req *r, int status, const char *err_key, const char *value)
 {
 	char cookie[OIDC_SECRET_LEN + 1], key[65], typed[65] = "";
-	struct buf b;
 
 	if (secret_new(cookie) == 0) {
 		secret_key_hex(cookie, key);
@@ -285,43 +283,8 @@ static void enter_page(struct http_req *r, int status, const char *err_key, cons
 		wipe(cookie, sizeof(cookie));
 		wipe(key, sizeof(key));
 	}
-	buf_init(&b);
-	ui_page_begin(&b, r->lang, "device.title");
-	if (err_key) {
-		buf_adds(&b, "<p role=\"alert\" class=\"error\" id=\"device-error\">");
-		buf_add_html(&b, ui_t(r->lang, err_key));
-		buf_adds(&b, "</p>\n");
-	}
-	buf_adds(&b, "<p>");
-	buf_add_html(&b, ui_t(r->lang, "device.enter"));
-	buf_adds(&b, "</p>\n<form method=\"get\" action=\"/device\">\n<label for=\"user_code\">");
-	buf_add_html(&b, ui_t(r->lang, "device.code_label"));
-	buf_adds(&b, "</label>\n<input id=\"user_code\" name=\"user_code\" type=\"text\" autocomplete=\"off\" "
-	             "autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"12\" required autofocus");
-	if (err_key)
-		buf_adds(&b, " aria-describedby=\"device-error\"");
-	if (value) {
-		buf_adds(&b, " value=\"");
-		buf_add_html(&b, value);
-		buf_adds(&b, "\"");
-	}
-	buf_adds(&b, ">\n<input type=\"hidden\" name=\"typed\" value=\"");
-	buf_add_html(&b, typed);
-	buf_adds(&b, "\">\n<button type=\"submit\">");
-	buf_add_html(&b, ui_t(r->lang, "device.continue"));
-	buf_adds(&b, "</button>\n</form>\n");
-	ui_page_end(&b, r);
-	ui_page_send(r, status, &b);
-}
-
-/* One "label: value" line of the host approval page. */
-static void host_line(struct buf *b, const char *lang, const char *label, const char *value)
-{
-	buf_adds(b, "<li>");
-	buf_add_html(b, ui_t(lang, label));
-	buf_adds(b, "<strong>");
-	buf_add_html(b, value);
-	buf_adds(b, "</strong></li>\n");
+	ui_page(r, status, "device-enter", "device.title", json_pack("{s:s?, s:b, s:s?, s:s}", "error",
+	    err_key, "has_value", value != NULL, "value", value, "typed", typed));
 }
 
 /* The approval page for a host: who asks to log whom in, from where, when.
@@ -337,84 +300,25 @@ static void host_confirm_page(struct http_req *r, const char *host_name, const j
 	int other = hint && account && strcasecmp(hint, account) != 0;
 	char shown[USER_CODE_LEN + 2], when[64] = "";
 	struct tm tm;
-	struct buf b;
 
 	user_code_show(code, shown);
 	if (at > 0 && localtime_r(&at, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S (UTC%z)", &tm);
-	buf_init(&b);
-	ui_page_begin(&b, r->lang, "device.host_title");
-	buf_adds(&b, "<p>");
-	buf_add_html(&b, ui_t(r->lang, "device.host_confirm"));
-	buf_adds(&b, "</p>\n<ul>\n");
-	host_line(&b, r->lang, "device.host", host_name);
-	host_line(&b, r->lang, "device.account", hint ? hint : ui_t(r->lang, "device.account_unknown"));
-	host_line(&b, r->lang, "device.from", str_or(json_string_value(json_object_get(rec, "ip")), "-"));
-	if (ra)
-		host_line(&b, r->lang, "device.remote", ra);
-	host_line(&b, r->lang, "device.time", when[0] ? when : "-");
-	host_line(&b, r->lang, "device.code", shown);
-	buf_adds(&b, "</ul>\n<p class=\"error\">");
-	buf_add_html(&b, ui_t(r->lang, "device.host_warning"));
-	buf_adds(&b, "</p>\n");
-	if (other) {
-		buf_adds(&b, "<p role=\"alert\" class=\"error\">");
-		buf_add_html(&b, ui_t(r->lang, "device.other_account"));
-		buf_adds(&b, "<strong>");
-		buf_add_html(&b, account);
-		buf_adds(&b, "</strong></p>\n");
-	}
-	buf_adds(&b, "<form method=\"post\" action=\"/device\">\n"
-	             "<input type=\"hidden\" name=\"user_code\" value=\"");
-	buf_add_html(&b, code);
-	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
-	buf_add_html(&b, csrf);
-	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"typed\" value=\"");
-	buf_add_html(&b, typed);
-	buf_adds(&b, "\">\n");
-	if (!other) {
-		buf_adds(&b, "<button type=\"submit\" name=\"action\" value=\"approve\">");
-		buf_add_html(&b, ui_t(r->lang, "device.approve"));
-		buf_adds(&b, "</button>\n");
-	}
-	buf_adds(&b, "<button type=\"submit\" name=\"action\" value=\"deny\">");
-	buf_add_html(&b, ui_t(r->lang, "device.deny"));
-	buf_adds(&b, "</button>\n</form>\n");
-	ui_page_end(&b, r);
-	ui_page_send(r, 200, &b);
+	ui_page(r, 200, "device-host", "device.host_title",
+	    json_pack("{s:s?, s:s?, s:s, s:s?, s:s, s:s, s:b, s:s?, s:s, s:s?, s:s}", "host", host_name,
+	    "hint", hint, "from", str_or(json_string_value(json_object_get(rec, "ip")), "-"), "remote", ra,
+	    "time", when[0] ? when : "-", "shown", shown, "other", other, "account", account, "code", code,
+	    "csrf", csrf, "typed", typed));
 }
 
 static void confirm_page(struct http_req *r, const char *client_name, const char *code,
                          const char *csrf)
 {
 	char shown[USER_CODE_LEN + 2];
-	struct buf b;
 
 	user_code_show(code, shown);
-	buf_init(&b);
-	ui_page_begin(&b, r->lang, "device.title");
-	buf_adds(&b, "<p>");
-	buf_add_html(&b, ui_t(r->lang, "device.confirm"));
-	buf_adds(&b, "</p>\n<p>");
-	buf_add_html(&b, ui_t(r->lang, "device.app"));
-	buf_adds(&b, "<strong>");
-	buf_add_html(&b, client_name);
-	buf_adds(&b, "</strong><br>");
-	buf_add_html(&b, ui_t(r->lang, "device.code"));
-	buf_adds(&b, "<strong><code>");
-	buf_add_html(&b, shown);
-	buf_adds(&b, "</code></strong></p>\n<form method=\"post\" action=\"/device\">\n"
-	             "<input type=\"hidden\" name=\"user_code\" value=\"");
-	buf_add_html(&b, code);
-	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
-	buf_add_html(&b, csrf);
-	buf_adds(&b, "\">\n<button type=\"submit\" name=\"action\" value=\"approve\">");
-	buf_add_html(&b, ui_t(r->lang, "device.approve"));
-	buf_adds(&b, "</button>\n<button type=\"submit\" name=\"action\" value=\"deny\">");
-	buf_add_html(&b, ui_t(r->lang, "device.deny"));
-	buf_adds(&b, "</button>\n</form>\n");
-	ui_page_end(&b, r);
-	ui_page_send(r, 200, &b);
+	ui_page(r, 200, "device-confirm", "device.title", json_pack("{s:s?, s:s, s:s, s:s?}", "client",
+	    client_name, "shown", shown, "code", code, "csrf", csrf));
 }
 
 struct decide {
@@ -517,7 +421,7 @@ static void decide_done(int rc, void *arg)
 	if (rc != STORE_OK)
 		ui_error(d->r, 500, "err.title", "err.server", NULL);
 	else if (d->bad_code)
-		enter_page(d->r, 400, "device.bad_code", NULL);
+		enter_page(d->r, 400, TXT("device.bad_code"), NULL);
 	else
 		ui_message(d->r, 200, "device.title", d->approve ? "device.approved" : "device.denied",
 		           NULL, NULL, NULL);
@@ -567,11 +471,11 @@ static void code_done(int rc, void *arg)
 	} else if (d->wait > 0) {
 		snprintf(ra, sizeof(ra), "%ld", d->wait);
 		http_add_header(d->r, "Retry-After", ra);
-		enter_page(d->r, 429, "device.throttled", NULL);
+		enter_page(d->r, 429, TXT("device.throttled"), NULL);
 	} else if (d->untyped && d->r->method == HTTP_POST) {
 		ui_error(d->r, 403, "err.title", "err.csrf", NULL);
 	} else if (!d->found) {
-		enter_page(d->r, 400, "device.bad_code", NULL);
+		enter_page(d->r, 400, TXT("device.bad_code"), NULL);
 	} else {
 		device_found(d);
 		return;
@@ -617,7 +521,7 @@ static void device_found(struct decide *d)
 	if (!(rec = lookup(t, d->code, &client, dkey))) {
 		/* decided or expired between the two reads */
 		store_read_end(t);
-		enter_page(r, 400, "device.bad_code", NULL);
+		enter_page(r, 400, TXT("device.bad_code"), NULL);
 		decide_free(d);
 		return;
 	}

@@ -5,6 +5,7 @@
 #include "../authd.h"
 #include "../keys.h"
 #include "../policy.h"
+#include "../web/pages.h"
 #include "oidc.h"
 
 static json_t *strings(const char *const *v)
@@ -22,6 +23,21 @@ static void url(json_t *o, const char *key, const char *issuer, const char *path
 
 	snprintf(u, sizeof(u), "%s%s", issuer, path);
 	json_object_set_new(o, key, json_string(u));
+}
+
+/* The languages of the pages (share/i18n), the default first. */
+static json_t *locales(struct http_req *r)
+{
+	const char *def = pages_lang(r->authd->conf->default_lang);
+	json_t *a = json_array();
+	size_t i;
+
+	if (a && def)
+		json_array_append_new(a, json_string(def));
+	for (i = 0; a && i < pages_lang_count(); i++)
+		if (!def || strcmp(pages_lang_at(i), def) != 0)
+			json_array_append_new(a, json_string(pages_lang_at(i)));
+	return a;
 }
 
 void oidc_discovery(struct http_req *r)
@@ -63,7 +79,7 @@ void oidc_discovery(struct http_req *r)
 	json_object_set_new(o, "acr_values_supported",
 	                    json_pack("[sss]", policy_acr_name(1), policy_acr_name(2), policy_acr_name(3)));
 	json_object_set_new(o, "prompt_values_supported", json_pack("[ss]", "none", "login"));
-	json_object_set_new(o, "ui_locales_supported", json_pack("[ss]", "zh-TW", "en"));
+	json_object_set_new(o, "ui_locales_supported", locales(r));
 	json_object_set_new(o, "claims_parameter_supported", json_false());
 	json_object_set_new(o, "request_parameter_supported", json_false());
 	json_object_set_new(o, "request_uri_parameter_supported", json_false());

@@ -378,22 +378,20 @@ static int fail_write(struct store_txn *t, void *arg)
 	return rc;
 }
 
-/* The method's own explanation of a failure when it gave one (static text). */
+/* The method's own explanation of a failure when it gave one (its key). */
 static const char *fail_text(const struct attempt *a, const char *lang, const char *key)
 {
-	const char *t = strcmp(lang, "en") == 0 ? a->proof.error_en : a->proof.error_zh;
-
-	return t ? t : ui_t(lang, key);
+	return ui_t(lang, a->proof.error_key ? a->proof.error_key : key);
 }
 
 /* The message for a failed answer: passwords and codes have their own. */
 static const char *failed_key(const struct authd_method *m)
 {
 	if (strcmp(m->name, "password") == 0)
-		return "login.failed";
+		return TXT("login.failed");
 	if (strcmp(m->name, "totp") == 0)
-		return "otp.failed";
-	return "method.failed";
+		return TXT("otp.failed");
+	return TXT("method.failed");
 }
 
 static void fail_done(int rc, void *arg)
@@ -590,8 +588,8 @@ static void unreserve_done(int rc, void *arg)
 		          a->tx, a->tx_id, a->client_name,
 		          strcmp(a->m->name, "password") ? json_string_value(json_object_get(a->user, "username")) :
 		                                          http_param(r, "username"),
-		          fail_text(a, r->lang, strcmp(a->m->name, "password") == 0 ? "login.invalid" :
-		                        strcmp(a->m->name, "totp") == 0 ? "otp.invalid" : "method.invalid"), 0);
+		          fail_text(a, r->lang, strcmp(a->m->name, "password") == 0 ? TXT("login.invalid") :
+		                        strcmp(a->m->name, "totp") == 0 ? TXT("otp.invalid") : TXT("method.invalid")), 0);
 	} else if (a->result == METHOD_LATE && rc == STORE_OK) {
 		http_add_header(r, "Retry-After", "5");
 		ui_error(r, 503, "err.title", "login.busy", NULL);

@@ -37,6 +37,7 @@
 #include "policy.h"
 #include "store.h"
 #include "users.h"
+#include "web/pages.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -134,13 +135,22 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct store_opts so = { 0 };
-	char path[128], err[512];
+	char path[128], err[1024], share[4096];
+	ssize_t n;
 	FILE *f;
 
 	(void)argc; (void)argv;
 	signal(SIGPIPE, SIG_IGN);
 	if (mkdtemp(dir) == NULL)
 		die("mkdtemp");
+	/* The checkout's pages: this program is CHECKOUT/build-fuzz/fuzz_http. */
+	n = readlink("/proc/self/exe", share, sizeof(share) - 16);
+	if (n <= 0)
+		die("readlink");
+	share[n] = '\0';
+	*strrchr(share, '/') = '\0';
+	*strrchr(share, '/') = '\0';
+	strcat(share, "/share");
 	atexit(cleanup);
 	snprintf(path, sizeof(path), "%s/common-passwords.txt", dir);
 	if ((f = fopen(path, "w")) == NULL)
@@ -159,7 +169,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    "breached_list = common-passwords.txt\n"
 	    "[throttle]\naddress_free_failures = 100000\naddress_base_delay_ms = 0\n"
 	    "account_max_failures = 1000\naccount_lockout_s = 1\n"
-	    "[log]\nlevel = 0\n");
+	    "[log]\nlevel = 0\n"
+	    "[ui]\ntemplates = %s/templates\ni18n = %s/i18n\nstatic = %s/static\n", share, share, share);
 	fclose(f);
 	if (conf_load(&conf, path, err, sizeof(err)) != 0)
 		die(err);
@@ -176,6 +187,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	policy_configure(&conf);
 	if (methods_init(&authd) != 0)
 		die("methods_init");
+	if (pages_init(&conf, err, sizeof(err)) != 0)
+		die(err);
 	if (store_write_sync(authd.store, seed_cb, NULL) != STORE_OK)
 		die("seed");
 	if (http_start(&authd) != 0 || (port = http_bound_port(&authd, 0)) <= 0)

@@ -21,6 +21,7 @@
 #include "../../authd/config.h"
 #include "../../authd/store.h"
 #include "../../authd/users.h"
+#include "../../authd/web/pages.h"
 
 /* Room for "/tmp/authd-test-NAME-XXXXXX" with a short NAME. */
 #define FX_DIR_MAX 64
@@ -250,6 +251,36 @@ fx_write_pem(const char *path, X509 *x, EVP_PKEY *k)
 	if (fclose(f) != 0)
 		ok = 0;
 	return ok ? 0 : -1;
+}
+
+/* The pages of share/ (templates, catalogues, static files), loaded as authd
+ * loads them (pages_init) for a test that checks what a person reads. They
+ * stay loaded until pages_fini(). 0 or -1. */
+static inline int
+fx_pages_load(void)
+{
+	struct conf c;
+	char err[512];
+
+	if (pages_set() != NULL)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	c.default_lang = (char *)"zh-TW";
+	if (pages_init(&c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "# pages: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The text people read for catalogue key in lang ("" for a NULL key or when
+ * the pages cannot be loaded: an assertion on it then fails). */
+static inline const char *
+fx_text(const char *lang, const char *key)
+{
+	if (key == NULL || fx_pages_load() != 0)
+		return "";
+	return pages_text(lang, key);
 }
 
 #endif

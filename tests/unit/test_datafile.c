@@ -116,13 +116,19 @@ test_installed(void **state)
 	expect_path(datafile_resolve(NULL, "x.txt", NULL, INSTALLED), INSTALLED "/x.txt");
 }
 
-/* This test program is BUILD/tests/test_datafile: not BUILD/bin/, so
- * datafile_path() gives the installed folder the Makefile compiled in. */
+/* This test program is BUILD/tests/test_datafile: a build tree too (the
+ * unit tests load the pages from the checkout), never the installed folder. */
 static void
 test_path_of_this_program(void **state)
 {
+	char *got = datafile_path(NULL, "common-passwords.txt");
+
 	(void)state;
-	expect_path(datafile_path(NULL, "common-passwords.txt"), AUTHD_DATADIR "/common-passwords.txt");
+	assert_non_null(got);
+	assert_true(strncmp(got, AUTHD_DATADIR, strlen(AUTHD_DATADIR)) != 0);
+	assert_non_null(strstr(got, "/share/common-passwords.txt"));
+	assert_int_equal(access(got, R_OK), 0);
+	free(got);
 	expect_path(datafile_path("/srv/list.txt", "common-passwords.txt"), "/srv/list.txt");
 }
 

@@ -10,6 +10,7 @@
 
 #include "../../authd/oidc/oidc.h"
 #include "../../authd/ui.h"
+#include "fixture.h"
 
 static const char *rfc_verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 static const char *rfc_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -89,11 +90,14 @@ static void secrets_are_fresh_and_hashed(void **state)
 static void ui_text_in_both_languages(void **state)
 {
 	(void)state;
+	/* The words are share/i18n's, loaded as authd loads them at start. */
+	assert_int_equal(fx_pages_load(), 0);
 	assert_string_equal(ui_t("en", "login.submit"), "Sign in");
 	assert_string_equal(ui_t("zh-TW", "login.submit"), "登入");
 	/* unknown users and wrong passwords share one message */
 	assert_non_null(strstr(ui_t("en", "login.failed"), "username or password"));
 	assert_string_equal(ui_t("en", "no.such.key"), "no.such.key");
+	pages_fini();
 }
 
 /* end_session's id_token_hint: an ID token of ours, expired or not; never an

@@ -763,31 +763,33 @@ test_qr(void **state)
 {
 	const char *uri = "otpauth://totp/City%20SSO:lin.meiling?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 	    "&issuer=City%20SSO&algorithm=SHA1&digits=6&period=30";
-	char *svg, *txt, *big;
+	char *d, *txt, *big;
+	int modules = 0;
+	size_t i;
 
 	(void)state;
-	svg = totp_qr_svg(uri);
-	assert_non_null(svg);
-	assert_int_equal(strncmp(svg, "<svg ", 5), 0);
-	assert_non_null(strstr(svg, "role=\"img\""));
-	assert_non_null(strstr(svg, "aria-label="));
-	assert_non_null(strstr(svg, "viewBox=\"0 0 "));
-	assert_non_null(strstr(svg, "<path "));
-	assert_null(strstr(svg, "<style"));
-	assert_null(strstr(svg, "style="));
-	assert_null(strstr(svg, "<script"));
-	assert_int_equal(strcmp(svg + strlen(svg) - 6, "</svg>"), 0);
-	free(svg);
+	/* The path data the enrolment page draws (share/templates/account-enrol.html):
+	 * unit squares "Mx yhNv1h-Nz" only, inside the quiet zone of 4. */
+	assert_int_equal(totp_qr_path(uri, &d, &modules), 0);
+	assert_non_null(d);
+	assert_true(modules >= 21 + 8 && (modules - 8 - 17) % 4 == 0);	/* version 1..40 */
+	assert_int_equal(strncmp(d, "M", 1), 0);
+	assert_int_equal(d[strlen(d) - 1], 'z');
+	for (i = 0; d[i] != '\0'; i++)
+		assert_non_null(strchr("Mhvz0123456789 -", d[i]));
+	assert_null(strstr(d, "M0 "));	/* nothing in the quiet zone */
+	free(d);
 	txt = totp_qr_text(uri);
 	assert_non_null(txt);
 	assert_non_null(strstr(txt, "\xe2\x96\x88"));	/* full block */
 	assert_non_null(strchr(txt, '\n'));
 	free(txt);
-	assert_null(totp_qr_svg(NULL));
+	assert_int_equal(totp_qr_path(NULL, &d, &modules), -1);
+	assert_null(d);
 	big = calloc(1, TOTP_URI_MAX + 2);
 	assert_non_null(big);
 	memset(big, 'a', TOTP_URI_MAX + 1);
-	assert_null(totp_qr_svg(big));
+	assert_int_equal(totp_qr_path(big, &d, &modules), -1);
 	assert_null(totp_qr_text(big));
 	free(big);
 }

@@ -704,8 +704,8 @@ test_finish_sign(void **state)
 
 	/* unbound: refused with the how-to-bind text */
 	assert_int_equal(run_finish(f, st, body, NULL, &p), METHOD_FAIL);
-	assert_non_null(p.error_en);
-	assert_non_null(strstr(p.error_en, "not linked"));
+	assert_non_null(p.error_key);
+	assert_non_null(strstr(fx_text("en", p.error_key), "not linked"));
 	bind_cert(f, "good-g2.crt", f->uid, STORE_OK);
 	assert_int_equal(run_finish(f, st, body, NULL, &p), METHOD_OK);
 	assert_string_equal(p.user_id, f->uid);
@@ -720,7 +720,7 @@ test_finish_sign(void **state)
 	assert_int_equal(run_finish(f, st, obody, NULL, &p), METHOD_FAIL);
 	/* garbage: malformed, with a clear message */
 	assert_int_equal(run_finish(f, st, "method=x509&pkcs7=%25%25%25", NULL, &p), METHOD_INVALID);
-	assert_non_null(strstr(p.error_en, "malformed"));
+	assert_non_null(strstr(fx_text("en", p.error_key), "malformed"));
 	assert_int_equal(run_finish(f, st, "method=x509", NULL, &p), METHOD_INVALID);
 	/* an expired challenge */
 	json_object_set_new(st, "exp", json_integer(1));
@@ -1326,7 +1326,7 @@ test_finish_rev_unknown_audit(void **state)
 	assert_string_equal(json_string_value(json_object_get(p.audit_extra, "outcome")), "refused");
 	assert_null(json_object_get(p.audit_extra, "cn"));
 	assert_null(json_object_get(p.audit_extra, "last4"));
-	assert_non_null(strstr(p.error_en, "cannot be checked"));
+	assert_non_null(strstr(fx_text("en", p.error_key), "cannot be checked"));
 	json_decref(p.audit_extra);
 	form_free(fm);
 	free(sig);
@@ -1359,12 +1359,12 @@ test_finish_tls(void **state)
 	cache_crl(f, "good-g3.crt", "g3.crl");
 	/* no certificate on the connection: a clear refusal */
 	assert_int_equal(run_finish(f, NULL, "method=x509&mode=tls", NULL, &p), METHOD_FAIL);
-	assert_non_null(strstr(p.error_en, "No client certificate"));
+	assert_non_null(strstr(fx_text("en", p.error_key), "No client certificate"));
 	bind_cert(f, "good-g3.crt", f->uid, STORE_OK);
 	assert_int_equal(run_finish(f, NULL, "method=x509&mode=tls", g3, &p), METHOD_OK);
 	assert_int_equal(p.props, PROP_HARDWARE | PROP_PHISHING_RESISTANT | PROP_HW_VERIFIED);
 	assert_int_equal(run_finish(f, NULL, "method=x509&mode=tls", rev, &p), METHOD_FAIL);
-	assert_non_null(strstr(p.error_en, "revoked"));
+	assert_non_null(strstr(fx_text("en", p.error_key), "revoked"));
 	assert_int_equal(run_finish(f, NULL, "method=x509&mode=tls", "-----BEGIN CERTIFICATE-----\nAAAA\n", &p),
 	    METHOD_INVALID);
 	free(g3);
