@@ -218,7 +218,7 @@ static const struct method_admin_cmd cmds[] = {
 
 const struct method_admin x509_admin = {
 	.noun = "x509",
-	.summary = "x509 bind|unbind|list      citizen certificate (自然人憑證) cards of a user",
+	.summary = "x509 bind|unbind|list      citizen certificate (MOICA) cards of a user",
 	.usage = usage,
 	.cmds = cmds,
 };
