@@ -254,8 +254,8 @@ pkce_ok() { # the code of r1.code redeems to acr=aal2 (with the right verifier)
 	c=$(query_param "$(header r1.code location)" code)
 	token r1.tok app2 "$APP2_S" -d grant_type=authorization_code --data-urlencode "code=$(urldec "$c")" \
 		--data-urlencode "redirect_uri=$APP2_R" --data-urlencode "code_verifier=$1"
-	eq "$(status_of r1.tok)" 200 &&
-		eq "$(node -e 'const t=JSON.parse(require("fs").readFileSync(process.argv[1]));
+	eq "$(status_of r1.tok)" 200 || { diag "token reply: $(body_of r1.tok)"; return 1; }
+	eq "$(node -e 'const t=JSON.parse(require("fs").readFileSync(process.argv[1]));
 			const p=JSON.parse(Buffer.from(t.id_token.split(".")[1],"base64url"));
 			console.log(p.acr, p.amr.join(","))' "$T/r1.tok.body")" "aal2 pwd,otp,mfa"
 }
