@@ -5,10 +5,12 @@
  * curve) and verification uses it alone; the token header can only be refused
  * for disagreeing with it, never choose it. Keys are parsed once into an
  * EVP_PKEY that is never modified afterwards, so one key signs and verifies
- * from many threads, each call with its own EVP_MD_CTX. */
+ * from many threads, each call with its own EVP_MD_CTX (copied from one the
+ * thread prepared once per key: see sign_ctx). */
 #include "jose.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,6 +42,7 @@
 
 struct jose_key {
 	EVP_PKEY *pk;
+	uint64_t serial; /* unique in the process: names it in sign caches */
 	enum jose_alg alg;
 	int has_private;
 	atomic_int refs;
@@ -220,6 +223,8 @@ json_quote(char *out, size_t cap, const char *s)
 	return o;
 }
 
+static atomic_uint_fast64_t key_serials;
+
 /* Takes ownership of pk. kid NULL or empty: the RFC 7638 thumbprint, so every
  * key has a stable kid. */
 static struct jose_key *
@@ -234,6 +239,7 @@ key_new(EVP_PKEY *pk, int has_private, const char *kid, enum jose_err *err)
 		return NULL;
 	}
 	k->pk = pk;
+	k->serial = atomic_fetch_add(&key_serials, 1) + 1;
 	k->has_private = has_private;
 	atomic_init(&k->refs, 1);
 	if ((k->alg = alg_of_pkey(pk)) == JOSE_ALG_UNKNOWN ||
@@ -679,6 +685,110 @@ jose_key_free(struct jose_key *k)
 
 /* ---- signing ------------------------------------------------------------- */
 
+/* Each thread keeps, for the last few keys it signed with, a signing context
+ * made ready once (EVP_DigestSignInit: the digest and the key's signature
+ * method fetched, the key checked) and copies it for every signature, which
+ * is cheaper than preparing a context anew. A cache slot names its key by
+ * serial, never by address (a freed key's address may come back for another
+ * key), and holds a reference to the key's EVP_PKEY through its context. No
+ * randomness lives in a context (ECDSA's nonce comes from OpenSSL's DRBG when
+ * signing), so a forked child may use its copy as it is. */
+#define SIGN_SLOTS 4
+
+struct sign_slot {
+	uint64_t serial;
+	EVP_MD_CTX *ready;
+};
+
+struct sign_cache {
+	struct sign_slot slot[SIGN_SLOTS];
+	unsigned next;
+	EVP_MD_CTX *work;
+};
+
+static pthread_key_t sign_cache_key;
+static pthread_once_t sign_cache_once = PTHREAD_ONCE_INIT;
+static int sign_cache_ok;
+
+static void
+sign_cache_free(void *p)
+{
+	struct sign_cache *c = p;
+	int i;
+
+	for (i = 0; i < SIGN_SLOTS; i++)
+		EVP_MD_CTX_free(c->slot[i].ready);
+	EVP_MD_CTX_free(c->work);
+	free(c);
+}
+
+static void
+sign_cache_init(void)
+{
+	sign_cache_ok = pthread_key_create(&sign_cache_key, sign_cache_free) == 0;
+}
+
+static int
+sign_init(EVP_MD_CTX *ctx, const struct jose_key *k)
+{
+	return EVP_DigestSignInit(
+	           ctx, NULL, k->alg == JOSE_ALG_EDDSA ? NULL : util_sha256_md(), NULL, k->pk) == 1
+	    ? 0
+	    : -1;
+}
+
+/* A context ready to sign one message with k: the thread's copy of its
+ * prepared context (*owned 0: the caller leaves it to the cache), or a new one
+ * when the cache cannot serve (*owned 1: the caller frees it). NULL: no memory
+ * or the key refused. */
+static EVP_MD_CTX *
+sign_ctx(const struct jose_key *k, int *owned)
+{
+	struct sign_cache *c = NULL;
+	struct sign_slot *sl = NULL;
+	EVP_MD_CTX *ctx;
+	int i;
+
+	pthread_once(&sign_cache_once, sign_cache_init);
+	if (sign_cache_ok && (c = pthread_getspecific(sign_cache_key)) == NULL &&
+	    (c = calloc(1, sizeof(*c))) != NULL && pthread_setspecific(sign_cache_key, c) != 0) {
+		free(c);
+		c = NULL;
+	}
+	if (c != NULL && c->work == NULL)
+		c->work = EVP_MD_CTX_new();
+	if (c != NULL && c->work != NULL) {
+		for (i = 0; i < SIGN_SLOTS && sl == NULL; i++)
+			if (c->slot[i].serial == k->serial && c->slot[i].ready != NULL)
+				sl = &c->slot[i];
+		if (sl == NULL) {
+			sl = &c->slot[c->next++ % SIGN_SLOTS];
+			EVP_MD_CTX_free(sl->ready);
+			sl->serial = 0;
+			if ((sl->ready = EVP_MD_CTX_new()) != NULL &&
+			    sign_init(sl->ready, k) == 0) {
+				sl->serial = k->serial;
+			} else {
+				EVP_MD_CTX_free(sl->ready);
+				sl->ready = NULL;
+				sl = NULL;
+			}
+		}
+		if (sl != NULL && EVP_MD_CTX_copy_ex(c->work, sl->ready) == 1) {
+			*owned = 0;
+			return c->work;
+		}
+		ERR_clear_error();
+	}
+	/* No cache (or a context that cannot be copied): prepare one now. */
+	if ((ctx = EVP_MD_CTX_new()) == NULL || sign_init(ctx, k) != 0) {
+		EVP_MD_CTX_free(ctx);
+		return NULL;
+	}
+	*owned = 1;
+	return ctx;
+}
+
 /* Raw signature of msg into sig (MAX_SIG bytes); ES256 comes back as R||S. */
 static int
 sign_raw(const struct jose_key *k, const void *msg, size_t n, uint8_t *sig, size_t *siglen)
@@ -686,13 +796,12 @@ sign_raw(const struct jose_key *k, const void *msg, size_t n, uint8_t *sig, size
 	EVP_MD_CTX *ctx;
 	uint8_t der[80];                /* DER ECDSA-Sig-Value for P-256 is at most 72 */
 	size_t len;
-	int ok = 0;
+	int ok = 0, owned = 0;
 
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
+	if ((ctx = sign_ctx(k, &owned)) == NULL) {
+		ERR_clear_error();
 		return -1;
-	if (EVP_DigestSignInit(ctx, NULL, k->alg == JOSE_ALG_EDDSA ? NULL : util_sha256_md(),
-	    NULL, k->pk) != 1)
-		goto out;
+	}
 	if (k->alg == JOSE_ALG_ES256) {
 		const unsigned char *p = der;
 		ECDSA_SIG *es;
@@ -714,7 +823,8 @@ sign_raw(const struct jose_key *k, const void *msg, size_t n, uint8_t *sig, size
 		*siglen = len;
 	}
 out:
-	EVP_MD_CTX_free(ctx);
+	if (owned)
+		EVP_MD_CTX_free(ctx);
 	ERR_clear_error();
 	return ok ? 0 : -1;
 }

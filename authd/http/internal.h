@@ -112,10 +112,12 @@ now_ns(void)
 /* ---- server.c: the connection, for intake.c and reply.c ---------------- */
 
 /* A request has fully arrived on evcon: its deadline stops (answering it is
- * our business) and the socket gets TCP_NODELAY. */
+ * our business). TCP_NODELAY is the listener's, inherited once. */
 void conn_request_begins(struct evhttp_connection *evcon);
 /* The reply went out: the next request on evcon has its own deadline. */
 void conn_next_request(struct http_server *s, struct evhttp_connection *evcon);
+/* evhttp has queued a reply on evcon: write it in this turn of the loop. */
+void conn_reply_sent(struct evhttp_connection *evcon);
 /* 1 when evcon is a TLS connection. */
 int conn_is_tls(struct evhttp_connection *evcon);
 /* The certificate the client presented in evcon's TLS handshake, as PEM

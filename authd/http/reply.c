@@ -189,6 +189,8 @@ http_reply(struct http_req *r, int status, const char *content_type,
 	}
 	if (b != NULL)
 		evbuffer_free(b);
+	if (h->evcon != NULL)
+		conn_reply_sent(h->evcon);
 	h->ev = NULL;
 	req_free(h);
 }

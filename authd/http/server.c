@@ -19,8 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/thread.h>
@@ -168,6 +170,10 @@ conn_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void 
 struct guard {
 	struct event *timer;
 	struct bufferevent *bev;
+	struct event *kick; /* see kick_fire */
+	struct event *hold; /* see hold_fire */
+	int held;
+	int fresh; /* a request just came in: see hold_fire */
 };
 
 static void
@@ -189,6 +195,10 @@ guard_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void
 	(void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
 	if (g != NULL) {
 		event_free(g->timer);
+		if (g->hold != NULL)
+			event_free(g->hold);
+		if (g->kick != NULL)
+			event_free(g->kick);
 		free(g);
 	}
 }
@@ -219,26 +229,158 @@ guard_pause(struct guard *g)
 		evtimer_del(g->timer);
 }
 
+/* The read interest, held. evhttp takes a connection's read interest away
+ * while it answers a request and gives it back after the reply, which is two
+ * epoll_ctl calls per request (one when the changelist nets them out within a
+ * turn of the loop: del then add is still a MOD). A second, persistent read
+ * event on the same socket keeps the socket in the epoll set throughout, so
+ * evhttp's toggling changes nothing the kernel sees. The hold does no reading:
+ * when it fires while evhttp does not read (data or the end of the stream
+ * arrived during an answer), it lets go, so the loop does not spin on a
+ * readable socket, and is taken again with the next reply. Its first firing
+ * after a request came in is the readiness that brought the request (both
+ * events fire on it), and says nothing about what is left: the socket is
+ * level-triggered, so anything left fires it again in the next turn. */
+static void
+hold_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct guard *g = arg;
+
+	(void)fd;
+	(void)what;
+	if (bufferevent_get_enabled(g->bev) & EV_READ)
+		return;
+	if (g->fresh) {
+		g->fresh = 0;
+		return;
+	}
+	event_del(g->hold);
+	g->held = 0;
+}
+
+static void
+hold_take(struct guard *g)
+{
+	evutil_socket_t fd;
+
+	if (g == NULL || g->held)
+		return;
+	if (g->hold == NULL) {
+		if ((fd = bufferevent_getfd(g->bev)) < 0)
+			return;
+		g->hold =
+		    event_new(bufferevent_get_base(g->bev), fd, EV_READ | EV_PERSIST, hold_fire, g);
+		if (g->hold == NULL)
+			return;
+	}
+	if (event_add(g->hold, NULL) == 0)
+		g->held = 1;
+}
+
 /* ---- the connection, for intake.c and reply.c ---------------------------- */
 
 void
 conn_request_begins(struct evhttp_connection *evcon)
 {
-	int fd;
+	struct guard *g = guard_of(evcon);
 
-	guard_pause(guard_of(evcon));
-	fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
-	if (fd >= 0) {
-		int one = 1;
-
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
+	guard_pause(g);
+	hold_take(g);
+	if (g != NULL)
+		g->fresh = 1;
 }
 
 void
 conn_next_request(struct http_server *s, struct evhttp_connection *evcon)
 {
-	guard_arm(guard_of(evcon), s->a->conf->read_timeout_s);
+	struct guard *g = guard_of(evcon);
+
+	guard_arm(g, s->a->conf->read_timeout_s);
+	hold_take(g);
+	if (g != NULL)
+		g->fresh = 0;
+}
+
+/* The lean hot path (docs/decisions/0010-lean-transport.md). evhttp turns the
+ * connection's read interest off while a request is answered and its write
+ * interest on for the reply, then back; and a bufferevent writes only once the
+ * loop has seen the socket writable. With the loops' epoll changelist (which
+ * applies only the net change of an iteration, see loop_setup) and the write
+ * started here, in the same iteration, a reply made at once costs no epoll_ctl
+ * and leaves in the same turn of the loop. If the socket cannot take it all,
+ * the bufferevent's write event, still armed, finishes the job. */
+void
+conn_reply_sent(struct evhttp_connection *evcon)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+
+	if (bev != NULL && evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		event_active(&bev->ev_write, EV_WRITE, 1);
+}
+
+/* The whole answer in one piece: evhttp writes the status line and headers,
+ * then appends the body as its own chain, and a bufferevent hands each chain
+ * to its own SSL_write (one TLS record and one write(2) each). Keeping the
+ * output contiguous makes a reply one record and one write. Answers beyond
+ * COALESCE_MAX are left in chains: their records are full anyway. */
+#define COALESCE_MAX 65536
+
+/* One read(2) per request: a TLS connection reads ahead (SSL_set_read_ahead),
+ * so OpenSSL takes all the socket has in one read instead of a record's
+ * 5-byte header and then its body. What it read beyond one record is then
+ * inside OpenSSL, not in the socket, and no readiness will announce it; the
+ * bufferevent only drains what SSL_pending counts (a decrypted record). So
+ * whenever such bytes may wait — after data came in, after a reply left (evhttp
+ * reads again then), after the handshake (a client's first request often
+ * travels with its Finished) — the connection's read event is run once more in
+ * this turn of the loop, which reads them without a system call. */
+static void
+kick_now(struct guard *g)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(g->bev);
+
+	if (ssl != NULL && SSL_has_pending(ssl))
+		event_active(&g->bev->ev_read, EV_READ, 1);
+}
+
+/* Run from the loop after the handshake's own callbacks are done (the
+ * bufferevent sets up its read event for the open connection only then). */
+static void
+kick_fire(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	kick_now(arg);
+}
+
+static void
+ssl_info(const SSL *ssl, int where, int ret)
+{
+	struct guard *g;
+
+	(void)ret;
+	if ((where & SSL_CB_HANDSHAKE_DONE) && (g = SSL_get_ex_data(ssl, ssl_guard_idx)) != NULL &&
+	    g->kick != NULL)
+		event_active(g->kick, EV_TIMEOUT, 1);
+}
+
+static void
+in_pending(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	(void)buf;
+	if (info->n_added > 0)
+		kick_now(arg);
+}
+
+static void
+out_coalesce(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	size_t n = evbuffer_get_length(buf);
+
+	if (info->n_added > 0 && n <= COALESCE_MAX)
+		evbuffer_pullup(buf, -1);
+	else if (n == 0 && info->n_deleted > 0 && arg != NULL)
+		kick_now(arg);
 }
 
 int
@@ -332,6 +474,7 @@ ssl_setup(struct http_server *s, SSL_CTX **slot)
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_set_client_hello_cb(ctx, client_hello, NULL);
+	SSL_CTX_set_info_callback(ctx, ssl_info);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1) {
 		e = ERR_get_error();
@@ -395,6 +538,17 @@ cc_ssl_setup(struct http_server *s)
 	return 0;
 }
 
+/* g: the TLS connection's guard with its kick event (read-ahead on), or NULL. */
+static struct bufferevent *
+bev_lean(struct bufferevent *bev, struct guard *g)
+{
+	if (bev != NULL)
+		evbuffer_add_cb(bufferevent_get_output(bev), out_coalesce, g);
+	if (bev != NULL && g != NULL)
+		evbuffer_add_cb(bufferevent_get_input(bev), in_pending, g);
+	return bev;
+}
+
 static struct bufferevent *
 bev_for(struct event_base *base, struct loop *l, SSL_CTX *ctx)
 {
@@ -404,7 +558,7 @@ bev_for(struct event_base *base, struct loop *l, SSL_CTX *ctx)
 	int n;
 
 	if (ctx == NULL)
-		return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+		return bev_lean(bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE), NULL);
 	if ((ssl = SSL_new(ctx)) == NULL)
 		goto plain;
 	n = atomic_fetch_add(&s->conns, 1) + 1;
@@ -423,10 +577,14 @@ bev_for(struct event_base *base, struct loop *l, SSL_CTX *ctx)
 		g->bev = bev;
 		SSL_set_ex_data(ssl, ssl_guard_idx, g);   /* guard_gone() frees it with the SSL */
 		guard_arm(g, s->a->conf->read_timeout_s);
+		/* Read-ahead only with the kick that finds what it left inside OpenSSL. */
+		if ((g->kick = event_new(base, -1, 0, kick_fire, g)) != NULL)
+			SSL_set_read_ahead(ssl, 1);
 	} else {
 		free(g);
+		g = NULL;
 	}
-	return bev;
+	return bev_lean(bev, g != NULL && g->kick != NULL ? g : NULL);
 plain:
 	/* Returning NULL would make evhttp build a plain bufferevent anyway;
 	 * intake refuses every request on such a connection. */
@@ -524,7 +682,8 @@ open_listener(struct http_server *s, int i, const char *spec)
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
 		goto fail;
-	/* Accepted sockets inherit TCP_NODELAY on Linux; conn_request_begins sets it again. */
+	/* Accepted sockets inherit TCP_NODELAY on Linux: set once here, never per
+	 * request (a reply leaves in one write, so Nagle has nothing to merge). */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (s->addr[i].ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
@@ -555,8 +714,17 @@ loop_setup(struct http_server *s, struct loop *l)
 	const struct conf *c = s->a->conf;
 	int i, fd;
 
+	struct event_config *cfg;
+
 	pthread_mutex_init(&l->mu, NULL);
-	if ((l->base = event_base_new()) == NULL || (l->http = evhttp_new(l->base)) == NULL)
+	/* The changelist: the epoll backend applies, before each wait, only the
+	 * net change of each socket's interest in that turn of the loop. */
+	if ((cfg = event_config_new()) == NULL)
+		return -1;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	l->base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (l->base == NULL || (l->http = evhttp_new(l->base)) == NULL)
 		return -1;
 	if ((l->post_ev = event_new(l->base, -1, 0, post_run, l)) == NULL)
 		return -1;

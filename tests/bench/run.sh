@@ -3,10 +3,14 @@
 # parameters (Argon2id 19 MiB / t=2, fsync on, threads = workers = cores) on a
 # free loopback port and measures, with wrk over TLS keep-alive and a node load
 # generator, the figures the design promises; prints them beside their targets.
-# Bounded: every phase has a fixed duration, the whole run stays under 5 minutes.
+# Bounded: every phase has a fixed duration, the whole run stays under 5 minutes
+# (7 with the previous commit built for comparison).
 # Stops every process it starts. Environment knobs: BENCH_SECONDS (10 per wrk
 # phase), BENCH_SESSIONS (100000), BENCH_SESSION_BUDGET (150 s for that phase),
-# BENCH_LOG (a file to which the daemons' logs are appended, to study a run).
+# BENCH_LOG (a file to which the daemons' logs are appended, to study a run),
+# BENCH_BASELINE (the commit whose /healthz is measured beside this tree's:
+# HEAD~1 by default, "none" to skip; built in a temporary git worktree),
+# BENCH_SYSCALL_REQUESTS (200 per connection, 16 connections, for the counts).
 set -u
 
 build=${1:-build}
@@ -25,7 +29,12 @@ cores=$(nproc)
 conns=64
 wrk_threads=2
 
+baseline=${BENCH_BASELINE:-HEAD~1}
+sc_reqs=${BENCH_SYSCALL_REQUESTS:-200}
+sc_conns=16
+
 pid=
+base_tree=
 T=$(mktemp -d "${TMPDIR:-/tmp}/authd-bench.XXXXXX") || exit 1
 cleanup() {
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
@@ -34,6 +43,7 @@ cleanup() {
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	fi
+	[ -n "$base_tree" ] && git -C "$root" worktree remove --force "$base_tree" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -67,6 +77,9 @@ done
 # The raw Argon2id ceiling, built here so the bench needs no Makefile rule.
 ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -pthread -o "$T/argon2-raw" \
 	"$here/argon2-raw.c" $(pkg-config --cflags --libs libsodium) || die "cannot build argon2-raw"
+# The fixed-count keep-alive client whose requests the system calls are counted over.
+${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o "$T/keepalive" \
+	"$here/keepalive.c" $(pkg-config --cflags --libs openssl) || die "cannot build keepalive"
 sh "$root/certs/dev-cert.sh" "$T/certs" >"$T/certs.log" 2>&1 || die "certs/dev-cert.sh failed"
 export NODE_EXTRA_CA_CERTS="$T/certs/ca.crt" # the load generator verifies TLS
 
@@ -164,7 +177,7 @@ wrk_run() {
 json_field() { node -e 'console.log(JSON.parse(process.argv[1])[process.argv[2]])' "$1" "$2"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 meets() { awk -v a="$1" -v t="$2" -v op="$3" 'BEGIN {
-	if (a == "n/a") { print "n/a"; exit }
+	if (a == "n/a" || t == "n/a") { print "n/a"; exit }
 	ok = (op == "ge") ? (a + 0 >= t + 0) : (a + 0 <= t + 0); print ok ? "met" : "MISSED" }'; }
 
 start=$(date +%s)
@@ -178,6 +191,16 @@ rss_idle=$(rss_kb "$pid" VmRSS)
 basic_svc=$(printf '%s' "bench-svc:$SVC_SECRET" | openssl base64 -A)
 basic_web=$(printf '%s' "bench-web:$WEB_SECRET" | openssl base64 -A)
 
+# syscalls NAME PATH [BASIC]: sets SC_<NAME> (calls per request) and SC_<NAME>_LINE.
+syscalls() {
+	line=$(sh "$here/syscalls.sh" "$T/keepalive" "$pid" 127.0.0.1 "$port" $sc_conns $sc_reqs "$2" ${3:-})
+	eval "SC_$1=\$(echo \"\$line\" | sed -n 's/^per_request=\([^ ]*\).*/\1/p')"
+	eval "SC_$1_LINE=\$(echo \"\$line\" | sed 's/^per_request=[^ ]* //')"
+}
+
+say "system calls per request: GET /healthz, then POST /token client_credentials ($sc_conns x $sc_reqs each, strace -c -f) ..."
+syscalls hz /healthz
+syscalls cc /token "$basic_svc"
 say "GET /healthz ..."
 wrk_run healthz healthz.lua /healthz
 hz_rps=$OK_RPS hz_p99=$P99_MS hz_bad=$BAD
@@ -218,6 +241,31 @@ rf_rps=$OK_RPS rf_p99=$P99_MS rf_bad=$BAD
 rss_loaded=$(rss_kb "$pid" VmRSS)
 stop_instance
 
+# ---- the previous commit's /healthz, beside this tree's ----------------------
+# Built in a temporary git worktree (the Makefile's sub-make, no package step),
+# started with the same parameters, measured the same way right after.
+base_rps=n/a base_p99= base_sc=n/a base_rev=
+if [ "$baseline" != none ] && base_rev=$(git -C "$root" rev-parse --short "$baseline" 2>/dev/null); then
+	base_tree="$T/base-tree"
+	say "building $baseline ($base_rev) for the /healthz comparison ..."
+	if git -C "$root" worktree add --detach "$base_tree" "$base_rev" >"$T/base.log" 2>&1 &&
+		make -C "$base_tree" --no-print-directory -j"$cores" AUTHD_INNER=1 all >>"$T/base.log" 2>&1; then
+		saved_authd=$AUTHD_BIN saved_authctl=$AUTHCTL_BIN
+		AUTHD_BIN=$base_tree/build/bin/authd AUTHCTL_BIN=$base_tree/build/bin/authctl
+		instance base 19456 2 0
+		sleep 1
+		say "GET /healthz on $base_rev ..."
+		syscalls base /healthz
+		base_sc=$SC_base
+		wrk_run base healthz.lua /healthz
+		base_rps=$OK_RPS base_p99=$P99_MS
+		stop_instance
+		AUTHD_BIN=$saved_authd AUTHCTL_BIN=$saved_authctl
+	else
+		say "could not build $baseline: $(tail -n 3 "$T/base.log")"
+	fi
+fi
+
 # ---- instance 2: memory with many sessions ----------------------------------
 # 100k logins at 19 MiB Argon2id would take far longer than the bench may; this
 # instance hashes with the minimum parameters (8 MiB, t=1) and no fsync, which
@@ -249,7 +297,16 @@ rss_at_target=$(awk -v i="$rss_idle2" -v p="$per_session" -v t="$sessions_target
 echo
 echo "authd bench — $(date -u +%Y-%m-%dT%H:%M:%SZ), $cores cores, ${elapsed} s"
 printf '%-44s %14s %10s  %-22s %s\n' "measure" "value" "p99 ms" "target" "status"
-printf '%-44s %14s %10s  %-22s %s\n' "GET /healthz (req/s)" "$hz_rps" "$hz_p99" "baseline" "-"
+printf '%-44s %14s %10s  %-22s %s\n' "system calls per request: GET /healthz" "$SC_hz" "" "<= 3" "$(meets "$SC_hz" 3 le)"
+printf '%-44s %14s %10s  %-22s %s\n' "  calls" "" "" "" "$SC_hz_LINE"
+printf '%-44s %14s %10s  %-22s %s\n' "system calls per request: client_credentials" "$SC_cc" "" "" ""
+printf '%-44s %14s %10s  %-22s %s\n' "  calls" "" "" "" "$SC_cc_LINE"
+printf '%-44s %14s %10s  %-22s %s\n' "GET /healthz (req/s)" "$hz_rps" "$hz_p99" "> previous commit" \
+	"$(meets "$hz_rps" "$base_rps" ge | sed 's/^met$/met (higher)/')"
+if [ -n "$base_rev" ]; then
+	printf '%-44s %14s %10s  %-22s %s\n' "  GET /healthz on $baseline ($base_rev) (req/s)" "$base_rps" "$base_p99" "" \
+		"$base_sc system calls per request"
+fi
 printf '%-44s %14s %10s  %-22s %s\n' "POST /token client_credentials (req/s)" "$cc_rps" "$cc_p99" ">= 15000" \
 	"$(meets "$cc_rps" 15000 ge)"
 printf '%-44s %14s %10s  %-22s %s\n' "  client_credentials / healthz" "$cc_vs_hz" "" ">= 0.50" "$(meets "$cc_vs_hz" 0.5 ge)"

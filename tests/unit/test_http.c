@@ -796,6 +796,177 @@ test_stop_timeout_then_late_reply(void **state)
 	http_reply(r, 200, "text/plain", "late", 4);
 }
 
+/* ---- the lean transport (docs/decisions/0010-lean-transport.md) ---------- */
+
+/* TLS records of application data received on a connection, counted by the
+ * client's message callback (every record's 5-byte header). */
+static atomic_int records_in;
+
+static void
+count_records(
+    int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg)
+{
+	(void)version;
+	(void)ssl;
+	(void)arg;
+	if (!write_p && content_type == SSL3_RT_HEADER && len >= 1 &&
+	    ((const unsigned char *)buf)[0] == SSL3_RT_APPLICATION_DATA)
+		atomic_fetch_add(&records_in, 1);
+}
+
+/* The last response ka_read read. */
+static char ka_last[8192];
+
+/* Reads one response on a keep-alive connection (headers and Content-Length
+ * body) into ka_last; out (outsz bytes) keeps what was read after it (*have
+ * bytes: a pipelined next response). Returns the status, or -1. */
+static int
+ka_read(struct conn *c, char *out, size_t outsz, size_t *have)
+{
+	for (;;) {
+		char *end = out ? strstr(out, "\r\n\r\n") : NULL;
+		int n;
+
+		if (end != NULL) {
+			const char *cl = strstr(out, "Content-Length: ");
+			size_t head = (size_t)(end - out) + 4, total;
+			int status = atoi(out + 9);
+
+			total = head + (cl != NULL && cl < end ? strtoul(cl + 16, NULL, 10) : 0);
+			if (*have >= total && total < sizeof(ka_last)) {
+				memcpy(ka_last, out, total);
+				ka_last[total] = '\0';
+				memmove(out, out + total, *have - total + 1);
+				*have -= total;
+				return status;
+			}
+		}
+		if (*have + 1 >= outsz)
+			return -1;
+		n = SSL_read(c->ssl, out + *have, (int)(outsz - 1 - *have));
+		if (n <= 0)
+			return -1;
+		*have += (size_t)n;
+		out[*have] = '\0';
+	}
+}
+
+/* Each request on a kept-alive connection is answered in one TLS record, be it
+ * answered at once, after worker-pool work or from another thread. */
+static void
+test_reply_is_one_record(void **state)
+{
+	static const char *const paths[] = { "/healthz", "/slow?ms=20", "/post", "/healthz" };
+	char out[8192], req[256];
+	size_t have = 0, i;
+	struct conn c;
+
+	(void)state;
+	assert_int_equal(tls_open(&c, 0), 0);
+	SSL_set_msg_callback(c.ssl, count_records);
+	/* The first exchange also brings TLS 1.3 session tickets: not counted. */
+	snprintf(req, sizeof(req), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(SSL_write(c.ssl, req, (int)strlen(req)), (int)strlen(req));
+	out[0] = '\0';
+	assert_int_equal(ka_read(&c, out, sizeof(out), &have), 200);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", paths[i]);
+		atomic_store(&records_in, 0);
+		assert_int_equal(SSL_write(c.ssl, req, (int)strlen(req)), (int)strlen(req));
+		assert_int_equal(ka_read(&c, out, sizeof(out), &have), 200);
+		assert_int_equal(have, 0);
+		assert_int_equal(atomic_load(&records_in), 1);
+	}
+	tls_close(&c);
+}
+
+/* Writes a and b as two TLS records that reach the server in one TCP send, so
+ * that one read(2) of the server takes both (read-ahead leaves the second
+ * inside OpenSSL, where no readiness announces it). */
+static int
+two_records_one_send(struct conn *c, const char *a, size_t an, const char *b, size_t bn)
+{
+	BIO *mem = BIO_new(BIO_s_mem());
+	char *p;
+	long n;
+	int ok;
+
+	if (mem == NULL)
+		return -1;
+	SSL_set0_wbio(c->ssl, mem);
+	ok = SSL_write(c->ssl, a, (int)an) == (int)an && SSL_write(c->ssl, b, (int)bn) == (int)bn;
+	n = BIO_get_mem_data(mem, &p);
+	ok = ok && n > 0 && send(c->fd, p, (size_t)n, 0) == n;
+	SSL_set0_wbio(c->ssl, BIO_new_socket(c->fd, BIO_NOCLOSE));
+	return ok ? 0 : -1;
+}
+
+/* However the client cuts its requests into TLS records and writes, every one
+ * is read and answered in order: two requests in one record; a POST whose
+ * headers and body are two records sent at once; two records of a request each
+ * sent at once; a request arriving while a slow one is answered. */
+static void
+test_pipelined_and_split_records(void **state)
+{
+	const char *two = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+	                  "GET /echo?a=second HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *head = "POST /echo HTTP/1.1\r\nHost: x\r\n"
+	                   "Content-Type: application/x-www-form-urlencoded\r\n"
+	                   "Content-Length: 9\r\n\r\n";
+	const char *slow_then = "GET /slow?ms=100 HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *then = "GET /echo?a=after-slow HTTP/1.1\r\nHost: x\r\n\r\n";
+	char out[8192];
+	size_t have = 0;
+	struct conn c;
+	int round;
+
+	(void)state;
+	out[0] = '\0';
+	assert_int_equal(tls_open(&c, 0), 0);
+	assert_int_equal(SSL_write(c.ssl, two, (int)strlen(two)), (int)strlen(two));
+	assert_int_equal(ka_read(&c, out, sizeof(out), &have), 200);
+	assert_int_equal(ka_read(&c, out, sizeof(out), &have), 200);
+	assert_non_null(strstr(ka_last, "\"qa\":\"second\""));
+	for (round = 0; round < 20; round++) {
+		assert_int_equal(SSL_write(c.ssl, head, (int)strlen(head)), (int)strlen(head));
+		assert_int_equal(SSL_write(c.ssl, "a=in-body", 9), 9);
+		assert_int_equal(ka_read(&c, out, sizeof(out), &have), 200);
+		assert_non_null(strstr(ka_last, "\"a\":\"in-body\""));
+		assert_int_equal(SSL_write(c.ssl, two, 20), 20);
+		assert_int_equal(
+		    SSL_write(c.ssl, two + 20, (int)strlen(two) - 20), (int)strlen(two) - 20);
+		assert_int_equal(ka_read(&c, out, sizeof(out), &have), 200);
+		assert_int_equal(ka_read(&c, out, sizeof(out), &have), 200);
+		assert_non_null(strstr(ka_last, "\"qa\":\"second\""));
+	}
+	for (round = 0; round < 5; round++) {
+		assert_int_equal(two_records_one_send(&c, head, strlen(head), "a=in-body", 9), 0);
+		assert_int_equal(ka_read(&c, out, sizeof(out), &have), 200);
+		assert_non_null(strstr(ka_last, "\"a\":\"in-body\""));
+		assert_int_equal(two_records_one_send(&c, two, 34, two + 34, strlen(two) - 34), 0);
+		assert_int_equal(ka_read(&c, out, sizeof(out), &have), 200);
+		assert_int_equal(ka_read(&c, out, sizeof(out), &have), 200);
+		assert_non_null(strstr(ka_last, "\"qa\":\"second\""));
+		/* The second request waits inside OpenSSL while the first is
+		 * answered by a worker. */
+		assert_int_equal(
+		    two_records_one_send(&c, slow_then, strlen(slow_then), then, strlen(then)), 0);
+		assert_int_equal(ka_read(&c, out, sizeof(out), &have), 200);
+		assert_int_equal(strncmp(body_of(ka_last), "slow", 4), 0);
+		assert_int_equal(ka_read(&c, out, sizeof(out), &have), 200);
+		assert_non_null(strstr(ka_last, "\"qa\":\"after-slow\""));
+	}
+	assert_int_equal(
+	    SSL_write(c.ssl, slow_then, (int)strlen(slow_then)), (int)strlen(slow_then));
+	usleep(30 * 1000);
+	assert_int_equal(SSL_write(c.ssl, then, (int)strlen(then)), (int)strlen(then));
+	assert_int_equal(ka_read(&c, out, sizeof(out), &have), 200);
+	assert_int_equal(strncmp(body_of(ka_last), "slow", 4), 0);
+	assert_int_equal(ka_read(&c, out, sizeof(out), &have), 200);
+	assert_non_null(strstr(ka_last, "\"qa\":\"after-slow\""));
+	tls_close(&c);
+}
+
 static void
 test_start_refuses_bad_cert(void **state)
 {
@@ -831,6 +1002,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_loop_post_from_thread, start, stop),
 		cmocka_unit_test_setup(test_graceful_stop_finishes_inflight, start),
 		cmocka_unit_test_setup(test_stop_timeout_then_late_reply, start),
+		cmocka_unit_test_setup_teardown(test_reply_is_one_record, start, stop),
+		cmocka_unit_test_setup_teardown(test_pipelined_and_split_records, start, stop),
 		cmocka_unit_test(test_start_refuses_bad_cert),
 	};
 

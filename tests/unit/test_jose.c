@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -189,6 +191,107 @@ static void
 test_roundtrip_rs256(void **state) { (void)state; round_trip(key_rs, "RS256"); }
 static void
 test_roundtrip_eddsa(void **state) { (void)state; round_trip(key_ed, "EdDSA"); }
+
+/* A thread signs from a context it prepared once per key (lib/jose.c
+ * sign_ctx). Many keys in turn, more than the thread keeps, each signature
+ * checked against its own key only; and a key made after another was freed
+ * (maybe at the same address) signs with its own key, not the freed one's. */
+static void
+test_sign_cache_per_key(void **state)
+{
+	struct jose_key *keys[6];
+	json_t *pl = claims(), *got = NULL;
+	int i, round;
+
+	(void)state;
+	for (i = 0; i < 6; i++)
+		assert_non_null(keys[i] = jose_key_generate(JOSE_ALG_ES256, NULL));
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < 6; i++) {
+			struct jose_keyset *own = public_set(keys[i]);
+			struct jose_keyset *other = public_set(keys[(i + 1) % 6]);
+			char *tok = jose_sign(keys[i], "at+jwt", pl);
+
+			assert_non_null(tok);
+			assert_int_equal(jose_verify(tok, own, "at+jwt", NULL, &got), JOSE_OK);
+			json_decref(got);
+			got = NULL;
+			assert_int_not_equal(
+			    jose_verify(tok, other, "at+jwt", NULL, &got), JOSE_OK);
+			assert_null(got);
+			free(tok);
+			jose_keyset_free(own);
+			jose_keyset_free(other);
+		}
+	}
+	for (i = 0; i < 6; i++) {
+		struct jose_keyset *old = public_set(keys[i]), *fresh;
+		char *tok;
+
+		jose_key_free(keys[i]);
+		assert_non_null(keys[i] = jose_key_generate(JOSE_ALG_ES256, NULL));
+		fresh = public_set(keys[i]);
+		assert_non_null(tok = jose_sign(keys[i], NULL, pl));
+		assert_int_equal(jose_verify(tok, fresh, NULL, NULL, &got), JOSE_OK);
+		json_decref(got);
+		got = NULL;
+		assert_int_not_equal(jose_verify(tok, old, NULL, NULL, &got), JOSE_OK);
+		free(tok);
+		jose_keyset_free(old);
+		jose_keyset_free(fresh);
+	}
+	for (i = 0; i < 6; i++)
+		jose_key_free(keys[i]);
+	json_decref(pl);
+}
+
+/* After fork, parent and child each sign the same payload with the context the
+ * parent prepared before forking: both verify, and the signatures differ
+ * (ECDSA's nonce is drawn afresh on each side, the prepared context holds no
+ * randomness). */
+static void
+test_sign_cache_across_fork(void **state)
+{
+	json_t *pl = claims(), *got = NULL;
+	struct jose_keyset *ks = public_set(key_es);
+	char *tok = jose_sign(key_es, NULL, pl), child_tok[1024];
+	int fds[2], status;
+	ssize_t n, got_n = 0;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(tok);
+	free(tok);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *t = jose_sign(key_es, NULL, pl);
+
+		close(fds[0]);
+		if (t == NULL || write(fds[1], t, strlen(t)) != (ssize_t)strlen(t))
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	tok = jose_sign(key_es, NULL, pl);
+	while ((n = read(fds[0], child_tok + got_n, sizeof(child_tok) - 1 - (size_t)got_n)) > 0)
+		got_n += n;
+	close(fds[0]);
+	child_tok[got_n] = '\0';
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_non_null(tok);
+	assert_int_equal(jose_verify(tok, ks, NULL, NULL, &got), JOSE_OK);
+	json_decref(got);
+	got = NULL;
+	assert_int_equal(jose_verify(child_tok, ks, NULL, NULL, &got), JOSE_OK);
+	json_decref(got);
+	assert_string_not_equal(tok, child_tok);
+	free(tok);
+	jose_keyset_free(ks);
+	json_decref(pl);
+}
 
 static void
 test_payload_order_kept(void **state)
@@ -1043,6 +1146,8 @@ main(void)
 		cmocka_unit_test(test_sign_refusals),
 		cmocka_unit_test(test_kid_escaped),
 		cmocka_unit_test(test_claims),
+		cmocka_unit_test(test_sign_cache_per_key),
+		cmocka_unit_test(test_sign_cache_across_fork),
 	};
 
 	return cmocka_run_group_tests_name("jose", tests, setup, teardown);
