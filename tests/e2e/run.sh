@@ -50,7 +50,7 @@ certutil -d "sql:$T/home/.pki/nssdb" -A -t "C,," -n "authd e2e CA" -i "$T/certs/
 
 # The citizen-certificate look-alike PKI (x509.test.mjs); keys are cached
 # between runs (RSA-4096 is slow), certificates remade.
-E2E_PKI=${X509_E2E_PKI_CACHE:-${TMPDIR:-/tmp}/authd-x509-e2e-pki2-$(id -u)}
+E2E_PKI=${X509_E2E_PKI_CACHE:-${TMPDIR:-/tmp}/authd-x509-e2e-pki3-$(id -u)}
 sh "$root/certs/make-test-pki.sh" "$E2E_PKI" 1 2 3 >"$T/pki.log" 2>&1 ||
 	bail "certs/make-test-pki.sh failed: $(tail -n 3 "$T/pki.log")"
 

@@ -13,8 +13,8 @@ authd_paths "${1:-}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/authd-x509.XXXXXX") || exit 1
 [ -n "${X509_TEST_KEEP:-}" ] && echo "# scratch: $T"
 # Keys are kept between runs (RSA-4096 takes a while); certificates are not.
-# ("pki2": the layout with partitioned CRLs; an older checkout keeps its own.)
-PKI=${X509_PKI_CACHE:-${TMPDIR:-/tmp}/authd-x509-pki2-$(id -u)}
+# ("pki3": the layout with the .3.3 policy; an older checkout keeps its own.)
+PKI=${X509_PKI_CACHE:-${TMPDIR:-/tmp}/authd-x509-pki3-$(id -u)}
 . "$here/lib.sh"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 
@@ -132,7 +132,6 @@ address_free_failures = 1000
 enabled = true
 trust_anchors = $PKI/anchors.pem
 intermediates = $PKI/intermediates.pem
-policy_oids = 2.16.886.101.0.3.2
 crl_cache = crl-cache
 ocsp_timeout_ms = 1500
 unbound = refuse
@@ -168,6 +167,7 @@ ok "authctl x509 bind links a G2 card" ctlq x509 bind wang "$PKI/good-g2.crt"
 ok "authctl x509 bind links a G3 card (same issuer DN, other key)" ctlq x509 bind chen "$PKI/good-g3.crt"
 ok "authctl x509 bind refuses an expired card" sh -c "! '$AUTHCTL_BIN' -c '$T/authd.conf' x509 bind wang '$PKI/expired.crt' 2>/dev/null"
 ok "authctl x509 bind refuses a card of a forged CA" sh -c "! '$AUTHCTL_BIN' -c '$T/authd.conf' x509 bind wang '$PKI/other.crt' 2>/dev/null"
+ok "authctl x509 bind refuses a card with another policy than MOICA's (the default policy_oids)" sh -c "! '$AUTHCTL_BIN' -c '$T/authd.conf' x509 bind wang '$PKI/other-policy.crt' 2>/dev/null"
 ok "authctl x509 bind refuses a card revoked (OCSP)" sh -c "! '$AUTHCTL_BIN' -c '$T/authd.conf' x509 bind wang '$PKI/revoked.crt' 2>/dev/null"
 ok "authctl x509 bind refuses a card bound to someone else" sh -c "! '$AUTHCTL_BIN' -c '$T/authd.conf' x509 bind chen '$PKI/good-g2.crt' 2>/dev/null"
 ctl x509 list wang >"$T/list.out" 2>&1

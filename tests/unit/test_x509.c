@@ -9,7 +9,7 @@
  * base), partitioned CRLs of the test PKI through the caches (a swapped
  * partition, a delta, two CDP URLs), the cache limits, and the audit fields of
  * an unknown status. The test PKI comes from certs/make-test-pki.sh
- * (cached in $X509_TEST_PKI or /tmp/authd-test-pki2-UID: "pki2", the layout
+ * (cached in $X509_TEST_PKI or /tmp/authd-test-pki3-UID: "pki3", the layout
  * with partitioned CRLs, so that a checkout with the older script keeps its
  * own folder). */
 #include <setjmp.h>
@@ -154,7 +154,7 @@ group_setup(void **state)
 	if (env != NULL && env[0] != '\0')
 		snprintf(pki, sizeof(pki), "%s", env);
 	else
-		snprintf(pki, sizeof(pki), "/tmp/authd-test-pki2-%ld", (long)getuid());
+		snprintf(pki, sizeof(pki), "/tmp/authd-test-pki3-%ld", (long)getuid());
 	/* Ports nothing listens on: revocation comes from the cached CRL file. */
 	snprintf(cmd, sizeof(cmd), "sh certs/make-test-pki.sh '%s' 1 2 >/dev/null", pki);
 	return system(cmd) == 0 ? 0 : -1;
@@ -426,7 +426,7 @@ test_chain_g2_g3_and_refusals(void **state)
 	assert_int_equal(x509_validate(expired, 0, NULL), X509E_EXPIRED);
 	/* the OCSP responder's certificate has no nonRepudiation but has
 	 * digitalSignature; it is still no citizen card: its policy is absent */
-	f->conf.x509_policy_oids = (char *)"2.16.886.101.0.3.2";
+	f->conf.x509_policy_oids = (char *)"2.16.886.101.0.3.3";
 	reload(f);
 	assert_int_equal(x509_validate(g2, 0, NULL), X509E_OK);
 	assert_int_equal(x509_validate(g3, 0, NULL), X509E_OK);
@@ -450,6 +450,45 @@ test_chain_g2_g3_and_refusals(void **state)
 	X509_free(expired);
 	X509_free(ocsp);
 	X509_free(inter);
+}
+
+/* Out of the box (no policy_oids in the file) only MOICA's policy, GPKI class
+ * 3 2.16.886.101.0.3.3, is accepted: a card of the test PKI carrying it
+ * passes, one carrying another GPKI policy (class 1) is refused. */
+static void
+test_policy_default_moica(void **state)
+{
+	struct fx *f = *state;
+	struct conf c;
+	char path[FX_DIR_MAX + 32], text[2048], err[512] = "";
+	X509 *g2 = load_cert("good-g2.crt"), *g3 = load_cert("good-g3.crt");
+	X509 *other = load_cert("other-policy.crt");
+
+	snprintf(path, sizeof(path), "%s/authd.conf", f->dir);
+	snprintf(text, sizeof(text),
+	    "[server]\nissuer = https://sso.city.example\n[x509]\nenabled = true\n"
+	    "trust_anchors = %s\nintermediates = %s\nocsp = false\ncrl = false\n",
+	    pki_path("anchors.pem"), pki_path("intermediates.pem"));
+	assert_int_equal(fx_conf_load(&c, path, text, err, sizeof(err)), 0);
+	assert_string_equal(c.x509_policy_oids, "2.16.886.101.0.3.3");
+	x509_teardown();
+	assert_int_equal(x509_setup(&c, err, sizeof(err)), 0);
+	assert_int_equal(x509_validate(g2, 0, NULL), X509E_OK);
+	assert_int_equal(x509_validate(g3, 0, NULL), X509E_OK);
+	assert_int_equal(x509_validate(other, 0, NULL), X509E_POLICY);
+	/* the old documented value (.3.2) is no MOICA policy: with it every
+	 * card of the test PKI, like every real card, is refused */
+	x509_teardown();
+	free(c.x509_policy_oids);
+	c.x509_policy_oids = strdup("2.16.886.101.0.3.2");
+	assert_int_equal(x509_setup(&c, err, sizeof(err)), 0);
+	assert_int_equal(x509_validate(g2, 0, NULL), X509E_POLICY);
+	x509_teardown();
+	conf_free(&c);
+	reload(f);
+	X509_free(g2);
+	X509_free(g3);
+	X509_free(other);
 }
 
 static void
@@ -1402,12 +1441,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_signature_attached_detached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signature_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_g2_g3_and_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_default_moica, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revocation_crl_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revocation_partitions, setup, teardown),
 		cmocka_unit_test(test_crl_scope),
 		cmocka_unit_test(test_crl_issuer_and_time),
 		cmocka_unit_test(test_crl_delta_fits),
-		cmocka_unit_test_setup_teardown(test_revocation_delta_mirror_reasons, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_revocation_delta_mirror_reasons, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crl_cache_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bindings, setup, teardown),
