@@ -89,9 +89,20 @@ load_key(const char *name)
 	return k;
 }
 
+static char *
+sign_b64_flags(const char *who, const char *data, int detached, const EVP_MD *md, unsigned extra);
+
 /* base64 of a CMS SignedData over data by the named certificate (malloc'd). */
 static char *
 sign_b64(const char *who, const char *data, int detached, const EVP_MD *md)
+{
+	return sign_b64_flags(who, data, detached, md, 0);
+}
+
+/* The same with more CMS flags (CMS_NOCERTS: the signer certificate left
+ * out, as real cards' PKCS#7 from HiCOS). */
+static char *
+sign_b64_flags(const char *who, const char *data, int detached, const EVP_MD *md, unsigned extra)
 {
 	char crt[64], key[64];
 	X509 *x;
@@ -101,7 +112,7 @@ sign_b64(const char *who, const char *data, int detached, const EVP_MD *md)
 	unsigned char *der = NULL;
 	char *out;
 	int n;
-	unsigned flags = CMS_BINARY | CMS_PARTIAL | (detached ? CMS_DETACHED : 0);
+	unsigned flags = CMS_BINARY | CMS_PARTIAL | (detached ? CMS_DETACHED : 0) | extra;
 
 	snprintf(crt, sizeof(crt), "%s.crt", who);
 	snprintf(key, sizeof(key), "%s.key", who);
@@ -407,6 +418,64 @@ test_signature_refuses(void **state)
 	free(trail);
 	free(sha1);
 	free(ok);
+}
+
+/* A PKCS#7 without the signer certificate (what HiCOS returns for real
+ * cards) verifies only with the certificate that came beside it (certb64),
+ * and only with the right one. */
+static void
+test_signature_certb64(void **state)
+{
+	const char *nonce = "nonce-456";
+	char *bare = sign_b64_flags("good-g2", nonce, 0, EVP_sha256(), CMS_NOCERTS);
+	char *full = sign_b64("good-g2", nonce, 0, EVP_sha256());
+	X509 *g2 = load_cert("good-g2.crt"), *g3 = load_cert("good-g3.crt"), *signer = NULL;
+	unsigned char *der = NULL;
+	char *c2, *c3;
+	int n;
+
+	(void)state;
+	n = i2d_X509(g2, &der);
+	assert_true(n > 0);
+	c2 = malloc((size_t)n * 2 + 8);
+	b64std_encode(c2, der, (size_t)n);
+	OPENSSL_free(der);
+	der = NULL;
+	n = i2d_X509(g3, &der);
+	assert_true(n > 0);
+	c3 = malloc((size_t)n * 2 + 8);
+	b64std_encode(c3, der, (size_t)n);
+	OPENSSL_free(der);
+
+	/* no certificate anywhere: refused */
+	assert_int_equal(x509_verify_signature(bare, nonce, &signer), X509E_SIGNATURE);
+	assert_null(signer);
+	/* with certb64: the signer is that certificate */
+	assert_int_equal(x509_verify_signature_cert(bare, c2, nonce, &signer), X509E_OK);
+	assert_non_null(signer);
+	assert_int_equal(X509_cmp(signer, g2), 0);
+	X509_free(signer);
+	signer = NULL;
+	/* another card's certificate beside it: the SignerInfo names another */
+	assert_int_equal(x509_verify_signature_cert(bare, c3, nonce, &signer), X509E_SIGNATURE);
+	assert_null(signer);
+	/* certb64 that is no certificate: malformed */
+	assert_int_equal(
+	    x509_verify_signature_cert(bare, "aGVsbG8=", nonce, &signer), X509E_MALFORMED);
+	assert_int_equal(x509_verify_signature_cert(bare, "%%%", nonce, &signer), X509E_MALFORMED);
+	/* a PKCS#7 carrying its certificate: a foreign certb64 does not replace it */
+	assert_int_equal(x509_verify_signature_cert(full, c3, nonce, &signer), X509E_OK);
+	assert_int_equal(X509_cmp(signer, g2), 0);
+	X509_free(signer);
+	/* an empty certb64 is none */
+	signer = NULL;
+	assert_int_equal(x509_verify_signature_cert(bare, "", nonce, &signer), X509E_SIGNATURE);
+	free(bare);
+	free(full);
+	free(c2);
+	free(c3);
+	X509_free(g2);
+	X509_free(g3);
 }
 
 /* ---- chains ---- */
@@ -1440,6 +1509,7 @@ main(void)
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test_setup_teardown(test_signature_attached_detached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signature_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_signature_certb64, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_g2_g3_and_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_default_moica, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revocation_crl_file, setup, teardown),
