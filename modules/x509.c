@@ -132,6 +132,35 @@ policies_parse(const char *list, STACK_OF(ASN1_OBJECT) *out, char *err, size_t e
 	return 0;
 }
 
+/* An origin as browsers serialise it: scheme "http" or "https", "://", a
+ * host of letters, digits, '.', '-' (or a bracketed IPv6 address), an
+ * optional ":port", nothing more. */
+static int
+origin_ok(const char *o)
+{
+	const char *h;
+	size_t i, n;
+
+	if (strncmp(o, "http://", 7) == 0)
+		h = o + 7;
+	else if (strncmp(o, "https://", 8) == 0)
+		h = o + 8;
+	else
+		return 0;
+	n = strlen(h);
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)h[i];
+
+		if (!(isalnum(ch) || ch == '.' || ch == '-' || ch == ':' || ch == '[' || ch == ']'))
+			return 0;
+		if (isupper(ch))
+			return 0; /* browsers lower-case the host */
+	}
+	return h[0] != ':' && h[n - 1] != ':';
+}
+
 int
 x509_setup(const struct conf *c, char *err, size_t errsz)
 {
@@ -164,6 +193,13 @@ x509_setup(const struct conf *c, char *err, size_t errsz)
 	}
 	snprintf(n->origin, sizeof(n->origin), "%s",
 	    c->x509_local_sign_origin != NULL ? c->x509_local_sign_origin : "");
+	if (!origin_ok(n->origin)) {
+		/* The page compares event.origin with it exactly. */
+		snprintf(err, errsz,
+		    "[x509] local_sign_origin must be http[s]://host[:port] with no path, "
+		    "as the browser writes an origin (for example http://localhost:61161)");
+		goto fail;
+	}
 	if ((roots = pem_bundle(c->x509_trust_anchors)) == NULL) {
 		snprintf(err, errsz, "[x509] trust_anchors: no PEM certificate in %s (the GRCA root)",
 		    c->x509_trust_anchors != NULL ? c->x509_trust_anchors : "(not set)");

@@ -521,6 +521,38 @@ test_chain_g2_g3_and_refusals(void **state)
 	X509_free(inter);
 }
 
+/* local_sign_origin is compared with event.origin exactly: set-up takes only
+ * what a browser would write as an origin. */
+static void
+test_local_sign_origin(void **state)
+{
+	struct fx *f = *state;
+	const char *good[] = { "http://localhost:61161", "http://127.0.0.1:61161",
+		"https://[::1]:61161" };
+	const char *bad[] = { "http://localhost:61161/", "localhost:61161",
+		"http://localhost:61161/popupForm", "http://LocalHost:61161",
+		"ftp://localhost:61161", "http://", "", "http://a b" };
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		f->conf.x509_local_sign_origin = (char *)good[i];
+		x509_teardown();
+		if (x509_setup(&f->conf, err, sizeof(err)) != 0)
+			fail_msg("%s refused: %s", good[i], err);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f->conf.x509_local_sign_origin = (char *)bad[i];
+		x509_teardown();
+		err[0] = '\0';
+		if (x509_setup(&f->conf, err, sizeof(err)) == 0)
+			fail_msg("\"%s\" accepted", bad[i]);
+		assert_non_null(strstr(err, "local_sign_origin"));
+	}
+	f->conf.x509_local_sign_origin = (char *)"http://127.0.0.1:61161";
+	reload(f);
+}
+
 /* Out of the box (no policy_oids in the file) only MOICA's policy, GPKI class
  * 3 2.16.886.101.0.3.3, is accepted: a card of the test PKI carrying it
  * passes, one carrying another GPKI policy (class 1) is refused. */
@@ -1512,6 +1544,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_signature_certb64, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_g2_g3_and_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_default_moica, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_sign_origin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revocation_crl_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revocation_partitions, setup, teardown),
 		cmocka_unit_test(test_crl_scope),
