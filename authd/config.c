@@ -460,12 +460,16 @@ defaults(struct conf *c)
 	c->x509_crl_timeout_ms = 30000;
 	c->x509_crl_cache_entries = 1024;
 	c->x509_crl_cache_bytes = 268435456;
-	if ((c->webauthn_rp_name = strdup("City SSO")) == NULL || (c->webauthn_uv = strdup("preferred")) == NULL ||
-	    (c->webauthn_attestation = strdup("direct")) == NULL || (c->x509_unbound = strdup("refuse")) == NULL ||
+	if ((c->webauthn_rp_name = strdup("City SSO")) == NULL ||
+	    (c->webauthn_uv = strdup("preferred")) == NULL ||
+	    (c->webauthn_attestation = strdup("direct")) == NULL ||
+	    (c->x509_unbound = strdup("refuse")) == NULL ||
 	    (c->webauthn_synced_passkeys = strdup("aal2")) == NULL ||
-	    (c->x509_tls_listen = strdup("")) == NULL || (c->x509_proxy_header = strdup("")) == NULL ||
-	    (c->x509_policy_oids = strdup("")) == NULL ||
-	    (c->x509_local_sign_origin = strdup("http://127.0.0.1:61161")) == NULL)
+	    (c->x509_tls_listen = strdup("")) == NULL ||
+	    (c->x509_proxy_header = strdup("")) == NULL ||
+	    /* MOICA's certificate policy, GPKI class 3 (the MOICA FAQ) */
+	    (c->x509_policy_oids = strdup("2.16.886.101.0.3.3")) == NULL ||
+	    (c->x509_local_sign_origin = strdup("http://localhost:61161")) == NULL)
 		return -1;
 	if ((c->acr_aal1 = strdup("aal1")) == NULL || (c->acr_aal2 = strdup("aal2")) == NULL ||
 	    (c->acr_aal3 = strdup("aal3")) == NULL || (c->totp_issuer = strdup("City SSO")) == NULL)

@@ -127,7 +127,8 @@ struct conf {
 	char *x509_unbound;         /* "refuse" (default) or "create": a card not bound to an account */
 	char *x509_tls_listen;      /* host:port of the client-certificate listener; "" = off */
 	char *x509_proxy_header;    /* header carrying the client certificate from trusted proxies; "" = off */
-	char *x509_local_sign_origin; /* the HiPKI local sign server the page calls; "http://127.0.0.1:61161" */
+	char *
+	    x509_local_sign_origin; /* the HiPKI local sign server whose /popupForm the page opens; "http://localhost:61161" */
 	int x509_ocsp_timeout_ms;   /* 3000 */
 	size_t x509_crl_max_bytes;  /* 33554432 (32 MiB) */
 	int x509_crl_timeout_ms;    /* 30000: all CRL downloads of one revocation check together */

@@ -52,6 +52,25 @@ static json_t *lang_links(struct http_req *r)
 	return out;
 }
 
+/* Page scripts that open a window of another origin and talk to it by
+ * postMessage: x509.js opens the HiPKI local sign server's /popupForm
+ * (docs/citizen-certificate.md). A page that loads one is sent with
+ * Cross-Origin-Opener-Policy: same-origin-allow-popups, which keeps the popup's
+ * window.opener; no other page gets that header. */
+static const char *const popup_scripts[] = { "x509.js", NULL };
+
+static int
+opens_popup(const struct buf *b)
+{
+	for (const char *const *s = popup_scripts; *s; s++) {
+		const char *url = pages_static_url(*s);
+
+		if (url && memmem(b->p, b->len, url, strlen(url)) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
 static void page(struct http_req *r, int status, const char *name, const char *title_key,
                  json_t *data, int secret)
 {
@@ -77,6 +96,8 @@ static void page(struct http_req *r, int status, const char *name, const char *t
 			http_reply(r, 500, "text/plain; charset=utf-8", "server error\n", 13);
 		return;
 	}
+	if (opens_popup(&b))
+		http_add_header(r, "Cross-Origin-Opener-Policy", "same-origin-allow-popups");
 	http_reply_html(r, status, b.p, b.len);
 	buf_free(&b);
 }

@@ -3,8 +3,9 @@
 # tests (never for production): a GRCA-like root, two MOICA-like issuing CAs
 # with the SAME subject DN and different keys (G2 RSA-2048, G3 RSA-4096), citizen
 # certificates carrying subjectDirectoryAttributes (OID 2.16.886.1.100.2.51),
-# an AIA OCSP URL and a CDP URL on loopback, the test policy OID and keyUsage
-# digitalSignature; a revoked one, an expired one, one from an unrelated CA that
+# an AIA OCSP URL and a CDP URL on loopback, MOICA's policy OID
+# (2.16.886.101.0.3.3) and keyUsage digitalSignature; one with another GPKI
+# policy (other-policy, class 1 .3.1); a revoked one, an expired one, one from an unrelated CA that
 # copies the MOICA DN; OCSP responder certificates; index files for
 # `openssl ocsp` and the CRLs (DER).
 #
@@ -35,7 +36,7 @@ ocsp3_port=${4:-$((ocsp_port + 1))}
 # The layout version is part of the stamp: an OUTDIR made by an older version
 # of this script is made again. So is one older than 2 days (its CRLs are
 # current for 7 days).
-stamp="v3 $ocsp_port $crl_port $ocsp3_port"
+stamp="v4 $ocsp_port $crl_port $ocsp3_port"
 
 # Runs of the test suites in parallel share an OUTDIR: one makes it, the others
 # wait and then find it made.
@@ -54,9 +55,12 @@ cd "$out"
 rm -f ./*.crt ./*.csr ./*.crl ./*.pem ./*-index.txt* ./*-serial* ./*-crlnumber* ./*.cnf .done
 rm -rf newcerts && mkdir newcerts
 
-# The MOICA certificate policy OID used by the test PKI (operators configure the
-# real one from the MOICA CP in [x509] policy_oids).
-POLICY=2.16.886.101.0.3.2
+# The MOICA certificate policy: GPKI class 3 assurance, 2.16.886.101.0.3.3 (the
+# MOICA FAQ), authd's default [x509] policy_oids. (Versions before v4 of this
+# script used .3.2, which is not MOICA's: copied into production it refused
+# every real card.) OTHER_POLICY is GPKI class 1, for a card authd must refuse.
+POLICY=2.16.886.101.0.3.3
+OTHER_POLICY=2.16.886.101.0.3.1
 MOICA_DN="/C=TW/O=行政院/OU=內政部憑證管理中心"
 GRCA_DN="/C=TW/O=行政院/OU=政府憑證管理中心"
 
@@ -138,6 +142,15 @@ keyUsage = critical,digitalSignature,nonRepudiation
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 certificatePolicies = $POLICY
+authorityInfoAccess = OCSP;URI:http://127.0.0.1:$2/
+crlDistributionPoints = URI:http://127.0.0.1:$crl_port/$1.crl
+2.5.29.9 = ASN1:SEQUENCE:sda
+[leaf_other_policy]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,nonRepudiation
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+certificatePolicies = $OTHER_POLICY
 authorityInfoAccess = OCSP;URI:http://127.0.0.1:$2/
 crlDistributionPoints = URI:http://127.0.0.1:$crl_port/$1.crl
 2.5.29.9 = ASN1:SEQUENCE:sda
@@ -242,6 +255,7 @@ leaf revoked g2 林大同 C112223333
 leaf revoked2 g2 張三 D198765432
 leaf expired g2 李四 E123450000 -startdate 20200101000000Z -enddate 20210101000000Z
 leaf other evil 王小明 A123456789
+LEAF_EXT=leaf_other_policy leaf other-policy g2 吳七 H123456786
 LEAF_EXT=leaf_part1 leaf part1-good g2 趙一 F123456781
 LEAF_EXT=leaf_part1 leaf part1-revoked g2 錢二 F223456782
 LEAF_EXT=leaf_part1 leaf part1-late g2 孫三 F123456783

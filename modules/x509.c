@@ -132,6 +132,35 @@ policies_parse(const char *list, STACK_OF(ASN1_OBJECT) *out, char *err, size_t e
 	return 0;
 }
 
+/* An origin as browsers serialise it: scheme "http" or "https", "://", a
+ * host of letters, digits, '.', '-' (or a bracketed IPv6 address), an
+ * optional ":port", nothing more. */
+static int
+origin_ok(const char *o)
+{
+	const char *h;
+	size_t i, n;
+
+	if (strncmp(o, "http://", 7) == 0)
+		h = o + 7;
+	else if (strncmp(o, "https://", 8) == 0)
+		h = o + 8;
+	else
+		return 0;
+	n = strlen(h);
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)h[i];
+
+		if (!(isalnum(ch) || ch == '.' || ch == '-' || ch == ':' || ch == '[' || ch == ']'))
+			return 0;
+		if (isupper(ch))
+			return 0; /* browsers lower-case the host */
+	}
+	return h[0] != ':' && h[n - 1] != ':';
+}
+
 int
 x509_setup(const struct conf *c, char *err, size_t errsz)
 {
@@ -164,6 +193,13 @@ x509_setup(const struct conf *c, char *err, size_t errsz)
 	}
 	snprintf(n->origin, sizeof(n->origin), "%s",
 	    c->x509_local_sign_origin != NULL ? c->x509_local_sign_origin : "");
+	if (!origin_ok(n->origin)) {
+		/* The page compares event.origin with it exactly. */
+		snprintf(err, errsz,
+		    "[x509] local_sign_origin must be http[s]://host[:port] with no path, "
+		    "as the browser writes an origin (for example http://localhost:61161)");
+		goto fail;
+	}
 	if ((roots = pem_bundle(c->x509_trust_anchors)) == NULL) {
 		snprintf(err, errsz, "[x509] trust_anchors: no PEM certificate in %s (the GRCA root)",
 		    c->x509_trust_anchors != NULL ? c->x509_trust_anchors : "(not set)");
@@ -431,6 +467,43 @@ digest_strong(const X509_ALGOR *dig)
 enum x509_err
 x509_verify_signature(const char *b64, const char *nonce, X509 **signer)
 {
+	return x509_verify_signature_cert(b64, NULL, nonce, signer);
+}
+
+/* The certificate of certb64 (base64 DER, nothing trailing) in a new stack;
+ * NULL when certb64 is empty; *bad set when it is not a certificate. */
+static STACK_OF(X509) * side_cert(const char *certb64, int *bad)
+{
+	STACK_OF(X509) *sk = NULL;
+	const unsigned char *p;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	X509 *x = NULL;
+
+	*bad = 0;
+	if (certb64 == NULL || certb64[0] == '\0')
+		return NULL;
+	*bad = 1;
+	if (strlen(certb64) > X509_PKCS7_MAX || (der = b64_loose_decode(certb64, &len)) == NULL)
+		return NULL;
+	p = der;
+	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL || p != der + len ||
+	    (sk = sk_X509_new_null()) == NULL || sk_X509_push(sk, x) <= 0) {
+		X509_free(x);
+		sk_X509_free(sk);
+		free(der);
+		return NULL;
+	}
+	free(der);
+	*bad = 0;
+	return sk;
+}
+
+enum x509_err
+x509_verify_signature_cert(const char *b64, const char *certb64, const char *nonce, X509 **signer)
+{
+	STACK_OF(X509) *side = NULL;
+	int bad_side = 0;
 	CMS_ContentInfo *cms = NULL;
 	STACK_OF(CMS_SignerInfo) *sis;
 	STACK_OF(X509) *signers = NULL;
@@ -448,8 +521,12 @@ x509_verify_signature(const char *b64, const char *nonce, X509 **signer)
 	*signer = NULL;
 	if (b64 == NULL || nonce == NULL || (nlen = strlen(nonce)) == 0)
 		return X509E_MALFORMED;
-	if ((der = b64_loose_decode(b64, &derlen)) == NULL)
+	if ((side = side_cert(certb64, &bad_side)) == NULL && bad_side)
 		return X509E_MALFORMED;
+	if ((der = b64_loose_decode(b64, &derlen)) == NULL) {
+		sk_X509_pop_free(side, X509_free);
+		return X509E_MALFORMED;
+	}
 	p = der;
 	cms = d2i_CMS_ContentInfo(NULL, &p, (long)derlen);
 	if (cms == NULL || p != der + derlen)	/* nothing may trail the DER */
@@ -474,8 +551,9 @@ x509_verify_signature(const char *b64, const char *nonce, X509 **signer)
 		goto out;
 	}
 	/* The chain is checked afterwards by x509_validate, with our own anchors
-	 * and rules; here only the signature by the carried certificate. */
-	if (CMS_verify(cms, NULL, NULL, dcont, out, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1)
+	 * and rules; here only the signature by the carried certificate, or by
+	 * the one that came beside it (certb64) when the PKCS#7 carries none. */
+	if (CMS_verify(cms, side, NULL, dcont, out, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1)
 		goto out;
 	gotlen = BIO_get_mem_data(out, &got);
 	if (gotlen < 0 || (size_t)gotlen != nlen || !ct_equal(got, nonce, nlen))
@@ -488,6 +566,7 @@ x509_verify_signature(const char *b64, const char *nonce, X509 **signer)
 out:
 	ERR_clear_error();
 	sk_X509_free(signers);
+	sk_X509_pop_free(side, X509_free);
 	BIO_free(dcont);
 	BIO_free(out);
 	CMS_ContentInfo_free(cms);
@@ -935,7 +1014,7 @@ x509_finish(struct login *l, const struct form *f, struct proof *proof)
 			proof->error_key = TXT("x509.login.malformed");
 			return METHOD_INVALID;
 		}
-		e = x509_verify_signature(b64, nonce, &cert);
+		e = x509_verify_signature_cert(b64, form_get(f, "certb64"), nonce, &cert);
 		if (e != X509E_OK) {
 			say_err(proof, e);
 			return e == X509E_MALFORMED ? METHOD_INVALID : e == X509E_INTERNAL ?

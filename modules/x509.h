@@ -83,6 +83,15 @@ int x509_ident_of(X509 *cert, struct x509_ident *out);
  * detached content), signed with SHA-256 or stronger by a certificate carried
  * in the signature. *signer gets that certificate (caller frees). */
 enum x509_err x509_verify_signature(const char *b64, const char *nonce, X509 **signer);
+/* The same, where the signer's certificate may come beside the signature:
+ * certb64 (base64 DER, as the HiPKI local sign server returns it in its
+ * "certb64" field; NULL or "" for none) is searched for the certificate the
+ * SignerInfo names when the PKCS#7 does not carry it (real cards' signatures
+ * usually do not). It is only a candidate: it must match the SignerInfo's
+ * issuer and serial (or key identifier) and verify the signature, and the
+ * chain is then validated as for any signer. */
+enum x509_err
+x509_verify_signature_cert(const char *b64, const char *certb64, const char *nonce, X509 **signer);
 /* Chain, validity, key usage, policy, then revocation (when check_revocation).
  * *rev_unknown is set to 1 when revocation could not be determined (so the
  * caller audits it), whatever the fail_open setting made of it. */

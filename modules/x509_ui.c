@@ -75,6 +75,7 @@ struct job {
 	char skey[65];
 	char nonce[64];
 	char *pkcs7;
+	char *certb64; /* the signer's certificate beside it (HiCOS "certb64"), or NULL */
 	char cred[X509_CRED_ID_MAX + 1];
 	struct x509_ident id;
 	enum x509_err err;
@@ -90,6 +91,7 @@ static void
 job_free(struct job *j)
 {
 	free(j->pkcs7);
+	free(j->certb64);
 	json_decref(j->unknown);
 	wipe(j, sizeof(*j));
 	free(j);
@@ -177,7 +179,7 @@ bind_work(void *arg)
 
 	char why[512];
 
-	j->err = x509_verify_signature(j->pkcs7, j->nonce, &cert);
+	j->err = x509_verify_signature_cert(j->pkcs7, j->certb64, j->nonce, &cert);
 	if (j->err == X509E_OK)
 		j->err = x509_validate_why(cert, 1, &j->rev_unknown, why, sizeof(why));
 	if (j->rev_unknown)
@@ -437,6 +439,14 @@ x509_account_post(struct http_req *r)
 		return;
 	}
 	snprintf(j->nonce, sizeof(j->nonce), "%s", json_string_value(json_object_get(st, "nonce")));
+	if (http_param(r, "certb64") != NULL && http_param(r, "certb64")[0] != '\0' &&
+	    (j->certb64 = strndup(http_param(r, "certb64"), X509_PKCS7_MAX + 1)) == NULL) {
+		store_read_end(t);
+		json_decref(sess);
+		job_free(j);
+		ui_error(r, 503, "err.title", "err.server", NULL);
+		return;
+	}
 	store_read_end(t);
 	json_decref(sess);
 	if (http_work(r, bind_work, bind_checked, j) != 0) {

@@ -15,7 +15,7 @@
 
 const char usage_user[] =
     "usage: authctl [-c FILE] user add NAME [--email E] [--display-name N] [--group G ...]\n"
-    "                                 --password-stdin\n"
+    "                                 --password-stdin | --no-password\n"
     "       authctl [-c FILE] user list\n"
     "       authctl [-c FILE] user show NAME\n"
     "       authctl [-c FILE] user disable NAME\n"
@@ -24,6 +24,8 @@ const char usage_user[] =
     "       authctl [-c FILE] user groups NAME [G ...]\n"
     "  --password-stdin reads one line (at most 4096 bytes) from standard input;\n"
     "  on a terminal it prompts without echo.\n"
+    "  --no-password makes an account with no password (a card-only citizen:\n"
+    "  link the card next with authctl x509 bind NAME CERT).\n"
     "  --group (repeatable) and user groups set the \"groups\" claim that hosts\n"
     "  running pam_authd check (group=...): at most 64 distinct names of 1-64\n"
     "  characters A-Z a-z 0-9 . _ -. user groups NAME with no G clears the list.\n";
@@ -143,7 +145,7 @@ user_add_cb(struct store_txn *t, void *arg)
 
 	if ((rc = user_create(t, x->name, x->display_name, x->email, x->id)) != STORE_OK)
 		return rc;
-	if ((rc = password_set(t, x->id, x->name, x->pw)) != 0) {
+	if (x->pw != NULL && (rc = password_set(t, x->id, x->name, x->pw)) != 0) {
 		x->pw_rule = rc > 0 ? rc : 0;
 		return rc > 0 ? STORE_CONFLICT : STORE_IO;
 	}
@@ -160,8 +162,8 @@ user_add_cb(struct store_txn *t, void *arg)
 	}
 	/* "o" steals: the caller's list gets a reference of its own, and the
 	 * empty one made here is owned by f alone (with "O" it leaked). */
-	f = json_pack("{s:s, s:s, s:o}", "user", x->id, "username", x->name,
-	    "groups", x->groups != NULL ? json_incref(x->groups) : json_array());
+	f = json_pack("{s:s, s:s, s:o, s:b}", "user", x->id, "username", x->name, "groups",
+	    x->groups != NULL ? json_incref(x->groups) : json_array(), "password", x->pw != NULL);
 	rc = f != NULL ? admin_audit(x->c, t, "admin.user.add", f) : STORE_IO;
 	json_decref(f);
 	return rc;
@@ -307,7 +309,7 @@ user_cmd(struct admin_ctx *c, int argc, char **argv, struct user_ctx *xp)
 	char pw[PASSWORD_MAX_BYTES + 2];
 	char norm[USERNAME_MAX + 1];
 	const char *verb, *name = NULL, *g;
-	int i, want_pw = 0, rc, m;
+	int i, want_pw = 0, no_pw = 0, rc, m;
 
 	if (argc < 1) {
 		admin_usage_error(c, usage_user, "user: which action?");
@@ -338,6 +340,8 @@ user_cmd(struct admin_ctx *c, int argc, char **argv, struct user_ctx *xp)
 		} else if ((strcmp(verb, "add") == 0 || strcmp(verb, "passwd") == 0) &&
 		    strcmp(argv[i], "--password-stdin") == 0) {
 			want_pw = 1;
+		} else if (strcmp(verb, "add") == 0 && strcmp(argv[i], "--no-password") == 0) {
+			no_pw = 1;
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			admin_usage_error(c, usage_user, "user: unknown option '%s'", argv[i]);
 			return EXIT_USAGE;
@@ -360,7 +364,17 @@ user_cmd(struct admin_ctx *c, int argc, char **argv, struct user_ctx *xp)
 			admin_usage_error(c, usage_user, "user %s needs a NAME", verb);
 		return EXIT_USAGE;
 	}
-	if ((strcmp(verb, "add") == 0 || strcmp(verb, "passwd") == 0) && !want_pw) {
+	if (want_pw && no_pw) {
+		admin_usage_error(
+		    c, usage_user, "user add: --password-stdin or --no-password, not both");
+		return EXIT_USAGE;
+	}
+	if (strcmp(verb, "add") == 0 && !want_pw && !no_pw) {
+		admin_usage_error(
+		    c, usage_user, "user add needs --password-stdin or --no-password");
+		return EXIT_USAGE;
+	}
+	if (strcmp(verb, "passwd") == 0 && !want_pw) {
 		admin_usage_error(c, usage_user, "user %s needs --password-stdin", verb);
 		return EXIT_USAGE;
 	}
@@ -418,9 +432,13 @@ user_cmd(struct admin_ctx *c, int argc, char **argv, struct user_ctx *xp)
 		return 0;
 	}
 
-	if ((rc = password_from_stdin(c, name, pw, sizeof(pw))) != 0)
-		return rc;
-	x.pw = pw;
+	if (no_pw) {
+		x.pw = NULL; /* a card-only account: no password to sign in with */
+	} else {
+		if ((rc = password_from_stdin(c, name, pw, sizeof(pw))) != 0)
+			return rc;
+		x.pw = pw;
+	}
 	rc = store_write_sync(c->store, strcmp(verb, "add") == 0 ? user_add_cb : user_passwd_cb, &x);
 	wipe(pw, sizeof(pw));
 	if (rc == STORE_EXISTS) {

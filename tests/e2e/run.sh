@@ -15,7 +15,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/authd.sh"
 authd_paths "${1:-}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/authd-e2e.XXXXXX") || exit 1
+hicos_pid=
 cleanup() {
+	[ -n "$hicos_pid" ] && stop_pid "$hicos_pid"
 	if [ -f "$T/authd.pid" ]; then
 		# webauthn.test.mjs restarted authd (to trust the virtual
 		# authenticator's certificate): ours has exited; stop its successor.
@@ -50,9 +52,24 @@ certutil -d "sql:$T/home/.pki/nssdb" -A -t "C,," -n "authd e2e CA" -i "$T/certs/
 
 # The citizen-certificate look-alike PKI (x509.test.mjs); keys are cached
 # between runs (RSA-4096 is slow), certificates remade.
-E2E_PKI=${X509_E2E_PKI_CACHE:-${TMPDIR:-/tmp}/authd-x509-e2e-pki2-$(id -u)}
+E2E_PKI=${X509_E2E_PKI_CACHE:-${TMPDIR:-/tmp}/authd-x509-e2e-pki3-$(id -u)}
 sh "$root/certs/make-test-pki.sh" "$E2E_PKI" 1 2 3 >"$T/pki.log" 2>&1 ||
 	bail "certs/make-test-pki.sh failed: $(tail -n 3 "$T/pki.log")"
+
+# The HiPKI local sign server: tests/sim/hicos.py, a process of its own on a
+# free loopback port, without CORS, signing with `openssl cms` (x509.test.mjs
+# plays the person at the reader through its control port).
+/usr/bin/python3 "$root/tests/sim/hicos.py" --pki "$E2E_PKI" --ready-file "$T/hicos.json" \
+	>"$T/hicos.out" 2>"$T/hicos.log" &
+hicos_pid=$!
+i=0
+while [ ! -s "$T/hicos.json" ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+[ -s "$T/hicos.json" ] || bail "tests/sim/hicos.py did not start: $(tail -n 3 "$T/hicos.log")"
+E2E_HICOS=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["service_url"])' "$T/hicos.json")
+E2E_HICOS_CONTROL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["control_url"])' "$T/hicos.json")
 
 # localhost, not 127.0.0.1: a WebAuthn rp id must be a domain name.
 authd_host=localhost
@@ -75,10 +92,11 @@ rp_name = City SSO e2e
 user_verification = preferred
 attestation = direct
 
-# The card's page script against a fake local sign server; revocation is
-# tested by tests/integration/x509.test.sh, so none here (fail open).
+# The card's page script against the HiCOS simulator; revocation is tested
+# by tests/integration/x509.test.sh, so none here (fail open).
 [x509]
 enabled = true
+local_sign_origin = $E2E_HICOS
 trust_anchors = $E2E_PKI/anchors.pem
 intermediates = $E2E_PKI/intermediates.pem
 ocsp = false
@@ -117,7 +135,7 @@ echo "# e2e: authd pid $authd_pid at $AUTHD_ISSUER"
 export AUTHD_ISSUER E2E_USER E2E_PASSWORD E2E_WA_USER E2E_WA_PASSWORD E2E_REDIRECT E2E_SECRET CHROMIUM
 export E2E_SECRET2 E2E_AUTHD="$AUTHD_BIN" E2E_AUTHD_PID="$authd_pid"
 export E2E_HOME="$T/home" E2E_TMP="$T" NODE_EXTRA_CA_CERTS="$T/certs/ca.crt"
-export E2E_AUTHCTL="$AUTHCTL_BIN" E2E_CONF="$T/authd.conf" E2E_PKI
+export E2E_AUTHCTL="$AUTHCTL_BIN" E2E_CONF="$T/authd.conf" E2E_PKI E2E_HICOS E2E_HICOS_CONTROL
 # The scripts run from the scratch folder, beside a link to the integration
 # suite's node_modules (one package.json and lock for all node tests).
 ln -s "$nm" "$T/node_modules"

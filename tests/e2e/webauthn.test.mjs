@@ -429,8 +429,12 @@ async function manage(page) {
 	await page.goto(authorizeUrl(pkce()));
 	await page.waitForSelector('#method-webauthn');
 	const nav = page.waitForResponse((r) => r.url() === `${ISS}/login` && r.request().method() === 'POST');
+	// The refused sign-in's page replaces this one at the same URL: wait for
+	// it to load, or the next page.goto races it.
+	const loaded = page.waitForNavigation({ waitUntil: 'load' });
 	await page.click('#method-webauthn');
 	const res = await nav;
+	await loaded.catch(() => {});
 	ok(res.status() === 401, 'the removed passkey no longer signs in', `status ${res.status()}`);
 }
 

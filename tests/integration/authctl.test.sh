@@ -172,6 +172,14 @@ runpw 0 "user passwd" 'Another-Long-Passphrase-5' user passwd alice --password-s
 runpw 1 "user passwd with a common password is refused" "password123" user passwd alice --password-stdin
 runpw 1 "user passwd of an unknown user is refused" 'Another-Long-Passphrase-5' user passwd nobody --password-stdin
 run 2 "user passwd without --password-stdin is a usage error" user passwd alice
+run 0 "user add --no-password (a card-only citizen)" user add gina --display-name '周六' --no-password
+check "user add --no-password prints the new id" out_has '"id":"[0-9a-f]\{32\}"'
+run 0 "user show of the card-only account" user show gina
+check "... which exists, enabled" out_has '"username":"gina".*"disabled":false'
+runpw 2 "user add with both --no-password and --password-stdin is a usage error" 'Hank-Has-Hats-9' \
+	user add hank --no-password --password-stdin
+run 1 "... and made no account" user show hank
+run 2 "user passwd --no-password is a usage error (passwd sets one)" user passwd gina --no-password
 check "no password is stored in clear" test "$(grep -c 'Correct-Horse\|Another-Long-Passphrase' "$T/data/data.mdb")" -eq 0
 
 # ---- clients ---------------------------------------------------------------

@@ -13,8 +13,8 @@ authd_paths "${1:-}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/authd-x509.XXXXXX") || exit 1
 [ -n "${X509_TEST_KEEP:-}" ] && echo "# scratch: $T"
 # Keys are kept between runs (RSA-4096 takes a while); certificates are not.
-# ("pki2": the layout with partitioned CRLs; an older checkout keeps its own.)
-PKI=${X509_PKI_CACHE:-${TMPDIR:-/tmp}/authd-x509-pki2-$(id -u)}
+# ("pki3": the layout with the .3.3 policy; an older checkout keeps its own.)
+PKI=${X509_PKI_CACHE:-${TMPDIR:-/tmp}/authd-x509-pki3-$(id -u)}
 . "$here/lib.sh"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 
@@ -132,7 +132,6 @@ address_free_failures = 1000
 enabled = true
 trust_anchors = $PKI/anchors.pem
 intermediates = $PKI/intermediates.pem
-policy_oids = 2.16.886.101.0.3.2
 crl_cache = crl-cache
 ocsp_timeout_ms = 1500
 unbound = refuse
@@ -168,6 +167,7 @@ ok "authctl x509 bind links a G2 card" ctlq x509 bind wang "$PKI/good-g2.crt"
 ok "authctl x509 bind links a G3 card (same issuer DN, other key)" ctlq x509 bind chen "$PKI/good-g3.crt"
 ok "authctl x509 bind refuses an expired card" sh -c "! '$AUTHCTL_BIN' -c '$T/authd.conf' x509 bind wang '$PKI/expired.crt' 2>/dev/null"
 ok "authctl x509 bind refuses a card of a forged CA" sh -c "! '$AUTHCTL_BIN' -c '$T/authd.conf' x509 bind wang '$PKI/other.crt' 2>/dev/null"
+ok "authctl x509 bind refuses a card with another policy than MOICA's (the default policy_oids)" sh -c "! '$AUTHCTL_BIN' -c '$T/authd.conf' x509 bind wang '$PKI/other-policy.crt' 2>/dev/null"
 ok "authctl x509 bind refuses a card revoked (OCSP)" sh -c "! '$AUTHCTL_BIN' -c '$T/authd.conf' x509 bind wang '$PKI/revoked.crt' 2>/dev/null"
 ok "authctl x509 bind refuses a card bound to someone else" sh -c "! '$AUTHCTL_BIN' -c '$T/authd.conf' x509 bind chen '$PKI/good-g2.crt' 2>/dev/null"
 ctl x509 list wang >"$T/list.out" 2>&1
@@ -251,6 +251,63 @@ ok "the same signature a second time is refused" sh -c "[ \"\$(cat '$T/g2.replay
 
 card_login g3 good-g3 detached
 ok "G3 card (RSA-4096 CA), detached signature, signs in" eq "$(status_of g3)" 303
+
+# A PKCS#7 without the signer certificate (what HiCOS returns for real cards):
+# the certificate comes beside it in certb64.
+start nocert
+nonce nocert
+printf '%s' "$NONCE" >"$T/tbs"
+openssl cms -sign -binary -nodetach -nocerts -signer "$PKI/good-g2.crt" -inkey "$PKI/good-g2.key" \
+	-md sha256 -in "$T/tbs" -outform DER -out "$T/sig.der" 2>/dev/null
+SIG=$(openssl base64 -A -in "$T/sig.der")
+CERTB64=$(openssl x509 -in "$PKI/good-g2.crt" -outform DER | openssl base64 -A)
+post nocert "$SIG"
+ok "a PKCS#7 without its certificate and no certb64 is refused" eq "$(status_of nocert)" 401
+start nocert2
+nonce nocert2
+printf '%s' "$NONCE" >"$T/tbs"
+openssl cms -sign -binary -nodetach -nocerts -signer "$PKI/good-g2.crt" -inkey "$PKI/good-g2.key" \
+	-md sha256 -in "$T/tbs" -outform DER -out "$T/sig.der" 2>/dev/null
+SIG=$(openssl base64 -A -in "$T/sig.der")
+req nocert2 -b "$T/nocert2.jar" -c "$T/nocert2.jar" -H "$EN" --data-urlencode "tx=$TX" \
+	--data-urlencode "csrf=$CSRF" -d method=x509 -d mode=sign --data-urlencode "pkcs7=$SIG" \
+	--data-urlencode "certb64=$(openssl x509 -in "$PKI/good-g3.crt" -outform DER | openssl base64 -A)" "$I/login"
+ok "... and with another card's certificate in certb64" eq "$(status_of nocert2)" 401
+req nocert3 -b "$T/nocert2.jar" -c "$T/nocert2.jar" -H "$EN" --data-urlencode "tx=$TX" \
+	--data-urlencode "csrf=$CSRF" -d method=x509 -d mode=sign --data-urlencode "pkcs7=$SIG" \
+	--data-urlencode "certb64=$CERTB64" "$I/login"
+ok "... and the nonce is then used up even with the right certb64" sh -c "[ \"\$(cat '$T/nocert3.status')\" != 303 ]"
+start nocert4
+nonce nocert4
+printf '%s' "$NONCE" >"$T/tbs"
+openssl cms -sign -binary -nodetach -nocerts -signer "$PKI/good-g2.crt" -inkey "$PKI/good-g2.key" \
+	-md sha256 -in "$T/tbs" -outform DER -out "$T/sig.der" 2>/dev/null
+SIG=$(openssl base64 -A -in "$T/sig.der")
+req nocert4 -b "$T/nocert4.jar" -c "$T/nocert4.jar" -H "$EN" --data-urlencode "tx=$TX" \
+	--data-urlencode "csrf=$CSRF" -d method=x509 -d mode=sign --data-urlencode "pkcs7=$SIG" \
+	--data-urlencode "certb64=$CERTB64" "$I/login"
+ok "a PKCS#7 without its certificate signs in with the card's certificate in certb64" eq "$(status_of nocert4)" 303
+
+# A card-only citizen: an account without a password, then its card.
+ok "authctl user add --no-password makes an account without a password" ctlq user add zhou --no-password
+ok "... audited with password false" sh -c "'$AUTHCTL_BIN' -c '$T/authd.conf' audit show --last 5 2>/dev/null | grep '\"admin.user.add\"' | grep zhou | grep -q '\"password\":false'"
+ok "user add with both --no-password and --password-stdin is a usage error" \
+	sh -c "printf 'Correct-horse-battery-5\n' | '$AUTHCTL_BIN' -c '$T/authd.conf' user add zhou2 --no-password --password-stdin 2>/dev/null; [ \$? -eq 2 ]"
+ok "user add with neither is a usage error, nothing made" \
+	sh -c "'$AUTHCTL_BIN' -c '$T/authd.conf' user add zhou3 </dev/null 2>/dev/null; [ \$? -eq 2 ] && ! '$AUTHCTL_BIN' -c '$T/authd.conf' user show zhou3 >/dev/null 2>&1"
+# (the PKI's good cards are all bound: zhao lends part2-good for a moment;
+# unbind takes every card of an account)
+ctl x509 unbind zhao >/dev/null 2>&1 || diag "could not unbind zhao's cards"
+ok "the help desk links the card-only citizen's card" ctlq x509 bind zhou "$PKI/part2-good.crt"
+card_login cardonly part2-good
+ok "the card-only citizen signs in with the card" eq "$(status_of cardonly)" 303
+start cardonlypw
+post_login cardonlypw.pw "$T/cardonlypw.jar" "cardonlypw.az.page" zhou "Correct-horse-battery-9"
+ok "... and no password signs them in" sh -c "[ \"\$(cat '$T/cardonlypw.pw.status')\" != 303 ]"
+ctl x509 unbind zhou >/dev/null 2>&1
+for c in part1-good part2-good; do
+	ctl x509 bind zhao "$PKI/$c.crt" >/dev/null 2>&1 || diag "could not give $c back to zhao"
+done
 
 start other
 nonce other
@@ -403,7 +460,13 @@ req js "$I/static/x509.js"
 ok "/static/x509.js is served as JavaScript" has "$(header js content-type)" "text/javascript"
 start page
 ok "the sign-in page shows the citizen certificate button" has "$(body_of page.az.page)" 'id="method-x509"'
-ok "the CSP lets the page reach the local sign server" has "$(header page.az.page content-security-policy)" "http://127.0.0.1:61161"
+ok "the card page keeps its popup's opener (COOP same-origin-allow-popups)" \
+	eq "$(header page.az.page cross-origin-opener-policy)" "same-origin-allow-popups"
+ok "the CSP no longer lists the local sign server (the popup bridge needs no connect-src)" \
+	sh -c "! printf '%s' '$(header page.az.page content-security-policy)' | grep -q 61161"
+req nocard "$I/authorize?client_id=no-such-app"
+ok "an HTML page without the card script has no COOP header" \
+	sh -c "grep -qi '^content-type: text/html' '$T/nocard.headers' && ! grep -qi '^cross-origin-opener-policy' '$T/nocard.headers'"
 
 ok "authctl x509 unbind removes the cards" ctlq x509 unbind wang
 tap_end

@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/authd.sh"
 authd_paths "${1:-}"
 T=${AUTHD_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/authd-sec-crl.XXXXXX")} || exit 1
-PKI=${X509_SEC_PKI_CACHE:-${TMPDIR:-/tmp}/authd-sec-crl-pki-$(id -u)}
+PKI=${X509_SEC_PKI_CACHE:-${TMPDIR:-/tmp}/authd-sec-crl-pki3-$(id -u)}
 . "$root/tests/integration/lib.sh"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 
@@ -102,7 +102,7 @@ address_free_failures = 100000
 enabled = true
 trust_anchors = $PKI/anchors.pem
 intermediates = $PKI/intermediates.pem
-policy_oids = 2.16.886.101.0.3.2
+policy_oids = 2.16.886.101.0.3.3
 crl_cache = crl-cache
 ocsp_timeout_ms = 1000
 crl_timeout_ms = 1500

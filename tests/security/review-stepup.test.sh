@@ -32,7 +32,7 @@ T=${AUTHD_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/authd-stepup.XXXXXX")}
 . "$root/tests/integration/lib.sh"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 # Keys are kept between runs (RSA-4096 is slow); certificates are remade.
-PKI=${STEPUP_PKI_CACHE:-${TMPDIR:-/tmp}/authd-stepup-pki-$(id -u)}
+PKI=${STEPUP_PKI_CACHE:-${TMPDIR:-/tmp}/authd-stepup-pki3-$(id -u)}
 
 cleanup() { stop_pid "$authd_pid"; }
 on_exit cleanup

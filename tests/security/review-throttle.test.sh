@@ -37,7 +37,7 @@ done
 command -v oathtool >/dev/null || bail "oathtool is missing"
 # The card PKI is kept between runs (RSA key generation is the slow part); its
 # OCSP/CRL addresses are never asked (ocsp = crl = 0 below).
-PKI=${THROTTLE_PKI_CACHE:-${TMPDIR:-/tmp}/authd-throttle-pki-$(id -u)}
+PKI=${THROTTLE_PKI_CACHE:-${TMPDIR:-/tmp}/authd-throttle-pki3-$(id -u)}
 sh "$root/certs/make-test-pki.sh" "$PKI" 9 9 9 >"$T/pki.log" 2>&1 ||
 	bail "make-test-pki.sh: $(tail -n 3 "$T/pki.log")"
 cleanup() { kill_pid "$authd_pid"; }
@@ -73,7 +73,7 @@ level = 2
 enabled = true
 trust_anchors = $PKI/anchors.pem
 intermediates = $PKI/intermediates.pem
-policy_oids = 2.16.886.101.0.3.2
+policy_oids = 2.16.886.101.0.3.3
 ocsp = 0
 crl = 0
 fail_open = 1

@@ -35,7 +35,7 @@ function ok(cond, desc, why) {
 
 function pkiDir() {
 	const dir = process.env.X509_E2E_PKI_CACHE ||
-		path.join(process.env.TMPDIR || '/tmp', `authd-x509-e2e-pki-${process.getuid()}`);
+		path.join(process.env.TMPDIR || '/tmp', `authd-x509-e2e-pki3-${process.getuid()}`);
 	execFileSync('sh', [path.join(root, 'certs', 'make-test-pki.sh'), dir, '1', '2', '3'], { stdio: 'ignore' });
 	return dir;
 }

@@ -86,7 +86,7 @@ class Card:
 def default_pki():
     """The PKI directory the e2e tests cache (same arguments, same cache)."""
     return os.environ.get("X509_E2E_PKI_CACHE") or os.path.join(
-        os.environ.get("TMPDIR", "/tmp"), "authd-x509-e2e-pki-%d" % os.getuid())
+        os.environ.get("TMPDIR", "/tmp"), "authd-x509-e2e-pki3-%d" % os.getuid())
 
 
 def ensure_pki(pki=None):

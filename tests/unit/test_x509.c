@@ -9,7 +9,7 @@
  * base), partitioned CRLs of the test PKI through the caches (a swapped
  * partition, a delta, two CDP URLs), the cache limits, and the audit fields of
  * an unknown status. The test PKI comes from certs/make-test-pki.sh
- * (cached in $X509_TEST_PKI or /tmp/authd-test-pki2-UID: "pki2", the layout
+ * (cached in $X509_TEST_PKI or /tmp/authd-test-pki3-UID: "pki3", the layout
  * with partitioned CRLs, so that a checkout with the older script keeps its
  * own folder). */
 #include <setjmp.h>
@@ -89,9 +89,20 @@ load_key(const char *name)
 	return k;
 }
 
+static char *
+sign_b64_flags(const char *who, const char *data, int detached, const EVP_MD *md, unsigned extra);
+
 /* base64 of a CMS SignedData over data by the named certificate (malloc'd). */
 static char *
 sign_b64(const char *who, const char *data, int detached, const EVP_MD *md)
+{
+	return sign_b64_flags(who, data, detached, md, 0);
+}
+
+/* The same with more CMS flags (CMS_NOCERTS: the signer certificate left
+ * out, as real cards' PKCS#7 from HiCOS). */
+static char *
+sign_b64_flags(const char *who, const char *data, int detached, const EVP_MD *md, unsigned extra)
 {
 	char crt[64], key[64];
 	X509 *x;
@@ -101,7 +112,7 @@ sign_b64(const char *who, const char *data, int detached, const EVP_MD *md)
 	unsigned char *der = NULL;
 	char *out;
 	int n;
-	unsigned flags = CMS_BINARY | CMS_PARTIAL | (detached ? CMS_DETACHED : 0);
+	unsigned flags = CMS_BINARY | CMS_PARTIAL | (detached ? CMS_DETACHED : 0) | extra;
 
 	snprintf(crt, sizeof(crt), "%s.crt", who);
 	snprintf(key, sizeof(key), "%s.key", who);
@@ -154,7 +165,7 @@ group_setup(void **state)
 	if (env != NULL && env[0] != '\0')
 		snprintf(pki, sizeof(pki), "%s", env);
 	else
-		snprintf(pki, sizeof(pki), "/tmp/authd-test-pki2-%ld", (long)getuid());
+		snprintf(pki, sizeof(pki), "/tmp/authd-test-pki3-%ld", (long)getuid());
 	/* Ports nothing listens on: revocation comes from the cached CRL file. */
 	snprintf(cmd, sizeof(cmd), "sh certs/make-test-pki.sh '%s' 1 2 >/dev/null", pki);
 	return system(cmd) == 0 ? 0 : -1;
@@ -409,6 +420,64 @@ test_signature_refuses(void **state)
 	free(ok);
 }
 
+/* A PKCS#7 without the signer certificate (what HiCOS returns for real
+ * cards) verifies only with the certificate that came beside it (certb64),
+ * and only with the right one. */
+static void
+test_signature_certb64(void **state)
+{
+	const char *nonce = "nonce-456";
+	char *bare = sign_b64_flags("good-g2", nonce, 0, EVP_sha256(), CMS_NOCERTS);
+	char *full = sign_b64("good-g2", nonce, 0, EVP_sha256());
+	X509 *g2 = load_cert("good-g2.crt"), *g3 = load_cert("good-g3.crt"), *signer = NULL;
+	unsigned char *der = NULL;
+	char *c2, *c3;
+	int n;
+
+	(void)state;
+	n = i2d_X509(g2, &der);
+	assert_true(n > 0);
+	c2 = malloc((size_t)n * 2 + 8);
+	b64std_encode(c2, der, (size_t)n);
+	OPENSSL_free(der);
+	der = NULL;
+	n = i2d_X509(g3, &der);
+	assert_true(n > 0);
+	c3 = malloc((size_t)n * 2 + 8);
+	b64std_encode(c3, der, (size_t)n);
+	OPENSSL_free(der);
+
+	/* no certificate anywhere: refused */
+	assert_int_equal(x509_verify_signature(bare, nonce, &signer), X509E_SIGNATURE);
+	assert_null(signer);
+	/* with certb64: the signer is that certificate */
+	assert_int_equal(x509_verify_signature_cert(bare, c2, nonce, &signer), X509E_OK);
+	assert_non_null(signer);
+	assert_int_equal(X509_cmp(signer, g2), 0);
+	X509_free(signer);
+	signer = NULL;
+	/* another card's certificate beside it: the SignerInfo names another */
+	assert_int_equal(x509_verify_signature_cert(bare, c3, nonce, &signer), X509E_SIGNATURE);
+	assert_null(signer);
+	/* certb64 that is no certificate: malformed */
+	assert_int_equal(
+	    x509_verify_signature_cert(bare, "aGVsbG8=", nonce, &signer), X509E_MALFORMED);
+	assert_int_equal(x509_verify_signature_cert(bare, "%%%", nonce, &signer), X509E_MALFORMED);
+	/* a PKCS#7 carrying its certificate: a foreign certb64 does not replace it */
+	assert_int_equal(x509_verify_signature_cert(full, c3, nonce, &signer), X509E_OK);
+	assert_int_equal(X509_cmp(signer, g2), 0);
+	X509_free(signer);
+	/* an empty certb64 is none */
+	signer = NULL;
+	assert_int_equal(x509_verify_signature_cert(bare, "", nonce, &signer), X509E_SIGNATURE);
+	free(bare);
+	free(full);
+	free(c2);
+	free(c3);
+	X509_free(g2);
+	X509_free(g3);
+}
+
 /* ---- chains ---- */
 
 static void
@@ -426,7 +495,7 @@ test_chain_g2_g3_and_refusals(void **state)
 	assert_int_equal(x509_validate(expired, 0, NULL), X509E_EXPIRED);
 	/* the OCSP responder's certificate has no nonRepudiation but has
 	 * digitalSignature; it is still no citizen card: its policy is absent */
-	f->conf.x509_policy_oids = (char *)"2.16.886.101.0.3.2";
+	f->conf.x509_policy_oids = (char *)"2.16.886.101.0.3.3";
 	reload(f);
 	assert_int_equal(x509_validate(g2, 0, NULL), X509E_OK);
 	assert_int_equal(x509_validate(g3, 0, NULL), X509E_OK);
@@ -450,6 +519,77 @@ test_chain_g2_g3_and_refusals(void **state)
 	X509_free(expired);
 	X509_free(ocsp);
 	X509_free(inter);
+}
+
+/* local_sign_origin is compared with event.origin exactly: set-up takes only
+ * what a browser would write as an origin. */
+static void
+test_local_sign_origin(void **state)
+{
+	struct fx *f = *state;
+	const char *good[] = { "http://localhost:61161", "http://127.0.0.1:61161",
+		"https://[::1]:61161" };
+	const char *bad[] = { "http://localhost:61161/", "localhost:61161",
+		"http://localhost:61161/popupForm", "http://LocalHost:61161",
+		"ftp://localhost:61161", "http://", "", "http://a b" };
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		f->conf.x509_local_sign_origin = (char *)good[i];
+		x509_teardown();
+		if (x509_setup(&f->conf, err, sizeof(err)) != 0)
+			fail_msg("%s refused: %s", good[i], err);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f->conf.x509_local_sign_origin = (char *)bad[i];
+		x509_teardown();
+		err[0] = '\0';
+		if (x509_setup(&f->conf, err, sizeof(err)) == 0)
+			fail_msg("\"%s\" accepted", bad[i]);
+		assert_non_null(strstr(err, "local_sign_origin"));
+	}
+	f->conf.x509_local_sign_origin = (char *)"http://127.0.0.1:61161";
+	reload(f);
+}
+
+/* Out of the box (no policy_oids in the file) only MOICA's policy, GPKI class
+ * 3 2.16.886.101.0.3.3, is accepted: a card of the test PKI carrying it
+ * passes, one carrying another GPKI policy (class 1) is refused. */
+static void
+test_policy_default_moica(void **state)
+{
+	struct fx *f = *state;
+	struct conf c;
+	char path[FX_DIR_MAX + 32], text[2048], err[512] = "";
+	X509 *g2 = load_cert("good-g2.crt"), *g3 = load_cert("good-g3.crt");
+	X509 *other = load_cert("other-policy.crt");
+
+	snprintf(path, sizeof(path), "%s/authd.conf", f->dir);
+	snprintf(text, sizeof(text),
+	    "[server]\nissuer = https://sso.city.example\n[x509]\nenabled = true\n"
+	    "trust_anchors = %s\nintermediates = %s\nocsp = false\ncrl = false\n",
+	    pki_path("anchors.pem"), pki_path("intermediates.pem"));
+	assert_int_equal(fx_conf_load(&c, path, text, err, sizeof(err)), 0);
+	assert_string_equal(c.x509_policy_oids, "2.16.886.101.0.3.3");
+	x509_teardown();
+	assert_int_equal(x509_setup(&c, err, sizeof(err)), 0);
+	assert_int_equal(x509_validate(g2, 0, NULL), X509E_OK);
+	assert_int_equal(x509_validate(g3, 0, NULL), X509E_OK);
+	assert_int_equal(x509_validate(other, 0, NULL), X509E_POLICY);
+	/* the old documented value (.3.2) is no MOICA policy: with it every
+	 * card of the test PKI, like every real card, is refused */
+	x509_teardown();
+	free(c.x509_policy_oids);
+	c.x509_policy_oids = strdup("2.16.886.101.0.3.2");
+	assert_int_equal(x509_setup(&c, err, sizeof(err)), 0);
+	assert_int_equal(x509_validate(g2, 0, NULL), X509E_POLICY);
+	x509_teardown();
+	conf_free(&c);
+	reload(f);
+	X509_free(g2);
+	X509_free(g3);
+	X509_free(other);
 }
 
 static void
@@ -1401,13 +1541,17 @@ main(void)
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test_setup_teardown(test_signature_attached_detached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signature_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_signature_certb64, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_g2_g3_and_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_default_moica, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_sign_origin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revocation_crl_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revocation_partitions, setup, teardown),
 		cmocka_unit_test(test_crl_scope),
 		cmocka_unit_test(test_crl_issuer_and_time),
 		cmocka_unit_test(test_crl_delta_fits),
-		cmocka_unit_test_setup_teardown(test_revocation_delta_mirror_reasons, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_revocation_delta_mirror_reasons, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crl_cache_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bindings, setup, teardown),
