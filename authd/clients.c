@@ -34,7 +34,12 @@ static const char *const grant_types[] = {
 	NULL,
 };
 static const char *const auth_methods[] = {
-	"client_secret_basic", "client_secret_post", "private_key_jwt", "none", NULL,
+	"client_secret",
+	"client_secret_basic",
+	"client_secret_post",
+	"private_key_jwt",
+	"none",
+	NULL,
 };
 static const char *const sig_algs[] = { "ES256", "RS256", "EdDSA", NULL };
 /* Every member a record may carry; anything else is a typo or an attack on a
@@ -258,8 +263,9 @@ client_validate(const json_t *rec, char *err, size_t errsz)
 
 	v = json_object_get(rec, "token_endpoint_auth_method");
 	if (!json_is_string(v) || !in_list(auth_methods, json_string_value(v)))
-		return errf(err, errsz, "token_endpoint_auth_method must be one of "
-		            "client_secret_basic, client_secret_post, private_key_jwt, none");
+		return errf(err, errsz,
+		    "token_endpoint_auth_method must be one of client_secret, "
+		    "client_secret_basic, client_secret_post, private_key_jwt, none");
 	method = json_string_value(v);
 
 	grants = json_object_get(rec, "grant_types");
@@ -441,11 +447,10 @@ static const char *const input_members[] = { "client_id", "name", "name_en", "re
 json_t *
 client_defaults(const char *id)
 {
-	return json_pack("{s:s, s:s, s:[], s:[], s:[ss], s:[sss], s:s, s:i, s:b}",
-	    "client_id", id, "name", id, "redirect_uris", "post_logout_redirect_uris",
-	    "grant_types", "authorization_code", "refresh_token",
-	    "scopes", "openid", "profile", "email",
-	    "token_endpoint_auth_method", "client_secret_basic", "min_aal", 1, "disabled", 0);
+	return json_pack("{s:s, s:s, s:[], s:[], s:[ss], s:[sss], s:s, s:i, s:b}", "client_id", id,
+	    "name", id, "redirect_uris", "post_logout_redirect_uris", "grant_types",
+	    "authorization_code", "refresh_token", "scopes", "openid", "profile", "email",
+	    "token_endpoint_auth_method", "client_secret", "min_aal", 1, "disabled", 0);
 }
 
 int
@@ -457,8 +462,21 @@ client_input_member_ok(const char *name)
 int
 client_auth_uses_secret(const char *m)
 {
-	return m != NULL && (strcmp(m, "client_secret_basic") == 0 ||
-	    strcmp(m, "client_secret_post") == 0);
+	return m != NULL &&
+	    (strcmp(m, "client_secret") == 0 || strcmp(m, "client_secret_basic") == 0 ||
+	        strcmp(m, "client_secret_post") == 0);
+}
+
+int
+client_requires_pkce(const json_t *client)
+{
+	const char *m = json_string_value(json_object_get(client, "token_endpoint_auth_method"));
+
+	/* client_validate refuses require_pkce false for a public client; this is
+	 * the second lock on the same door. */
+	if (m == NULL || strcmp(m, "none") == 0)
+		return 1;
+	return !json_is_false(json_object_get(client, "require_pkce"));
 }
 
 /* Checks a client's public JWKS: bounded, every key usable by jose, and no

@@ -2,8 +2,10 @@
  *
  * Client record: {"client_id", "name", "name_en", "redirect_uris": [...],
  * "post_logout_redirect_uris": [...], "grant_types": [...], "scopes": [...],
- * "token_endpoint_auth_method": "client_secret_basic"|"client_secret_post"|
- * "private_key_jwt"|"none", "secret_hash": hex HMAC-SHA-256(server secret, secret),
+ * "token_endpoint_auth_method": "client_secret" (the shared secret by Basic
+ * or in the form, either one: the default) | "client_secret_basic" |
+ * "client_secret_post" (only that one) | "private_key_jwt" | "none",
+ * "require_pkce": bool (absent: true; false only for a confidential client), "secret_hash": hex HMAC-SHA-256(server secret, secret),
  * "jwks": {...} (private_key_jwt), "min_aal": 1..3, "backchannel_logout_uri",
  * "audience", "id_token_signed_response_alg", "disabled": bool, "created",
  * "host": bool (a server that logs people in: pam_authd)}.
@@ -36,7 +38,7 @@ int client_has(const json_t *client, const char *member, const char *s);
 
 /* A new record for client id with the defaults: name = id, no redirect URIs,
  * grants authorization_code and refresh_token, scopes openid profile email,
- * client_secret_basic, min_aal 1, enabled. NULL when out of memory. Owned. */
+ * client_secret (Basic or form), min_aal 1, enabled. NULL when out of memory. Owned. */
 json_t *client_defaults(const char *id);
 /* What a registration must meet before it is stored: client_validate, text
  * members (client_id, name, name_en, audience) that are 1..512 bytes of text
@@ -50,6 +52,10 @@ int client_register_check(const json_t *rec, char *err, size_t errsz);
 int client_input_member_ok(const char *name);
 /* 1 when the token endpoint auth method authenticates with a shared secret. */
 int client_auth_uses_secret(const char *method);
+/* 1 unless the client is confidential and registered with require_pkce
+ * false (older apps and the OpenID "Basic OP" plan send no PKCE); a public
+ * client always needs PKCE. */
+int client_requires_pkce(const json_t *client);
 /* Before rec is stored (write txn): a client whose auth method uses a secret
  * and has none gets a fresh one — written to secret (shown once, then wiped
  * by the caller), its keyed hash to rec, *made = 1; a client whose method uses

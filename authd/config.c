@@ -17,10 +17,23 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "../lib/util.h"
 #include "datafile.h"
 
-enum kind { K_STR, K_PATH, K_INT, K_SIZE, K_ULONG, K_BOOL, K_LISTEN, K_PROXY,
-	K_LEVEL, K_ALG, K_LANG };
+enum kind {
+	K_STR,
+	K_PATH,
+	K_INT,
+	K_SIZE,
+	K_ULONG,
+	K_BOOL,
+	K_LISTEN,
+	K_PROXY,
+	K_CIDR,
+	K_LEVEL,
+	K_ALG,
+	K_LANG
+};
 
 struct key {
 	const char *section, *name;
@@ -46,6 +59,7 @@ static const struct key keys[] = {
 	{ "server", "max_connections", K_INT, O(max_connections), 1, 1000000 },
 	{ "server", "user", K_STR, O(user), 0, 0 },
 	{ "server", "trusted_proxies", K_PROXY, 0, 0, 0 },
+	{ "server", "metrics_allow", K_CIDR, 0, 0, 0 },
 	{ "store", "path", K_PATH, O(store_path), 0, 0 },
 	{ "store", "map_mb", K_SIZE, O(store_map_mb), 16, 1 << 20 },
 	{ "store", "nosync", K_BOOL, O(store_nosync), 0, 1 },
@@ -115,6 +129,15 @@ static const struct key keys[] = {
 	{ "x509", "enabled", K_BOOL, O(x509_enabled), 0, 1 },
 	{ "x509", "trust_anchors", K_PATH, O(x509_trust_anchors), 0, 0 },
 	{ "x509", "intermediates", K_PATH, O(x509_intermediates), 0, 0 },
+	{ "branding", "name", K_STR, O(brand_name), 0, 0 },
+	{ "branding", "name_en", K_STR, O(brand_name_en), 0, 0 },
+	{ "branding", "logo", K_STR, O(brand_logo), 0, 0 },
+	{ "branding", "stylesheet", K_STR, O(brand_stylesheet), 0, 0 },
+	{ "branding", "privacy_url", K_STR, O(brand_privacy_url), 0, 0 },
+	{ "branding", "security_url", K_STR, O(brand_security_url), 0, 0 },
+	{ "branding", "accessibility_url", K_STR, O(brand_accessibility_url), 0, 0 },
+	{ "branding", "contact", K_STR, O(brand_contact), 0, 0 },
+	{ "branding", "contact_url", K_STR, O(brand_contact_url), 0, 0 },
 	{ "x509", "policy_oids", K_STR, O(x509_policy_oids), 0, 0 },
 	{ "x509", "ocsp", K_BOOL, O(x509_ocsp), 0, 1 },
 	{ "x509", "crl", K_BOOL, O(x509_crl), 0, 1 },
@@ -234,6 +257,71 @@ proxy_valid(const char *s)
 	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
 }
 
+/* [branding]: text without control characters, at most 256 bytes; links that
+ * are https:// (or tel: for the contact); static file names without a path. */
+static int
+brand_text_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 256 || !utf8_valid(v, n))
+		return 0;
+	for (; *v; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+brand_check(const struct conf *c, const char *path, char *err, size_t errsz)
+{
+	const struct {
+		const char *name, *v;
+		int kind; /* 0 text, 1 https URL, 2 https or tel URL, 3 static file name */
+	} f[] = {
+		{ "name", c->brand_name, 0 },
+		{ "name_en", c->brand_name_en, 0 },
+		{ "contact", c->brand_contact, 0 },
+		{ "privacy_url", c->brand_privacy_url, 1 },
+		{ "security_url", c->brand_security_url, 1 },
+		{ "accessibility_url", c->brand_accessibility_url, 1 },
+		{ "contact_url", c->brand_contact_url, 2 },
+		{ "logo", c->brand_logo, 3 },
+		{ "stylesheet", c->brand_stylesheet, 3 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		const char *v = f[i].v;
+		int ok;
+
+		if (v == NULL)
+			continue;
+		ok = brand_text_ok(v) && strpbrk(v, "\"<>") == NULL;
+		if (f[i].kind == 1)
+			ok =
+			    ok && strncmp(v, "https://", 8) == 0 && v[8] != '\0' && !strchr(v, ' ');
+		else if (f[i].kind == 2)
+			ok = ok &&
+			    ((strncmp(v, "https://", 8) == 0 && v[8] != '\0') ||
+			        (strncmp(v, "tel:", 4) == 0 && v[4] != '\0')) &&
+			    !strchr(v, ' ');
+		else if (f[i].kind == 3)
+			ok = ok && strchr(v, '/') == NULL && v[0] != '.';
+		if (!ok) {
+			snprintf(err, errsz, "%s: [branding] %s = \"%s\": %s", path, f[i].name, v,
+			    f[i].kind == 0
+			        ? "1-256 bytes of text without control characters or <>\""
+			        : f[i].kind == 1 ? "must be an https:// URL"
+			        : f[i].kind == 2
+			        ? "must be an https:// or tel: URL"
+			        : "must name a file of the [ui] static folder (no path)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Splits a comma list into the array, trimming blanks. */
 static int
 add_list(struct parse *p, const char *name, const char *v, char **arr, int *n, int max,
@@ -320,7 +408,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 	}
 	/* Lists accumulate; any other key given twice is almost always a mistake
 	 * (which one wins?), so it is refused. */
-	if (k->kind != K_LISTEN && k->kind != K_PROXY && p->seen[i]) {
+	if (k->kind != K_LISTEN && k->kind != K_PROXY && k->kind != K_CIDR && p->seen[i]) {
 		perr(p, "key \"%s\" in [%s] given twice", name, section);
 		return 0;
 	}
@@ -341,6 +429,9 @@ handler(void *user, const char *section, const char *name, const char *value)
 	case K_PROXY:
 		return add_list(p, name, value, c->trusted_proxies, &c->n_trusted_proxies,
 		    CONF_MAX_PROXIES, proxy_valid) == 0;
+	case K_CIDR:
+		return add_list(p, name, value, c->metrics_allow, &c->n_metrics_allow,
+		           CONF_MAX_METRICS_ALLOW, cidr_valid) == 0;
 	case K_INT:
 	case K_SIZE:
 	case K_ULONG:
@@ -725,7 +816,7 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 	    (c->ui_i18n && resolve(c, &c->ui_i18n)) ||
 	    (c->ui_static && resolve(c, &c->ui_static)))
 		goto oom;
-	if (lang_check(c, err, errsz) != 0)
+	if (lang_check(c, err, errsz) != 0 || brand_check(c, path, err, errsz) != 0)
 		goto fail;
 	return 0;
 oom:
@@ -752,6 +843,8 @@ conf_free(struct conf *c)
 	free(c->user);
 	for (i = 0; i < c->n_trusted_proxies; i++)
 		free(c->trusted_proxies[i]);
+	for (i = 0; i < c->n_metrics_allow; i++)
+		free(c->metrics_allow[i]);
 	free(c->store_path);
 	free(c->signing_alg);
 	free(c->breached_list);
@@ -780,6 +873,15 @@ conf_free(struct conf *c)
 	free(c->x509_intermediates);
 	free(c->x509_policy_oids);
 	free(c->x509_crl_cache);
+	free(c->brand_name);
+	free(c->brand_name_en);
+	free(c->brand_logo);
+	free(c->brand_stylesheet);
+	free(c->brand_privacy_url);
+	free(c->brand_security_url);
+	free(c->brand_accessibility_url);
+	free(c->brand_contact);
+	free(c->brand_contact_url);
 	free(c->x509_unbound);
 	free(c->x509_tls_listen);
 	free(c->x509_proxy_header);

@@ -8,6 +8,7 @@
 
 #define CONF_MAX_LISTEN 8
 #define CONF_MAX_PROXIES 16
+#define CONF_MAX_METRICS_ALLOW 32
 
 struct conf {
 	char *path;                 /* the config file itself */
@@ -31,6 +32,9 @@ struct conf {
 	char *user;                 /* drop privileges to this user after binding when root; "" = stay */
 	char *trusted_proxies[CONF_MAX_PROXIES]; /* addresses whose X-Forwarded-For is believed */
 	int n_trusted_proxies;
+	char *metrics_allow[CONF_MAX_METRICS_ALLOW]; /* address ranges that may read /metrics;
+	                               none given: loopback only (127.0.0.0/8, ::1) */
+	int n_metrics_allow;
 
 	/* [store] */
 	char *store_path;           /* folder holding the LMDB environment; "data" */
@@ -114,6 +118,17 @@ struct conf {
 	char *webauthn_hardware_aaguids; /* comma list: only these models count as hardware; "" = any */
 	char *webauthn_denied_aaguids;   /* comma list: models refused outright; "" */
 	char *webauthn_synced_passkeys;  /* "aal2" (default), "aal1" or "refuse" */
+
+	/* [branding] — the city's name, logo, colours and footer links on every page
+	 * (docs/operations.md); NULL: not shown */
+	char *brand_name;       /* "臺北市政府": shown above every page's title */
+	char *brand_name_en;    /* the same for the other languages; default brand_name */
+	char *brand_logo;       /* a file of the [ui] static folder, e.g. "city-logo.svg" */
+	char *brand_stylesheet; /* a file of the [ui] static folder loaded after authd.css
+	                               (colours: override --accent, --on-accent, ...) */
+	char *brand_privacy_url, *brand_security_url, *brand_accessibility_url;
+	char *brand_contact;     /* "1999": how to reach the city; shown in the footer */
+	char *brand_contact_url; /* "tel:1999" or a https:// page */
 
 	/* [x509] — the citizen certificate (docs/citizen-certificate.md) */
 	int x509_enabled;           /* 0 */

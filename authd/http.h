@@ -59,7 +59,8 @@ struct http_route {
 	int form_body;              /* 1: POST bodies must be form-urlencoded (else 415) */
 };
 
-/* The routing table lives in authd/routes.c (NULL-path terminated). */
+/* The routing table lives in authd/routes.c (NULL-path terminated; the
+ * terminator's handler, when set, answers every unknown path, any method). */
 extern const struct http_route http_routes[];
 /* Serves another table instead of http_routes (tests); NULL restores http_routes.
  * Call before http_start. */

@@ -16,6 +16,7 @@
 #include "../lib/util.h"
 #include "../modules/method.h"
 #include "authd.h"
+#include "clients.h"
 #include "config.h"
 #include "http.h"
 #include "keys.h"
@@ -103,24 +104,55 @@ drop_privileges(const struct conf *c)
 	return 0;
 }
 
+/* For a person who started authd by hand: where it answers. Only when stderr
+ * is a terminal — under systemd the journal gets the JSON log lines and
+ * nothing else. */
 static void
 banner(struct authd *a)
 {
 	const struct conf *c = a->conf;
 	int i;
 
-	printf("authd %s — 單一登入服務 / single sign-on\n", AUTHD_VERSION);
-	printf("  Issuer:     %s\n", c->issuer);
-	printf("  Discovery:  %s/.well-known/openid-configuration\n", c->issuer);
-	printf("  Data:       %s\n", c->store_path);
+	if (!isatty(STDERR_FILENO))
+		return;
+	fprintf(stderr, "authd %s — 單一登入服務 / single sign-on\n", AUTHD_VERSION);
+	fprintf(stderr, "  Issuer:     %s\n", c->issuer);
+	fprintf(stderr, "  Discovery:  %s/.well-known/openid-configuration\n", c->issuer);
+	fprintf(stderr, "  Data:       %s\n", c->store_path);
 	for (i = 0; i < c->n_listen; i++) {
 		const char *spec = c->listen[i], *colon = strrchr(spec, ':');
 
-		printf("  Listening:  %s://%.*s:%d\n", c->tls ? "https" : "http",
+		fprintf(stderr, "  Listening:  %s://%.*s:%d\n", c->tls ? "https" : "http",
 		    (int)(colon - spec), spec, http_bound_port(a, i));
 	}
-	printf("Press Ctrl-C to stop.\n");
-	fflush(stdout);
+	fprintf(stderr, "Press Ctrl-C to stop.\n");
+}
+
+/* Every start names the clients registered without PKCE, so that an exception
+ * made for an old application stays in sight. */
+static int
+pkce_warn_one(const void *key, size_t klen, json_t *rec, void *ctx)
+{
+	(void)ctx;
+	if (!client_requires_pkce(rec)) {
+		char id[128];
+
+		snprintf(id, sizeof(id), "%.*s", (int)(klen < 127 ? klen : 127), (const char *)key);
+		log_msg(LOG_WARN, "client registered without PKCE (require_pkce false)", "client",
+		    id, NULL);
+	}
+	return 0;
+}
+
+static void
+pkce_warn(struct store *s)
+{
+	struct store_txn *t = store_read_begin(s);
+
+	if (t == NULL)
+		return;
+	(void)store_iter(t, T_CLIENTS, NULL, 0, pkce_warn_one, NULL);
+	store_read_end(t);
 }
 
 /* This process owns the store: nothing is being verified yet, so the leases a
@@ -242,6 +274,7 @@ main(int argc, char **argv)
 		goto out_http;
 	}
 
+	pkce_warn(a.store);
 	banner(&a);
 	log_msg(LOG_INFO, "ready", "issuer", conf.issuer, "version", AUTHD_VERSION, NULL);
 

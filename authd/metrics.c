@@ -315,7 +315,13 @@ metrics_render_store(struct buf *out, const struct store_stats *st)
 	buf_printf(out, "# HELP authd_store_writes_total Write functions run by the store writer.\n"
 	    "# TYPE authd_store_writes_total counter\nauthd_store_writes_total %llu\n",
 	    (unsigned long long)st->writes);
-	buf_printf(out, "# HELP authd_store_failed_writes_total Write functions rolled back.\n"
+	buf_printf(out,
+	    "# HELP authd_store_failed_writes_total Writes rolled back because the storage failed.\n"
 	    "# TYPE authd_store_failed_writes_total counter\nauthd_store_failed_writes_total %llu\n",
 	    (unsigned long long)st->failed_writes);
+	buf_printf(out,
+	    "# HELP authd_store_refused_writes_total Writes rolled back by their own rule "
+	    "(a wrong code, a record that exists).\n"
+	    "# TYPE authd_store_refused_writes_total counter\nauthd_store_refused_writes_total %llu\n",
+	    (unsigned long long)st->refused_writes);
 }

@@ -6,6 +6,7 @@
 #include "../modules/webauthn.h"
 #include "oidc/oidc.h"
 #include "ops.h"
+#include "ui.h"
 #include "web/pages.h"
 #include "../modules/x509.h"
 
@@ -22,11 +23,12 @@ const struct http_route http_routes[] = {
 	{ "/logout", HTTP_GET | HTTP_POST, oidc_logout, "logout", 1 },
 	{ "/account", HTTP_GET | HTTP_POST, account_page, "account", 1 },
 	{ "/account/webauthn", HTTP_POST, webauthn_account, "account_webauthn", 1 },
-	{ "/device_authorization", HTTP_POST, oidc_device_authorization, "device_authorization", 1 },
+	{ "/device_authorization", HTTP_POST, oidc_device_authorization, "device_authorization",
+	    1 },
 	{ "/device", HTTP_GET | HTTP_POST, oidc_device, "device", 1 },
 	{ "/account/x509", HTTP_POST, x509_account_post, "account", 1 },
 	{ "/static/", HTTP_GET, pages_static, "static", 0 },
 	{ "/healthz", HTTP_GET, ops_healthz, "healthz", 0 },
 	{ "/metrics", HTTP_GET, ops_metrics, "metrics", 0 },
-	{ NULL, 0, NULL, NULL, 0 },
+	{ NULL, 0, ui_not_found, "unmatched", 0 },
 };

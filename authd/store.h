@@ -146,9 +146,12 @@ int store_write_sync(struct store *s, store_write_fn fn, void *ctx);
 /* The store's words for its own results (authctl prints them); "unknown store
  * error" for anything else. st_strerror (status.h) is the general one. */
 const char *store_strerror(int rc);
-/* Counters for /metrics. */
+/* Counters for /metrics. failed_writes: rolled back because the storage
+ * failed (ST_FULL, ST_CORRUPT, ST_IO, ST_ERROR, or the commit) — alert on it;
+ * refused_writes: rolled back by the write's own rule (a wrong code, a record
+ * that exists, a lost race) — normal traffic. */
 struct store_stats {
-	uint64_t commits, writes, failed_writes;
+	uint64_t commits, writes, failed_writes, refused_writes;
 };
 void store_get_stats(struct store *s, struct store_stats *out);
 

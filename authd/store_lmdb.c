@@ -90,7 +90,7 @@ struct store {
 	int writer_running;
 	pthread_t writer;
 
-	atomic_uint_fast64_t commits, writes, failed_writes;
+	atomic_uint_fast64_t commits, writes, failed_writes, refused_writes;
 };
 
 static int
@@ -446,13 +446,24 @@ store_read_end(struct store_txn *t)
 
 /* ---- writes ---- */
 
+/* A write's outcome for the counters: the storage failed it (operators alert
+ * on these), or its own rule refused it — a mistyped code, a lost race, a
+ * record that exists — which is a person's or a caller's doing, not the
+ * store's. */
+static int
+write_storage_failed(int rc)
+{
+	return rc == ST_FULL || rc == ST_CORRUPT || rc == ST_IO || rc == ST_ERROR;
+}
+
 static void
-count_writes(struct store *s, int committed, unsigned n, unsigned failed)
+count_writes(struct store *s, int committed, unsigned n, unsigned failed, unsigned refused)
 {
 	if (committed)
 		atomic_fetch_add_explicit(&s->commits, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->writes, n, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->failed_writes, failed, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->refused_writes, refused, memory_order_relaxed);
 }
 
 /* A write in its own top-level transaction (no writer thread). */
@@ -464,16 +475,16 @@ write_own_txn(struct store *s, store_write_fn fn, void *ctx)
 
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &t.txn)) != MDB_SUCCESS) {
 		rc = map_err(rc);
-		count_writes(s, 0, 1, 1);
+		count_writes(s, 0, 1, 1, 0);
 		return rc;
 	}
 	rc = fn(&t, ctx);
 	if (rc == ST_OK) {
 		rc = map_err(mdb_txn_commit(t.txn));
-		count_writes(s, rc == ST_OK, 1, rc != ST_OK);
+		count_writes(s, rc == ST_OK, 1, rc != ST_OK, 0);
 	} else {
 		mdb_txn_abort(t.txn);
-		count_writes(s, 0, 1, 1);
+		count_writes(s, 0, 1, write_storage_failed(rc), !write_storage_failed(rc));
 	}
 	return rc;
 }
@@ -523,7 +534,7 @@ run_batch(struct store *s, struct wreq *batch)
 {
 	struct store_txn parent = { .s = s, .rw = 1 };
 	struct wreq *w;
-	unsigned n = 0, failed = 0;
+	unsigned n = 0, failed = 0, refused = 0;
 	int rc;
 
 	rc = mdb_txn_begin(s->env, NULL, 0, &parent.txn);
@@ -531,7 +542,7 @@ run_batch(struct store *s, struct wreq *batch)
 		rc = map_err(rc);
 		for (w = batch; w != NULL; w = w->next, n++)
 			w->rc = rc;
-		count_writes(s, 0, n, n);
+		count_writes(s, 0, n, n, 0);
 		deliver(s, batch);
 		return;
 	}
@@ -559,9 +570,11 @@ run_batch(struct store *s, struct wreq *batch)
 		for (w = batch; w != NULL; w = w->next)
 			w->rc = rc;
 	}
-	for (w = batch; w != NULL; w = w->next)
-		failed += w->rc != ST_OK;
-	count_writes(s, rc == MDB_SUCCESS, n, failed);
+	for (w = batch; w != NULL; w = w->next) {
+		failed += w->rc != ST_OK && write_storage_failed(w->rc);
+		refused += w->rc != ST_OK && !write_storage_failed(w->rc);
+	}
+	count_writes(s, rc == MDB_SUCCESS, n, failed, refused);
 	deliver(s, batch);
 }
 
@@ -683,6 +696,7 @@ store_get_stats(struct store *s, struct store_stats *out)
 	out->commits = atomic_load_explicit(&s->commits, memory_order_relaxed);
 	out->writes = atomic_load_explicit(&s->writes, memory_order_relaxed);
 	out->failed_writes = atomic_load_explicit(&s->failed_writes, memory_order_relaxed);
+	out->refused_writes = atomic_load_explicit(&s->refused_writes, memory_order_relaxed);
 }
 
 /* ---- open / close ---- */

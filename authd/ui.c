@@ -10,6 +10,8 @@
 #include "../lib/buf.h"
 #include "../lib/tmpl.h"
 #include "../modules/method.h"
+#include "authd.h"
+#include "config.h"
 #include "log.h"
 
 const char *ui_t(const char *lang, const char *key)
@@ -71,6 +73,24 @@ opens_popup(const struct buf *b)
 	return 0;
 }
 
+/* [branding] for the page's head and footer; values absent when not set. */
+static json_t *
+brand(struct http_req *r)
+{
+	const struct conf *c = r->authd->conf;
+	const char *name = c->brand_name;
+
+	if (c->brand_name_en != NULL && r->lang != NULL && strncmp(r->lang, "zh", 2) != 0)
+		name = c->brand_name_en;
+	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:b}", "name", name,
+	    "logo", pages_static_url(c->brand_logo), "css", pages_static_url(c->brand_stylesheet),
+	    "privacy", c->brand_privacy_url, "security", c->brand_security_url, "accessibility",
+	    c->brand_accessibility_url, "contact", c->brand_contact, "contact_url",
+	    c->brand_contact_url, "links",
+	    c->brand_privacy_url || c->brand_security_url || c->brand_accessibility_url ||
+	        c->brand_contact);
+}
+
 static void page(struct http_req *r, int status, const char *name, const char *title_key,
                  json_t *data, int secret)
 {
@@ -82,7 +102,8 @@ static void page(struct http_req *r, int status, const char *name, const char *t
 	if (data == NULL)
 		data = json_object();
 	if (data != NULL && json_object_set_new(data, "title", json_string(title_key)) == 0 &&
-	    json_object_set_new(data, "langs", lang_links(r)) == 0)
+	    json_object_set_new(data, "langs", lang_links(r)) == 0 &&
+	    json_object_set_new(data, "brand", brand(r)) == 0)
 		rc = pages_render(name, r->lang, data, &b, err, sizeof(err));
 	if (secret)
 		tmpl_json_wipe(data);
@@ -111,6 +132,17 @@ void ui_page_secret(struct http_req *r, int status, const char *name, const char
                     json_t *data)
 {
 	page(r, status, name, title_key, data, 1);
+}
+
+void
+ui_not_found(struct http_req *r)
+{
+	const char *accept = http_header(r, "Accept");
+
+	if (accept != NULL && strstr(accept, "text/html") != NULL)
+		ui_error(r, 404, "err.not_found.title", "err.not_found", NULL);
+	else
+		http_reply_oauth_error(r, 404, "not_found", "no such endpoint");
 }
 
 void ui_error(struct http_req *r, int status, const char *title_key, const char *msg_key,
@@ -150,6 +182,8 @@ static json_t *step_data(const struct ui_login *l, int show_user, const char *me
 	    "error", l->error_text, "alert", l->error_text || l->retry_after > 0, "tx", l->tx,
 	    "csrf", l->csrf, "method", method, "form_id", form_id);
 
+	if (d && l->expires_in > 0)
+		json_object_set_new(d, "expires_in", json_integer(l->expires_in));
 	if (d && l->retry_after >= 60)
 		json_object_set_new(d, "retry_min", json_integer((l->retry_after + 59) / 60));
 	else if (d && l->retry_after > 0)

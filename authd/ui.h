@@ -28,6 +28,10 @@ void ui_page(struct http_req *r, int status, const char *name, const char *title
 void ui_page_secret(struct http_req *r, int status, const char *name, const char *title_key,
     json_t *data);
 
+/* An unknown path: an HTML page (lang, title, what to do, a way back) for a
+ * browser — a request whose Accept names text/html — and the JSON error
+ * {"error":"not_found"} for a program. */
+void ui_not_found(struct http_req *r);
 /* Error page: a title, a message telling what happened and what to do, and an
  * optional detail line (escaped). Replies and frees r. */
 void ui_error(struct http_req *r, int status, const char *title_key, const char *msg_key,
@@ -41,6 +45,7 @@ struct ui_login {
 	const char *username;       /* prefill (login_hint or what was typed) */
 	const char *error_text;
 	int retry_after;            /* > 0: throttled; the form says how long */
+	long expires_in;            /* > 0: seconds until the sign-in expires (warned before) */
 };
 void ui_login_form(struct http_req *r, int status, const struct ui_login *l);
 

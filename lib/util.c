@@ -2,7 +2,9 @@
  * clocks and the UTF-8 validator every parser in authd relies on. */
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -282,4 +284,78 @@ errf(char *err, size_t errsz, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -1;
+}
+
+/* Parses "ADDR[/BITS]" into family, 16 address bytes and a prefix length. */
+static int
+cidr_parse(const char *cidr, int *family, unsigned char a[16], int *bits)
+{
+	char host[INET6_ADDRSTRLEN + 1], *end;
+	const char *slash = strchr(cidr, '/');
+	size_t n = slash ? (size_t)(slash - cidr) : strlen(cidr);
+	long b;
+
+	if (n == 0 || n >= sizeof(host))
+		return -1;
+	memcpy(host, cidr, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, a) == 1)
+		*family = AF_INET;
+	else if (inet_pton(AF_INET6, host, a) == 1)
+		*family = AF_INET6;
+	else
+		return -1;
+	*bits = *family == AF_INET ? 32 : 128;
+	if (slash != NULL) {
+		if (slash[1] < '0' || slash[1] > '9')
+			return -1;
+		b = strtol(slash + 1, &end, 10);
+		if (*end != '\0' || b < 0 || b > *bits || end - (slash + 1) > 3)
+			return -1;
+		*bits = (int)b;
+	}
+	return 0;
+}
+
+int
+cidr_valid(const char *cidr)
+{
+	unsigned char a[16];
+	int family, bits;
+
+	return cidr != NULL && cidr_parse(cidr, &family, a, &bits) == 0;
+}
+
+int
+cidr_contains(const char *cidr, const char *addr)
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	unsigned char net[16], ip[16];
+	int nf, bits, af, i;
+
+	if (cidr == NULL || addr == NULL || cidr_parse(cidr, &nf, net, &bits) != 0)
+		return 0;
+	if (inet_pton(AF_INET, addr, ip) == 1) {
+		af = AF_INET;
+	} else if (inet_pton(AF_INET6, addr, ip) == 1) {
+		af = AF_INET6;
+		if (nf == AF_INET && memcmp(ip, mapped, sizeof(mapped)) == 0) {
+			memmove(ip, ip + 12, 4);
+			af = AF_INET;
+		}
+	} else {
+		return 0;
+	}
+	if (af != nf)
+		return 0;
+	for (i = 0; bits >= 8; i++, bits -= 8)
+		if (net[i] != ip[i])
+			return 0;
+	if (bits > 0) {
+		unsigned char m = (unsigned char)(0xff << (8 - bits));
+
+		if ((net[i] & m) != (ip[i] & m))
+			return 0;
+	}
+	return 1;
 }

@@ -54,4 +54,12 @@ uint64_t mono_ns(void);
  * tab/CR/LF, 0 otherwise. n bytes are checked. */
 int utf8_valid(const char *s, size_t n);
 
+/* An address range "ADDR/BITS" (IPv4 /0../32, IPv6 /0../128) or one address
+ * (all its bits). 1 when cidr is one, 0 otherwise. */
+int cidr_valid(const char *cidr);
+/* 1 when the address addr (text, no port) lies in cidr; an IPv4-mapped IPv6
+ * address (::ffff:a.b.c.d) is compared as the IPv4 address. 0 otherwise,
+ * including when either does not parse. */
+int cidr_contains(const char *cidr, const char *addr);
+
 #endif

@@ -34,12 +34,15 @@ const char usage_client[] =
     "  --min-aal 1|2|3                  --name N          --name-en N\n"
     "  --jwks-file F                    --backchannel-logout-uri URI\n"
     "  --audience A                     --id-token-alg ES256|RS256|EdDSA\n"
+    "  --require-pkce | --no-require-pkce  PKCE is required (the default); only a\n"
+    "                                   confidential client may go without (audited,\n"
+    "                                   warned at every start of authd)\n"
     "  --host | --no-host               a server that logs people in (pam_authd): its\n"
     "                                   device flow gives no link with the code, and\n"
     "                                   the approval page names host, account, address\n"
     "                                   and time (implied by --grant password)\n"
     "defaults: grants authorization_code refresh_token, scopes openid profile email,\n"
-    "client_secret_basic, min_aal 1. A new confidential client's secret is printed\n"
+    "client_secret (Basic or form), min_aal 1, PKCE required. A new confidential client's secret is printed\n"
     "once as \"client_secret: ...\"; only its keyed hash is stored.\n";
 
 struct client_opts {
@@ -47,6 +50,7 @@ struct client_opts {
 	const char *name, *name_en, *auth_method, *jwks_file, *backchannel, *audience, *id_alg;
 	int public_client;
 	int host;              /* 1 --host, -1 --no-host, 0: not given */
+	int pkce;              /* 1 --require-pkce, -1 --no-require-pkce, 0: not given */
 	int min_aal;           /* 0: not given */
 	const char *id;
 };
@@ -111,6 +115,10 @@ parse_client_opts(struct admin_ctx *c, int argc, char **argv, struct client_opts
 				return EXIT_USAGE;
 		} else if (strcmp(argv[i], "--public") == 0) {
 			o->public_client = 1;
+		} else if (strcmp(argv[i], "--require-pkce") == 0) {
+			o->pkce = 1;
+		} else if (strcmp(argv[i], "--no-require-pkce") == 0) {
+			o->pkce = -1;
 		} else if (strcmp(argv[i], "--host") == 0) {
 			o->host = 1;
 		} else if (strcmp(argv[i], "--no-host") == 0) {
@@ -188,6 +196,8 @@ client_apply_opts(json_t *rec, const struct client_opts *o, json_t *jwks)
 		rc |= json_object_set_new(rec, "min_aal", json_integer(o->min_aal));
 	if (o->host != 0)
 		rc |= json_object_set_new(rec, "host", json_boolean(o->host > 0));
+	if (o->pkce != 0)
+		rc |= json_object_set_new(rec, "require_pkce", json_boolean(o->pkce > 0));
 	if (o->backchannel != NULL)
 		rc |= json_object_set_new(rec, "backchannel_logout_uri", json_string(o->backchannel));
 	if (o->audience != NULL)
@@ -248,8 +258,9 @@ client_add_cb(struct store_txn *t, void *arg)
 		return rc;
 	if ((rc = store_puts(t, T_CLIENTS, x->o->id, x->rec, STORE_NOOVERWRITE)) != STORE_OK)
 		return rc;
-	f = json_pack("{s:s, s:O}", "client", x->o->id, "auth_method",
-	    json_object_get(x->rec, "token_endpoint_auth_method"));
+	f = json_pack("{s:s, s:O, s:b}", "client", x->o->id, "auth_method",
+	    json_object_get(x->rec, "token_endpoint_auth_method"), "require_pkce",
+	    client_requires_pkce(x->rec));
 	rc = f != NULL ? admin_audit(x->c, t, "admin.client.add", f) : STORE_IO;
 	json_decref(f);
 	return rc;
@@ -279,8 +290,8 @@ client_update_cb(struct store_txn *t, void *arg)
 	if (rc == STORE_OK)
 		rc = store_puts(t, T_CLIENTS, x->o->id, rec, 0);
 	if (rc == STORE_OK) {
-		f = json_pack("{s:s, s:O, s:b}", "client", x->o->id, "changed", x->changed,
-		    "new_secret", x->have_secret);
+		f = json_pack("{s:s, s:O, s:b, s:b}", "client", x->o->id, "changed", x->changed,
+		    "new_secret", x->have_secret, "require_pkce", client_requires_pkce(rec));
 		rc = f != NULL ? admin_audit(x->c, t, "admin.client.update", f) : STORE_IO;
 		json_decref(f);
 	}
@@ -334,6 +345,7 @@ changed_members(const struct client_opts *o)
 	CHANGED(o->auth_method, "token_endpoint_auth_method");
 	CHANGED(o->min_aal, "min_aal");
 	CHANGED(o->host, "host");
+	CHANGED(o->pkce, "require_pkce");
 	CHANGED(o->jwks_file, "jwks");
 	CHANGED(o->backchannel, "backchannel_logout_uri");
 	CHANGED(o->audience, "audience");

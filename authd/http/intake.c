@@ -512,7 +512,14 @@ handle_req(struct evhttp_request *ev, struct loop *l, int cc)
 			break;
 	}
 	if (rt->path == NULL) {
-		reply_error(r, 404, "not_found", "no such endpoint");
+		/* The terminator may name who answers an unknown path (a page for
+		 * a browser, JSON for a program); its name is the metrics label. */
+		if (rt->handler != NULL) {
+			h->rt = rt;
+			rt->handler(r);
+		} else {
+			reply_error(r, 404, "not_found", "no such endpoint");
+		}
 		return;
 	}
 	h->rt = rt;

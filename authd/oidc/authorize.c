@@ -65,20 +65,14 @@ int code_issue(struct store_txn *t, struct http_req *r, const json_t *tx, const 
 	if (secret_new(code_out) != 0 || rand_token(family, sizeof(family), 16) != 0)
 		return STORE_IO;
 	secret_key_hex(code_out, key);
-	c = json_pack("{s:O s:O s:O s:O s:O s:O? s:O s:O s:O? s:O? s:O? s:I s:b s:s}",
-	              "client_id", json_object_get(tx, "client_id"),
-	              "redirect_uri", json_object_get(tx, "redirect_uri"),
-	              "code_challenge", json_object_get(tx, "code_challenge"),
-	              "scope", json_object_get(tx, "scope"),
-	              "user", json_object_get(session, "user"),
-	              "sid", json_object_get(session, "sid"),
-	              "auth_time", json_object_get(session, "auth_time"),
-	              "amr", json_object_get(session, "amr"),
-	              "factors", json_object_get(session, "factors"),
-	              "props", json_object_get(session, "props"),
-	              "session", json_object_get(session, "key"),
-	              "expires", (json_int_t)(now + r->authd->conf->code_ttl),
-	              "used", 0, "family", family);
+	c = json_pack("{s:O s:O s:O? s:O s:O s:O? s:O s:O s:O? s:O? s:O? s:I s:b s:s}", "client_id",
+	    json_object_get(tx, "client_id"), "redirect_uri", json_object_get(tx, "redirect_uri"),
+	    "code_challenge", json_object_get(tx, "code_challenge"), "scope",
+	    json_object_get(tx, "scope"), "user", json_object_get(session, "user"), "sid",
+	    json_object_get(session, "sid"), "auth_time", json_object_get(session, "auth_time"),
+	    "amr", json_object_get(session, "amr"), "factors", json_object_get(session, "factors"),
+	    "props", json_object_get(session, "props"), "session", json_object_get(session, "key"),
+	    "expires", (json_int_t)(now + r->authd->conf->code_ttl), "used", 0, "family", family);
 	if (!c)
 		return STORE_IO;
 	if (json_object_get(tx, "nonce"))
@@ -304,16 +298,15 @@ static const char *check_params(struct http_req *r, const json_t *client, const 
 		return "invalid_scope";
 	}
 	v = http_param(r, "code_challenge");
-	if (!v) {
+	if (!v && !http_param(r, "code_challenge_method") && !client_requires_pkce(client)) {
+		/* Registered without PKCE (audited, warned at start-up): no challenge. */
+	} else if (!v) {
 		*desc = "PKCE required: code_challenge with code_challenge_method=S256";
 		return "invalid_request";
-	}
-	if (!pkce_challenge_ok(v)) {
+	} else if (!pkce_challenge_ok(v)) {
 		*desc = "code_challenge must be 43 base64url characters (S256)";
 		return "invalid_request";
-	}
-	v = http_param(r, "code_challenge_method");
-	if (!v || strcmp(v, "S256") != 0) {
+	} else if (!(v = http_param(r, "code_challenge_method")) || strcmp(v, "S256") != 0) {
 		*desc = "code_challenge_method must be S256";
 		return "invalid_request";
 	}

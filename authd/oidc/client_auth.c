@@ -1,7 +1,9 @@
 /* authd/oidc/client_auth.c — who is calling /token, /introspect and /revoke:
  * client_secret_basic, client_secret_post, private_key_jwt (RFC 7523) and "none"
- * for public clients. A client uses exactly the method it registered; presenting
- * two methods at once is refused (RFC 6749 §2.3). */
+ * for public clients. A client uses the method it registered — "client_secret"
+ * (the default) is the shared secret by Basic or in the form, as the client's
+ * library prefers (openid-client sends it in the form, most others by Basic);
+ * presenting two methods at once is refused (RFC 6749 §2.3). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,7 +32,7 @@ static int fail(struct client_auth *ca, int status, const char *err, const char 
 static const char *client_method(const json_t *c)
 {
 	const char *m = json_string_value(json_object_get(c, "token_endpoint_auth_method"));
-	return m ? m : "client_secret_basic";
+	return m ? m : "client_secret";
 }
 
 static int check_assertion(struct http_req *r, struct client_auth *ca, const char *assertion)
@@ -159,6 +161,13 @@ int client_authenticate(struct http_req *r, struct store_txn *t, struct client_a
 
 	if (strcmp(method, "client_secret_basic") == 0) {
 		if (basic_secret && client_secret_check(r->authd->secret_key, ca->client, basic_secret))
+			rc = 0;
+		else
+			fail(ca, 401, "invalid_client", "unknown client or bad credentials");
+	} else if (strcmp(method, "client_secret") == 0) {
+		/* used <= 1 above: exactly one of the two carries the secret. */
+		const char *secret = basic_secret ? basic_secret : form_secret;
+		if (secret && client_secret_check(r->authd->secret_key, ca->client, secret))
 			rc = 0;
 		else
 			fail(ca, 401, "invalid_client", "unknown client or bad credentials");

@@ -191,6 +191,7 @@ static void show_form(struct http_req *r, int status, const struct authd_method 
 		.username = username,
 		.error_text = err,
 		.retry_after = wait,
+		.expires_in = (long)(json_integer_value(json_object_get(tx, "expires")) - now_s()),
 	};
 	if (m && strcmp(m->name, "totp") == 0)
 		ui_otp_form(r, status, &l);

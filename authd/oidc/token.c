@@ -190,12 +190,18 @@ static int code_write(struct store_txn *t, void *arg)
 		return audit_grant(t, g, "token.code_reuse", "code reused");
 	}
 	const char *why = NULL;
+	const char *challenge = json_string_value(json_object_get(code, "code_challenge"));
 	if (json_integer_value(json_object_get(code, "expires")) <= now)
 		why = "authorization code expired";
 	else if (!ru || strcmp(ru, json_string_value(json_object_get(code, "redirect_uri"))) != 0)
 		why = "redirect_uri does not match the authorization request";
-	else if (!verifier || !pkce_verify_s256(json_string_value(json_object_get(code, "code_challenge")),
-	                                        verifier))
+	else if (challenge == NULL && client_requires_pkce(g->ca.client))
+		why = "code issued without code_challenge; the client now requires PKCE";
+	else if (challenge == NULL && verifier != NULL)
+		/* RFC 9700 §2.1.1: a verifier for a code issued without a challenge is
+		 * a downgrade attempt, not a harmless extra. */
+		why = "code_verifier given for a code issued without code_challenge";
+	else if (challenge != NULL && (!verifier || !pkce_verify_s256(challenge, verifier)))
 		why = "code_verifier does not match code_challenge (PKCE)";
 	if (why) {
 		json_decref(code);
@@ -527,7 +533,7 @@ void oidc_token(struct http_req *r)
 			grant_free(g);
 			return;
 		}
-		if (!http_param(r, "code_verifier")) {
+		if (!http_param(r, "code_verifier") && client_requires_pkce(g->ca.client)) {
 			http_reply_oauth_error(r, 400, "invalid_request", "code_verifier missing (PKCE is required)");
 			grant_free(g);
 			return;

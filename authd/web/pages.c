@@ -356,6 +356,16 @@ pages_init(const struct conf *c, char *err, size_t errsz)
 			errf(err, errsz, "%s", e);
 			goto out;
 		}
+	/* [branding] names files of this folder: a typo stops the start, not a page. */
+	if ((c->brand_logo != NULL && file_find(c->brand_logo) == NULL) ||
+	    (c->brand_stylesheet != NULL && file_find(c->brand_stylesheet) == NULL)) {
+		errf(err, errsz, "%s: no file %s for [branding] %s", sd,
+		    c->brand_logo != NULL && file_find(c->brand_logo) == NULL ? c->brand_logo
+		                                                              : c->brand_stylesheet,
+		    c->brand_logo != NULL && file_find(c->brand_logo) == NULL ? "logo"
+		                                                              : "stylesheet");
+		goto out;
+	}
 	if (tmpl_load_catalogues(s, id, e, sizeof(e)) != 0 || tmpl_load_templates(s, td, e, sizeof(e)) != 0 ||
 	    tmpl_compile(s, e, sizeof(e)) != 0 || check_names(s, c, e, sizeof(e)) != 0) {
 		errf(err, errsz, "%s", e);

@@ -140,9 +140,10 @@ export E2E_AUTHCTL="$AUTHCTL_BIN" E2E_CONF="$T/authd.conf" E2E_PKI E2E_HICOS E2E
 # suite's node_modules (one package.json and lock for all node tests).
 ln -s "$nm" "$T/node_modules"
 rc=0
-for t in "$here"/*.test.mjs; do
+# E2E_ONLY=NAME runs tests/e2e/NAME.test.mjs alone (while working on it).
+for t in "$here"/${E2E_ONLY:-*}.test.mjs; do
 	echo "# $(basename "$t")"
-	cp "$t" "$T/" && timeout 170 node "$T/$(basename "$t")" || rc=1
+	cp "$t" "$T/" && timeout 300 node "$T/$(basename "$t")" || rc=1
 done
 if [ $rc -ne 0 ]; then
 	tail -n 15 "$T/authd.log" | sed 's/^/# authd: /'

@@ -200,6 +200,15 @@ run 2 "--public with a secret method is a usage error" client add evil --public 
 run 2 "--redirect-uri without a value is a usage error" client add evil --redirect-uri
 run 0 "client add --public" client add spa --public --redirect-uri http://127.0.0.1:5173/cb
 check "a public client gets no secret" out_lacks 'client_secret'
+run 1 "a public client cannot be let off PKCE" client add spa2 --public --no-require-pkce --redirect-uri http://127.0.0.1:5173/cb
+check "the refusal says why" err_has 'a public client must use PKCE'
+run 1 "nor an existing public client" client update spa --no-require-pkce
+"$authctl" -c "$T/authd.conf" client show spa >"$T/out" 2>/dev/null
+check "the public client still requires PKCE" out_lacks 'require_pkce'
+run 0 "a confidential client may be let off PKCE" client add oldapp --no-require-pkce --redirect-uri https://old.city.example/cb
+"$authctl" -c "$T/authd.conf" client show oldapp >"$T/out" 2>/dev/null
+check "client show says require_pkce false" out_has '"require_pkce":false'
+check "the default method is client_secret (Basic or form)" out_has '"token_endpoint_auth_method":"client_secret"'
 run 0 "client show" client show web
 check "client show has the settings" out_has '"min_aal":2.*' 
 check "client show has the defaults" out_has '"grant_types":\["authorization_code","refresh_token"\]'
@@ -376,6 +385,7 @@ for ev in admin.store.init admin.user.add admin.user.disable admin.user.enable a
 	$totp_events; do
 	check "audit show lists $ev" out_has "\"event\":\"$ev\""
 done
+check "the audit names a client let off PKCE" out_has '"event":"admin.client.add".*"client":"oldapp".*"require_pkce":false'
 check "audit records name the actor and unix user" out_has '"actor":"authctl","unix_user":"[^"]*","uid":[0-9]'
 check "no secret in the audit log" out_lacks "$secret"
 check "no password in the audit log" out_lacks 'Correct-Horse'

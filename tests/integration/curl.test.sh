@@ -112,7 +112,8 @@ ok "GET /login with an unknown tx -> 400" eq "$(status_of tx_get)" 400
 
 # Same page, same status for a wrong password and for an unknown user, so the
 # form cannot be used to find out which accounts exist.
-strip_values() { sed 's/ value="[^"]*"//g; s/ autofocus//g' "$T/$1.body"; }
+# (data-left: the seconds until the sign-in expires, which tick between the two)
+strip_values() { sed 's/ value="[^"]*"//g; s/ autofocus//g; s/ data-left="[0-9]*"//g' "$T/$1.body"; }
 authorize wp "$jar" "$C" "$R"
 login_page wp "$jar"
 post_login wrong_pw "$jar" wp.page "$AUTHD_USER2" "not-the-password-123"
@@ -228,8 +229,17 @@ ok "discovery: PKCE S256 only" eq "$(json disco 'j.code_challenge_methods_suppor
 ok "discovery: response_types code only" eq "$(json disco 'j.response_types_supported.join()')" code
 req health "$AUTHD_ISSUER/healthz"
 ok "/healthz -> 200" eq "$(status_of health)" 200
+# An unknown path: a page for a browser, JSON for a program.
+req nf.html -H "Accept: text/html,application/xhtml+xml,*/*;q=0.8" -H "Accept-Language: en" \
+	"$AUTHD_ISSUER/no-such-page"
+ok "unknown path, browser -> 404 text/html" has "$(status_of nf.html) $(header nf.html content-type)" "404 text/html"
+ok "... a page with lang and a title" sh -c 'grep -q "<html lang=\"en\">" "$1" && grep -q "<title>Page not found" "$1"' \
+	- "$T/nf.html.body"
+ok "... saying what to do and a way back" has "$(body_of nf.html)" '<a href="/account">'
+req nf.json "$AUTHD_ISSUER/no-such-page"
+ok "unknown path, program -> 404 JSON not_found" eq "$(status_of nf.json) $(json nf.json j.error)" "404 not_found"
 req metrics "$AUTHD_ISSUER/metrics"
-ok "/metrics -> 200 text/plain" has "$(status_of metrics) $(header metrics content-type)" "200 text/plain"
+ok "/metrics from loopback (the default metrics_allow) -> 200 text/plain" has "$(status_of metrics) $(header metrics content-type)" "200 text/plain"
 counted() { # counted ROUTE STATUS: /metrics shows at least one such request
 	grep -Eq "^authd_requests_total\{route=\"$1\",status=\"$2\"\} [1-9]" "$T/metrics.body" ||
 		{ diag "no authd_requests_total{route=\"$1\",status=\"$2\"}"; return 1; }

@@ -103,8 +103,18 @@ AUTHD_CURL_SECRET=$client_secret
 authd_client "$AUTHD_SVC" --redirect-uri https://batch.city.example/cb \
 	--grant client_credentials --scope openid --auth-method client_secret_basic
 AUTHD_SVC_SECRET=$client_secret
+# Registered with authctl's defaults (secret by Basic or form, PKCE required),
+# and an older app let off PKCE (confidential only).
+export AUTHD_RPD=rp-default AUTHD_RPD_REDIRECT=https://app.city.example/cb
+export AUTHD_RPN=rp-nopkce AUTHD_RPN_REDIRECT=https://old.city.example/cb
+authd_client "$AUTHD_RPD" --redirect-uri "$AUTHD_RPD_REDIRECT"
+AUTHD_RPD_SECRET=$client_secret
+authd_client "$AUTHD_RPN" --redirect-uri "$AUTHD_RPN_REDIRECT" --no-require-pkce
+AUTHD_RPN_SECRET=$client_secret
 export AUTHD_RP_SECRET AUTHD_RP2_SECRET AUTHD_CURL_SECRET AUTHD_SVC_SECRET
-for s in "$AUTHD_RP_SECRET" "$AUTHD_RP2_SECRET" "$AUTHD_CURL_SECRET" "$AUTHD_SVC_SECRET"; do
+export AUTHD_RPD_SECRET AUTHD_RPN_SECRET
+for s in "$AUTHD_RP_SECRET" "$AUTHD_RP2_SECRET" "$AUTHD_CURL_SECRET" "$AUTHD_SVC_SECRET" \
+	"$AUTHD_RPD_SECRET" "$AUTHD_RPN_SECRET"; do
 	[ -n "$s" ] || bail "authctl client add printed no client_secret"
 done
 

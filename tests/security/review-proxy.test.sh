@@ -7,6 +7,8 @@
 # the header lines in order, as one list (RFC 9110 §5.3), and take the right-most
 # address that is not a trusted proxy. A client certificate header from a trusted
 # proxy that arrives more than once is ignored (the client may have sent one).
+# /metrics answers only the address ranges of [server] metrics_allow, judged on
+# the address the proxy vouches for.
 # An authd of its own trusting 127.0.0.1; prints TAP.
 set -u
 
@@ -31,6 +33,7 @@ write_conf() { # write_conf PORT
 		authd_conf_server "$1"
 		cat <<CONF
 trusted_proxies = 127.0.0.1
+metrics_allow = 198.51.100.0/24, 2001:db8::/32
 
 [store]
 path = data
@@ -72,5 +75,19 @@ ok "a trusted proxy's own address at the end is skipped" eq "$(peer_of)" 198.51.
 
 req five -H "X-Forwarded-For: 198.51.100.9" -H "X-Forwarded-For: not-an-address" "$AUTHD_ISSUER/healthz"
 ok "a malformed last entry: the proxy's own address, not the client's choice" eq "$(peer_of)" 127.0.0.1
+
+# /metrics: only the configured ranges, judged on the client behind the proxy.
+req m1 -H "X-Forwarded-For: 198.51.100.7" "$AUTHD_ISSUER/metrics"
+ok "/metrics from an address in metrics_allow -> 200" eq "$(status_of m1)" 200
+ok "... with the counters" grep -q '^authd_store_refused_writes_total ' "$T/m1.body"
+req m2 -H "X-Forwarded-For: 203.0.113.66" "$AUTHD_ISSUER/metrics"
+ok "/metrics from an address outside metrics_allow -> 403" eq "$(status_of m2)" 403
+ok "... and no counter in the answer" sh -c '! grep -q authd_ "$1"' - "$T/m2.body"
+req m3 -H "X-Forwarded-For: 203.0.113.66" -H "X-Forwarded-For: 198.51.100.7" "$AUTHD_ISSUER/metrics"
+ok "/metrics: the proxy's line decides, not one the client sent" eq "$(status_of m3)" 200
+req m4 -H "X-Forwarded-For: 198.51.100.7" -H "X-Forwarded-For: 203.0.113.66" "$AUTHD_ISSUER/metrics"
+ok "/metrics: an allowed address the client wrote itself does not count" eq "$(status_of m4)" 403
+req m5 "$AUTHD_ISSUER/metrics"
+ok "/metrics from loopback when metrics_allow does not list it -> 403" eq "$(status_of m5)" 403
 
 tap_end

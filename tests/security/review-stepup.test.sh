@@ -420,7 +420,7 @@ ok "tom AAL2: confirmed -> ten new recovery codes, none of the old ones" \
 ok "tom: ... audited account.recovery.regenerate" audited "$q" account.recovery.regenerate '"username":"tom"'
 page tm.home tom
 ok "tom: /account says new backup codes were made, when and from where" \
-	has "$(body_of tm.home)" "New backup codes were made on "
+	has "$(body_of tm.home)" "New recovery codes were made on "
 ok "tom: ... from this address" has "$(body_of tm.home)" "from 127.0.0.1"
 q=$(audit_seq)
 acct tm.x tom -d action=totp_remove -d confirm=1

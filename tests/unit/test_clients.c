@@ -183,6 +183,8 @@ test_grants_and_methods(void **state)
 	                      "\"urn:ietf:params:oauth:grant-type:device_code\"]"), 0);
 	assert_int_equal(with("token_endpoint_auth_method", "\"client_secret_jwt\""), -1);
 	assert_int_equal(with("token_endpoint_auth_method", "\"client_secret_post\""), 0);
+	assert_int_equal(with("token_endpoint_auth_method", "\"client_secret\""), 0);
+	assert_int_equal(with("token_endpoint_auth_method", "\"client_secret_any\""), -1);
 	assert_int_equal(with("min_aal", "4"), -1);
 	assert_int_equal(with("min_aal", "0"), -1);
 	assert_int_equal(with("min_aal", "\"2\""), -1);
@@ -213,10 +215,19 @@ test_public_and_private_key_jwt(void **state)
 	json_t *c = base_client();
 
 	(void)state;
-	json_object_set_new(c, "token_endpoint_auth_method", json_string("none"));
-	assert_int_equal(validate(c), 0);
+	/* PKCE: on unless a confidential client is registered without it. */
+	assert_true(client_requires_pkce(c));
 	json_object_set_new(c, "require_pkce", json_false());
+	assert_int_equal(validate(c), 0);
+	assert_false(client_requires_pkce(c));
+	json_object_set_new(c, "require_pkce", json_string("no"));
 	assert_int_equal(validate(c), -1);
+	json_object_set_new(c, "require_pkce", json_false());
+	json_object_set_new(c, "token_endpoint_auth_method", json_string("none"));
+	assert_int_equal(validate(c), -1);    /* never for a public client */
+	assert_true(client_requires_pkce(c)); /* and not honoured if stored anyway */
+	json_object_del(c, "require_pkce");
+	assert_int_equal(validate(c), 0);
 	json_object_set_new(c, "require_pkce", json_true());
 	assert_int_equal(validate(c), 0);
 	json_object_set_new(c, "grant_types", json_pack("[s,s]", "authorization_code",
@@ -375,8 +386,11 @@ test_registration_rules(void **state)
 	assert_non_null(c);
 	/* The defaults: a code client still needs its redirect URI. */
 	assert_string_equal(json_string_value(json_object_get(c, "name")), "web");
-	assert_string_equal(json_string_value(json_object_get(c, "token_endpoint_auth_method")),
-	    "client_secret_basic");
+	/* Basic or form: whichever the app's library sends by default. */
+	assert_string_equal(
+	    json_string_value(json_object_get(c, "token_endpoint_auth_method")), "client_secret");
+	assert_null(json_object_get(c, "require_pkce"));
+	assert_true(client_requires_pkce(c));
 	assert_int_equal(json_integer_value(json_object_get(c, "min_aal")), 1);
 	assert_true(json_is_false(json_object_get(c, "disabled")));
 	assert_int_equal(register_check(c, err, sizeof(err)), -1);
@@ -430,6 +444,7 @@ test_registration_rules(void **state)
 	assert_false(client_input_member_ok("frob"));
 	assert_false(client_input_member_ok(NULL));
 
+	assert_true(client_auth_uses_secret("client_secret"));
 	assert_true(client_auth_uses_secret("client_secret_basic"));
 	assert_true(client_auth_uses_secret("client_secret_post"));
 	assert_false(client_auth_uses_secret("private_key_jwt"));

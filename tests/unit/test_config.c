@@ -58,6 +58,7 @@ test_defaults(void **state)
 	assert_int_equal(c.max_connections, 4096);
 	assert_string_equal(c.user, "");
 	assert_int_equal(c.n_trusted_proxies, 0);
+	assert_int_equal(c.n_metrics_allow, 0); /* loopback only (authd/ops.c) */
 	snprintf(want, sizeof(want), "%s/data", dir);
 	assert_string_equal(c.store_path, want);
 	assert_int_equal(c.store_map_mb, 1024);
@@ -113,36 +114,47 @@ test_every_key(void **state)
 	char err[512], want[512];
 
 	(void)state;
-	assert_int_equal(load(&c,
-	    "; every key, none at its default\n"
-	    "[server]\n"
-	    "issuer = https://sso.city.example/auth\n"
-	    "listen = 0.0.0.0:443\n"
-	    "tls_cert = tls/cert.pem\n"
-	    "tls_key = /etc/authd/key.pem\n"
-	    "threads = 3\nworkers = 5\n"
-	    "worker_queue_per_source = 8\nworker_queue_per_account = 2\nworker_queue_max = 100\n"
-	    "max_header_bytes = 4096\nmax_body_bytes = 32768\n"
-	    "read_timeout_s = 7\nmax_connections = 100\n"
-	    "user = authd\n"
-	    "trusted_proxies = 10.0.0.1, ::1\n"
-	    "[store]\npath = /var/lib/authd\nmap_mb = 2048\nnosync = yes\n"
-	    "[tokens]\naccess_ttl = 600\nid_ttl = 120\nrefresh_ttl = 86400\n"
-	    "code_ttl = 30\nlogin_ttl = 300\nsession_ttl = 7200\nsession_idle = 900\n"
-	    "leeway = 5\nsigning_alg = EdDSA\n"
-	    "[password]\nargon2_memory_kib = 65536\nargon2_ops = 3\nmin_length = 12\n"
-	    "max_length = 256\nbreached_list = lists/common.txt\n"
-	    "[throttle]\naccount_max_failures = 3\naccount_lockout_s = 60\n"
-	    "address_free_failures = 20\naddress_base_delay_ms = 500\n"
-	    "address_max_delay_s = 60\naddress_window_s = 7200\n"
-	    "account_base_delay_s = 10\naccount_window_s = 3600\naccount_soft_failures = 50\n"
-	    "account_soft_interval_s = 30\nknown_address_days = 7\ncode_max_failures = 4\n"
-	    "code_base_delay_s = 20\ncode_max_delay_s = 600\nlogin_max_attempts = 3\n"
-	    "ipv4_prefix = 24\nipv6_prefix = 56\nlease_s = 20\ndevice_code_max_failures = 8\n"
-	    "device_code_window_s = 300\n"
-	    "[log]\nlevel = debug\n"
-	    "[ui]\ndefault_lang = en\n"
-	    "[audit]\nretention_days = 400\n", err, sizeof(err)), 0);
+	assert_int_equal(
+	    load(&c,
+	        "; every key, none at its default\n"
+	        "[server]\n"
+	        "issuer = https://sso.city.example/auth\n"
+	        "listen = 0.0.0.0:443\n"
+	        "tls_cert = tls/cert.pem\n"
+	        "tls_key = /etc/authd/key.pem\n"
+	        "threads = 3\nworkers = 5\n"
+	        "worker_queue_per_source = 8\nworker_queue_per_account = 2\nworker_queue_max = 100\n"
+	        "max_header_bytes = 4096\nmax_body_bytes = 32768\n"
+	        "read_timeout_s = 7\nmax_connections = 100\n"
+	        "user = authd\n"
+	        "trusted_proxies = 10.0.0.1, ::1\n"
+	        "metrics_allow = 10.20.0.0/16, fd00::/8\nmetrics_allow = 192.0.2.9\n"
+	        "[store]\npath = /var/lib/authd\nmap_mb = 2048\nnosync = yes\n"
+	        "[tokens]\naccess_ttl = 600\nid_ttl = 120\nrefresh_ttl = 86400\n"
+	        "code_ttl = 30\nlogin_ttl = 300\nsession_ttl = 7200\nsession_idle = 900\n"
+	        "leeway = 5\nsigning_alg = EdDSA\n"
+	        "[password]\nargon2_memory_kib = 65536\nargon2_ops = 3\nmin_length = 12\n"
+	        "max_length = 256\nbreached_list = lists/common.txt\n"
+	        "[throttle]\naccount_max_failures = 3\naccount_lockout_s = 60\n"
+	        "address_free_failures = 20\naddress_base_delay_ms = 500\n"
+	        "address_max_delay_s = 60\naddress_window_s = 7200\n"
+	        "account_base_delay_s = 10\naccount_window_s = 3600\naccount_soft_failures = 50\n"
+	        "account_soft_interval_s = 30\nknown_address_days = 7\ncode_max_failures = 4\n"
+	        "code_base_delay_s = 20\ncode_max_delay_s = 600\nlogin_max_attempts = 3\n"
+	        "ipv4_prefix = 24\nipv6_prefix = 56\nlease_s = 20\ndevice_code_max_failures = 8\n"
+	        "device_code_window_s = 300\n"
+	        "[log]\nlevel = debug\n"
+	        "[ui]\ndefault_lang = en\n"
+	        "[branding]\nname = 臺北市政府\nname_en = Taipei City Government\nlogo = city.svg\n"
+	        "privacy_url = https://city.example/privacy\ncontact = 1999\ncontact_url = tel:1999\n"
+	        "[audit]\nretention_days = 400\n",
+	        err, sizeof(err)),
+	    0);
+	assert_string_equal(c.brand_name, "臺北市政府");
+	assert_string_equal(c.brand_name_en, "Taipei City Government");
+	assert_string_equal(c.brand_logo, "city.svg");
+	assert_string_equal(c.brand_contact_url, "tel:1999");
+	assert_null(c.brand_security_url);
 	assert_string_equal(c.issuer, "https://sso.city.example/auth");
 	assert_int_equal(c.n_listen, 1);
 	assert_string_equal(c.listen[0], "0.0.0.0:443");
@@ -160,6 +172,9 @@ test_every_key(void **state)
 	assert_int_equal(c.n_trusted_proxies, 2);
 	assert_string_equal(c.trusted_proxies[0], "10.0.0.1");
 	assert_string_equal(c.trusted_proxies[1], "::1");
+	assert_int_equal(c.n_metrics_allow, 3); /* a list: lines add up */
+	assert_string_equal(c.metrics_allow[0], "10.20.0.0/16");
+	assert_string_equal(c.metrics_allow[2], "192.0.2.9");
 	assert_string_equal(c.store_path, "/var/lib/authd");
 	assert_int_equal(c.store_map_mb, 2048);
 	assert_int_equal(c.store_nosync, 1);
@@ -281,6 +296,23 @@ test_bad_numbers_refused(void **state)
 	refused("[server]\nissuer = https://a.example\n[ui]\ndefault_lang = fr\n", "zh-TW");
 	refused("[server]\nissuer = https://a.example\ntrusted_proxies = proxy.example\n",
 	    "trusted_proxies");
+	refused(
+	    "[server]\nissuer = https://a.example\nmetrics_allow = 10.0.0.0/33\n", "metrics_allow");
+	/* [branding]: links are https (tel: for the contact), files have no path */
+	refused(
+	    "[server]\nissuer = https://a.example\n[branding]\nprivacy_url = http://city.example/p\n",
+	    "https://");
+	refused(
+	    "[server]\nissuer = https://a.example\n[branding]\nprivacy_url = javascript:alert(1)\n",
+	    "privacy_url");
+	refused(
+	    "[server]\nissuer = https://a.example\n[branding]\ncontact_url = sms:1999\n", "tel:");
+	refused(
+	    "[server]\nissuer = https://a.example\n[branding]\nlogo = ../etc/passwd\n", "no path");
+	refused("[server]\nissuer = https://a.example\n[branding]\nname = a<b\n", "name");
+	refused("[server]\nissuer = https://a.example\n[branding]\nname = \n", "name");
+	refused("[server]\nissuer = https://a.example\nmetrics_allow = monitoring.example\n",
+	    "metrics_allow");
 	refused("[server]\nissuer = https://a.example\ntls_cert = a.pem\n", "together");
 	refused("[server]\nissuer = https://a.example\n[password]\nmin_length = 7\n", "range");
 	/* an IPv6 group wider than a /32 or an IPv4 one wider than a /8 would put

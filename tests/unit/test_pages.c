@@ -395,41 +395,56 @@ test_pages_render_in_both_languages(void **state)
 	static const struct {
 		const char *name, *data;
 	} pages[] = {
-		{ "error", "{\"title\": \"err.title\", \"msg\": \"err.csrf\", \"detail\": \"<x>\"}" },
-		{ "message", "{\"title\": \"logout.title\", \"msg\": \"logout.confirm\", \"form\": {\"action\": "
-		  "\"/logout\", \"csrf\": \"c\", \"hidden\": [{\"name\": \"state\", \"value\": \"s\"}], "
-		  "\"button\": \"logout.button\"}}" },
-		{ "login", "{\"title\": \"login.title\", \"tx\": \"t\", \"csrf\": \"c\", \"method\": \"password\", "
-		  "\"error\": \"bad\", \"alert\": true, \"retry_min\": 15, \"methods\": [{\"name\": \"webauthn\", "
-		  "\"label\": \"webauthn.button\", \"script\": \"webauthn-script\"}, {\"name\": \"x509\", \"label\": "
-		  "\"x509.button\", \"script\": \"x509-script\"}]}" },
-		{ "otp", "{\"title\": \"otp.title\", \"tx\": \"t\", \"csrf\": \"c\", \"method\": \"totp\", "
-		  "\"show_user\": true, \"username\": \"lin\"}" },
-		{ "step", "{\"title\": \"step.title\", \"tx\": \"t\", \"csrf\": \"c\", \"form_id\": \"step-form\"}" },
-		{ "unmet", "{\"title\": \"err.title\", \"back\": \"https://app.example/cb?error=x\"}" },
-		{ "device-enter", "{\"title\": \"device.title\", \"error\": \"device.bad_code\", \"typed\": \"t\"}" },
-		{ "device-confirm", "{\"title\": \"device.title\", \"client\": \"App\", \"shown\": \"ABCD-EFGH\", "
-		  "\"code\": \"ABCDEFGH\", \"csrf\": \"c\"}" },
-		{ "device-host", "{\"title\": \"device.host_title\", \"host\": \"h1\", \"from\": \"1.2.3.4\", "
-		  "\"time\": \"-\", \"shown\": \"ABCD-EFGH\", \"other\": true, \"account\": \"lin\"}" },
-		{ "account", "{\"title\": \"account.title\", \"username\": \"lin\", \"csrf\": \"c\", \"step_up\": true,"
-		  " \"unseen_count\": 1, \"has_events\": true, \"events\": [{\"unseen\": true, \"reset\": false, "
-		  "\"key\": \"account.ev.add.self\", \"what\": \"account.what.webauthn\", \"label\": \"Key\", \"ip\":"
-		  " \"1.2.3.4\", \"date\": \"2025-01-01 10:00\", \"iso\": \"2025-01-01T10:00+0800\"}, {\"reset\": "
-		  "true, \"unseen\": false}], \"sections\": [{\"template\": \"account-password\"}, {\"template\": "
-		  "\"account-totp\", \"active\": true, \"pending\": false, \"recovery_left\": 9}, {\"template\": "
-		  "\"account-x509\", \"has_cards\": true, \"cards\": [{\"cn\": \"林\", \"last4\": \"1234\", \"day\": "
-		  "\"2030-01-01\", \"id\": \"a:b\"}]}, {\"template\": \"account-webauthn\", \"has_keys\": true, "
-		  "\"keys\": [{\"name\": \"K\", \"ref\": \"r\", \"hw\": false, \"why\": \"webauthn.why.synced\", "
-		  "\"denied\": false, \"created\": \"2025-01-01 10:00\", \"last_used\": null, \"suspicious\": true}]}]}" },
-		{ "account-enrol", "{\"title\": \"account.enrol.title\", \"error\": \"account.enrol.wrong\", \"qr\": "
-		  "{\"size\": 29, \"px\": 145, \"d\": \"M4 4h7v1h-7z\"}, \"secret\": \"ABCD EFGH\", \"csrf\": \"c\"}" },
-		{ "account-codes", "{\"title\": \"account.codes.title\", \"codes\": [\"a\", \"b\"]}" },
-		{ "account-confirm", "{\"title\": \"account.remove.title\", \"text\": \"account.remove.confirm\", "
-		  "\"action\": \"totp_remove\", \"button\": \"account.remove.button\", \"csrf\": \"c\"}" },
-		{ "webauthn-fail", "{\"title\": \"webauthn.fail.title\", \"msg\": \"webauthn.fail.full\"}" },
-		{ "webauthn-remove", "{\"title\": \"webauthn.remove.title\", \"after\": \"aal1\", \"csrf\": \"c\", "
-		  "\"ref\": \"r\"}" },
+		{ "error",
+		    "{\"title\": \"err.title\", \"msg\": \"err.csrf\", \"detail\": \"<x>\"}" },
+		{ "message",
+		    "{\"title\": \"logout.title\", \"msg\": \"logout.confirm\", \"form\": {\"action\": "
+		    "\"/logout\", \"csrf\": \"c\", \"hidden\": [{\"name\": \"state\", \"value\": \"s\"}], "
+		    "\"button\": \"logout.button\"}}" },
+		{ "login",
+		    "{\"title\": \"login.title\", \"tx\": \"t\", \"csrf\": \"c\", \"method\": \"password\", "
+		    "\"error\": \"bad\", \"alert\": true, \"retry_min\": 15, \"expires_in\": 540, \"methods\": [{\"name\": \"webauthn\", "
+		    "\"label\": \"webauthn.button\", \"script\": \"webauthn-script\"}, {\"name\": \"x509\", \"label\": "
+		    "\"x509.button\", \"script\": \"x509-script\"}]}" },
+		{ "otp",
+		    "{\"title\": \"otp.title\", \"tx\": \"t\", \"csrf\": \"c\", \"method\": \"totp\", "
+		    "\"show_user\": true, \"username\": \"lin\"}" },
+		{ "step",
+		    "{\"title\": \"step.title\", \"tx\": \"t\", \"csrf\": \"c\", \"form_id\": \"step-form\"}" },
+		{ "unmet",
+		    "{\"title\": \"err.title\", \"back\": \"https://app.example/cb?error=x\"}" },
+		{ "device-enter",
+		    "{\"title\": \"device.title\", \"error\": \"device.bad_code\", \"typed\": \"t\"}" },
+		{ "device-confirm",
+		    "{\"title\": \"device.title\", \"client\": \"App\", \"shown\": \"ABCD-EFGH\", "
+		    "\"code\": \"ABCDEFGH\", \"csrf\": \"c\"}" },
+		{ "device-host",
+		    "{\"title\": \"device.host_title\", \"host\": \"h1\", \"from\": \"1.2.3.4\", "
+		    "\"time\": \"-\", \"shown\": \"ABCD-EFGH\", \"other\": true, \"account\": \"lin\"}" },
+		{ "account",
+		    "{\"title\": \"account.title\", \"username\": \"lin\", \"csrf\": \"c\", \"step_up\": true,"
+		    " \"unseen_count\": 1, \"has_events\": true, \"events\": [{\"unseen\": true, \"reset\": false, "
+		    "\"key\": \"account.ev.add.self\", \"what\": \"account.what.webauthn\", \"label\": \"Key\", \"ip\":"
+		    " \"1.2.3.4\", \"date\": \"2025-01-01 10:00\", \"iso\": \"2025-01-01T10:00+0800\"}, {\"reset\": "
+		    "true, \"unseen\": false}], \"sections\": [{\"template\": \"account-password\"}, {\"template\": "
+		    "\"account-totp\", \"active\": true, \"pending\": false, \"recovery_left\": 9}, {\"template\": "
+		    "\"account-x509\", \"has_cards\": true, \"cards\": [{\"cn\": \"林\", \"last4\": \"1234\", \"day\": "
+		    "\"2030-01-01\", \"id\": \"a:b\"}]}, {\"template\": \"account-webauthn\", \"has_keys\": true, "
+		    "\"keys\": [{\"name\": \"K\", \"ref\": \"r\", \"hw\": false, \"why\": \"webauthn.why.synced\", "
+		    "\"denied\": false, \"created\": \"2025-01-01 10:00\", \"last_used\": null, \"suspicious\": true}]}]}" },
+		{ "account-enrol",
+		    "{\"title\": \"account.enrol.title\", \"error\": \"account.enrol.wrong\", \"qr\": "
+		    "{\"size\": 29, \"px\": 145, \"d\": \"M4 4h7v1h-7z\"}, \"secret\": \"ABCD EFGH\", \"csrf\": \"c\"}" },
+		{ "account-codes",
+		    "{\"title\": \"account.codes.title\", \"codes\": [\"a\", \"b\"]}" },
+		{ "account-confirm",
+		    "{\"title\": \"account.remove.title\", \"text\": \"account.remove.confirm\", "
+		    "\"action\": \"totp_remove\", \"button\": \"account.remove.button\", \"csrf\": \"c\"}" },
+		{ "webauthn-fail",
+		    "{\"title\": \"webauthn.fail.title\", \"msg\": \"webauthn.fail.full\"}" },
+		{ "webauthn-remove",
+		    "{\"title\": \"webauthn.remove.title\", \"after\": \"aal1\", \"csrf\": \"c\", "
+		    "\"ref\": \"r\"}" },
 	};
 	static const char *const langs[] = { "zh-TW", "en" };
 	size_t i, l;
@@ -443,7 +458,16 @@ test_pages_render_in_both_languages(void **state)
 	out = page("login", "en", pages[2].data);
 	assert_non_null(strstr(out, "<html lang=\"en\">"));
 	assert_non_null(strstr(out, "<title>Sign in — City Single Sign-On</title>"));
-	assert_non_null(strstr(out, "<p role=\"alert\" class=\"error\" id=\"login-error\">bad 15 minutes</p>"));
+	assert_non_null(strstr(out,
+	    "<p role=\"alert\" class=\"error\" id=\"login-error\">bad Try again in 15 minutes.</p>"));
+	/* the warning before the sign-in expires: a live region and its script */
+	assert_non_null(
+	    strstr(out, "<p id=\"expiry\" role=\"status\" aria-live=\"polite\" data-left=\"540\""));
+	assert_non_null(strstr(out, "data-soon=\"This sign-in page expires in 2 minutes."));
+	assert_non_null(strstr(out, "<script src=\"/static/expiry.js?v="));
+	/* no [branding]: no city name, logo or footer */
+	assert_null(strstr(out, "<footer>"));
+	assert_null(strstr(out, "class=\"logo\""));
 	assert_non_null(strstr(out, "aria-describedby=\"login-error\""));
 	assert_non_null(strstr(out, "id=\"method-webauthn\">Sign in with a security key or passkey</button>"));
 	assert_non_null(strstr(out, "data-cancelled=\"Cancelled or timed out."));
@@ -452,7 +476,7 @@ test_pages_render_in_both_languages(void **state)
 	out = page("login", "zh-TW", pages[2].data);
 	assert_non_null(strstr(out, "<html lang=\"zh-Hant-TW\">"));
 	assert_non_null(strstr(out, ">使用安全金鑰或通行密鑰登入</button>"));
-	assert_non_null(strstr(out, "bad 15 分鐘</p>"));
+	assert_non_null(strstr(out, "bad 請於 15 分鐘後再試。</p>"));
 	free(out);
 	/* the account page: an event as a sentence, each section, the warning */
 	out = page("account", "en", pages[9].data);
@@ -462,8 +486,65 @@ test_pages_render_in_both_languages(void **state)
 	assert_non_null(strstr(out, "林 (ID ending 1234) — valid until 2030-01-01"));
 	assert_non_null(strstr(out, "<span class=\"key-note\">A synced passkey"));
 	assert_non_null(strstr(out, "This key&#39;s counter went backwards"));
-	assert_non_null(strstr(out, "Backup codes left: 9</p>"));
+	assert_non_null(strstr(out, "Recovery codes left: 9</p>"));
+	/* what is true of TOTP today: other services take the password alone */
+	assert_non_null(strstr(out, "other services still sign you in with the password alone"));
+	assert_null(strstr(out, "AAL"));
 	assert_non_null(strstr(out, "id=\"step-up-needed\""));
+	free(out);
+}
+
+/* What issue 15 asked of the pages: errors with a way back and whom to ask,
+ * Deny unlike Allow, no promise logout cannot keep, no SSH for citizens, and
+ * the city's [branding] on every page when configured. */
+static void
+test_pages_tell_the_truth(void **state)
+{
+	char *out;
+
+	(void)state;
+	out = page(
+	    "error", "zh-TW", "{\"title\": \"err.not_found.title\", \"msg\": \"err.not_found\"}");
+	assert_non_null(strstr(out, "<html lang=\"zh-Hant-TW\">"));
+	assert_non_null(strstr(out, "<title>找不到這個頁面 — "));
+	assert_non_null(strstr(out, "<a href=\"/account\">前往我的帳號</a>"));
+	assert_non_null(strstr(out, "1999"));
+	free(out);
+	out = page("device-confirm", "en",
+	    "{\"title\": \"device.title\", \"client\": \"App\", "
+	    "\"shown\": \"ABCD-EFGH\", \"code\": \"ABCDEFGH\", \"csrf\": \"c\"}");
+	assert_non_null(strstr(out, "value=\"deny\" class=\"secondary\">Deny</button>"));
+	assert_null(strstr(out, "value=\"approve\" class="));
+	free(out);
+	out = page("device-enter", "en", "{\"title\": \"device.title\", \"typed\": \"t\"}");
+	assert_null(strstr(out, "SSH"));
+	free(out);
+	out = page("device-enter", "zh-TW", "{\"title\": \"device.title\", \"typed\": \"t\"}");
+	assert_null(strstr(out, "SSH"));
+	assert_null(strstr(out, "8 碼"));
+	free(out);
+	out = page("message", "en", "{\"title\": \"logout.title\", \"msg\": \"logout.confirm\"}");
+	assert_null(strstr(out, "Every application"));
+	assert_non_null(strstr(out, "Applications you already have open are not signed out"));
+	free(out);
+	out =
+	    page("message", "zh-TW", "{\"title\": \"logout.title\", \"msg\": \"logout.confirm\"}");
+	assert_null(strstr(out, "所有使用這個登入的應用程式"));
+	free(out);
+	out = page("error", "en",
+	    "{\"title\": \"err.title\", \"msg\": \"err.csrf\", \"brand\": {\"name\": "
+	    "\"Taipei City Government\", \"logo\": \"/static/authd.css?v=1\", \"css\": \"/static/c.css?v=2\", "
+	    "\"privacy\": \"https://city.example/privacy\", \"contact\": \"1999\", \"contact_url\": "
+	    "\"tel:1999\", \"links\": true}}");
+	assert_non_null(strstr(out,
+	    "<title>Sign-in could not be completed — Taipei City Government City Single "
+	    "Sign-On</title>"));
+	assert_non_null(strstr(out, "<link rel=\"stylesheet\" href=\"/static/c.css?v=2\">"));
+	assert_non_null(strstr(out, "<img class=\"logo\" src=\"/static/authd.css?v=1\" alt=\"\">"));
+	assert_non_null(
+	    strstr(out, "<li><a href=\"https://city.example/privacy\">Privacy policy</a></li>"));
+	assert_non_null(strstr(out, "<li>Citizen hotline: <a href=\"tel:1999\">1999</a></li>"));
+	assert_null(strstr(out, "Security policy"));
 	free(out);
 }
 
@@ -562,6 +643,7 @@ main(void)
 		cmocka_unit_test(test_every_key_the_code_names_exists),
 		cmocka_unit_test(test_every_key_is_used),
 		cmocka_unit_test(test_pages_render_in_both_languages),
+		cmocka_unit_test(test_pages_tell_the_truth),
 		cmocka_unit_test(test_static_allow_list),
 		cmocka_unit_test(test_init_refuses_broken_pages),
 	};

@@ -266,6 +266,47 @@ test_buf_urlenc(void **state)
 	buf_free(&b);
 }
 
+static void
+test_cidr(void **state)
+{
+	(void)state;
+	assert_true(cidr_valid("127.0.0.0/8"));
+	assert_true(cidr_valid("10.1.2.3"));
+	assert_true(cidr_valid("::1/128"));
+	assert_true(cidr_valid("fd00::/8"));
+	assert_true(cidr_valid("0.0.0.0/0"));
+	assert_false(cidr_valid("127.0.0.0/33"));
+	assert_false(cidr_valid("::/129"));
+	assert_false(cidr_valid("10.0.0.0/"));
+	assert_false(cidr_valid("10.0.0.0/-1"));
+	assert_false(cidr_valid("10.0.0.0/8x"));
+	assert_false(cidr_valid("city.example/24"));
+	assert_false(cidr_valid("/8"));
+	assert_false(cidr_valid(""));
+	assert_false(cidr_valid(NULL));
+
+	assert_true(cidr_contains("127.0.0.0/8", "127.0.0.1"));
+	assert_true(cidr_contains("127.0.0.0/8", "127.255.1.2"));
+	assert_false(cidr_contains("127.0.0.0/8", "128.0.0.1"));
+	assert_true(cidr_contains("10.20.0.0/14", "10.23.255.255"));
+	assert_false(cidr_contains("10.20.0.0/14", "10.24.0.0"));
+	assert_true(cidr_contains("192.0.2.7", "192.0.2.7"));
+	assert_false(cidr_contains("192.0.2.7", "192.0.2.8"));
+	assert_true(cidr_contains("0.0.0.0/0", "203.0.113.9"));
+	assert_true(cidr_contains("::1/128", "::1"));
+	assert_false(cidr_contains("::1/128", "::2"));
+	assert_true(cidr_contains("fd00::/8", "fd12:3456::1"));
+	assert_false(cidr_contains("fd00::/8", "fe80::1"));
+	/* The two families never match each other, except a v4-mapped address. */
+	assert_false(cidr_contains("::/0", "127.0.0.1"));
+	assert_true(cidr_contains("127.0.0.0/8", "::ffff:127.0.0.1"));
+	assert_false(cidr_contains("127.0.0.0/8", "::ffff:10.0.0.1"));
+	assert_false(cidr_contains("127.0.0.0/8", "localhost"));
+	assert_false(cidr_contains("127.0.0.0/8", ""));
+	assert_false(cidr_contains("bad", "127.0.0.1"));
+	assert_false(cidr_contains(NULL, "127.0.0.1"));
+}
+
 int
 main(void)
 {
@@ -284,6 +325,7 @@ main(void)
 		cmocka_unit_test(test_buf_oom_latches),
 		cmocka_unit_test(test_buf_html),
 		cmocka_unit_test(test_buf_urlenc),
+		cmocka_unit_test(test_cidr),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
