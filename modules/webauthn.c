@@ -1890,7 +1890,7 @@ webauthn_account(struct http_req *r)
 	sess = session_find(r, t, skey);
 	uid = json_string_value(json_object_get(sess, "user"));
 	if (uid == NULL || strlen(uid) != USER_ID_LEN || user_by_id(t, uid, &user) != STORE_OK ||
-	    json_is_true(json_object_get(user, "disabled"))) {
+	    user_is_disabled(user)) {
 		json_decref(sess);
 		json_decref(user);
 		store_read_end(t);

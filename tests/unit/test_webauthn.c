@@ -30,6 +30,7 @@
 #include "../../authd/authd.h"
 #include "../../authd/config.h"
 #include "../../authd/oidc/oidc.h"
+#include "../../authd/signin.h"
 #include "../../authd/policy.h"
 #include "../../authd/store.h"
 #include "../../authd/users.h"
@@ -1523,7 +1524,7 @@ proof_clear(struct proof *p)
 static int
 w_store_update(struct store_txn *t, void *arg)
 {
-	return cred_update_store(t, arg) == STORE_OK ? STORE_OK : STORE_CONFLICT;
+	return signin_cred_update(t, arg) == STORE_OK ? STORE_OK : STORE_CONFLICT;
 }
 
 static void
@@ -2290,7 +2291,7 @@ test_trust_config(void **state)
 	assert_int_equal(wa_aaguid_list("cb69481e-8ff7-4039-93ec-0a2729a154a8a", &list, &n), -1);
 }
 
-/* Choosing a step-up (login_next_method): after a passkey sign-in (swk),
+/* Choosing a step-up (signin_next_method): after a passkey sign-in (swk),
  * WebAuthn is not asked for again for an AAL3 app unless one of the
  * person's keys is verified hardware — before, a passkey-only person was sent
  * round the same step forever instead of to the unmet-level page. */
@@ -2307,20 +2308,22 @@ test_step_up_choice(void **state)
 	authr_init(&pk, -7, 0);
 	json_decref(enrol(f, &pk, F_NONE, WA_FLAG_UP | WA_FLAG_UV));
 	t = store_read_begin(f->s);
-	assert_null(login_next_method(t, f->uid, amr, factors, props, AAL3));
+	assert_null(signin_next_method(t, f->uid, amr, factors, props, AAL3));
 	/* after a password, the passkey still raises to AAL2 */
-	assert_ptr_equal(login_next_method(t, f->uid, AMR_PWD, FACTOR_KNOW, 0, AAL2), &method_webauthn);
+	assert_ptr_equal(
+	    signin_next_method(t, f->uid, AMR_PWD, FACTOR_KNOW, 0, AAL2), &method_webauthn);
 	store_read_end(t);
 	authr_init(&hw, -7, 1);
 	json_decref(enrol_opts(f, &hw, (struct reg_opts){ .fmt = F_CHAIN, .signer = &pki.vendor,
 	    .flags = WA_FLAG_UP | WA_FLAG_UV }));
 	t = store_read_begin(f->s);
-	assert_ptr_equal(login_next_method(t, f->uid, amr, factors, props, AAL3), &method_webauthn);
+	assert_ptr_equal(
+	    signin_next_method(t, f->uid, amr, factors, props, AAL3), &method_webauthn);
 	store_read_end(t);
 	/* the root withdrawn: the hardware key is a passkey too, nothing to ask */
 	trust_ok(f, &(struct trust_opts){ .roots = { 0 } });
 	t = store_read_begin(f->s);
-	assert_null(login_next_method(t, f->uid, amr, factors, props, AAL3));
+	assert_null(signin_next_method(t, f->uid, amr, factors, props, AAL3));
 	store_read_end(t);
 	authr_free(&pk);
 	authr_free(&hw);
