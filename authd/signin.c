@@ -132,6 +132,7 @@ signin_clear(struct signin *s)
 	json_decref(s->proof.cred_update);
 	json_decref(s->proof.cred_expect);
 	json_decref(s->proof.audit_extra);
+	json_decref(s->proof.commit_arg);
 	wipe(s, sizeof(*s));
 }
 
@@ -249,6 +250,8 @@ record_failure(struct store_txn *t, struct signin *s, const char *reason)
 		return rc;
 	if ((rc = state_drop(t, s)) != ST_OK)
 		return rc;
+	if (s->proof.commit && (rc = s->proof.commit(t, s->proof.commit_arg, 0)) != ST_OK)
+		return rc;
 	if (s->later_step && s->tx_key[0] && throttle_tx_spent(t, s->conf, s->tx_key)) {
 		rc = store_dels(t, T_LOGINS, s->tx_key);
 		if (rc != ST_OK && rc != ST_NOTFOUND)
@@ -317,6 +320,8 @@ commit_write(struct store_txn *t, void *arg)
 		return record_failure(t, s, "one-time code already used");
 	}
 	if (rc != ST_OK)
+		return rc;
+	if (s->proof.commit && (rc = s->proof.commit(t, s->proof.commit_arg, 1)) != ST_OK)
 		return rc;
 	/* The handle is consumed once the step ends the sign-in; a NEXT step keeps it
 	 * with what was shown so far. */

@@ -102,6 +102,27 @@ w_drop_handle(struct store_txn *t, void *ctx)
  * proves uid but the handle disappears during the check; cred=1: asks for a
  * credential update that must be stored with the step (a one-time code's guard),
  * cred=stale: the same, but verified against a record that changed meanwhile. */
+/* The method's own change, stored by the core with the step (proof->commit). */
+static int
+demo_mark(struct store_txn *t, const json_t *arg, int passed)
+{
+	json_t *v = json_pack("{s:i}", "passed", passed);
+	int rc = store_puts(t, T_CREDS, json_string_value(json_object_get(arg, "key")), v, 0);
+
+	json_decref(v);
+	return rc;
+}
+
+static void
+demo_ask_mark(struct proof *p, const char *uid)
+{
+	char key[128];
+
+	snprintf(key, sizeof(key), "%s/demo/mark", uid);
+	p->commit = demo_mark;
+	p->commit_arg = json_pack("{s:s}", "key", key);
+}
+
 static int
 demo_finish(struct login *l, const struct form *f, struct proof *p)
 {
@@ -116,6 +137,8 @@ demo_finish(struct login *l, const struct form *f, struct proof *p)
 	if (strcmp(a, "wrong") == 0) {
 		snprintf(p->audit_event, sizeof(p->audit_event), "demo.refused");
 		p->audit_extra = json_pack("{s:s}", "detail", "why it was refused");
+		if (form_get(f, "mark") && uid)
+			demo_ask_mark(p, uid);
 		return ST_FAIL;
 	}
 	if (strcmp(a, "bad") == 0)
@@ -127,6 +150,8 @@ demo_finish(struct login *l, const struct form *f, struct proof *p)
 	if ((strcmp(a, "right") != 0 && strcmp(a, "gone") != 0) || !uid)
 		return ST_INVALID;
 	snprintf(p->user_id, sizeof(p->user_id), "%s", uid);
+	if (form_get(f, "mark"))
+		demo_ask_mark(p, uid);
 	p->amr = form_get(f, "key") ? AMR_HWK : AMR_PWD;
 	p->factors = form_get(f, "key") ? FACTOR_HAVE : FACTOR_KNOW;
 	if (cred) {
@@ -832,6 +857,43 @@ test_store_failure(void **state)
 	run_end(&r);
 }
 
+/* What a method asks to store with its step (proof->commit) is stored by the
+ * core in the write that records the step — on failure and on success — and
+ * not at all when that write is rolled back. */
+static void
+test_method_commit(void **state)
+{
+	struct fx *f = *state;
+	struct run r = { 0 };
+	char key[128];
+	json_t *v;
+
+	snprintf(key, sizeof(key), "%s/demo/mark", f->chen);
+	put_handle(f, "tx-mark", NULL, 0, 0);
+	run_step(f, &r, &browser_like, &demo, "tx-mark", f->chen, ans("wrong", f->chen, "&mark=1"));
+	assert_int_equal(r.s.outcome, SIGNIN_FAILED);
+	v = get(f, T_CREDS, key);
+	assert_non_null(v);
+	assert_int_equal(json_integer_value(json_object_get(v, "passed")), 0);
+	json_decref(v);
+	run_end(&r);
+
+	r.c.fail_commit = 1;
+	run_step(f, &r, &browser_like, &demo, "tx-mark", f->chen, ans("right", f->chen, "&mark=1"));
+	assert_int_equal(r.s.outcome, SIGNIN_ERROR);
+	v = get(f, T_CREDS, key);
+	assert_int_equal(json_integer_value(json_object_get(v, "passed")), 0); /* rolled back */
+	json_decref(v);
+	run_end(&r);
+
+	run_step(f, &r, &browser_like, &demo, "tx-mark", f->chen, ans("right", f->chen, "&mark=1"));
+	assert_int_equal(r.s.outcome, SIGNIN_DONE);
+	v = get(f, T_CREDS, key);
+	assert_int_equal(json_integer_value(json_object_get(v, "passed")), 1);
+	json_decref(v);
+	run_end(&r);
+}
+
 /* The handle disappears while the method checks (expired, used by a parallel
  * step): nothing is granted; the answer is "expired". A handle already gone
  * is refused before any check. */
@@ -944,6 +1006,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_disabled_account, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_person, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_method_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handle_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_before_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_later_step_spent, setup, teardown),
