@@ -732,7 +732,7 @@ account_page(struct http_req *r)
 	sess = session_find(r, t, skey);
 	uid = json_string_value(json_object_get(sess, "user"));
 	if (sess == NULL || uid == NULL || user_by_id(t, uid, &user) != STORE_OK ||
-	    json_is_true(json_object_get(user, "disabled"))) {
+	    user_is_disabled(user)) {
 		json_decref(sess);
 		json_decref(user);
 		store_read_end(t);

@@ -128,6 +128,11 @@ void http_work_cancel(struct http_slot *slot);
 /* admit (no account) + submit: runs work(arg) on a worker thread, then
  * done(arg) on r's loop. -1 when refused or stopping. */
 int http_work(struct http_req *r, void (*work)(void *), void (*done)(void *), void *arg);
+/* The pool behind http_work_admit and r's loop as a poster for it (loop_post):
+ * for code that admits its own jobs (the sign-in core, signin.h). */
+struct work_pool;
+struct work_pool *http_work_pool(const struct http_req *r);
+void *http_loop_poster(const struct http_req *r);
 /* store_write_async whose completion runs on r's loop. */
 int http_store_write(struct http_req *r, store_write_fn fn, store_done_fn done, void *ctx);
 

@@ -90,6 +90,12 @@ user_by_id(struct store_txn *t, const char *id, json_t **user)
 }
 
 int
+user_is_disabled(const json_t *user)
+{
+	return json_is_true(json_object_get(user, "disabled"));
+}
+
+int
 user_by_name(struct store_txn *t, const char *username, json_t **user)
 {
 	char norm[USERNAME_MAX + 1];

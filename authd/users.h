@@ -17,6 +17,10 @@
 int username_normalise(const char *name, char *norm);
 int user_by_name(struct store_txn *t, const char *username, json_t **user);
 int user_by_id(struct store_txn *t, const char *id, json_t **user);
+/* 1 when the account is switched off ("disabled": true). The one reader of
+ * that field: the sign-in core asks it through signin_person (signin.h), the
+ * token, userinfo and account code through this. */
+int user_is_disabled(const json_t *user);
 /* Creates the user (write txn). STORE_EXISTS when the name is taken. */
 int user_create(struct store_txn *t, const char *username, const char *display_name,
                 const char *email, char id_out[USER_ID_LEN + 1]);

@@ -83,6 +83,15 @@ struct proof {
 	/* Fields added to audit_event's record (owned by the caller after finish;
 	 * NULL: none), e.g. the card and its account for x509.revocation_unknown. */
 	json_t *audit_extra;
+	/* Store changes the method needs with the step's outcome that one
+	 * credential update cannot say (a key whose signature counter went back is
+	 * flagged, on failure). commit runs inside the sign-in core's one atomic
+	 * write that records the step — passed 1 when the step is granted, 0 when
+	 * it is counted as failed — with commit_arg (owned by the proof, released
+	 * with it); never for a step that is refused, malformed or not committed.
+	 * finish itself never writes the store. NULL: none. */
+	int (*commit)(struct store_txn *t, const json_t *arg, int passed);
+	json_t *commit_arg;
 	/* Optional catalogue key (share/i18n/) of the text shown instead of the
 	 * generic failure message when the step fails (why a certificate was
 	 * refused, how to bind a card); a static string, never HTML. */

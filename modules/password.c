@@ -471,7 +471,7 @@ password_set(struct store_txn *t, const char *user_id, const char *username, con
 	return rc == STORE_OK ? 0 : -1;
 }
 
-/* The stored hash of an enabled user, or NULL (then the dummy is used).
+/* The stored hash of the user, or NULL (then the dummy is used).
  * *rec receives the credential record to release. */
 static const char *
 stored_hash(struct login *l, char *key, size_t keysz, json_t **rec)
@@ -482,8 +482,8 @@ stored_hash(struct login *l, char *key, size_t keysz, json_t **rec)
 	*rec = NULL;
 	if (u == NULL || l->txn == NULL)
 		return NULL;
-	if (json_is_true(json_object_get(u, "disabled")))
-		return NULL;
+	/* A disabled account is the sign-in core's to refuse (signin_person),
+	 * after the same work as any other. */
 	id = json_string_value(json_object_get(u, "id"));
 	if (cred_key(key, keysz, id) != 0)
 		return NULL;

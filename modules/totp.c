@@ -880,9 +880,8 @@ totp_finish(struct login *l, const struct form *f, struct proof *proof)
 	if (rc_in != NULL && totp_recovery_normalise(rc_in, norm) != 0)
 		return METHOD_INVALID;
 
-	if (l->user == NULL || l->txn == NULL ||
-	    json_is_true(json_object_get(l->user, "disabled")))
-		goto out;
+	if (l->user == NULL || l->txn == NULL)
+		goto out; /* a disabled account: the sign-in core refuses it */
 	uid = json_string_value(json_object_get(l->user, "id"));
 	if (cred_key(key, sizeof(key), uid) != 0 || store_gets(l->txn, T_CREDS, key, &rec) != STORE_OK)
 		goto out;

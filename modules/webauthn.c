@@ -1354,18 +1354,19 @@ wa_begin(struct login *l, json_t *out)
 	return l->state != NULL ? METHOD_OK : METHOD_ERROR;
 }
 
-/* Flags a credential after a counter regression, in its own durable write
- * (the login itself fails, so nothing else of it is stored). */
-struct flag_ctx {
-	const char *uid, *ref;
-};
-
+/* Flags a credential after a counter regression: run by the sign-in core in
+ * the write that records the failed step (proof->commit), so the flag and the
+ * failure are durable together; the step itself grants nothing. */
 static int
-w_flag(struct store_txn *t, void *arg)
+flag_commit(struct store_txn *t, const json_t *arg, int passed)
 {
-	struct flag_ctx *fc = arg;
+	const char *uid = json_string_value(json_object_get(arg, "user"));
+	const char *ref = json_string_value(json_object_get(arg, "cred"));
 
-	return webauthn_cred_flag(t, fc->uid, fc->ref, "webauthn.counter_regression");
+	(void)passed;
+	if (uid == NULL || ref == NULL)
+		return STORE_INVALID;
+	return webauthn_cred_flag(t, uid, ref, "webauthn.counter_regression");
 }
 
 static int
@@ -1430,11 +1431,13 @@ wa_finish(struct login *l, const struct form *f, struct proof *proof)
 		proof->error_key = TXT("webauthn.login.cloned");
 	}
 	if (rc == WA_COUNTER) {
-		struct flag_ctx fc = { uid, ref };
-
-		if (store_write_sync(l->authd->store, w_flag, &fc) != STORE_OK)
-			log_msg(LOG_ERROR, "could not flag a WebAuthn credential after a counter "
-			    "regression", "user", uid, NULL);
+		proof->commit = flag_commit;
+		proof->commit_arg = json_pack("{s:s, s:s}", "user", uid, "cred", ref);
+		if (proof->commit_arg == NULL) {
+			proof->commit = NULL;
+			result = METHOD_ERROR;
+			goto out;
+		}
 		log_msg(LOG_WARN, "WebAuthn signature counter went back: credential flagged "
 		    "(cloned key?)", "user", uid, NULL);
 		goto out;
@@ -1890,7 +1893,7 @@ webauthn_account(struct http_req *r)
 	sess = session_find(r, t, skey);
 	uid = json_string_value(json_object_get(sess, "user"));
 	if (uid == NULL || strlen(uid) != USER_ID_LEN || user_by_id(t, uid, &user) != STORE_OK ||
-	    json_is_true(json_object_get(user, "disabled"))) {
+	    user_is_disabled(user)) {
 		json_decref(sess);
 		json_decref(user);
 		store_read_end(t);

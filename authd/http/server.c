@@ -120,6 +120,18 @@ http_work_admit(struct http_req *r, const char *account, struct http_slot **out)
 	    (struct work_slot **)out);
 }
 
+struct work_pool *
+http_work_pool(const struct http_req *r)
+{
+	return r->loop->srv->work;
+}
+
+void *
+http_loop_poster(const struct http_req *r)
+{
+	return r->loop;
+}
+
 int
 http_work_submit(struct http_slot *slot, void (*work)(void *), void (*done)(void *), void *arg)
 {

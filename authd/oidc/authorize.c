@@ -426,8 +426,7 @@ void oidc_authorize(struct http_req *r)
 	z->session = session_find(r, t, z->skey);
 	if (z->session) {
 		const char *uid = json_string_value(json_object_get(z->session, "user"));
-		int ok = uid && user_by_id(t, uid, &user) == STORE_OK &&
-		         !json_is_true(json_object_get(user, "disabled"));
+		int ok = uid && user_by_id(t, uid, &user) == STORE_OK && !user_is_disabled(user);
 		json_t *ma = json_object_get(z->tx, "max_age");
 		int64_t auth_time = json_integer_value(json_object_get(z->session, "auth_time"));
 		if (ok && ma && now_s() - auth_time > json_integer_value(ma))

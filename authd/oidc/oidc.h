@@ -136,28 +136,7 @@ int session_level(const json_t *session);
  * beyond leeway, no access-token claims). exp may have passed. */
 int logout_hint_claims_ok(const json_t *p, const char *issuer, long leeway, int64_t now);
 
-/* Sign-in steps shared by the browser flow (login.c) and host login (hostlogin.c). */
-struct authd_method;
-struct proof;
-/* The method to ask for next: enrolled, not yet used in this sign-in (its amr not
- * in amr), and raising the level — preferably to required. NULL when none can. */
-const struct authd_method *login_next_method(struct store_txn *t, const char *uid, unsigned amr,
-                                             unsigned factors, unsigned props, int required);
-/* Stores a proof's credential update when the stored record is still the one that
- * was verified (write txn). 0; 1 when a required update lost the race (a one-time
- * code used twice: the login must fail); or a store error. */
-int cred_update_store(struct store_txn *t, const struct proof *p);
-
-/* The throttle key for a typed name: its normal form, or, for a name that cannot
- * exist, its lower-cased prefix (still throttled and timed like an unknown user). */
-void login_throttle_name(const char *username, char out[65]);
-/* The throttle reservation (throttle.h) for one step of method m: the kind of
- * secret it checks (a password, a code, or a key / card), for account (NULL
- * while a usernameless step has not named anyone), from address group prefix,
- * in transaction tx, a later step or the first. Pointers are borrowed. */
-struct throttle_attempt;
-void login_reserve_init(struct throttle_attempt *th, const struct authd_method *m,
-                        const char *account, const char *prefix, const char *tx, int later_step);
+/* The steps of a sign-in are the sign-in core's (authd/signin.h). */
 
 /* Host login (hostlogin.c): grant_type=password and the mfa-otp grant at /token,
  * for confidential host clients (pam_authd). They take over ca (its client). */

@@ -76,7 +76,7 @@ void oidc_userinfo(struct http_req *r)
 		                                  "error_description", "the openid scope is required"));
 		return;
 	}
-	if (user_by_id(t, sub, &user) != STORE_OK || json_is_true(json_object_get(user, "disabled"))) {
+	if (user_by_id(t, sub, &user) != STORE_OK || user_is_disabled(user)) {
 		store_read_end(t);
 		json_decref(claims);
 		json_decref(user);

@@ -150,8 +150,7 @@ static int family_create(struct store_txn *t, struct grant *g, const char *sessi
 
 static int load_user(struct store_txn *t, struct grant *g)
 {
-	if (user_by_id(t, g->user_id, &g->user) != STORE_OK ||
-	    json_is_true(json_object_get(g->user, "disabled")))
+	if (user_by_id(t, g->user_id, &g->user) != STORE_OK || user_is_disabled(g->user))
 		return -1;
 	return 0;
 }

@@ -161,8 +161,7 @@ int token_access_check(struct http_req *r, struct store_txn *t, const char *toke
 	const char *cid = json_string_value(json_object_get(p, "client_id"));
 	if (sub && cid && strcmp(sub, cid) != 0) {
 		json_t *u = NULL;
-		int gone = user_by_id(t, sub, &u) != STORE_OK ||
-		           json_is_true(json_object_get(u, "disabled"));
+		int gone = user_by_id(t, sub, &u) != STORE_OK || user_is_disabled(u);
 		json_decref(u);
 		if (gone)
 			goto bad;
