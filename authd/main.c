@@ -22,6 +22,7 @@
 #include "keys.h"
 #include "log.h"
 #include "policy.h"
+#include "ratelimit.h"
 #include "sweep.h"
 #include "store.h"
 #include "throttle.h"
@@ -254,6 +255,11 @@ main(int argc, char **argv)
 		goto out_store;
 	}
 	policy_configure(&conf);
+	if (conf.client_rate > 0 &&
+	    !(a.client_rate = ratelimit_new(conf.client_rate, conf.client_burst))) {
+		log_msg(LOG_ERROR, "cannot allocate the client rate limit", NULL);
+		goto out_keys;
+	}
 	if (methods_init(&a) != 0) {
 		log_msg(LOG_ERROR, "cannot initialise the authentication methods", NULL);
 		goto out_keys;
@@ -300,6 +306,7 @@ out_methods:
 out_keys:
 	keys_fini(&a);
 out_store:
+	ratelimit_free(a.client_rate);
 	store_close(a.store);
 out_conf:
 	wipe(a.secret_key, sizeof(a.secret_key));
