@@ -127,6 +127,9 @@ void http_work_cancel(struct http_slot *slot);
 /* admit (no account) + submit: runs work(arg) on a worker thread, then
  * done(arg) on r's loop. -1 when refused or stopping. */
 int http_work(struct http_req *r, void (*work)(void *), void (*done)(void *), void *arg);
+/* As http_work, but a STORE-class job (work.h): one that mostly waits on the
+ * store's operations (records.h), never on a CPU-class job. */
+int http_store_work(struct http_req *r, void (*work)(void *), void (*done)(void *), void *arg);
 /* store_write_async whose completion runs on r's loop. */
 int http_store_write(struct http_req *r, store_write_fn fn, store_done_fn done, void *ctx);
 

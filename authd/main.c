@@ -21,8 +21,9 @@
 #include "keys.h"
 #include "log.h"
 #include "policy.h"
-#include "sweep.h"
+#include "records.h"
 #include "store.h"
+#include "sweep.h"
 #include "throttle.h"
 #include "web/pages.h"
 
@@ -212,6 +213,11 @@ main(int argc, char **argv)
 		    "error", store_strerror(ch), NULL);
 		goto out_conf;
 	}
+	if ((ch = records_open_lmdb(a.store, &a.records)) != ST_OK) {
+		log_msg(LOG_ERROR, "cannot open the store's operations", "error", st_strerror(ch),
+		    NULL);
+		goto out_store;
+	}
 	if ((ch = store_write_sync(a.store, leases_clear, NULL)) != STORE_OK) {
 		log_msg(LOG_ERROR, "cannot clear the throttle's in-flight leases", "error",
 		    store_strerror(ch), NULL);
@@ -267,6 +273,7 @@ out_methods:
 out_keys:
 	keys_fini(&a);
 out_store:
+	records_close(a.records);
 	store_close(a.store);
 out_conf:
 	wipe(a.secret_key, sizeof(a.secret_key));

@@ -73,8 +73,9 @@ struct records;
 /* The live record: ST_OK, ST_NOTFOUND, or ST_EXPIRED (past expires; *out is
  * still filled so the caller can say so). A spent code is returned with spent 1. */
 int records_get(struct records *s, enum rec_kind kind, const char *id, struct rec *out);
-/* insert-if-absent: ST_OK (r->version becomes 1) or ST_EXISTS (nothing written;
- * an expired record in the way is replaced). */
+/* insert-if-absent: ST_OK (r->version becomes 1, or one more than that of an
+ * expired record it replaced: versions never go back) or ST_EXISTS (nothing
+ * written). */
 int records_insert(struct records *s, struct rec *r);
 /* put-if-version (compare-and-set): writes r when the stored version is still
  * expect: ST_OK (r->version becomes expect + 1), ST_CONFLICT (changed meanwhile),

@@ -170,6 +170,7 @@ static int
 op_insert(struct store_txn *t, struct rec *r, int64_t now)
 {
 	struct rec cur;
+	uint64_t version = 1;
 	int rc;
 
 	rec_init(&cur, r->kind, r->id);
@@ -178,11 +179,15 @@ op_insert(struct store_txn *t, struct rec *r, int64_t now)
 		rec_clear(&cur);
 		return ST_EXISTS;
 	}
+	/* Replacing an expired record: versions only grow, so a writer still
+	 * holding the old one cannot overwrite the new one. */
+	if (rc == ST_OK)
+		version = cur.version + 1;
 	rec_clear(&cur);
 	if (rc != ST_OK && rc != ST_NOTFOUND)
 		return rc;
-	if ((rc = save(t, r, 1)) == ST_OK)
-		r->version = 1;
+	if ((rc = save(t, r, version)) == ST_OK)
+		r->version = version;
 	return rc;
 }
 

@@ -208,10 +208,13 @@ test_take_owner_and_expiry(void **state)
 	assert_int_equal(records_get(e->r, RK_CODE, id, &got), ST_EXPIRED);
 	assert_int_equal(got.spent, 0);
 	rec_clear(&got);
-	/* An expired record does not block a new one under its id. */
+	/* An expired record does not block a new one under its id, and a writer
+	 * still holding the old version cannot overwrite the new record. */
 	rec_clear(&r);
 	rec_make(&r, RK_CODE, id, "client-a", 2, 60);
 	assert_int_equal(records_insert(e->r, &r), ST_OK);
+	assert_int_equal(r.version, 2);
+	assert_int_equal(records_put_if_version(e->r, &r, 1), ST_CONFLICT);
 	rec_clear(&r);
 }
 
