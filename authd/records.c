@@ -68,6 +68,28 @@ rec_secret_id(const char *secret, char id[65])
 }
 
 int
+rec_expired(const struct rec *r, int64_t now)
+{
+	return r->expires > 0 && r->expires <= now;
+}
+
+int
+rec_take_refusal(struct rec *r, const char *owner, int owner_check, int64_t now)
+{
+	if (owner_check && strcmp(owner, r->owner) != 0) {
+		json_decref(r->body);
+		r->body = NULL;
+		r->owner[0] = '\0';
+		return ST_DENIED;
+	}
+	if (r->spent)
+		return ST_CONFLICT;
+	if (rec_expired(r, now))
+		return ST_EXPIRED;
+	return ST_OK;
+}
+
+int
 records_wrap(const struct records_backend *be, void *impl, struct records **out)
 {
 	struct records *s;

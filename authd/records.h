@@ -140,6 +140,14 @@ struct records_backend {
 	void (*close)(void *impl);
 };
 
+/* For engines: a record past its expiry (expires 0: never). */
+int rec_expired(const struct rec *r, int64_t now);
+/* For engines: why a take-once of the found record r must be refused, in the
+ * order every engine keeps: another owner (when owner_check) is ST_DENIED and
+ * r's body and owner are dropped, so a wrong owner learns nothing and burns
+ * nothing; then spent (ST_CONFLICT), then expired (ST_EXPIRED); else ST_OK. */
+int rec_take_refusal(struct rec *r, const char *owner, int owner_check, int64_t now);
+
 /* Wraps an engine (used by the backends' open functions). */
 int records_wrap(const struct records_backend *be, void *impl, struct records **out);
 /* Closes the engine (for LMDB: not the struct store it borrows). NULL is fine. */

@@ -137,12 +137,6 @@ save(struct store_txn *t, const struct rec *r, uint64_t version)
 }
 
 static int
-expired(const struct rec *r, int64_t now)
-{
-	return r->expires > 0 && r->expires <= now;
-}
-
-static int
 lmdb_get(void *impl, enum rec_kind kind, const char *id, struct rec *out)
 {
 	struct lmdb_records *l = impl;
@@ -153,7 +147,7 @@ lmdb_get(void *impl, enum rec_kind kind, const char *id, struct rec *out)
 		return ST_IO;
 	rc = load(t, kind, id, out);
 	store_read_end(t);
-	if (rc == ST_OK && expired(out, now_s()))
+	if (rc == ST_OK && rec_expired(out, now_s()))
 		rc = ST_EXPIRED;
 	return rc;
 }
@@ -175,7 +169,7 @@ op_insert(struct store_txn *t, struct rec *r, int64_t now)
 
 	rec_init(&cur, r->kind, r->id);
 	rc = load(t, r->kind, r->id, &cur);
-	if (rc == ST_OK && !expired(&cur, now)) {
+	if (rc == ST_OK && !rec_expired(&cur, now)) {
 		rec_clear(&cur);
 		return ST_EXISTS;
 	}
@@ -219,16 +213,8 @@ op_take(struct store_txn *t, struct rec *r, int owner_check, int64_t now)
 	if ((rc = load(t, r->kind, r->id, r)) != ST_OK)
 		return rc;
 	/* Whose it is comes first: a wrong owner learns nothing and burns nothing. */
-	if (owner_check && strcmp(owner, r->owner) != 0) {
-		json_decref(r->body);
-		r->body = NULL;
-		r->owner[0] = '\0';
-		return ST_DENIED;
-	}
-	if (r->spent)
-		return ST_CONFLICT;
-	if (expired(r, now))
-		return ST_EXPIRED;
+	if ((rc = rec_take_refusal(r, owner, owner_check, now)) != ST_OK)
+		return rc;
 	if (kinds[r->kind].keep_taken) {
 		r->spent = 1;
 		if ((rc = save(t, r, r->version + 1)) == ST_OK)

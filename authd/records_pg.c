@@ -469,12 +469,6 @@ row_to_rec(PGresult *r, int row, struct rec *out)
 }
 
 static int
-expired(const struct rec *r, int64_t now)
-{
-	return r->expires > 0 && r->expires <= now;
-}
-
-static int
 get_on(struct pgconn *c, enum rec_kind kind, const char *id, int64_t deadline, struct rec *out)
 {
 	char name[STMT_NAME_MAX];
@@ -501,7 +495,7 @@ pg_get(void *impl, enum rec_kind kind, const char *id, struct rec *out)
 		return rc;
 	rc = get_on(c, kind, id, deadline, out);
 	pool_put(p, c);
-	if (rc == ST_OK && expired(out, now_s()))
+	if (rc == ST_OK && rec_expired(out, now_s()))
 		rc = ST_EXPIRED;
 	return rc;
 }
@@ -577,16 +571,8 @@ op_take(struct pgconn *c, struct rec *r, int owner_check, int64_t now, int64_t d
 	/* Nobody's to take: say why, from what is there now. */
 	if ((rc = get_on(c, r->kind, r->id, deadline, r)) != ST_OK)
 		return rc;
-	if (owner_check && strcmp(owner, r->owner) != 0) {
-		json_decref(r->body);
-		r->body = NULL;
-		r->owner[0] = '\0';
-		return ST_DENIED;
-	}
-	if (r->spent)
-		return ST_CONFLICT;
-	if (expired(r, now))
-		return ST_EXPIRED;
+	if ((rc = rec_take_refusal(r, owner, owner_check, now)) != ST_OK)
+		return rc;
 	/* Taken between our statement and our look (a non-keeping kind): lost. */
 	return ST_NOTFOUND;
 }
