@@ -6,7 +6,7 @@
 // in the light and the dark scheme, 390 and 320 px wide (zh-TW; English at
 // 390 px):
 // zero WCAG 2.0/2.1 A and AA violations, and nothing wider than the screen.
-// Run by tests/e2e/run.sh (before webauthn.test.mjs: the person it signs in as has
+// Run by tests/e2e/run.sh (alphabetically first: the person it signs in as has
 // no security key yet). Prints TAP.
 import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
