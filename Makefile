@@ -40,7 +40,7 @@ PREFIX  ?= /usr/local
 DATADIR ?= $(PREFIX)/share/authd
 # What authd ships under share/ (docs aside); installed to DATADIR, found by authd/datafile.c.
 SHARE_FILES := $(filter-out share/README.md,$(shell find share -type f 2>/dev/null))
-PKGS    := openssl libevent libevent_openssl libevent_pthreads jansson lmdb libsodium inih libcurl liboath libqrencode libfido2 libcbor
+PKGS    := openssl libevent libevent_openssl libevent_pthreads jansson lmdb libsodium inih libcurl liboath libqrencode libfido2 libcbor libpq
 
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-Wno-unused-parameter -g -fPIC -fstack-protector-strong -pthread \

@@ -10,6 +10,7 @@
 #define AUTHD_VERSION "0.1.0"
 
 struct keyring;
+struct records;
 struct http_server;
 struct work_pool;
 struct ratelimit;
@@ -17,6 +18,9 @@ struct ratelimit;
 struct authd {
 	struct conf *conf;
 	struct store *store;
+	/* The store's operations (records.h) on the same engine; the callers that
+	 * moved (token grants) use it from worker threads only. */
+	struct records *records;
 	struct keyring *keys;        /* signing keys (keys.h), reloaded when T_META changes */
 	struct http_server *http;    /* owned by http.c */
 	/* The worker pool (work.h): started by http_start, refused to new jobs

@@ -63,6 +63,10 @@ static const struct key keys[] = {
 	{ "store", "path", K_PATH, O(store_path), 0, 0 },
 	{ "store", "map_mb", K_SIZE, O(store_map_mb), 16, 1 << 20 },
 	{ "store", "nosync", K_BOOL, O(store_nosync), 0, 1 },
+	{ "store", "backend", K_STR, O(store_backend), 0, 0 },
+	{ "store", "conninfo", K_STR, O(store_conninfo), 0, 0 },
+	{ "store", "pool", K_INT, O(store_pool), 1, 64 },
+	{ "store", "deadline_ms", K_INT, O(store_deadline_ms), 100, 60000 },
 	{ "tokens", "access_ttl", K_INT, O(access_ttl), 30, 86400 },
 	{ "tokens", "id_ttl", K_INT, O(id_ttl), 30, 86400 },
 	{ "tokens", "refresh_ttl", K_INT, O(refresh_ttl), 60, 31536000 },
@@ -506,6 +510,8 @@ defaults(struct conf *c)
 	c->read_timeout_s = 10;
 	c->max_connections = 4096;
 	c->store_map_mb = 1024;
+	c->store_pool = 8;
+	c->store_deadline_ms = 5000;
 	c->access_ttl = 300;
 	c->id_ttl = 300;
 	c->refresh_ttl = 2592000;
@@ -797,6 +803,19 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 		snprintf(err, errsz, "%s: [password] min_length must not exceed max_length", path);
 		goto fail;
 	}
+	if (c->store_backend == NULL && (c->store_backend = strdup("lmdb")) == NULL)
+		goto oom;
+	if (strcmp(c->store_backend, "lmdb") != 0 && strcmp(c->store_backend, "postgresql") != 0) {
+		snprintf(err, errsz, "%s: [store] backend must be lmdb or postgresql", path);
+		goto fail;
+	}
+	if ((strcmp(c->store_backend, "postgresql") == 0) != (c->store_conninfo != NULL)) {
+		snprintf(err, errsz,
+		    "%s: [store] conninfo is needed with backend = postgresql, "
+		    "and only then",
+		    path);
+		goto fail;
+	}
 	if (c->n_listen == 0 && (c->listen[c->n_listen++] = strdup("127.0.0.1:8443")) == NULL)
 		goto oom;
 	if (c->store_path == NULL && (c->store_path = strdup("data")) == NULL)
@@ -850,6 +869,8 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->n_metrics_allow; i++)
 		free(c->metrics_allow[i]);
 	free(c->store_path);
+	free(c->store_backend);
+	free_secret_str(c->store_conninfo); /* it may hold a password */
 	free(c->signing_alg);
 	free(c->breached_list);
 	free(c->default_lang);

@@ -40,6 +40,10 @@ struct conf {
 	char *store_path;           /* folder holding the LMDB environment; "data" */
 	size_t store_map_mb;        /* 1024 */
 	int store_nosync;           /* 0; 1 only for throwaway test instances */
+	char *store_backend;        /* "lmdb" (default) or "postgresql" */
+	char *store_conninfo;  /* postgresql: libpq connection string (may name several hosts) */
+	int store_pool;        /* postgresql: connections per node; 8 */
+	int store_deadline_ms; /* postgresql: longest wait for a connection and an answer; 5000 */
 
 	/* [tokens] (seconds) */
 	int access_ttl;             /* 300 */

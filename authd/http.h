@@ -133,6 +133,9 @@ int http_work(struct http_req *r, void (*work)(void *), void (*done)(void *), vo
 struct work_pool;
 struct work_pool *http_work_pool(const struct http_req *r);
 void *http_loop_poster(const struct http_req *r);
+/* As http_work, but a STORE-class job (work.h): one that mostly waits on the
+ * store's operations (records.h), never on a CPU-class job. */
+int http_store_work(struct http_req *r, void (*work)(void *), void (*done)(void *), void *arg);
 /* store_write_async whose completion runs on r's loop. */
 int http_store_write(struct http_req *r, store_write_fn fn, store_done_fn done, void *ctx);
 

@@ -40,6 +40,7 @@ chromium libnss3-tools           # WebAuthn end to end (tests/e2e), certutil
 lmdb-utils                       # mdb_dump: the attack suite reads the store
 wrk hyperfine                    # make bench, soak, slow clients
 oathtool                         # TOTP codes from outside authd
+apache2 libapache2-mod-auth-openidc  # the guide's Apache example (tests/e2e/apache.test.mjs)
 libpam-wrapper libnss-wrapper pamtester                   # tests/pam
 openssh-server openssh-client expect                      # a real sshd login
 python3                          # serves OCSP and CRLs in the x509 suite

@@ -28,6 +28,10 @@ if [ "${LONG:-0}" = 1 ]; then
 	part "soak (${SOAK_SECONDS:-600} s at 70% of the maximum)" \
 		make --no-print-directory soak BUILD="$build"
 fi
+# PostgreSQL (its own throwaway clusters as an unprivileged user), HAProxy: the store's
+# operations on both engines, migrations, and the primary/standby failover harness.
+part "PostgreSQL store and failover harness (tests/ha)" sh -c \
+	'rc=0; for t in tests/ha/*.test.sh; do sh "$t" "$1" || rc=1; done; exit $rc' ha "$build"
 part "PAM tests (pam_wrapper, pamtester, sshd)" sh -c "make --no-print-directory BUILD=\"\$1\" pam && sh tests/pam/run.sh \"\$1\"" pam "$build"
 echo "test parts: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

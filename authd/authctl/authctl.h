@@ -1,5 +1,5 @@
 /* authd/authctl/authctl.h — the admin command line's own nouns, one file each
- * (init.c, user.c, client.c, key.c, audit.c), and main.c's dispatch. The
+ * (init.c, user.c, client.c, key.c, audit.c, store.c), and main.c's dispatch. The
  * methods add their nouns (totp, webauthn, x509, ...) through struct
  * method_admin (admin.h), so nothing here names a method. What every command
  * shares — messages, option parsing and validation, the store, the person named
@@ -17,11 +17,13 @@
 
 /* Each noun: its usage (authctl NOUN --help) and its command; argv[0] is the
  * first word after the noun. Returns the exit status. */
-extern const char usage_init[], usage_user[], usage_client[], usage_key[], usage_audit[];
+extern const char usage_init[], usage_user[], usage_client[], usage_key[], usage_audit[],
+    usage_store[];
 int cmd_init(struct admin_ctx *c, int argc, char **argv);
 int cmd_user(struct admin_ctx *c, int argc, char **argv);
 int cmd_client(struct admin_ctx *c, int argc, char **argv);
 int cmd_key(struct admin_ctx *c, int argc, char **argv);
 int cmd_audit(struct admin_ctx *c, int argc, char **argv);
+int cmd_store(struct admin_ctx *c, int argc, char **argv);
 
 #endif

@@ -1,6 +1,6 @@
 /* authd/authctl/main.c — the admin command line: global options, the table of
  * nouns and the dispatch to them. authctl's own nouns are init, user, client,
- * key and audit (one file each); every other noun is an admin table a method
+ * key, audit and store (one file each); every other noun is an admin table a method
  * declares (struct method_admin in modules/method.h: totp, webauthn, x509, ...),
  * found by iterating the methods, so nothing here names a method.
  *
@@ -40,6 +40,7 @@ static const char usage_head[] =
 static const char usage_tail[] =
     "  key rotate|list\n"
     "  audit verify|show\n"
+    "  store migrate              bring a PostgreSQL store's schema to this version\n"
     "\n"
     "authctl COMMAND --help shows a command's options. Exit status: 0 success,\n"
     "1 refused or failed, 2 usage error.\n";
@@ -58,6 +59,7 @@ static const struct noun own_nouns[] = {
 	{ "client", cmd_client, usage_client, NULL },
 	{ "key", cmd_key, usage_key, NULL },
 	{ "audit", cmd_audit, usage_audit, NULL },
+	{ "store", cmd_store, usage_store, NULL },
 };
 
 static struct noun nouns[NOUNS_MAX];

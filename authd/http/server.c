@@ -155,6 +155,17 @@ http_work(struct http_req *r, void (*work)(void *), void (*done)(void *), void *
 }
 
 int
+http_store_work(struct http_req *r, void (*work)(void *), void (*done)(void *), void *arg)
+{
+	struct work_slot *slot;
+
+	if (work_admit(r->loop->srv->work, WORK_STORE, r->peer_prefix, NULL, loop_post, r->loop,
+	        &slot) != ST_OK)
+		return -1;
+	return work_submit(slot, work, done, arg) == ST_OK ? 0 : -1;
+}
+
+int
 http_store_write(struct http_req *r, store_write_fn fn, store_done_fn done, void *ctx)
 {
 	return store_write_async(r->authd->store, fn, done, ctx, loop_post, r->loop);

@@ -212,6 +212,25 @@ int client_auth_record(struct store_txn *t, const struct client_auth *ca)
 	return rc;
 }
 
+int
+client_auth_jti(const struct client_auth *ca, struct rec *out)
+{
+	char id[160];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!ca->jti[0])
+		return ST_NOTFOUND;
+	/* The id client_auth_record uses: both paths share one replay space. */
+	snprintf(id, sizeof(id), "assertion:%s:%s",
+	    json_string_value(json_object_get(ca->client, "client_id")), ca->jti);
+	if ((rc = rec_init(out, RK_JTI, id)) != ST_OK)
+		return rc;
+	out->expires = ca->jti_exp;
+	out->body = json_object();
+	return out->body ? ST_OK : ST_ERROR;
+}
+
 void client_auth_reply_error(struct http_req *r, const struct client_auth *ca)
 {
 	/* RFC 6749 §5.2: a 401 names the scheme the client can authenticate with. */

@@ -55,6 +55,16 @@ void secret_key_hex(const char *secret, char out[65])
 	hex_encode(out, h, sizeof(h));
 }
 
+void
+family_mark_revoked(json_t *fam, int64_t now)
+{
+	json_int_t rv = json_integer_value(json_object_get(fam, "rv"));
+
+	json_object_set_new(fam, "revoked", json_true());
+	json_object_set_new(fam, "revoked_at", json_integer(now));
+	json_object_set_new(fam, "rv", json_integer(rv > 0 ? rv + 1 : 2));
+}
+
 int secret_new(char out[OIDC_SECRET_LEN + 1])
 {
 	return rand_token(out, OIDC_SECRET_LEN + 1, 32);

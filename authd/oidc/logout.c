@@ -77,8 +77,7 @@ static int logout_write(struct store_txn *t, void *arg)
 		if (!id || store_gets(t, T_FAMILIES, id, &fam) != STORE_OK)
 			continue;
 		if (!scope_has(json_string_value(json_object_get(fam, "scope")), "offline_access")) {
-			json_object_set_new(fam, "revoked", json_true());
-			json_object_set_new(fam, "revoked_at", json_integer(now_s()));
+			family_mark_revoked(fam, now_s());
 			rc = store_puts(t, T_FAMILIES, id, fam, 0);
 			if (rc != STORE_OK) {
 				json_decref(fam);

@@ -11,6 +11,7 @@
 
 #include "../../lib/jose.h"
 #include "../http.h"
+#include "../records.h"
 #include "../store.h"
 
 #define OIDC_SECRET_LEN 43          /* 32 random bytes, base64url */
@@ -79,6 +80,14 @@ int client_auth_record(struct store_txn *t, const struct client_auth *ca);
  * behind its audit record (at most one a minute per client): the caller only
  * releases what it holds (a read txn may stay open until then) and returns. */
 int client_rate_check(struct http_req *r, const struct client_auth *ca);
+/* The same as a record of the store's operations (records.h): the RK_JTI record
+ * an insert-if-absent of which refuses a replayed assertion. ST_OK with *out (rec_clear
+ * it), or ST_NOTFOUND when the client authenticated without an assertion. */
+int client_auth_jti(const struct client_auth *ca, struct rec *out);
+/* For the writers of refresh families still on store.h (logout, revocation):
+ * marks fam (a T_FAMILIES record) revoked and bumps its version ("rv", see
+ * records_lmdb.c), so a rotation that read the family before is refused. */
+void family_mark_revoked(json_t *fam, int64_t now);
 
 /* redirect_uri?key1=val1[&key2=val2][&state=..]&iss=.. (malloc'd; NULL on OOM). Only
  * for a redirect_uri already matched against the client's registration. */

@@ -194,8 +194,7 @@ static int revoke_write(struct store_txn *t, void *arg)
 	if (v->family[0]) {
 		if (store_gets(t, T_FAMILIES, v->family, &rec) != STORE_OK)
 			return STORE_OK;
-		json_object_set_new(rec, "revoked", json_true());
-		json_object_set_new(rec, "revoked_at", json_integer(now_s()));
+		family_mark_revoked(rec, now_s());
 		rc = store_puts(t, T_FAMILIES, v->family, rec, 0);
 		json_decref(rec);
 	} else if (v->jti[0]) {

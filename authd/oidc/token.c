@@ -2,8 +2,12 @@
  * authorization_code (PKCE S256 required), refresh_token (rotation with reuse
  * detection) and client_credentials.
  *
- * Invariants, each decided inside one write transaction so concurrent requests
- * cannot both win:
+ * Invariants, each decided by the store itself so concurrent requests (on
+ * this node or another) cannot both win — authorization_code and refresh_token
+ * on the store's operations (records.h: take-once of the code, put-if-version
+ * of the family's generation, each in one atomic batch with the new records and
+ * the audit record, run on a STORE worker); device_code and client_credentials
+ * still inside one store.h write transaction:
  *  - a code is redeemed at most once; a second redemption by the client it was
  *    issued to revokes the refresh family (and so every access token) the first
  *    one produced; the same code from another client is refused and changes
@@ -11,8 +15,9 @@
  *  - a refresh token is used at most once; presenting a superseded one revokes
  *    its whole family;
  *  - tokens are signed and sent only after the write recording them is durable.
- * Write functions return STORE_OK whenever their changes must be kept (a
- * revocation, an audit record) and report protocol errors through the context. */
+ * Write functions and grant runners return ST_OK whenever their changes must be
+ * kept (a revocation, an audit record) and report protocol errors through the
+ * context. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +46,12 @@ struct grant {
 	unsigned amr, factors, props;
 	int held;                        /* level the session held at issuance (0: no cap) */
 	json_t *user;
+	/* Grants on the store's operations: the engine, the request's parameters
+	 * (borrowed from the parked request, read on the worker), the result. */
+	struct records *rs;
+	int (*run)(struct grant *g);
+	const char *verifier, *redirect_uri, *want_scope;
+	int rc;
 	const char *err, *desc;
 	int status;
 };
@@ -78,20 +89,6 @@ static int audit_grant(struct store_txn *t, struct grant *g, const char *event, 
 	return rc;
 }
 
-static int family_revoke(struct store_txn *t, const char *family)
-{
-	json_t *fam = NULL;
-	int rc;
-
-	if (store_gets(t, T_FAMILIES, family, &fam) != STORE_OK)
-		return STORE_OK;
-	json_object_set_new(fam, "revoked", json_true());
-	json_object_set_new(fam, "revoked_at", json_integer(now_s()));
-	rc = store_puts(t, T_FAMILIES, family, fam, 0);
-	json_decref(fam);
-	return rc;
-}
-
 static int copy_str(char *dst, size_t n, const json_t *v)
 {
 	const char *s = json_string_value(v);
@@ -119,6 +116,25 @@ static int refresh_store(struct store_txn *t, struct grant *g, json_int_t gen, j
 	rc = store_puts(t, T_REFRESH, key, rt, STORE_NOOVERWRITE);
 	json_decref(rt);
 	return rc;
+}
+
+/* A new refresh token of generation gen for g->family, as a record (its
+ * secret into g->refresh, only its hash into the record). */
+static int
+refresh_record(struct grant *g, json_int_t gen, int64_t exp, struct rec *out)
+{
+	char id[65];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (secret_new(g->refresh) != 0)
+		return ST_IO;
+	rec_secret_id(g->refresh, id);
+	if ((rc = rec_init(out, RK_REFRESH, id)) != ST_OK)
+		return rc;
+	out->expires = exp;
+	out->body = json_pack("{s:s s:I}", "family", g->family, "gen", gen);
+	return out->body ? ST_OK : ST_ERROR;
 }
 
 /* The refresh family for a grant made for a person (g->family already chosen),
@@ -155,91 +171,291 @@ static int load_user(struct store_txn *t, struct grant *g)
 	return 0;
 }
 
-static int code_write(struct store_txn *t, void *arg)
+/* ---- grants on the store's operations (records.h), run on a STORE worker ----
+ * Each grant reads what it decides from, then commits one atomic batch whose
+ * own conditions (take-once of the code, put-if-version of the family) make a
+ * concurrent or replayed request lose: the database decides, not this process. */
+
+/* The fields of a grant's audit record (a new object). */
+static json_t *
+grant_fields(struct grant *g, const char *reason)
 {
-	struct grant *g = arg;
-	const char *verifier = http_param(g->r, "code_verifier");
-	const char *ru = http_param(g->r, "redirect_uri");
-	json_t *code = NULL, *sess = NULL;
+	json_t *f = json_pack(
+	    "{s:s s:s s:s}", "client", g->client_id, "grant", g->grant_type, "ip", g->r->peer);
+
+	if (f && g->user_id[0])
+		json_object_set_new(f, "user", json_string(g->user_id));
+	if (f && g->family[0])
+		json_object_set_new(f, "family", json_string(g->family));
+	if (f && reason)
+		json_object_set_new(f, "reason", json_string(reason));
+	return f;
+}
+
+/* Commits ops[0..n) with the client assertion's jti (insert-if-absent, first)
+ * and the audit record (last) in one batch. A replayed assertion refuses the
+ * whole grant (401) and ST_OK is returned with g->err set. Otherwise the
+ * batch's status; *failed (when not NULL) is the index in ops of the op that
+ * refused. */
+static int
+grant_commit(struct grant *g, struct rec_op *ops, size_t n, const char *event, const char *reason,
+    size_t *failed)
+{
+	struct rec_op all[REC_BATCH_MAX];
+	struct rec jti;
+	size_t k = 0, bad = 0;
+	int has_jti, rc;
+	json_t *f;
+
+	if (n + 2 > REC_BATCH_MAX)
+		return ST_INVALID;
+	has_jti = client_auth_jti(&g->ca, &jti) == ST_OK;
+	if (has_jti)
+		all[k++] = (struct rec_op){ .type = ROP_INSERT, .rec = &jti };
+	for (size_t i = 0; i < n; i++)
+		all[k++] = ops[i];
+	if (!(f = grant_fields(g, reason))) {
+		rec_clear(&jti);
+		return ST_ERROR;
+	}
+	all[k++] = (struct rec_op){ .type = ROP_AUDIT, .event = event, .fields = f };
+	rc = records_batch(g->rs, all, k, &bad);
+	json_decref(f);
+	rec_clear(&jti);
+	if (rc == ST_EXISTS && has_jti && bad == 0)
+		return refuse(g, 401, "invalid_client", "client assertion already used");
+	if (failed)
+		*failed = bad >= (size_t)has_jti ? bad - (size_t)has_jti : 0;
+	return rc;
+}
+
+/* A refusal worth an audit record (and the jti of its assertion). */
+static int
+grant_refuse(struct grant *g, int status, const char *err, const char *desc, const char *event,
+    const char *reason)
+{
+	refuse(g, status, err, desc);
+	return grant_commit(g, NULL, 0, event, reason, NULL);
+}
+
+/* Revokes g->family and records event, as one batch; a family changed
+ * meanwhile (a rotation) is read again. An unknown family leaves only the
+ * audit record. */
+static int
+family_revoke_commit(struct grant *g, const char *event, const char *reason)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		struct rec fam;
+		struct rec_op op;
+		size_t failed = 0;
+		int rc;
+
+		if (!g->family[0])
+			return grant_commit(g, NULL, 0, event, reason, NULL);
+		rc = records_get(g->rs, RK_FAMILY, g->family, &fam);
+		if (rc == ST_NOTFOUND) {
+			rec_clear(&fam);
+			return grant_commit(g, NULL, 0, event, reason, NULL);
+		}
+		if (rc != ST_OK && rc != ST_EXPIRED) {
+			rec_clear(&fam);
+			return rc;
+		}
+		json_object_set_new(fam.body, "revoked", json_true());
+		json_object_set_new(fam.body, "revoked_at", json_integer(now_s()));
+		op = (struct rec_op){
+			.type = ROP_PUT_IF_VERSION, .rec = &fam, .expect = fam.version
+		};
+		rc = grant_commit(g, &op, 1, event, reason, &failed);
+		rec_clear(&fam);
+		if (rc != ST_CONFLICT)
+			return rc;
+	}
+	return ST_CONFLICT;
+}
+
+static int
+load_user_now(struct grant *g)
+{
+	struct store_txn *t = store_read_begin(g->r->authd->store);
+	int rc;
+
+	if (!t)
+		return ST_IO;
+	rc = load_user(t, g) == 0 ? ST_OK : ST_DENIED;
+	store_read_end(t);
+	return rc;
+}
+
+/* The browser session a code came from lists the families its codes made, so
+ * logout can revoke them. Written before the grant's batch: a listed family
+ * that never came to be is skipped by logout, a made one is never unlisted.
+ * (Sessions are still on store.h; they move with the sign-in flow.) */
+struct session_link {
+	const char *skey, *family;
+};
+
+static int
+session_link_write(struct store_txn *t, void *arg)
+{
+	struct session_link *l = arg;
+	json_t *sess = NULL, *fams;
+	int rc;
+
+	if (store_gets(t, T_SESSIONS, l->skey, &sess) != STORE_OK)
+		return STORE_OK; /* logged out meanwhile: nothing to list it in */
+	fams = json_object_get(sess, "families");
+	if (!json_is_array(fams)) {
+		json_decref(sess);
+		return STORE_OK;
+	}
+	json_array_append_new(fams, json_string(l->family));
+	rc = store_puts(t, T_SESSIONS, l->skey, sess, 0);
+	json_decref(sess);
+	return rc;
+}
+
+/* The refresh family record (and the first refresh token when the client may
+ * refresh) of a grant for a person; g->family chosen, g's fields filled. */
+static int
+family_records(struct grant *g, const char *session, struct rec *fam, struct rec *rt)
+{
+	const struct conf *c = g->r->authd->conf;
 	int64_t now = now_s();
 	int rc;
 
-	if (client_auth_record(t, &g->ca) != STORE_OK)
-		return refuse(g, 401, "invalid_client", "client assertion already used");
-	if (store_gets(t, T_CODES, g->key, &code) != STORE_OK) {
-		refuse(g, 400, "invalid_grant", "unknown or expired authorization code");
-		return audit_grant(t, g, "token.failure", "unknown code");
+	memset(rt, 0, sizeof(*rt));
+	if ((rc = rec_init(fam, RK_FAMILY, g->family)) != ST_OK)
+		return rc;
+	snprintf(fam->owner, sizeof(fam->owner), "%s", g->client_id);
+	fam->expires = now + c->refresh_ttl;
+	fam->body = json_pack("{s:s s:s s:s? s:I s:I s:I s:I s:I s:I s:b s:I s:s?}", "user",
+	    g->user_id, "scope", g->scope, "sid", g->sid[0] ? g->sid : NULL, "auth_time",
+	    (json_int_t)g->auth_time, "amr", (json_int_t)g->amr, "factors", (json_int_t)g->factors,
+	    "props", (json_int_t)g->props, "held", (json_int_t)g->held, "gen", (json_int_t)1,
+	    "revoked", 0, "created", (json_int_t)now, "session", session);
+	if (!fam->body)
+		return ST_ERROR;
+	if (!client_has(g->ca.client, "grant_types", "refresh_token"))
+		return ST_OK;
+	return refresh_record(g, 1, fam->expires, rt);
+}
+
+static int
+code_grant(struct grant *g)
+{
+	struct rec code, fam, rt;
+	struct rec_op ops[3];
+	size_t n = 0, failed = 0;
+	int rc;
+
+	rc = records_get(g->rs, RK_CODE, g->key, &code);
+	if (rc == ST_NOTFOUND) {
+		rec_clear(&code);
+		return grant_refuse(g, 400, "invalid_grant",
+		    "unknown or expired authorization code", "token.failure", "unknown code");
+	}
+	if (rc != ST_OK && rc != ST_EXPIRED) {
+		rec_clear(&code);
+		return rc;
 	}
 	/* Whose code it is comes first: another client presenting a code it
 	 * stole or guessed must not be able to revoke the tokens its rightful
 	 * client got (the reuse rule below), nor learn anything about them. */
-	if (strcmp(str_or(json_string_value(json_object_get(code, "client_id")), ""), g->client_id) != 0) {
-		json_decref(code);
-		refuse(g, 400, "invalid_grant", "unknown or expired authorization code");
-		return audit_grant(t, g, "token.failure", "code was issued to another client");
+	if (strcmp(code.owner, g->client_id) != 0) {
+		rec_clear(&code);
+		return grant_refuse(g, 400, "invalid_grant",
+		    "unknown or expired authorization code", "token.failure",
+		    "code was issued to another client");
 	}
-	copy_str(g->family, sizeof(g->family), json_object_get(code, "family"));
-	copy_str(g->user_id, sizeof(g->user_id), json_object_get(code, "user"));
-	if (json_is_true(json_object_get(code, "used"))) {
+	copy_str(g->family, sizeof(g->family), json_object_get(code.body, "family"));
+	copy_str(g->user_id, sizeof(g->user_id), json_object_get(code.body, "user"));
+	if (code.spent) {
 		/* Replay: whoever holds this code may be an attacker; undo the first use. */
-		json_decref(code);
-		if ((rc = family_revoke(t, g->family)) != STORE_OK)
-			return rc;
+		rec_clear(&code);
 		refuse(g, 400, "invalid_grant", "authorization code already used; tokens issued from it are revoked");
-		return audit_grant(t, g, "token.code_reuse", "code reused");
+		return family_revoke_commit(g, "token.code_reuse", "code reused");
 	}
 	const char *why = NULL;
-	const char *challenge = json_string_value(json_object_get(code, "code_challenge"));
-	if (json_integer_value(json_object_get(code, "expires")) <= now)
+	const char *challenge = json_string_value(json_object_get(code.body, "code_challenge"));
+	if (rc == ST_EXPIRED)
 		why = "authorization code expired";
-	else if (!ru || strcmp(ru, json_string_value(json_object_get(code, "redirect_uri"))) != 0)
+	else if (!g->redirect_uri ||
+	    strcmp(g->redirect_uri,
+	        str_or(json_string_value(json_object_get(code.body, "redirect_uri")), "")) != 0)
 		why = "redirect_uri does not match the authorization request";
 	else if (challenge == NULL && client_requires_pkce(g->ca.client))
 		why = "code issued without code_challenge; the client now requires PKCE";
-	else if (challenge == NULL && verifier != NULL)
+	else if (challenge == NULL && g->verifier != NULL)
 		/* RFC 9700 §2.1.1: a verifier for a code issued without a challenge is
 		 * a downgrade attempt, not a harmless extra. */
 		why = "code_verifier given for a code issued without code_challenge";
-	else if (challenge != NULL && (!verifier || !pkce_verify_s256(challenge, verifier)))
+	else if (challenge != NULL && (!g->verifier || !pkce_verify_s256(challenge, g->verifier)))
 		why = "code_verifier does not match code_challenge (PKCE)";
 	if (why) {
-		json_decref(code);
-		refuse(g, 400, "invalid_grant", why);
-		return audit_grant(t, g, "token.failure", why);
+		rec_clear(&code);
+		return grant_refuse(g, 400, "invalid_grant", why, "token.failure", why);
 	}
-	copy_str(g->scope, sizeof(g->scope), json_object_get(code, "scope"));
-	copy_str(g->nonce, sizeof(g->nonce), json_object_get(code, "nonce"));
-	copy_str(g->sid, sizeof(g->sid), json_object_get(code, "sid"));
-	g->auth_time = json_integer_value(json_object_get(code, "auth_time"));
-	g->amr = (unsigned)json_integer_value(json_object_get(code, "amr"));
-	g->factors = (unsigned)json_integer_value(json_object_get(code, "factors"));
-	g->props = (unsigned)json_integer_value(json_object_get(code, "props"));
-	g->held = (int)json_integer_value(json_object_get(code, "held"));
-	json_object_set_new(code, "used", json_true());
-	rc = store_puts(t, T_CODES, g->key, code, 0);
-	const char *skey = json_string_value(json_object_get(code, "session"));
-	if (rc == STORE_OK && skey && store_gets(t, T_SESSIONS, skey, &sess) == STORE_OK) {
-		json_t *fams = json_object_get(sess, "families");
-		if (json_is_array(fams))
-			json_array_append_new(fams, json_string(g->family));
-		rc = store_puts(t, T_SESSIONS, skey, sess, 0);
-	}
-	json_decref(sess);
-	if (rc != STORE_OK) {
-		json_decref(code);
-		return rc;
-	}
-	if (load_user(t, g) != 0) {
-		json_decref(code);
+	copy_str(g->scope, sizeof(g->scope), json_object_get(code.body, "scope"));
+	copy_str(g->nonce, sizeof(g->nonce), json_object_get(code.body, "nonce"));
+	copy_str(g->sid, sizeof(g->sid), json_object_get(code.body, "sid"));
+	g->auth_time = json_integer_value(json_object_get(code.body, "auth_time"));
+	g->amr = (unsigned)json_integer_value(json_object_get(code.body, "amr"));
+	g->factors = (unsigned)json_integer_value(json_object_get(code.body, "factors"));
+	g->props = (unsigned)json_integer_value(json_object_get(code.body, "props"));
+	g->held = (int)json_integer_value(json_object_get(code.body, "held"));
+	const char *skey = json_string_value(json_object_get(code.body, "session"));
+	char session[80] = "";
+	if (skey)
+		snprintf(session, sizeof(session), "%s", skey);
+	/* The take names only what it needs: kind, id and owner. */
+	rec_clear(&code);
+	rec_init(&code, RK_CODE, g->key);
+	snprintf(code.owner, sizeof(code.owner), "%s", g->client_id);
+	ops[n++] = (struct rec_op){ .type = ROP_TAKE, .rec = &code, .owner_check = 1 };
+	if ((rc = load_user_now(g)) != ST_OK) {
+		if (rc != ST_DENIED) {
+			rec_clear(&code);
+			return rc;
+		}
+		/* The code is spent all the same, as before any token. */
 		refuse(g, 400, "invalid_grant", "account disabled");
-		return audit_grant(t, g, "token.failure", "account disabled");
+		rc = grant_commit(g, ops, n, "token.failure", "account disabled", &failed);
+		rec_clear(&code);
+		return rc == ST_CONFLICT && failed == 0 ? ST_OK : rc;
+	}
+	if (session[0]) {
+		struct session_link l = { .skey = session, .family = g->family };
+		if ((rc = store_write_sync(g->r->authd->store, session_link_write, &l)) !=
+		    STORE_OK) {
+			rec_clear(&code);
+			return rc;
+		}
 	}
 	/* Every code gets a family record so a replay can revoke what it produced. */
-	rc = family_create(t, g, json_string_value(json_object_get(code, "session")));
-	json_decref(code);
-	if (rc != STORE_OK)
+	if ((rc = family_records(g, session[0] ? session : NULL, &fam, &rt)) != ST_OK) {
+		rec_clear(&code);
+		rec_clear(&fam);
+		rec_clear(&rt);
 		return rc;
-	return audit_grant(t, g, "token.issue", NULL);
+	}
+	ops[n++] = (struct rec_op){ .type = ROP_INSERT, .rec = &fam };
+	if (rt.body)
+		ops[n++] = (struct rec_op){ .type = ROP_INSERT, .rec = &rt };
+	rc = grant_commit(g, ops, n, "token.issue", NULL, &failed);
+	rec_clear(&fam);
+	rec_clear(&rt);
+	rec_clear(&code);
+	if (rc != ST_OK || g->err)
+		wipe(g->refresh, sizeof(g->refresh));
+	if (rc == ST_CONFLICT && failed == 0) {
+		/* Redeemed by a concurrent request (another node, perhaps) between our
+		 * read and our take: the same replay as above. */
+		refuse(g, 400, "invalid_grant",
+		    "authorization code already used; tokens issued from it are revoked");
+		return family_revoke_commit(g, "token.code_reuse", "code reused");
+	}
+	return rc;
 }
 
 static int in_granted(const char *w, void *granted)
@@ -254,80 +470,106 @@ static int machine_scope(const char *w, void *client)
 	       strcmp(w, "offline_access") != 0;
 }
 
-static int refresh_write(struct store_txn *t, void *arg)
+static int
+refresh_grant(struct grant *g)
 {
-	struct grant *g = arg;
-	const char *want_scope = http_param(g->r, "scope");
-	json_t *rt = NULL, *fam = NULL;
 	int64_t now = now_s();
-	int rc;
+	int rc = ST_CONFLICT;
 
-	if (client_auth_record(t, &g->ca) != STORE_OK)
-		return refuse(g, 401, "invalid_client", "client assertion already used");
-	if (store_gets(t, T_REFRESH, g->key, &rt) != STORE_OK) {
-		refuse(g, 400, "invalid_grant", "unknown refresh token");
-		return audit_grant(t, g, "token.failure", "unknown refresh token");
-	}
-	copy_str(g->family, sizeof(g->family), json_object_get(rt, "family"));
-	json_int_t gen = json_integer_value(json_object_get(rt, "gen"));
-	json_decref(rt);
-	if (store_gets(t, T_FAMILIES, g->family, &fam) != STORE_OK) {
-		refuse(g, 400, "invalid_grant", "unknown refresh token");
-		return audit_grant(t, g, "token.failure", "family missing");
-	}
-	copy_str(g->user_id, sizeof(g->user_id), json_object_get(fam, "user"));
-	const char *why = NULL;
-	if (strcmp(json_string_value(json_object_get(fam, "client")), g->client_id) != 0)
-		why = "refresh token was issued to another client";
-	else if (json_is_true(json_object_get(fam, "revoked")))
-		why = "refresh token revoked";
-	else if (json_integer_value(json_object_get(fam, "expires")) <= now)
-		why = "refresh token expired";
-	if (why) {
-		json_decref(fam);
-		refuse(g, 400, "invalid_grant", why);
-		return audit_grant(t, g, "token.failure", why);
-	}
-	if (gen != json_integer_value(json_object_get(fam, "gen"))) {
-		/* An old token came back: it was stolen or the client is broken. Revoke all. */
-		json_decref(fam);
-		if ((rc = family_revoke(t, g->family)) != STORE_OK)
-			return rc;
-		refuse(g, 400, "invalid_grant", "refresh token already used; the whole token family is revoked");
-		return audit_grant(t, g, "token.refresh_reuse", "refresh token reused");
-	}
-	copy_str(g->scope, sizeof(g->scope), json_object_get(fam, "scope"));
-	if (want_scope) {
-		/* A narrower scope may be asked for (RFC 6749 §6), never a wider one. */
-		if (!scope_all(want_scope, in_granted, g->scope)) {
-			json_decref(fam);
-			return refuse(g, 400, "invalid_scope", "scope wider than the original grant");
+	/* A refused put-if-version means the family changed after we read it: read
+	 * again and decide from what is there now (usually: a reuse, revoked). */
+	for (int tries = 0; tries < 4; tries++) {
+		struct rec rt, fam, next;
+		struct rec_op ops[2];
+		size_t failed = 0;
+
+		rc = records_get(g->rs, RK_REFRESH, g->key, &rt);
+		if (rc == ST_NOTFOUND || rc == ST_EXPIRED) {
+			rec_clear(&rt);
+			return grant_refuse(g, 400, "invalid_grant", "unknown refresh token",
+			    "token.failure", "unknown refresh token");
 		}
-		snprintf(g->scope, sizeof(g->scope), "%s", want_scope);
-	}
-	copy_str(g->sid, sizeof(g->sid), json_object_get(fam, "sid"));
-	g->auth_time = json_integer_value(json_object_get(fam, "auth_time"));
-	g->amr = (unsigned)json_integer_value(json_object_get(fam, "amr"));
-	g->factors = (unsigned)json_integer_value(json_object_get(fam, "factors"));
-	g->props = (unsigned)json_integer_value(json_object_get(fam, "props"));
-	g->held = (int)json_integer_value(json_object_get(fam, "held"));
-	if (load_user(t, g) != 0) {
-		json_decref(fam);
-		if ((rc = family_revoke(t, g->family)) != STORE_OK)
+		if (rc != ST_OK) {
+			rec_clear(&rt);
 			return rc;
-		refuse(g, 400, "invalid_grant", "account disabled");
-		return audit_grant(t, g, "token.failure", "account disabled");
+		}
+		copy_str(g->family, sizeof(g->family), json_object_get(rt.body, "family"));
+		json_int_t gen = json_integer_value(json_object_get(rt.body, "gen"));
+		rec_clear(&rt);
+		rc = records_get(g->rs, RK_FAMILY, g->family, &fam);
+		if (rc == ST_NOTFOUND) {
+			rec_clear(&fam);
+			return grant_refuse(g, 400, "invalid_grant", "unknown refresh token",
+			    "token.failure", "family missing");
+		}
+		if (rc != ST_OK && rc != ST_EXPIRED) {
+			rec_clear(&fam);
+			return rc;
+		}
+		copy_str(g->user_id, sizeof(g->user_id), json_object_get(fam.body, "user"));
+		const char *why = NULL;
+		if (strcmp(fam.owner, g->client_id) != 0)
+			why = "refresh token was issued to another client";
+		else if (json_is_true(json_object_get(fam.body, "revoked")))
+			why = "refresh token revoked";
+		else if (rc == ST_EXPIRED)
+			why = "refresh token expired";
+		if (why) {
+			rec_clear(&fam);
+			return grant_refuse(g, 400, "invalid_grant", why, "token.failure", why);
+		}
+		if (gen != json_integer_value(json_object_get(fam.body, "gen"))) {
+			/* An old token came back: it was stolen or the client is broken. Revoke all. */
+			rec_clear(&fam);
+			refuse(g, 400, "invalid_grant",
+			    "refresh token already used; the whole token family is revoked");
+			return family_revoke_commit(
+			    g, "token.refresh_reuse", "refresh token reused");
+		}
+		copy_str(g->scope, sizeof(g->scope), json_object_get(fam.body, "scope"));
+		if (g->want_scope) {
+			/* A narrower scope may be asked for (RFC 6749 §6), never a wider one. */
+			if (!scope_all(g->want_scope, in_granted, g->scope)) {
+				rec_clear(&fam);
+				return refuse(
+				    g, 400, "invalid_scope", "scope wider than the original grant");
+			}
+			snprintf(g->scope, sizeof(g->scope), "%s", g->want_scope);
+		}
+		copy_str(g->sid, sizeof(g->sid), json_object_get(fam.body, "sid"));
+		g->auth_time = json_integer_value(json_object_get(fam.body, "auth_time"));
+		g->amr = (unsigned)json_integer_value(json_object_get(fam.body, "amr"));
+		g->factors = (unsigned)json_integer_value(json_object_get(fam.body, "factors"));
+		g->props = (unsigned)json_integer_value(json_object_get(fam.body, "props"));
+		g->held = (int)json_integer_value(json_object_get(fam.body, "held"));
+		if ((rc = load_user_now(g)) != ST_OK) {
+			rec_clear(&fam);
+			if (rc != ST_DENIED)
+				return rc;
+			refuse(g, 400, "invalid_grant", "account disabled");
+			return family_revoke_commit(g, "token.failure", "account disabled");
+		}
+		/* The rotation: generation gen + 1, if nobody changed the family since we read it. */
+		json_object_set_new(fam.body, "gen", json_integer(gen + 1));
+		json_object_set_new(fam.body, "last_used", json_integer(now));
+		if ((rc = refresh_record(g, gen + 1, fam.expires, &next)) != ST_OK) {
+			rec_clear(&fam);
+			rec_clear(&next);
+			return rc;
+		}
+		ops[0] = (struct rec_op){
+			.type = ROP_PUT_IF_VERSION, .rec = &fam, .expect = fam.version
+		};
+		ops[1] = (struct rec_op){ .type = ROP_INSERT, .rec = &next };
+		rc = grant_commit(g, ops, 2, "token.refresh", NULL, &failed);
+		rec_clear(&fam);
+		rec_clear(&next);
+		if (rc != ST_OK || g->err)
+			wipe(g->refresh, sizeof(g->refresh));
+		if (!(rc == ST_CONFLICT && failed == 0))
+			return rc;
 	}
-	json_int_t fam_exp = json_integer_value(json_object_get(fam, "expires"));
-	json_object_set_new(fam, "gen", json_integer(gen + 1));
-	json_object_set_new(fam, "last_used", json_integer(now));
-	rc = store_puts(t, T_FAMILIES, g->family, fam, 0);
-	json_decref(fam);
-	if (rc == STORE_OK)
-		rc = refresh_store(t, g, gen + 1, fam_exp);
-	if (rc != STORE_OK)
-		return rc;
-	return audit_grant(t, g, "token.refresh", NULL);
+	return rc;
 }
 
 /* RFC 8628 §3.4/3.5: the device polls; the answer follows the record's state. */
@@ -422,8 +664,12 @@ static void grant_done(int rc, void *arg)
 	int ttl = 0;
 
 	if (rc != STORE_OK) {
-		http_reply_oauth_error(r, rc == STORE_SHUTDOWN ? 503 : 500, "server_error",
-		                       "the grant could not be recorded");
+		if (rc == ST_SHUTDOWN || rc == ST_UNAVAILABLE || rc == ST_BUSY)
+			http_reply_oauth_error(r, 503, "temporarily_unavailable",
+			    "the grant could not be recorded now; try again");
+		else
+			http_reply_oauth_error(
+			    r, 500, "server_error", "the grant could not be recorded");
 		grant_free(g);
 		return;
 	}
@@ -472,6 +718,22 @@ static void grant_done(int rc, void *arg)
 	free(idt);
 	http_reply_json(r, 200, o);
 	grant_free(g);
+}
+
+static void
+grant_work(void *arg)
+{
+	struct grant *g = arg;
+
+	g->rc = g->run(g);
+}
+
+static void
+grant_work_done(void *arg)
+{
+	struct grant *g = arg;
+
+	grant_done(g->rc, g);
 }
 
 void oidc_token(struct http_req *r)
@@ -543,7 +805,10 @@ void oidc_token(struct http_req *r)
 		}
 		secret_key_hex(code, g->key);
 		g->grant_type = "authorization_code";
-		fn = code_write;
+		g->verifier = http_param(r, "code_verifier");
+		g->redirect_uri = http_param(r, "redirect_uri");
+		g->run = code_grant;
+		fn = NULL;
 	} else if (strcmp(gt, "refresh_token") == 0) {
 		const char *rt = http_param(r, "refresh_token");
 		if (!rt || strlen(rt) != OIDC_SECRET_LEN) {
@@ -554,7 +819,9 @@ void oidc_token(struct http_req *r)
 		}
 		secret_key_hex(rt, g->key);
 		g->grant_type = "refresh_token";
-		fn = refresh_write;
+		g->want_scope = http_param(r, "scope");
+		g->run = refresh_grant;
+		fn = NULL;
 	} else if (strcmp(gt, GRANT_DEVICE_CODE) == 0) {
 		const char *dc = http_param(r, "device_code");
 		if (!dc || strlen(dc) != OIDC_SECRET_LEN) {
@@ -595,6 +862,16 @@ void oidc_token(struct http_req *r)
 	    strcmp(str_or(json_string_value(json_object_get(g->ca.client, "token_endpoint_auth_method")), ""), "none") == 0) {
 		http_reply_oauth_error(r, 400, "unauthorized_client", "public clients cannot use client_credentials");
 		grant_free(g);
+		return;
+	}
+	if (g->run) {
+		/* Synchronous store operations: on a STORE worker, never on this loop. */
+		g->rs = r->authd->records;
+		if (http_store_work(r, grant_work, grant_work_done, g) != 0) {
+			http_reply_oauth_error(
+			    r, 503, "temporarily_unavailable", "server busy; try again");
+			grant_free(g);
+		}
 		return;
 	}
 	if (http_store_write(r, fn, grant_done, g) != STORE_OK) {

@@ -9,6 +9,8 @@
 # (a self-signed attestation certificate) makes passkeys, not hardware;
 # webauthn.test.mjs then adds that certificate to attestation_roots and
 # restarts authd on the same port to reach AAL3 with it (authd.pid).
+# apache.test.mjs starts and stops an Apache of its own (mod_auth_openidc,
+# the guide's configuration) in front of this authd.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,6 +39,9 @@ done
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 [ -x "$CHROMIUM" ] || bail "$CHROMIUM is missing (make deps-test installs Debian chromium)"
 command -v certutil >/dev/null || bail "certutil is missing (Debian libnss3-tools)"
+[ -x /usr/sbin/apache2 ] && [ -f /usr/lib/apache2/modules/mod_auth_openidc.so ] ||
+	bail "apache2 or mod_auth_openidc is missing (make deps-test: Debian apache2 libapache2-mod-auth-openidc)"
+command -v oathtool >/dev/null || bail "oathtool is missing (make deps-test)"
 nm="$root/tests/integration/node_modules"
 [ -d "$nm/playwright-core" ] && [ -d "$nm/@simplewebauthn/server" ] ||
 	bail "node modules missing (make deps-test)"
@@ -133,7 +138,7 @@ authd_start write_conf || bail "$authd_err"
 echo "# e2e: authd pid $authd_pid at $AUTHD_ISSUER"
 
 export AUTHD_ISSUER E2E_USER E2E_PASSWORD E2E_WA_USER E2E_WA_PASSWORD E2E_REDIRECT E2E_SECRET CHROMIUM
-export E2E_SECRET2 E2E_AUTHD="$AUTHD_BIN" E2E_AUTHD_PID="$authd_pid"
+export E2E_ROOT="$root" E2E_SECRET2 E2E_AUTHD="$AUTHD_BIN" E2E_AUTHD_PID="$authd_pid"
 export E2E_HOME="$T/home" E2E_TMP="$T" NODE_EXTRA_CA_CERTS="$T/certs/ca.crt"
 export E2E_AUTHCTL="$AUTHCTL_BIN" E2E_CONF="$T/authd.conf" E2E_PKI E2E_HICOS E2E_HICOS_CONTROL
 # The scripts run from the scratch folder, beside a link to the integration
