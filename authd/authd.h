@@ -13,6 +13,7 @@ struct keyring;
 struct records;
 struct http_server;
 struct work_pool;
+struct ratelimit;
 
 struct authd {
 	struct conf *conf;
@@ -25,6 +26,9 @@ struct authd {
 	/* The worker pool (work.h): started by http_start, refused to new jobs
 	 * and cleared by http_stop. A request's handlers reach it through http.h. */
 	struct work_pool *work;
+	/* per-client request rate at the client-authenticated endpoints
+	 * (ratelimit.h); NULL: no limit */
+	struct ratelimit *client_rate;
 	atomic_int stopping;         /* set on SIGTERM/SIGINT */
 	uint8_t secret_key[32];      /* keyed hash for client secrets (from T_META "secret") */
 };

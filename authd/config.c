@@ -76,6 +76,8 @@ static const struct key keys[] = {
 	{ "tokens", "session_idle", K_INT, O(session_idle), 60, 2592000 },
 	{ "tokens", "leeway", K_INT, O(leeway), 0, 300 },
 	{ "tokens", "signing_alg", K_ALG, O(signing_alg), 0, 0 },
+	{ "tokens", "client_rate", K_INT, O(client_rate), 0, 1000000 },
+	{ "tokens", "client_burst", K_INT, O(client_burst), 1, 1000000 },
 	{ "password", "argon2_memory_kib", K_ULONG, O(argon2_memory_kib), 8192, 4194304 },
 	{ "password", "argon2_ops", K_ULONG, O(argon2_ops), 1, 32 },
 	{ "password", "min_length", K_INT, O(min_length), 8, 128 },
@@ -518,6 +520,8 @@ defaults(struct conf *c)
 	c->session_ttl = 43200;
 	c->session_idle = 1800;
 	c->leeway = 30;
+	c->client_rate = 50;
+	c->client_burst = 100;
 	c->argon2_memory_kib = 19456;
 	c->argon2_ops = 2;
 	c->min_length = 8;

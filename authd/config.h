@@ -55,6 +55,9 @@ struct conf {
 	int session_idle;           /* 1800 */
 	int leeway;                 /* 30: clock skew allowed when checking JWTs */
 	char *signing_alg;          /* "ES256" default for ID and access tokens */
+	int client_rate;            /* 50: requests per second per client at /token,
+	                             * /introspect, /revoke, /device_authorization; 0: no limit */
+	int client_burst;           /* 100: requests a client may make at once */
 
 	/* [password] */
 	unsigned long argon2_memory_kib; /* 19456 (19 MiB) */

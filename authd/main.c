@@ -22,6 +22,7 @@
 #include "keys.h"
 #include "log.h"
 #include "policy.h"
+#include "ratelimit.h"
 #include "records.h"
 #include "store.h"
 #include "sweep.h"
@@ -271,6 +272,11 @@ main(int argc, char **argv)
 		goto out_store;
 	}
 	policy_configure(&conf);
+	if (conf.client_rate > 0 &&
+	    !(a.client_rate = ratelimit_new(conf.client_rate, conf.client_burst))) {
+		log_msg(LOG_ERROR, "cannot allocate the client rate limit", NULL);
+		goto out_keys;
+	}
 	if (methods_init(&a) != 0) {
 		log_msg(LOG_ERROR, "cannot initialise the authentication methods", NULL);
 		goto out_keys;
@@ -317,6 +323,7 @@ out_methods:
 out_keys:
 	keys_fini(&a);
 out_store:
+	ratelimit_free(a.client_rate);
 	records_close(a.records);
 	store_close(a.store);
 out_conf:

@@ -51,6 +51,7 @@ static struct label_slot logins[LABEL_SLOTS];
 static struct label_slot tokens[LABEL_SLOTS];
 static struct label_slot checks[LABEL_SLOTS];
 static struct label_slot refusals[LABEL_SLOTS];
+static struct label_slot limited[LABEL_SLOTS];
 static struct timespec started;
 
 /* Process start, taken before main() so uptime covers initialisation too. */
@@ -153,6 +154,12 @@ void
 metrics_work_refused(const char *reason)
 {
 	label_count(refusals, reason, 0);
+}
+
+void
+metrics_rate_limited(const char *endpoint)
+{
+	label_count(limited, endpoint, 0);
 }
 
 /* Label values are our own static names, but escape anyway so the exposition
@@ -295,6 +302,9 @@ metrics_render(struct buf *out)
 	    "method", 0);
 	render_labels(out, refusals, "authd_worker_refused_total",
 	    "Jobs the worker pool refused at once, by the place that was full.", "reason", 0);
+	render_labels(out, limited, "authd_token_rate_limited_total",
+	    "Requests refused with 429 because the client was over [tokens] client_rate, by endpoint.",
+	    "endpoint", 0);
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	up = (double)(now.tv_sec - started.tv_sec) +

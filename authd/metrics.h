@@ -17,6 +17,9 @@ void metrics_secret_check(const char *method);
 void metrics_work_refused(const char *reason);
 /* grant: "authorization_code", "refresh_token", "client_credentials", ... */
 void metrics_token(const char *grant);
+/* A client over its request rate was refused (429): endpoint "token",
+ * "introspect", "revoke", "device_authorization". */
+void metrics_rate_limited(const char *endpoint);
 /* Appends the exposition text (also gauges: uptime, resident memory). */
 void metrics_render(struct buf *out);
 /* Appends the store counters (commits, writes, failed writes) from store_get_stats. */

@@ -14,6 +14,8 @@
 #include "../audit.h"
 #include "../authd.h"
 #include "../clients.h"
+#include "../metrics.h"
+#include "../ratelimit.h"
 #include "oidc.h"
 
 #define ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -235,4 +237,92 @@ void client_auth_reply_error(struct http_req *r, const struct client_auth *ca)
 	if (ca->status == 401)
 		http_add_header(r, "WWW-Authenticate", "Basic realm=\"authd\", charset=\"UTF-8\"");
 	http_reply_oauth_error(r, ca->status, ca->err, ca->desc);
+}
+
+/* ---- the client's request rate ---------------------------------------------------- */
+
+struct rate_refusal {
+	struct http_req *r;
+	char client[RATELIMIT_KEY_MAX + 1];
+	const char *endpoint;
+	long retry_after, refused;
+};
+
+/* 429 with Retry-After (RFC 6585 §4, RFC 9110 §10.2.3) and error "slow_down".
+ * Why slow_down and not invalid_request: it is the registered token-endpoint
+ * error for "you are asking too often" (RFC 8628 §3.5, IANA OAuth Extensions
+ * Error registry); device-flow pollers already back off on it (interval + 5 s),
+ * and every other OAuth client, which does not know it, still sees an error and
+ * the HTTP 429 that generic retry logic honours. invalid_request would tell the
+ * client its request is malformed: a library logs a bug and never retries. */
+static void
+rate_reply(struct http_req *r, long retry_after)
+{
+	char ra[24];
+
+	snprintf(ra, sizeof(ra), "%ld", retry_after);
+	http_add_header(r, "Retry-After", ra);
+	http_reply_oauth_error(r, 429, "slow_down",
+	    "too many requests from this client; retry after Retry-After seconds");
+}
+
+static int
+rate_audit_write(struct store_txn *t, void *arg)
+{
+	struct rate_refusal *q = arg;
+	json_t *f = json_pack("{s:s s:s s:s s:I s:I}", "client", q->client, "ip", q->r->peer,
+	    "endpoint", q->endpoint, "refused", (json_int_t)q->refused, "retry_after",
+	    (json_int_t)q->retry_after);
+	int rc = f ? audit_append(t, "client.rate_limited", f) : STORE_IO;
+
+	json_decref(f);
+	return rc;
+}
+
+static void
+rate_audit_done(int rc, void *arg)
+{
+	struct rate_refusal *q = arg;
+
+	(void)rc; /* refused either way */
+	rate_reply(q->r, q->retry_after);
+	free(q);
+}
+
+static const char *
+rate_endpoint(const struct http_req *r)
+{
+	static const char *const names[] = { "token", "introspect", "revoke",
+		"device_authorization" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (r->path && r->path[0] == '/' && strcmp(r->path + 1, names[i]) == 0)
+			return names[i];
+	return "other";
+}
+
+int
+client_rate_check(struct http_req *r, const struct client_auth *ca)
+{
+	const char *id = json_string_value(json_object_get(ca->client, "client_id"));
+	struct ratelimit_verdict v;
+	struct rate_refusal *q;
+
+	ratelimit_take(r->authd->client_rate, id, mono_ns(), &v);
+	if (v.retry_after == 0)
+		return 0;
+	metrics_rate_limited(rate_endpoint(r));
+	if (v.audit_due && (q = calloc(1, sizeof(*q))) != NULL) {
+		q->r = r;
+		snprintf(q->client, sizeof(q->client), "%s", id);
+		q->endpoint = rate_endpoint(r);
+		q->retry_after = v.retry_after;
+		q->refused = v.refused;
+		if (http_store_write(r, rate_audit_write, rate_audit_done, q) == STORE_OK)
+			return -1;
+		free(q);
+	}
+	rate_reply(r, v.retry_after);
+	return -1;
 }

@@ -234,6 +234,10 @@ void oidc_device_authorization(struct http_req *r)
 		start_free(s);
 		return;
 	}
+	if (client_rate_check(r, &s->ca) != 0) {
+		start_free(s);
+		return;
+	}
 	if (!client_has(s->ca.client, "grant_types", GRANT_DEVICE_CODE)) {
 		http_reply_oauth_error(r, 400, "unauthorized_client", "client may not use the device flow");
 		start_free(s);

@@ -74,6 +74,12 @@ int client_authenticate(struct http_req *r, struct store_txn *t, struct client_a
 void client_auth_reply_error(struct http_req *r, const struct client_auth *ca);
 /* Records a used assertion jti in t (write txn). STORE_EXISTS when replayed. */
 int client_auth_record(struct store_txn *t, const struct client_auth *ca);
+/* After client_authenticate succeeded (so no one can spend another client's
+ * budget): takes one request from the client's bucket ([tokens] client_rate,
+ * ratelimit.h). 0: go on. -1: over the rate; the 429 reply is made, or queued
+ * behind its audit record (at most one a minute per client): the caller only
+ * releases what it holds (a read txn may stay open until then) and returns. */
+int client_rate_check(struct http_req *r, const struct client_auth *ca);
 /* The same as a record of the store's operations (records.h): the RK_JTI record
  * an insert-if-absent of which refuses a replayed assertion. ST_OK with *out (rec_clear
  * it), or ST_NOTFOUND when the client authenticated without an assertion. */

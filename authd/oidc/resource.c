@@ -118,6 +118,11 @@ static struct store_txn *token_request_begin(struct http_req *r, struct client_a
 		client_auth_reply_error(r, ca);
 		return NULL;
 	}
+	if (client_rate_check(r, ca) != 0) {
+		store_read_end(t);
+		json_decref(ca->client);
+		return NULL;
+	}
 	if (!*token || !**token) {
 		store_read_end(t);
 		json_decref(ca->client);

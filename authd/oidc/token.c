@@ -768,6 +768,10 @@ void oidc_token(struct http_req *r)
 		grant_free(g);
 		return;
 	}
+	if (client_rate_check(r, &g->ca) != 0) {
+		grant_free(g);
+		return;
+	}
 	g->client_id = json_string_value(json_object_get(g->ca.client, "client_id"));
 
 	if (strcmp(gt, "password") == 0 || strcmp(gt, GRANT_MFA_OTP) == 0) {

@@ -49,6 +49,8 @@ write_conf() { # write_conf PORT
 		echo "nosync = 0"
 		echo "[tokens]"
 		echo "refresh_ttl = 3600"
+		# the driver's grants come as fast as the kills allow: no rate limit
+		echo "client_rate = 0"
 		echo "[password]"
 		echo "argon2_memory_kib = 8192"
 		echo "argon2_ops = 1"
