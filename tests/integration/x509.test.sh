@@ -468,5 +468,27 @@ req nocard "$I/authorize?client_id=no-such-app"
 ok "an HTML page without the card script has no COOP header" \
 	sh -c "grep -qi '^content-type: text/html' '$T/nocard.headers' && ! grep -qi '^cross-origin-opener-policy' '$T/nocard.headers'"
 
+# ---- [x509] tls_max_version: the card listener alone stops at TLS 1.2 ----------------
+# tls_proto NAME HOST:PORT -tls1_N: the protocol `openssl s_client` agreed ("" when refused).
+tls_proto() {
+	openssl s_client -connect "$2" "$3" -CAfile "$T/certs/ca.crt" </dev/null >"$T/$1.sclient" 2>&1
+	sed -n 's/^ *Protocol *: *//p; s/^New, \(TLSv1\.[23]\),.*/\1/p' "$T/$1.sclient" | head -n 1
+}
+MAIN=${I#https://}
+ok "by default the card listener does TLS 1.3" eq "$(tls_proto cc13 "127.0.0.1:$ccport" -tls1_3)" TLSv1.3
+stop_pid "$authd_pid"
+sed 's/^\[x509\]$/[x509]\ntls_max_version = 2.0/' "$T/authd.conf" >"$T/authd-badtls.conf"
+"$AUTHD_BIN" -c "$T/authd-badtls.conf" >"$T/badtls.out" 2>&1
+rc=$?
+ok "tls_max_version = 2.0 is refused at start-up (rc $rc)" test "$rc" -ne 0
+ok "... saying what is allowed" grep -q "tls_max_version must be 1.2 or 1.3" "$T/badtls.out"
+sed -i 's/^\[x509\]$/[x509]\ntls_max_version = 1.2/' "$T/authd.conf"
+authd_launch /healthz || bail "authd with tls_max_version = 1.2 did not start"
+ok "tls_max_version = 1.2: the card listener refuses TLS 1.3" eq "$(tls_proto cc13b "127.0.0.1:$ccport" -tls1_3)" ""
+ok "... and accepts TLS 1.2" eq "$(tls_proto cc12 "127.0.0.1:$ccport" -tls1_2)" TLSv1.2
+ok "... while the main listener still does TLS 1.3" eq "$(tls_proto main13 "$MAIN" -tls1_3)" TLSv1.3
+tls_login tls12 --tlsv1.2 --cert "$PKI/good-g3.crt" --key "$PKI/good-g3.key"
+ok "a card over TLS 1.2 signs in on that listener" eq "$(status_of tls12)" 303
+
 ok "authctl x509 unbind removes the cards" ctlq x509 unbind wang
 tap_end
