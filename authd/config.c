@@ -152,6 +152,7 @@ static const struct key keys[] = {
 	{ "x509", "unbound", K_STR, O(x509_unbound), 0, 0 },
 	{ "x509", "tls_listen", K_STR, O(x509_tls_listen), 0, 0 },
 	{ "x509", "proxy_header", K_STR, O(x509_proxy_header), 0, 0 },
+	{ "x509", "tls_max_version", K_STR, O(x509_tls_max_version), 0, 0 },
 	{ "x509", "local_sign_origin", K_STR, O(x509_local_sign_origin), 0, 0 },
 	{ "x509", "ocsp_timeout_ms", K_INT, O(x509_ocsp_timeout_ms), 100, 60000 },
 	{ "x509", "crl_max_bytes", K_SIZE, O(x509_crl_max_bytes), 1024, 1073741824 },
@@ -568,6 +569,7 @@ defaults(struct conf *c)
 	    (c->webauthn_synced_passkeys = strdup("aal2")) == NULL ||
 	    (c->x509_tls_listen = strdup("")) == NULL ||
 	    (c->x509_proxy_header = strdup("")) == NULL ||
+	    (c->x509_tls_max_version = strdup("1.3")) == NULL ||
 	    /* MOICA's certificate policy, GPKI class 3 (the MOICA FAQ) */
 	    (c->x509_policy_oids = strdup("2.16.886.101.0.3.3")) == NULL ||
 	    (c->x509_local_sign_origin = strdup("http://localhost:61161")) == NULL)
@@ -816,6 +818,13 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 		    path);
 		goto fail;
 	}
+	/* Some cards cannot sign RSA-PSS, which TLS 1.3 requires of a client
+	 * certificate: the card listener alone may stop at TLS 1.2. */
+	if (strcmp(c->x509_tls_max_version, "1.2") != 0 &&
+	    strcmp(c->x509_tls_max_version, "1.3") != 0) {
+		snprintf(err, errsz, "%s: [x509] tls_max_version must be 1.2 or 1.3", path);
+		goto fail;
+	}
 	if (c->n_listen == 0 && (c->listen[c->n_listen++] = strdup("127.0.0.1:8443")) == NULL)
 		goto oom;
 	if (c->store_path == NULL && (c->store_path = strdup("data")) == NULL)
@@ -910,6 +919,7 @@ conf_free(struct conf *c)
 	free(c->x509_unbound);
 	free(c->x509_tls_listen);
 	free(c->x509_proxy_header);
+	free(c->x509_tls_max_version);
 	free(c->x509_local_sign_origin);
 	memset(c, 0, sizeof(*c));
 }

@@ -149,6 +149,7 @@ struct conf {
 	char *x509_unbound;         /* "refuse" (default) or "create": a card not bound to an account */
 	char *x509_tls_listen;      /* host:port of the client-certificate listener; "" = off */
 	char *x509_proxy_header;    /* header carrying the client certificate from trusted proxies; "" = off */
+	char *x509_tls_max_version; /* "1.3" (default) or "1.2": highest TLS of the card listener */
 	char *
 	    x509_local_sign_origin; /* the HiPKI local sign server whose /popupForm the page opens; "http://localhost:61161" */
 	int x509_ocsp_timeout_ms;   /* 3000 */

@@ -43,7 +43,7 @@ struct http_req {
 	const char *lang;           /* "zh-TW" or "en": ?lang=, the "lang" cookie, Accept-Language, default */
 	int route;                  /* index of the matched route, for metrics */
 	uint64_t start_ns;
-	int tls_client_cert;        /* reserved for the x509 method (TLS client auth) */
+	int tls_client_cert; /* 1 on the client-certificate listener ([x509] tls_listen) */
 	const char *tls_peer_cert_pem; /* client certificate (PEM) on the client-certificate
 	                                  listener, or from a trusted proxy's header; else NULL */
 	void *udata;                /* the handler's own state while a reply is pending */

@@ -57,13 +57,14 @@ const struct authd_method *
 signin_next_method(struct store_txn *t, const char *uid, unsigned amr, unsigned factors,
     unsigned props, int required)
 {
-	const struct authd_method *raises = NULL;
+	const struct authd_method *raises = NULL, *cert = NULL;
 	int now = policy_level_of(amr, factors, props);
 
 	for (const struct authd_method *const *mp = authd_methods; *mp; mp++) {
 		const struct authd_method *m = *mp;
 		struct policy_cred c;
-		if (!(m->flags & METHOD_STEP) || !m->enrolled || !m->enrolled(t, uid))
+		if (!(m->flags & (METHOD_STEP | METHOD_STEP_CERT)) || !m->enrolled ||
+		    !m->enrolled(t, uid))
 			continue;
 		/* What this person's own credentials of m show (a key with user
 		 * verification reaches more than the method's static bits say; a
@@ -72,12 +73,21 @@ signin_next_method(struct store_txn *t, const char *uid, unsigned amr, unsigned 
 		if (!method_reach(m, t, uid, NULL, &c) || (c.amr & ~amr) == 0)
 			continue;
 		int l = policy_level_of(amr | c.amr, factors | c.factors, props | c.props);
+		/* A step over a client certificate (the card on its own listener)
+		 * only when it is phishing-resistant here and reaches the level
+		 * (an AAL3 app), never as a mere raise, and only when no step on
+		 * this page reaches it (a security key is asked for in place). */
+		if (!(m->flags & METHOD_STEP)) {
+			if ((c.props & PROP_HW_VERIFIED) && l >= required && !cert)
+				cert = m;
+			continue;
+		}
 		if (l >= required)
 			return m;
 		if (l > now && !raises)
 			raises = m;
 	}
-	return raises;
+	return cert ? cert : raises;
 }
 
 int

@@ -143,7 +143,9 @@ void signin_clear(struct signin *s);
 int signin_person(struct store_txn *t, const char *user_id, json_t **user);
 
 /* The method to ask for next: enrolled, not yet used in this sign-in (its amr not
- * in amr), and raising the level — preferably to required. NULL when none can. */
+ * in amr), and raising the level — preferably to required. A METHOD_STEP_CERT
+ * method (the card over TLS) only when it reaches required phishing-resistantly
+ * and no METHOD_STEP method reaches it. NULL when none can. */
 const struct authd_method *signin_next_method(struct store_txn *t, const char *uid, unsigned amr,
     unsigned factors, unsigned props, int required);
 /* Stores a proof's credential update when the stored record is still the one that

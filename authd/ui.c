@@ -222,13 +222,26 @@ void ui_method_step(struct http_req *r, int status, const char *method, const st
 	json_t *d = step_data(l, 1, NULL, "step-form");
 
 	if (d)
-		json_object_set_new(d, "methods", method_buttons(METHOD_STEP, method));
+		json_object_set_new(
+		    d, "methods", method_buttons(METHOD_STEP | METHOD_STEP_CERT, method));
 	step_send(r, status, l, "step", TXT("step.title"), d);
 }
 
-void ui_unmet(struct http_req *r, const char *back_url)
+void
+ui_cert_step(struct http_req *r, const struct ui_login *l, const char *url)
 {
-	ui_page(r, 403, "unmet", "err.title", json_pack("{s:s?}", "back", back_url));
+	json_t *d = step_data(l, 1, NULL, NULL);
+
+	if (d)
+		json_object_set_new(d, "url", json_string(url));
+	step_send(r, 200, l, "step-cert", TXT("cert_step.title"), d);
+}
+
+void
+ui_unmet(struct http_req *r, const char *back_url, int level)
+{
+	ui_page(r, 403, "unmet", "err.title",
+	    json_pack("{s:s? s:b}", "back", back_url, "aal3", level >= 3));
 }
 
 void ui_message(struct http_req *r, int status, const char *title_key, const char *msg_key,

@@ -55,9 +55,15 @@ void ui_otp_form(struct http_req *r, int status, const struct ui_login *l);
 /* A later step by a method that works through a page script (a security key):
  * the form carries tx/csrf; the method's button and script do the rest. */
 void ui_method_step(struct http_req *r, int status, const char *method, const struct ui_login *l);
-/* The app needs a level this account cannot reach yet: how to enrol, and a link
- * back to the app (already carrying error=unmet_authentication_requirements). */
-void ui_unmet(struct http_req *r, const char *back_url);
+/* A later step by the citizen card over TLS, which only the client-certificate
+ * listener can ask for: what to do (insert the card; the browser asks for the
+ * certificate and the PIN) and a link to url, the same sign-in on that listener. */
+void ui_cert_step(struct http_req *r, const struct ui_login *l, const char *url);
+/* The app needs a level this account cannot reach yet: how to enrol (for level
+ * AAL3: a security key with user verification, or the card where the TLS path
+ * exists), and a link back to the app (already carrying
+ * error=unmet_authentication_requirements). */
+void ui_unmet(struct http_req *r, const char *back_url, int level);
 
 /* A short page with a title and a message (logged out, confirmations). When
  * form_action is set, a POST form with csrf and one button labelled button_key. */

@@ -107,9 +107,15 @@ struct proof {
 
 /* flags: METHOD_FIRST — can start a sign-in and identify the person by itself
  * (password with a username, a passkey, a citizen card); METHOD_STEP — can be
- * asked for once the person is known (TOTP, a security key after a password). */
-#define METHOD_FIRST 1u
-#define METHOD_STEP  2u
+ * asked for once the person is known (TOTP, a security key after a password);
+ * METHOD_STEP_CERT — asked for as a later step only over a TLS client
+ * certificate (the citizen card on the client-certificate listener), and only
+ * when its reach is a verified phishing-resistant hardware authenticator
+ * (PROP_HW_VERIFIED) that takes the sign-in to the level asked for: the browser
+ * leads the person to that listener with the same transaction. */
+#define METHOD_FIRST     1u
+#define METHOD_STEP      2u
+#define METHOD_STEP_CERT 4u
 
 struct account;
 struct method_admin;
@@ -119,7 +125,7 @@ struct authd_method {
 	unsigned factors;
 	unsigned props;
 	unsigned amr;              /* AMR_* bits one success shows (for choosing a step-up) */
-	unsigned flags;            /* METHOD_FIRST | METHOD_STEP */
+	unsigned flags;            /* METHOD_FIRST | METHOD_STEP | METHOD_STEP_CERT */
 	/* Methods whose page needs a script (WebAuthn, the card's local sign server):
 	 * the catalogue key of the button label (share/i18n/) and the template that
 	 * loads the script with the texts it shows (share/templates/NAME.html, the

@@ -1128,9 +1128,10 @@ const struct authd_method method_x509 = {
 	.factors = FACTOR_HAVE | FACTOR_KNOW,
 	.props = PROP_HARDWARE,
 	.amr = AMR_SC | AMR_PIN,
-	.flags = METHOD_FIRST,
+	/* A later step only on the client-certificate path (AAL3 apps). */
+	.flags = METHOD_FIRST | METHOD_STEP_CERT,
 	.ui_label = TXT("x509.button"),
-	.ui_script = "x509-script",	/* share/static/x509.js and its texts */
+	.ui_script = "x509-script", /* share/static/x509.js and its texts */
 	.account_template = "account-x509",
 	.account_view = x509_account_view,
 	.enrolled = x509_is_enrolled,

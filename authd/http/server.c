@@ -547,6 +547,11 @@ cc_ssl_setup(struct http_server *s)
 	if (ssl_setup(s, &s->cc_ssl) != 0)
 		return -1;
 	SSL_CTX_set_verify(s->cc_ssl, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, cc_verify);
+	/* [x509] tls_max_version = 1.2: for cards that cannot sign RSA-PSS (TLS 1.3
+	 * asks a client certificate for it); the main listener keeps TLS 1.3. */
+	if (strcmp(c->x509_tls_max_version, "1.2") == 0 &&
+	    !SSL_CTX_set_max_proto_version(s->cc_ssl, TLS1_2_VERSION))
+		return -1;
 	/* Resumed sessions keep their peer certificate; the id context is required. */
 	if (SSL_CTX_set_session_id_context(s->cc_ssl, (const unsigned char *)"authd-x509", 10) != 1)
 		return -1;

@@ -118,8 +118,38 @@ static void show_unmet(struct http_req *r, const json_t *tx)
 {
 	char *back = unmet_back(r, tx);
 
-	ui_unmet(r, back);
+	ui_unmet(r, back, (int)json_integer_value(json_object_get(tx, "level")));
 	free(back);
+}
+
+/* The same sign-in (tx_id) on the client-certificate listener: the issuer's
+ * host — the name this browser uses, so its login cookie (per host, not per
+ * port) goes along — and that listener's port. 0, or -1 when there is none. */
+static int
+cert_path_url(struct http_req *r, const char *tx_id, char *out, size_t n)
+{
+	const char *iss = r->authd->conf->issuer, *h, *e;
+	int port = http_bound_cc_port(r->authd);
+
+	if (port <= 0 || !iss || strncmp(iss, "https://", 8) != 0)
+		return -1;
+	h = iss + 8;
+	e = *h == '[' ? strchr(h, ']') : h + strcspn(h, ":/");
+	if (!e || e == h)
+		return -1;
+	if (*h == '[')
+		e++;
+	if (snprintf(out, n, "https://%.*s:%d/login?tx=%s", (int)(e - h), h, port, tx_id) >= (int)n)
+		return -1;
+	return 0;
+}
+
+/* 1 when step m needs the client-certificate listener and this request is not on it. */
+static int
+cert_elsewhere(const struct http_req *r, const struct authd_method *m)
+{
+	return m && !(m->flags & METHOD_STEP) && (m->flags & METHOD_STEP_CERT) &&
+	    !r->tls_client_cert && !r->tls_peer_cert_pem;
 }
 
 /* Renders the form of method m (the first step when m is NULL or password). */
@@ -205,7 +235,21 @@ void oidc_login_page(struct http_req *r)
 	store_read_end(t);
 	const char *who = user ? json_string_value(json_object_get(user, "username")) :
 	                         json_string_value(json_object_get(tx, "login_hint"));
-	show_form(r, 200, m, tx, tx_id, cname, who, NULL, 0);
+	char url[512];
+	if (cert_elsewhere(r, m) && cert_path_url(r, tx_id, url, sizeof(url)) == 0) {
+		/* The card over TLS (an AAL3 app): say what to do, then the same
+		 * sign-in on the listener that asks for the certificate. */
+		struct ui_login l = {
+			.tx = tx_id,
+			.client_name = *cname ? cname : NULL,
+			.username = who,
+			.expires_in =
+			    (long)(json_integer_value(json_object_get(tx, "expires")) - now_s()),
+		};
+		ui_cert_step(r, &l, url);
+	} else {
+		show_form(r, 200, m, tx, tx_id, cname, who, NULL, 0);
+	}
 	json_decref(user);
 	json_decref(tx);
 }
@@ -246,8 +290,12 @@ browser_commit(struct store_txn *t, struct signin *s)
 	json_t *sess;
 	int rc;
 
-	if (s->outcome == SIGNIN_NEXT) /* the core keeps what was shown in the transaction */
+	if (s->outcome == SIGNIN_NEXT) { /* the core keeps what was shown in the transaction */
+		/* The record says where the person is led (the card over TLS, say). */
+		if (s->next)
+			json_object_set_new(s->audit, "next", json_string(s->next->name));
 		return ST_OK;
+	}
 	/* A new session id at every sign-in and step-up: an id planted or seen before is worthless. */
 	if (a->old_skey[0])
 		store_dels(t, T_SESSIONS, a->old_skey);
@@ -587,8 +635,8 @@ void oidc_login_begin(struct http_req *r)
 		return;
 	}
 	const char *puid = json_string_value(json_object_get(json_object_get(tx, "partial"), "user"));
-	int allowed = puid ? (m->flags & METHOD_STEP) && m->enrolled && m->enrolled(t, puid) &&
-	        signin_person(t, puid, &user) == ST_OK
+	int allowed = puid ? (m->flags & (METHOD_STEP | METHOD_STEP_CERT)) && m->enrolled &&
+	        m->enrolled(t, puid) && signin_person(t, puid, &user) == ST_OK
 	                   : (m->flags & METHOD_FIRST) != 0;
 	store_read_end(t);
 	if (!allowed || !(b = calloc(1, sizeof(*b)))) {

@@ -56,8 +56,21 @@ struct sfile {
 /* The templates every page of the core renders (ui.c, account.c, device.c);
  * methods name theirs in struct authd_method. */
 static const char *const core_pages[] = {
-	"error", "message", "login", "otp", "step", "unmet", "device-enter", "device-confirm",
-	"device-host", "account", "account-enrol", "account-codes", "account-confirm", NULL,
+	"error",
+	"message",
+	"login",
+	"otp",
+	"step",
+	"step-cert",
+	"unmet",
+	"device-enter",
+	"device-confirm",
+	"device-host",
+	"account",
+	"account-enrol",
+	"account-codes",
+	"account-confirm",
+	NULL,
 };
 
 static struct tmpl_set *set;

@@ -160,6 +160,13 @@ ctl client add app1 --redirect-uri https://app1.city.example/cb --grant authoriz
 	--grant refresh_token --scope openid --scope profile --scope email --scope offline_access \
 	--min-aal 1 >"$T/client.out" 2>&1 || bail "client add"
 APP1_S=$(sed -n 's/^client_secret: *//p' "$T/client.out")
+# app3 requires AAL3; sun has a password and no card.
+ctl client add app3 --redirect-uri https://app3.city.example/cb --grant authorization_code \
+	--scope openid --scope profile --scope email --scope offline_access --min-aal 3 >"$T/client3.out" 2>&1 || bail "client add app3"
+APP3_S=$(sed -n 's/^client_secret: *//p' "$T/client3.out")
+R3=https://app3.city.example/cb
+printf 'Correct-horse-battery-4\n' | ctl user add sun --password-stdin >/dev/null 2>&1 ||
+	bail "authctl user add sun"
 R=https://app1.city.example/cb
 
 # ---- authctl x509 ---------------------------------------------------------------------
@@ -455,6 +462,73 @@ req hdr -b "$T/hdr.jar" -c "$T/hdr.jar" -H "$EN" \
 ok "a certificate header from a non-proxy address is ignored" has "$(status_of hdr) $(body_of hdr)" "No client certificate"
 ok "... and logged" grep -q "client certificate header from an untrusted address ignored" "$T/authd.log"
 
+# ---- an AAL3 app: from the password page to the card over TLS (same sign-in) --------
+# pw_start NAME USER PASSWORD: app3's sign-in on the main listener, password first.
+pw_start() {
+	rm -f "$T/$1.jar"
+	authorize "$1.az" "$T/$1.jar" app3 "$R3"
+	login_page "$1.az" "$T/$1.jar"
+	TX=$(hidden_field "$1.az.page" tx)
+	req "$1.pw" -b "$T/$1.jar" -c "$T/$1.jar" -H "$EN" -H "Origin: $I" --data-urlencode "tx=$TX" \
+		--data-urlencode "csrf=$(hidden_field "$1.az.page" csrf)" \
+		--data-urlencode "username=$2" --data-urlencode "password=$3" "$I/login"
+}
+before_factor=$(audit_count login.factor)
+pw_start lead chen Correct-horse-battery-8
+ok "AAL3 app, password of an account with a card: 303 to the next step, same sign-in" \
+	eq "$(status_of lead.pw) $(header lead.pw location)" "303 /login?tx=$TX"
+req lead.step -b "$T/lead.jar" -c "$T/lead.jar" -H "$EN" "$I/login?tx=$TX"
+LINK=$(sed -n 's/.*id="cert-path" href="\([^"]*\)".*/\1/p' "$T/lead.step.body")
+ok "... the page leads to the card listener with the same transaction" \
+	eq "$(status_of lead.step) $LINK" "200 $CC/login?tx=$TX"
+ok "... and says what to do (insert the card; the browser asks for the certificate and PIN)" \
+	sh -c "grep -q 'Insert the card' '$T/lead.step.body' && grep -q 'PIN' '$T/lead.step.body'"
+req lead.steptw -b "$T/lead.jar" -c "$T/lead.jar" -H "Accept-Language: zh-TW" "$I/login?tx=$TX"
+ok "... in zh-TW too" has "$(body_of lead.steptw)" "請將自然人憑證卡插入讀卡機"
+ok "... the step is audited (login.factor, next x509)" sh -c \
+	"'$AUTHCTL_BIN' -c '$T/authd.conf' audit show --last 20 2>/dev/null | grep '\"event\":\"login.factor\"' | grep -q '\"next\":\"x509\"' && [ $(audit_count login.factor) -gt $before_factor ]"
+# The browser follows the link: the login cookie is per host, not per port, so
+# the same transaction (and its CSRF token) works on the card listener.
+CARD="--cert $PKI/good-g3.crt --key $PKI/good-g3.key"
+# shellcheck disable=SC2086
+req lead.cc -b "$T/lead.jar" -c "$T/lead.jar" -H "$EN" $CARD "$LINK"
+ok "on the card listener the same sign-in shows the card step" sh -c \
+	"[ '$(status_of lead.cc)' = 200 ] && grep -q 'id=\"method-x509\"' '$T/lead.cc.body' && [ '$(hidden_field lead.cc tx)' = '$TX' ]"
+# shellcheck disable=SC2086
+req lead.done -b "$T/lead.jar" -c "$T/lead.jar" -H "$EN" -H "Origin: $CC" $CARD \
+	--data-urlencode "tx=$TX" --data-urlencode "csrf=$(hidden_field lead.cc csrf)" \
+	-d method=x509 -d mode=tls "$CC/login"
+LEADLOC=$(header lead.done location)
+ok "the card over TLS completes the sign-in: 303 to app3 with a code" sh -c \
+	"[ '$(status_of lead.done)' = 303 ] && case '$LEADLOC' in '$R3?code='*) true;; *) false;; esac"
+code=$(query_param "$LEADLOC" code)
+token lead.tok app3 "$APP3_S" -d grant_type=authorization_code --data-urlencode "code=$code" \
+	--data-urlencode "redirect_uri=$R3" --data-urlencode "code_verifier=$VERIFIER"
+claim() { json lead.tok "JSON.parse(Buffer.from(j.id_token.split('.')[1], 'base64url')).$1"; }
+ok "... the ID token says acr aal3" eq "$(claim acr)" aal3
+ok "... amr: the password, then the card (sc, pin), mfa" eq "$(claim 'amr.join(",")')" "pwd,sc,pin,mfa"
+ok "... audited: login.success with acr aal3 for chen" sh -c \
+	"'$AUTHCTL_BIN' -c '$T/authd.conf' audit show --last 20 2>/dev/null | grep '\"event\":\"login.success\"' | grep -q '\"acr\":\"aal3\"'"
+# The same transaction with another browser's cookie, or the card step without a card:
+pw_start lead2 chen Correct-horse-battery-8
+req lead2.cc -b "$T/lead2.jar" -c "$T/lead2.jar" -H "$EN" "$CC/login?tx=$TX"
+req lead2.nocard -b "$T/lead2.jar" -c "$T/lead2.jar" -H "$EN" \
+	--data-urlencode "tx=$TX" --data-urlencode "csrf=$(hidden_field lead2.cc csrf)" \
+	-d method=x509 -d mode=tls "$CC/login"
+ok "the card step without a certificate on the connection: refused, no code" sh -c \
+	"[ '$(status_of lead2.nocard)' = 401 ] && [ -z '$(header lead2.nocard location)' ]"
+# shellcheck disable=SC2086
+req lead2.other -H "$EN" $CARD "$CC/login?tx=$TX"
+ok "another browser (no login cookie) cannot use the transaction" eq "$(status_of lead2.other)" 403
+# An account without a card: the unmet page, as before, its words true for AAL3.
+pw_start nocardu sun Correct-horse-battery-4
+ok "AAL3 app, password of an account without a card: the unmet page (403)" \
+	eq "$(status_of nocardu.pw)" 403
+ok "... which does not offer two-step verification for AAL3 (a security key)" sh -c \
+	"grep -q 'security key' '$T/nocardu.pw.body' && ! grep -q 'Set up two-step verification' '$T/nocardu.pw.body' && ! grep -q 'cert-path' '$T/nocardu.pw.body'"
+ok "... with the way back to app3 carrying unmet_authentication_requirements" \
+	has "$(body_of nocardu.pw)" "unmet_authentication_requirements"
+
 # ---- page script and button ------------------------------------------------------------
 req js "$I/static/x509.js"
 ok "/static/x509.js is served as JavaScript" has "$(header js content-type)" "text/javascript"
@@ -467,6 +541,28 @@ ok "the CSP no longer lists the local sign server (the popup bridge needs no con
 req nocard "$I/authorize?client_id=no-such-app"
 ok "an HTML page without the card script has no COOP header" \
 	sh -c "grep -qi '^content-type: text/html' '$T/nocard.headers' && ! grep -qi '^cross-origin-opener-policy' '$T/nocard.headers'"
+
+# ---- [x509] tls_max_version: the card listener alone stops at TLS 1.2 ----------------
+# tls_proto NAME HOST:PORT -tls1_N: the protocol `openssl s_client` agreed ("" when refused).
+tls_proto() {
+	openssl s_client -connect "$2" "$3" -CAfile "$T/certs/ca.crt" </dev/null >"$T/$1.sclient" 2>&1
+	sed -n 's/^ *Protocol *: *//p; s/^New, \(TLSv1\.[23]\),.*/\1/p' "$T/$1.sclient" | head -n 1
+}
+MAIN=${I#https://}
+ok "by default the card listener does TLS 1.3" eq "$(tls_proto cc13 "127.0.0.1:$ccport" -tls1_3)" TLSv1.3
+stop_pid "$authd_pid"
+sed 's/^\[x509\]$/[x509]\ntls_max_version = 2.0/' "$T/authd.conf" >"$T/authd-badtls.conf"
+"$AUTHD_BIN" -c "$T/authd-badtls.conf" >"$T/badtls.out" 2>&1
+rc=$?
+ok "tls_max_version = 2.0 is refused at start-up (rc $rc)" test "$rc" -ne 0
+ok "... saying what is allowed" grep -q "tls_max_version must be 1.2 or 1.3" "$T/badtls.out"
+sed -i 's/^\[x509\]$/[x509]\ntls_max_version = 1.2/' "$T/authd.conf"
+authd_launch /healthz || bail "authd with tls_max_version = 1.2 did not start"
+ok "tls_max_version = 1.2: the card listener refuses TLS 1.3" eq "$(tls_proto cc13b "127.0.0.1:$ccport" -tls1_3)" ""
+ok "... and accepts TLS 1.2" eq "$(tls_proto cc12 "127.0.0.1:$ccport" -tls1_2)" TLSv1.2
+ok "... while the main listener still does TLS 1.3" eq "$(tls_proto main13 "$MAIN" -tls1_3)" TLSv1.3
+tls_login tls12 --tlsv1.2 --cert "$PKI/good-g3.crt" --key "$PKI/good-g3.key"
+ok "a card over TLS 1.2 signs in on that listener" eq "$(status_of tls12)" 303
 
 ok "authctl x509 unbind removes the cards" ctlq x509 unbind wang
 tap_end

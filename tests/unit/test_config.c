@@ -393,6 +393,31 @@ test_x509_crl_limits(void **state)
 	refused("[server]\nissuer = https://a.example\n[x509]\ncrl_cache_bytes = 10\n", "out of range");
 }
 
+/* [x509] tls_max_version (issue 14): the card listener's highest TLS, 1.3 or 1.2. */
+static void
+test_x509_tls_max_version(void **state)
+{
+	struct conf c;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(
+	    load(&c, "[server]\nissuer = https://sso.city.example\n", err, sizeof(err)), 0);
+	assert_string_equal(c.x509_tls_max_version, "1.3");
+	conf_free(&c);
+	assert_int_equal(load(&c,
+	                     "[server]\nissuer = https://sso.city.example\n[x509]\n"
+	                     "tls_max_version = 1.2\n",
+	                     err, sizeof(err)),
+	    0);
+	assert_string_equal(c.x509_tls_max_version, "1.2");
+	conf_free(&c);
+	refused("[server]\nissuer = https://a.example\n[x509]\ntls_max_version = 1.1\n",
+	    "tls_max_version must be 1.2 or 1.3");
+	refused("[server]\nissuer = https://a.example\n[x509]\ntls_max_version = \n",
+	    "tls_max_version must be 1.2 or 1.3");
+}
+
 static void
 test_missing_file_refused(void **state)
 {
@@ -418,6 +443,7 @@ main(void)
 		cmocka_unit_test(test_retention_refused),
 		cmocka_unit_test(test_missing_file_refused),
 		cmocka_unit_test(test_x509_crl_limits),
+		cmocka_unit_test(test_x509_tls_max_version),
 	};
 	int rc;
 

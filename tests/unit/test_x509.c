@@ -31,6 +31,8 @@
 
 #include "../../authd/authd.h"
 #include "../../authd/config.h"
+#include "../../authd/policy.h"
+#include "../../authd/signin.h"
 #include "../../authd/store.h"
 #include "../../authd/users.h"
 #include "../../lib/b64.h"
@@ -788,6 +790,50 @@ test_reach(void **state)
 	assert_int_equal(method_reach(&method_x509, t, f->uid, NULL, &c), 0);
 	store_read_end(t);
 	X509_free(x);
+}
+
+/* The step after a password (issue 14): the card over TLS is asked for only
+ * when it reaches the level asked for phishing-resistantly — an account with a
+ * bound card, where the TLS path exists; never as a mere raise; never for an
+ * account without a card; never twice. */
+static void
+test_next_step_card(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t;
+	char other[USER_ID_LEN + 1];
+
+	assert_int_equal(fx_user_create(f->s, "chen", "陳", NULL, other), STORE_OK);
+	bind_cert(f, "good-g2.crt", f->uid, STORE_OK);
+	/* no TLS path: the card's challenge signature is phishable (AAL2), so an
+	 * AAL3 app has nothing to ask for: unmet, as before */
+	t = store_read_begin(f->s);
+	assert_null(signin_next_method(t, f->uid, AMR_PWD, FACTOR_KNOW, 0, AAL3));
+	assert_null(signin_next_method(t, f->uid, AMR_PWD, FACTOR_KNOW, 0, AAL2));
+	store_read_end(t);
+	/* the client-certificate listener: the card over TLS reaches AAL3 */
+	f->conf.x509_tls_listen = (char *)"127.0.0.1:1";
+	reload(f);
+	t = store_read_begin(f->s);
+	assert_ptr_equal(
+	    signin_next_method(t, f->uid, AMR_PWD, FACTOR_KNOW, 0, AAL3), &method_x509);
+	/* an account without a card: nothing, as before */
+	assert_null(signin_next_method(t, other, AMR_PWD, FACTOR_KNOW, 0, AAL3));
+	/* the card already shown in this sign-in: not asked again */
+	assert_null(signin_next_method(
+	    t, f->uid, AMR_PWD | AMR_SC | AMR_PIN, FACTOR_KNOW | FACTOR_HAVE, PROP_HARDWARE, AAL3));
+	store_read_end(t);
+	/* a proxy that hands the certificate on is a TLS path too */
+	f->conf.x509_tls_listen = (char *)"";
+	f->conf.x509_proxy_header = (char *)"X-SSL-Client-Cert";
+	f->conf.n_trusted_proxies = 1;
+	reload(f);
+	t = store_read_begin(f->s);
+	assert_ptr_equal(
+	    signin_next_method(t, f->uid, AMR_PWD, FACTOR_KNOW, 0, AAL3), &method_x509);
+	store_read_end(t);
+	f->conf.x509_proxy_header = (char *)"";
+	f->conf.n_trusted_proxies = 0;
 }
 
 /* ---- the method ---- */
@@ -1555,6 +1601,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_crl_cache_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bindings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_next_step_card, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish_sign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish_tls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish_unbound_create, setup, teardown),
