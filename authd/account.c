@@ -30,6 +30,7 @@
 #include "oidc/oidc.h"
 #include "policy.h"
 #include "secevents.h"
+#include "signin.h"
 #include "ui.h"
 #include "users.h"
 
@@ -45,6 +46,7 @@ struct acct {
 	char code[8];
 	int totp_state;            /* 0 none, 1 pending, 2 active */
 	int recovery_left;
+	int ask_second;            /* the person's preference (user_asks_second_factor) */
 	int result;                /* totp_enrol_finish: -1 wrong code */
 	int level;                 /* the level the session holds now */
 	struct policy_session ps;  /* the session, for the gate on the home page */
@@ -207,6 +209,8 @@ static const struct {
 	{ "rename", TXT("account.ev.rename.self"), TXT("account.ev.rename.admin") },
 	{ "regenerate", TXT("account.ev.regenerate.self"), TXT("account.ev.regenerate.admin") },
 	{ "change", TXT("account.ev.change.self"), TXT("account.ev.change.admin") },
+	{ "ask_on", TXT("account.ev.ask_on.self"), TXT("account.ev.ask_on.admin") },
+	{ "ask_off", TXT("account.ev.ask_off.self"), TXT("account.ev.ask_off.admin") },
 };
 static const struct {
 	const char *method, *key;
@@ -216,6 +220,7 @@ static const struct {
 	{ "x509", TXT("account.what.x509") },
 	{ "recovery", TXT("account.what.recovery") },
 	{ "password", TXT("account.what.password") },
+	{ "signin", TXT("account.what.signin") },
 };
 
 /* One security event as the page's data: the sentence's key and what it
@@ -307,13 +312,17 @@ send_home(struct acct *a, int status)
 	struct http_req *r = a->r;
 	struct store_txn *t = store_read_begin(r->authd->store);
 	json_t *user = NULL, *d, *secs = json_array();
-	int need = AAL_NONE;
+	int need = AAL_NONE, second = 0;
 
 	/* Read again: the page shows what a change made a moment ago. */
 	if (t != NULL) {
 		if (user_by_id(t, a->uid, &user) != STORE_OK)
 			user = NULL;
 		need = change_level(r, t, &a->ps, a->uid);
+		/* The preference can be kept when a step after the password reaches
+		 * AAL2 (TOTP, a key): a citizen card is a first step, never asked after
+		 * a password, so for it the page would promise what is not done. */
+		second = signin_next_method(t, a->uid, AMR_PWD, FACTOR_KNOW, 0, AAL2) != NULL;
 		json_decref(secs);
 		secs = sections(t, a->uid);
 		store_read_end(t);
@@ -322,6 +331,11 @@ send_home(struct acct *a, int status)
 	    a->error_key, "username", a->username, "display_name",
 	    a->display_name != NULL && a->display_name[0] != '\0' ? a->display_name : NULL, "csrf",
 	    a->csrf, "step_up", need != AAL_NONE, "sections", secs);
+	/* The preference shows once there is a second factor to ask (it reads the
+	 * stored record: the state a change made a moment ago). */
+	if (d != NULL && second)
+		json_object_set_new(d, "second_factor",
+		    json_pack("{s:b}", "on", user == NULL || user_asks_second_factor(user)));
 	if (d == NULL || secs == NULL || add_events(d, user) != 0) {
 		json_decref(d);
 		json_decref(user);
@@ -474,6 +488,29 @@ w_regen(struct store_txn *t, void *ctx)
 	return rc == STORE_OK ? record(t, a, "recovery", "regenerate") : rc;
 }
 
+/* "Ask my second factor at every sign-in": on (the default, the field
+ * removed) or off (false). Recorded like a credential change: it decides
+ * what a stolen password alone can do. */
+static int
+w_pref(struct store_txn *t, void *ctx)
+{
+	struct acct *a = ctx;
+	json_t *u = NULL;
+	int rc = user_by_id(t, a->uid, &u);
+
+	if (rc != STORE_OK)
+		return rc;
+	if (a->ask_second)
+		json_object_del(u, "ask_second_factor");
+	else
+		json_object_set_new(u, "ask_second_factor", json_false());
+	rc = user_update(t, u);
+	json_decref(u);
+	if (rc != STORE_OK)
+		return rc;
+	return record(t, a, "signin", a->ask_second ? "ask_on" : "ask_off");
+}
+
 /* The person has read the announced changes. */
 static int
 w_ack(struct store_txn *t, void *ctx)
@@ -571,6 +608,21 @@ regen_done(int rc, void *ctx)
 		server_error(a, 500);
 		return;
 	}
+	acct_free(a);
+}
+
+static void
+pref_done(int rc, void *ctx)
+{
+	struct acct *a = ctx;
+
+	if (rc != STORE_OK) {
+		server_error(a, 500);
+		return;
+	}
+	a->notice_key =
+	    a->ask_second ? TXT("account.second.done_on") : TXT("account.second.done_off");
+	send_home(a, 200);
 	acct_free(a);
 }
 
@@ -696,6 +748,22 @@ post(struct acct *a, struct store_txn *t, const json_t *sess, const char *skey)
 			queue(a, w_remove, remove_done);
 		else
 			queue(a, w_regen, regen_done);
+	} else if (strcmp(action, "second_factor") == 0) {
+		const char *ask = http_param(r, "ask");
+
+		if (ask == NULL || (strcmp(ask, "on") != 0 && strcmp(ask, "off") != 0)) {
+			store_read_end(t);
+			ui_error(r, 400, TXT("account.title"), TXT("account.bad_request"), NULL);
+			acct_free(a);
+			return;
+		}
+		a->ask_second = ask[1] == 'n';
+		/* Asking more needs no proof; asking less is a credential-security
+		 * change: the one rule of policy.c. */
+		if (!a->ask_second && !gate(a, t, sess, "second_factor.off"))
+			return;
+		store_read_end(t);
+		queue(a, w_pref, pref_done);
 	} else if (strcmp(action, "events_ack") == 0) {
 		/* Reading a notice changes no credential: no step-up. */
 		store_read_end(t);
