@@ -395,25 +395,67 @@ send_enrol(struct acct *a, int status)
 	a->r = NULL;
 }
 
+/* Appends s percent-encoded (all but A-Z a-z 0-9 - . _ ~) to out; 0, or -1
+ * when it does not fit. */
+static int
+pct_append(char *out, size_t outsz, size_t *n, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~') {
+			if (*n + 1 >= outsz)
+				return -1;
+			out[(*n)++] = (char)c;
+		} else {
+			if (*n + 3 >= outsz)
+				return -1;
+			out[(*n)++] = '%';
+			out[(*n)++] = hex[c >> 4];
+			out[(*n)++] = hex[c & 15];
+		}
+	}
+	out[*n] = '\0';
+	return 0;
+}
+
+/* The codes page, right after the codes were made (the only time they
+ * exist outside their hashes): the list, and the same as a text file to
+ * download (a data: URL: the codes never travel in another request) or
+ * print. The file holds the account name and the codes, one a line. */
 static void
 send_codes(struct acct *a)
 {
-	json_t *codes = json_array();
-	size_t i;
+	char text[USERNAME_MAX * 3 + TOTP_RECOVERY_CODES * (TOTP_RECOVERY_LEN + 3 + 6) * 3 + 16];
+	json_t *codes = json_array(), *d = NULL;
+	size_t i, n = 0;
+	int ok = pct_append(text, sizeof(text), &n, a->username) == 0 &&
+	    pct_append(text, sizeof(text), &n, "\r\n\r\n") == 0;
 
-	for (i = 0; codes != NULL && i < TOTP_RECOVERY_CODES; i++)
+	for (i = 0; codes != NULL && i < TOTP_RECOVERY_CODES; i++) {
 		json_array_append_new(codes, json_string(a->recovery[i]));
-	ui_page_secret(a->r, 200, "account-codes", a->codes_title != NULL ? a->codes_title :
-	    TXT("account.codes.title"), codes != NULL ? json_pack("{s:o}", "codes", codes) : NULL);
+		ok = ok && pct_append(text, sizeof(text), &n, a->recovery[i]) == 0 &&
+		    pct_append(text, sizeof(text), &n, "\r\n") == 0;
+	}
+	if (codes != NULL)
+		d = json_pack("{s:o, s:s?}", "codes", codes, "download", ok ? text : NULL);
+	wipe(text, sizeof(text));
+	ui_page_secret(a->r, 200, "account-codes",
+	    a->codes_title != NULL ? a->codes_title : TXT("account.codes.title"), d);
 	a->r = NULL;
 }
 
 /* "Are you sure?" before a change that cannot be undone. */
 static void
-send_ask(struct acct *a, const char *title, const char *text, const char *action, const char *button)
+send_ask(struct acct *a, const char *title, const char *text, const char *action,
+    const char *button, int destructive)
 {
-	ui_page(a->r, 200, "account-confirm", title, json_pack("{s:s, s:s, s:s, s:s}", "text", text,
-	    "action", action, "button", button, "csrf", a->csrf));
+	ui_page(a->r, 200, "account-confirm", title,
+	    json_pack("{s:s, s:s, s:s, s:s, s:b}", "text", text, "action", action, "button", button,
+	        "csrf", a->csrf, "destructive", destructive));
 	a->r = NULL;
 }
 
@@ -736,11 +778,13 @@ post(struct acct *a, struct store_txn *t, const json_t *sess, const char *skey)
 		store_read_end(t);
 		if (!confirmed) {
 			if (remove)
-				send_ask(a, TXT("account.remove.title"), TXT("account.remove.confirm"), "totp_remove",
-				    TXT("account.remove.button"));
+				send_ask(a, TXT("account.remove.title"),
+				    TXT("account.remove.confirm"), "totp_remove",
+				    TXT("account.remove.button"), 1);
 			else
-				send_ask(a, TXT("account.regen.title"), TXT("account.regen.confirm"), "recovery_regen",
-				    TXT("account.regen.button"));
+				send_ask(a, TXT("account.regen.title"),
+				    TXT("account.regen.confirm"), "recovery_regen",
+				    TXT("account.regen.button"), 0);
 			acct_free(a);
 			return;
 		}

@@ -155,6 +155,49 @@ ok "account: turning it off is audited (account.signin.ask_off)" \
 	[ "$(audit_count account.signin.ask_off '"username":"fay"')" -eq 1 ]
 ok "account: ... and listed as a security event" has "$(body_of a2)" "was turned off on"
 
+# ---- 2b. new recovery codes from the AAL2 session: shown once, downloadable -----
+OLD_REC=$(sed -n 1p "$T/fay.recovery")
+req r1 -b "$J1" -c "$J1" -H "$EN" -H "Origin: $I" -d action=recovery_regen \
+	--data-urlencode "csrf=$(hidden_field a1 csrf)" "$I/account"
+ok "recovery: regenerate first asks to confirm (200, nothing changed)" \
+	sh -c '[ "$1" = 200 ] && [ "$2" -eq 0 ]' - "$(status_of r1)" \
+	"$(audit_count account.recovery.regenerate)"
+req r2 -b "$J1" -c "$J1" -H "$EN" -H "Origin: $I" -d action=recovery_regen -d confirm=1 \
+	--data-urlencode "csrf=$(hidden_field a1 csrf)" "$I/account"
+grep -oE '<code>[A-Za-z0-9-]+</code>' "$T/r2.body" | sed 's/<[^>]*>//g' >"$T/new.codes"
+ok "recovery: confirmed -> 200 with ten new codes" \
+	sh -c '[ "$1" = 200 ] && [ "$2" = 10 ]' - "$(status_of r2)" "$(wc -l <"$T/new.codes" | tr -d ' ')"
+ok "recovery: the page is not stored by any cache (Cache-Control: no-store)" \
+	has "$(header r2 cache-control)" "no-store"
+dl=$(sed -n 's/.*id="download-codes" href="data:text\/plain;charset=utf-8,\([^"]*\)".*/\1/p' "$T/r2.body")
+{ urldec "$dl"; echo; } | tr -d '\r' | sed -n '3,12p' >"$T/dl.codes"
+ok "recovery: the download link holds the same ten codes, after the account name" \
+	sh -c 'cmp -s "$1" "$2" && [ "$3" = fay ]' - "$T/new.codes" "$T/dl.codes" \
+	"$(printf '%s' "$(urldec "$dl")" | tr -d '\r' | sed -n 1p)"
+ok "recovery: a print button for scripts (print.js)" has "$(body_of r2)" 'id="print-codes"'
+ok "recovery: regenerating is audited" [ "$(audit_count account.recovery.regenerate '"username":"fay"')" -eq 1 ]
+req r3 -b "$J1" -c "$J1" -H "$EN" "$I/account"
+ok "recovery: /account counts ten left, and shows no code again" \
+	sh -c 'case "$1" in *"Recovery codes left: 10"*) case "$1" in *"$2"*) exit 1;; esac; exit 0;; esac; exit 1' - \
+	"$(body_of r3)" "$(sed -n 1p "$T/new.codes")"
+# the old codes are void: a sign-in with one is refused, a new one works
+old_code_refused() {
+	: >"$T/jar.rc"
+	authorize rc.az "$T/jar.rc" app1 $APP1_R "&acr_values=aal2" # the preference is off now
+	login_page rc.az "$T/jar.rc"
+	post_login rc "$T/jar.rc" rc.az.page fay "$PW_fay"
+	req rc.otp -b "$T/jar.rc" -c "$T/jar.rc" -H "$EN" "$I$(header rc location)"
+	req rc.old -b "$T/jar.rc" -c "$T/jar.rc" -H "$EN" -H "Origin: $I" \
+		--data-urlencode "tx=$(hidden_field rc.otp tx)" --data-urlencode "csrf=$(hidden_field rc.otp csrf)" \
+		--data-urlencode method=totp --data-urlencode "recovery_code=$OLD_REC" "$I/login"
+	eq "$(status_of rc.old)" 401 || { diag "$(grep -o 'class="error"[^<]*' "$T/rc.old.body") $(header rc location)"; return 1; }
+	req rc.new -b "$T/jar.rc" -c "$T/jar.rc" -H "$EN" -H "Origin: $I" \
+		--data-urlencode "tx=$(hidden_field rc.otp tx)" --data-urlencode "csrf=$(hidden_field rc.otp csrf)" \
+		--data-urlencode method=totp --data-urlencode "recovery_code=$(sed -n 1p "$T/new.codes")" "$I/login"
+	has "$(header rc.new location)" "$APP1_R?code="
+}
+ok "recovery: an old code no longer signs in; a new one does" old_code_refused
+
 # ---- 3. off: the password alone signs in to the AAL1 app ------------------------
 J2="$T/jar.2"
 : >"$J2"
@@ -192,6 +235,12 @@ login_page s3.az "$J3"
 post_login s3 "$J3" s3.az.page fay "$PW_fay"
 ok "on again: the password alone leads to the code page" \
 	sh -c 'case "$1" in /login\?tx=*) exit 0;; esac; exit 1' - "$(header s3 location)"
+
+req b5 -b "$J2" -c "$J2" -H "$EN" -H "Origin: $I" -d action=recovery_regen -d confirm=1 \
+	--data-urlencode "csrf=$(hidden_field b4 csrf)" "$I/account"
+ok "recovery (AAL1 session): regenerate -> 303 to a sign-in, no codes shown, nothing changed" \
+	sh -c '[ "$1" = 303 ] && [ "$2" -eq 1 ] && case "$3" in *"<code>"*) exit 1;; esac; exit 0' - \
+	"$(status_of b5)" "$(audit_count account.recovery.regenerate)" "$(body_of b5)"
 
 # ---- 5. the help desk: authctl user second-factor ------------------------------
 ok "authctl: user second-factor fay off -> 0" ctl user second-factor fay off

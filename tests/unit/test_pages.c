@@ -437,10 +437,12 @@ test_pages_render_in_both_languages(void **state)
 		    "{\"title\": \"account.enrol.title\", \"error\": \"account.enrol.wrong\", \"qr\": "
 		    "{\"size\": 29, \"px\": 145, \"d\": \"M4 4h7v1h-7z\"}, \"secret\": \"ABCD EFGH\", \"csrf\": \"c\"}" },
 		{ "account-codes",
-		    "{\"title\": \"account.codes.title\", \"codes\": [\"a\", \"b\"]}" },
+		    "{\"title\": \"account.codes.title\", \"codes\": [\"a\", \"b\"], \"download\": "
+		    "\"lin%0D%0A%0D%0Aa%0D%0Ab%0D%0A\"}" },
 		{ "account-confirm",
 		    "{\"title\": \"account.remove.title\", \"text\": \"account.remove.confirm\", "
-		    "\"action\": \"totp_remove\", \"button\": \"account.remove.button\", \"csrf\": \"c\"}" },
+		    "\"action\": \"totp_remove\", \"button\": \"account.remove.button\", \"csrf\": \"c\", "
+		    "\"destructive\": true}" },
 		{ "webauthn-fail",
 		    "{\"title\": \"webauthn.fail.title\", \"msg\": \"webauthn.fail.full\"}" },
 		{ "webauthn-remove",
@@ -518,6 +520,18 @@ test_pages_render_in_both_languages(void **state)
 	}
 	out = page("account", "zh-TW", pages[9].data);
 	assert_non_null(strstr(out, "已開啟：每次登入都會要求第二步驟"));
+	free(out);
+	/* new recovery codes: shown once, with a text download and a print button */
+	out = page("account-codes", "en", pages[11].data);
+	assert_non_null(strstr(out,
+	    "<a id=\"download-codes\" href=\"data:text/plain;charset=utf-8,"
+	    "lin%0D%0A%0D%0Aa%0D%0Ab%0D%0A\" download=\"recovery-codes.txt\">"));
+	assert_non_null(strstr(out, "id=\"print-codes\" hidden>Print the codes</button>"));
+	assert_non_null(strstr(out, "<script src=\"/static/print.js?v="));
+	free(out);
+	/* a removal's confirmation: the button styled as destructive */
+	out = page("account-confirm", "en", pages[12].data);
+	assert_non_null(strstr(out, "<button type=\"submit\" class=\"secondary\">Remove</button>"));
 	free(out);
 }
 
