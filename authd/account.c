@@ -23,6 +23,7 @@
 
 #include "../lib/util.h"
 #include "../modules/method.h"
+#include "../modules/password.h"
 #include "../modules/totp.h"
 #include "audit.h"
 #include "authd.h"
@@ -30,8 +31,27 @@
 #include "oidc/oidc.h"
 #include "policy.h"
 #include "secevents.h"
+#include "signin.h"
+#include "throttle.h"
 #include "ui.h"
 #include "users.h"
+
+/* A password change in flight: the secrets (wiped with the request), what the
+ * worker made of them, the throttle reservation, the other sessions to end. */
+struct pwc {
+	char cur[PASSWORD_MAX_BYTES + 1];
+	char nw[PASSWORD_MAX_BYTES + 1];
+	char hash[PASSWORD_HASH_MAX];
+	char tname[USERNAME_MAX + 1];
+	char skey[65];    /* this session: the one that stays */
+	int need_current; /* the current password is checked (and throttled) */
+	int signout;      /* end the person's other sessions */
+	int matched;      /* the worker: the current password was right */
+	int signed_out;   /* how many sessions ended */
+	json_t *rec;      /* the worker: the new credential record */
+	struct throttle_attempt th;
+	struct http_slot *slot;
+};
 
 /* What a pending request carries from the handler to its write and back. */
 enum acct_view { V_HOME, V_ENROL, V_CODES, V_REMOVE_ASK };
@@ -45,19 +65,28 @@ struct acct {
 	char code[8];
 	int totp_state;            /* 0 none, 1 pending, 2 active */
 	int recovery_left;
+	int ask_second;            /* the person's preference (user_asks_second_factor) */
 	int result;                /* totp_enrol_finish: -1 wrong code */
 	int level;                 /* the level the session holds now */
 	struct policy_session ps;  /* the session, for the gate on the home page */
 	const char *notice_key;    /* catalogue key shown on the home view */
 	const char *error_key;
+	const char *error_text;    /* a rule's message (password_rule_message), or NULL */
 	const char *codes_title;   /* catalogue key of the recovery codes page's title */
 	char uri[TOTP_URI_MAX];
 	char recovery[TOTP_RECOVERY_CODES][TOTP_RECOVERY_LEN + 3];
+	struct pwc *pw; /* password_change only */
 };
 
 static void
 acct_free(struct acct *a)
 {
+	if (a->pw != NULL) {
+		http_work_cancel(a->pw->slot);
+		json_decref(a->pw->rec);
+		wipe(a->pw, sizeof(*a->pw));
+		free(a->pw);
+	}
 	free(a->display_name);
 	wipe(a, sizeof(*a));	/* uri and recovery codes are secrets */
 	free(a);
@@ -207,6 +236,8 @@ static const struct {
 	{ "rename", TXT("account.ev.rename.self"), TXT("account.ev.rename.admin") },
 	{ "regenerate", TXT("account.ev.regenerate.self"), TXT("account.ev.regenerate.admin") },
 	{ "change", TXT("account.ev.change.self"), TXT("account.ev.change.admin") },
+	{ "ask_on", TXT("account.ev.ask_on.self"), TXT("account.ev.ask_on.admin") },
+	{ "ask_off", TXT("account.ev.ask_off.self"), TXT("account.ev.ask_off.admin") },
 };
 static const struct {
 	const char *method, *key;
@@ -216,6 +247,7 @@ static const struct {
 	{ "x509", TXT("account.what.x509") },
 	{ "recovery", TXT("account.what.recovery") },
 	{ "password", TXT("account.what.password") },
+	{ "signin", TXT("account.what.signin") },
 };
 
 /* One security event as the page's data: the sentence's key and what it
@@ -307,21 +339,31 @@ send_home(struct acct *a, int status)
 	struct http_req *r = a->r;
 	struct store_txn *t = store_read_begin(r->authd->store);
 	json_t *user = NULL, *d, *secs = json_array();
-	int need = AAL_NONE;
+	int need = AAL_NONE, second = 0;
 
 	/* Read again: the page shows what a change made a moment ago. */
 	if (t != NULL) {
 		if (user_by_id(t, a->uid, &user) != STORE_OK)
 			user = NULL;
 		need = change_level(r, t, &a->ps, a->uid);
+		/* The preference can be kept when a step after the password reaches
+		 * AAL2 (TOTP, a key): a citizen card is a first step, never asked after
+		 * a password, so for it the page would promise what is not done. */
+		second = signin_next_method(t, a->uid, AMR_PWD, FACTOR_KNOW, 0, AAL2) != NULL;
 		json_decref(secs);
 		secs = sections(t, a->uid);
 		store_read_end(t);
 	}
-	d = json_pack("{s:s?, s:s?, s:s, s:s?, s:s, s:b, s:o?}", "notice", a->notice_key, "error",
-	    a->error_key, "username", a->username, "display_name",
+	d = json_pack("{s:s?, s:s?, s:s?, s:s, s:s?, s:s, s:b, s:o?}", "notice", a->notice_key,
+	    "error", a->error_key, "error_text", a->error_text, "username", a->username,
+	    "display_name",
 	    a->display_name != NULL && a->display_name[0] != '\0' ? a->display_name : NULL, "csrf",
 	    a->csrf, "step_up", need != AAL_NONE, "sections", secs);
+	/* The preference shows once there is a second factor to ask (it reads the
+	 * stored record: the state a change made a moment ago). */
+	if (d != NULL && second)
+		json_object_set_new(d, "second_factor",
+		    json_pack("{s:b}", "on", user == NULL || user_asks_second_factor(user)));
 	if (d == NULL || secs == NULL || add_events(d, user) != 0) {
 		json_decref(d);
 		json_decref(user);
@@ -381,25 +423,67 @@ send_enrol(struct acct *a, int status)
 	a->r = NULL;
 }
 
+/* Appends s percent-encoded (all but A-Z a-z 0-9 - . _ ~) to out; 0, or -1
+ * when it does not fit. */
+static int
+pct_append(char *out, size_t outsz, size_t *n, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~') {
+			if (*n + 1 >= outsz)
+				return -1;
+			out[(*n)++] = (char)c;
+		} else {
+			if (*n + 3 >= outsz)
+				return -1;
+			out[(*n)++] = '%';
+			out[(*n)++] = hex[c >> 4];
+			out[(*n)++] = hex[c & 15];
+		}
+	}
+	out[*n] = '\0';
+	return 0;
+}
+
+/* The codes page, right after the codes were made (the only time they
+ * exist outside their hashes): the list, and the same as a text file to
+ * download (a data: URL: the codes never travel in another request) or
+ * print. The file holds the account name and the codes, one a line. */
 static void
 send_codes(struct acct *a)
 {
-	json_t *codes = json_array();
-	size_t i;
+	char text[USERNAME_MAX * 3 + TOTP_RECOVERY_CODES * (TOTP_RECOVERY_LEN + 3 + 6) * 3 + 16];
+	json_t *codes = json_array(), *d = NULL;
+	size_t i, n = 0;
+	int ok = pct_append(text, sizeof(text), &n, a->username) == 0 &&
+	    pct_append(text, sizeof(text), &n, "\r\n\r\n") == 0;
 
-	for (i = 0; codes != NULL && i < TOTP_RECOVERY_CODES; i++)
+	for (i = 0; codes != NULL && i < TOTP_RECOVERY_CODES; i++) {
 		json_array_append_new(codes, json_string(a->recovery[i]));
-	ui_page_secret(a->r, 200, "account-codes", a->codes_title != NULL ? a->codes_title :
-	    TXT("account.codes.title"), codes != NULL ? json_pack("{s:o}", "codes", codes) : NULL);
+		ok = ok && pct_append(text, sizeof(text), &n, a->recovery[i]) == 0 &&
+		    pct_append(text, sizeof(text), &n, "\r\n") == 0;
+	}
+	if (codes != NULL)
+		d = json_pack("{s:o, s:s?}", "codes", codes, "download", ok ? text : NULL);
+	wipe(text, sizeof(text));
+	ui_page_secret(a->r, 200, "account-codes",
+	    a->codes_title != NULL ? a->codes_title : TXT("account.codes.title"), d);
 	a->r = NULL;
 }
 
 /* "Are you sure?" before a change that cannot be undone. */
 static void
-send_ask(struct acct *a, const char *title, const char *text, const char *action, const char *button)
+send_ask(struct acct *a, const char *title, const char *text, const char *action,
+    const char *button, int destructive)
 {
-	ui_page(a->r, 200, "account-confirm", title, json_pack("{s:s, s:s, s:s, s:s}", "text", text,
-	    "action", action, "button", button, "csrf", a->csrf));
+	ui_page(a->r, 200, "account-confirm", title,
+	    json_pack("{s:s, s:s, s:s, s:s, s:b}", "text", text, "action", action, "button", button,
+	        "csrf", a->csrf, "destructive", destructive));
 	a->r = NULL;
 }
 
@@ -472,6 +556,29 @@ w_regen(struct store_txn *t, void *ctx)
 
 	a->result = rc;
 	return rc == STORE_OK ? record(t, a, "recovery", "regenerate") : rc;
+}
+
+/* "Ask my second factor at every sign-in": on (the default, the field
+ * removed) or off (false). Recorded like a credential change: it decides
+ * what a stolen password alone can do. */
+static int
+w_pref(struct store_txn *t, void *ctx)
+{
+	struct acct *a = ctx;
+	json_t *u = NULL;
+	int rc = user_by_id(t, a->uid, &u);
+
+	if (rc != STORE_OK)
+		return rc;
+	if (a->ask_second)
+		json_object_del(u, "ask_second_factor");
+	else
+		json_object_set_new(u, "ask_second_factor", json_false());
+	rc = user_update(t, u);
+	json_decref(u);
+	if (rc != STORE_OK)
+		return rc;
+	return record(t, a, "signin", a->ask_second ? "ask_on" : "ask_off");
 }
 
 /* The person has read the announced changes. */
@@ -575,6 +682,21 @@ regen_done(int rc, void *ctx)
 }
 
 static void
+pref_done(int rc, void *ctx)
+{
+	struct acct *a = ctx;
+
+	if (rc != STORE_OK) {
+		server_error(a, 500);
+		return;
+	}
+	a->notice_key =
+	    a->ask_second ? TXT("account.second.done_on") : TXT("account.second.done_off");
+	send_home(a, 200);
+	acct_free(a);
+}
+
+static void
 ack_done(int rc, void *ctx)
 {
 	struct acct *a = ctx;
@@ -585,6 +707,270 @@ ack_done(int rc, void *ctx)
 	}
 	http_redirect(a->r, "/account");
 	acct_free(a);
+}
+
+/* ---------------------------------------------------------------- password */
+
+/* The password change (action password_change), after the gate and the
+ * checks that judge no secret (the two new fields alike, the rules):
+ *   1. a place on the worker pool for the address group and the account;
+ *   2. with the current password: the throttle reservation, a durable write
+ *      before the password is looked at — the same counters as a sign-in;
+ *   3. on a worker: the current password checked, the new one hashed;
+ *   4. one write: a wrong current password counted (kept) and audited; or the
+ *      new record, the throttle cleared, the other sessions ended when asked
+ *      (as a logout ends one: its refresh tokens without offline_access too),
+ *      account.password.change and the person's security event. */
+
+static void queue(struct acct *a, store_write_fn fn, store_done_fn done);
+
+struct others {
+	const char *uid, *keep;
+	json_t *keys;
+};
+
+static int
+others_cb(const void *key, size_t klen, json_t *value, void *ctx)
+{
+	struct others *o = ctx;
+	const char *u = json_string_value(json_object_get(value, "user"));
+	char k[65];
+
+	if (u == NULL || strcmp(u, o->uid) != 0 || klen >= sizeof(k))
+		return 0;
+	memcpy(k, key, klen);
+	k[klen] = '\0';
+	if (strcmp(k, o->keep) == 0)
+		return 0;
+	return json_array_append_new(o->keys, json_string(k)) == 0 ? 0 : -1;
+}
+
+/* Ends every session of uid but keep (write txn); *n gets how many. */
+static int
+end_other_sessions(struct store_txn *t, const char *uid, const char *keep, int *n)
+{
+	struct others o = { .uid = uid, .keep = keep, .keys = json_array() };
+	json_t *v;
+	size_t i;
+	int rc = o.keys != NULL ? STORE_OK : STORE_IO;
+
+	*n = 0;
+	if (rc == STORE_OK && store_iter(t, T_SESSIONS, NULL, 0, others_cb, &o) != 0)
+		rc = STORE_IO;
+	json_array_foreach (o.keys, i, v) {
+		json_t *sess = NULL, *fv;
+		size_t j;
+
+		if (rc != STORE_OK)
+			break;
+		if (store_gets(t, T_SESSIONS, json_string_value(v), &sess) != STORE_OK)
+			continue;
+		json_array_foreach (json_object_get(sess, "families"), j, fv) {
+			json_t *fam = NULL;
+			const char *id = json_string_value(fv);
+
+			if (id == NULL || store_gets(t, T_FAMILIES, id, &fam) != STORE_OK)
+				continue;
+			if (!scope_has(json_string_value(json_object_get(fam, "scope")),
+			        "offline_access")) {
+				family_mark_revoked(fam, now_s());
+				rc = store_puts(t, T_FAMILIES, id, fam, 0);
+			}
+			json_decref(fam);
+			if (rc != STORE_OK)
+				break;
+		}
+		json_decref(sess);
+		if (rc == STORE_OK &&
+		    (rc = store_dels(t, T_SESSIONS, json_string_value(v))) == STORE_OK)
+			(*n)++;
+	}
+	json_decref(o.keys);
+	return rc;
+}
+
+static int
+w_pw_reserve(struct store_txn *t, void *ctx)
+{
+	struct acct *a = ctx;
+
+	return throttle_reserve(t, a->r->authd->conf, &a->pw->th, now_s());
+}
+
+static int
+w_pw_commit(struct store_txn *t, void *ctx)
+{
+	struct acct *a = ctx;
+	struct pwc *p = a->pw;
+	const struct conf *c = a->r->authd->conf;
+	json_t *f;
+	int rc;
+
+	if (p->need_current && !p->matched) {
+		/* A wrong guess at the password: it stays counted, as at a sign-in. */
+		if ((rc = throttle_release(t, c, &p->th, 1, now_s())) != STORE_OK)
+			return rc;
+		f = json_pack("{s:s, s:s, s:s, s:i, s:s}", "user", a->uid, "username", a->username,
+		    "ip", a->r->peer, "level", a->level, "reason", "wrong current password");
+		rc = f != NULL ? audit_append(t, "account.password.change_failed", f) : STORE_IO;
+		json_decref(f);
+		return rc;
+	}
+	if (p->rec == NULL)
+		return STORE_IO;
+	if ((rc = password_store(t, a->uid, p->rec)) != STORE_OK)
+		return rc;
+	if (p->need_current && (rc = throttle_succeed(t, c, &p->th, now_s())) != STORE_OK)
+		return rc;
+	if (p->signout && (rc = end_other_sessions(t, a->uid, p->skey, &p->signed_out)) != STORE_OK)
+		return rc;
+	return record(t, a, "password", "change");
+}
+
+static void
+pw_commit_done(int rc, void *ctx)
+{
+	struct acct *a = ctx;
+
+	if (rc != STORE_OK) {
+		server_error(a, 500);
+		return;
+	}
+	if (a->pw->need_current && !a->pw->matched) {
+		a->error_key = TXT("account.pw.wrong");
+		send_home(a, 400);
+	} else {
+		a->notice_key =
+		    a->pw->signout ? TXT("account.pw.done_signout") : TXT("account.pw.done");
+		send_home(a, 200);
+	}
+	acct_free(a);
+}
+
+/* On a worker: Argon2id twice at most, never on a loop or the writer. */
+static void
+pw_work(void *arg)
+{
+	struct acct *a = arg;
+	struct pwc *p = a->pw;
+
+	if (p->need_current)
+		p->matched = password_matches(p->hash, p->cur);
+	wipe(p->cur, sizeof(p->cur));
+	if (!p->need_current || p->matched)
+		p->rec = password_record_new(p->nw, now_s(), now_s());
+	wipe(p->nw, sizeof(p->nw));
+}
+
+static void
+pw_work_done(void *arg)
+{
+	struct acct *a = arg;
+
+	a->pw->slot = NULL; /* the job ran: the place is given back */
+	queue(a, w_pw_commit, pw_commit_done);
+}
+
+static void
+pw_submit(struct acct *a)
+{
+	struct http_slot *slot = a->pw->slot;
+
+	a->pw->slot = NULL;
+	if (http_work_submit(slot, pw_work, pw_work_done, a) != 0)
+		server_error(a, 503);
+}
+
+static void
+pw_reserve_done(int rc, void *ctx)
+{
+	struct acct *a = ctx;
+
+	if (rc != STORE_OK) {
+		server_error(a, 500);
+		return;
+	}
+	if (a->pw->th.verdict != THROTTLE_GO) {
+		a->error_key = TXT("account.pw.throttled");
+		send_home(a, 429);
+		acct_free(a);
+		return;
+	}
+	pw_submit(a);
+}
+
+/* The handler's part: t (read view) is ended here; a is answered and freed on
+ * every path. */
+static void
+pw_change(struct acct *a, struct store_txn *t, const char *skey)
+{
+	struct http_req *r = a->r;
+	const char *cur = http_param(r, "current"), *nw = http_param(r, "new");
+	const char *cf = http_param(r, "confirm"), *so = http_param(r, "signout_others");
+	enum pw_rule rule;
+	struct pwc *p;
+	int rc;
+
+	if ((p = a->pw = calloc(1, sizeof(*p))) == NULL) {
+		store_read_end(t);
+		server_error(a, 500);
+		return;
+	}
+	if (nw == NULL || cf == NULL || nw[0] == '\0' || strcmp(nw, cf) != 0) {
+		store_read_end(t);
+		a->error_key = TXT("account.pw.mismatch");
+		send_home(a, 400);
+		acct_free(a);
+		return;
+	}
+	if ((rule = password_check_rules(nw, a->username)) != PW_OK) {
+		store_read_end(t);
+		a->error_text = password_rule_message(rule, r->lang);
+		send_home(a, 400);
+		acct_free(a);
+		return;
+	}
+	/* The current password, unless the session itself holds AAL2 or more now
+	 * (the gate above made sure it holds the account's highest level): a
+	 * fresh second step proves more than the password would. */
+	rc = password_hash_of(t, a->uid, p->hash);
+	store_read_end(t);
+	if (rc != STORE_OK && rc != STORE_NOTFOUND) {
+		server_error(a, 500);
+		return;
+	}
+	p->need_current = a->level < AAL2;
+	if (p->need_current && (cur == NULL || cur[0] == '\0')) {
+		a->error_key = TXT("account.pw.current_missing");
+		send_home(a, 400);
+		acct_free(a);
+		return;
+	}
+	if (p->need_current && strlen(cur) > PASSWORD_MAX_BYTES) {
+		a->error_key = TXT("account.pw.wrong"); /* longer than any password */
+		send_home(a, 400);
+		acct_free(a);
+		return;
+	}
+	if (p->need_current)
+		snprintf(p->cur, sizeof(p->cur), "%s", cur);
+	snprintf(p->nw, sizeof(p->nw), "%s", nw);
+	snprintf(p->skey, sizeof(p->skey), "%s", skey);
+	p->signout = so != NULL && strcmp(so, "1") == 0;
+	signin_throttle_name(a->username, p->tname);
+	if (http_work_admit(r, p->tname, &p->slot) != HTTP_WORK_OK) {
+		p->slot = NULL;
+		a->error_key = TXT("account.pw.busy");
+		send_home(a, 429);
+		acct_free(a);
+		return;
+	}
+	if (!p->need_current) {
+		pw_submit(a);
+		return;
+	}
+	signin_reserve_init(&p->th, &method_password, p->tname, r->peer_prefix, NULL, 0);
+	queue(a, w_pw_reserve, pw_reserve_done);
 }
 
 /* ---------------------------------------------------------------- handler */
@@ -684,11 +1070,13 @@ post(struct acct *a, struct store_txn *t, const json_t *sess, const char *skey)
 		store_read_end(t);
 		if (!confirmed) {
 			if (remove)
-				send_ask(a, TXT("account.remove.title"), TXT("account.remove.confirm"), "totp_remove",
-				    TXT("account.remove.button"));
+				send_ask(a, TXT("account.remove.title"),
+				    TXT("account.remove.confirm"), "totp_remove",
+				    TXT("account.remove.button"), 1);
 			else
-				send_ask(a, TXT("account.regen.title"), TXT("account.regen.confirm"), "recovery_regen",
-				    TXT("account.regen.button"));
+				send_ask(a, TXT("account.regen.title"),
+				    TXT("account.regen.confirm"), "recovery_regen",
+				    TXT("account.regen.button"), 0);
 			acct_free(a);
 			return;
 		}
@@ -696,6 +1084,26 @@ post(struct acct *a, struct store_txn *t, const json_t *sess, const char *skey)
 			queue(a, w_remove, remove_done);
 		else
 			queue(a, w_regen, regen_done);
+	} else if (strcmp(action, "second_factor") == 0) {
+		const char *ask = http_param(r, "ask");
+
+		if (ask == NULL || (strcmp(ask, "on") != 0 && strcmp(ask, "off") != 0)) {
+			store_read_end(t);
+			ui_error(r, 400, TXT("account.title"), TXT("account.bad_request"), NULL);
+			acct_free(a);
+			return;
+		}
+		a->ask_second = ask[1] == 'n';
+		/* Asking more needs no proof; asking less is a credential-security
+		 * change: the one rule of policy.c. */
+		if (!a->ask_second && !gate(a, t, sess, "second_factor.off"))
+			return;
+		store_read_end(t);
+		queue(a, w_pref, pref_done);
+	} else if (strcmp(action, "password_change") == 0) {
+		if (!gate(a, t, sess, "password.change"))
+			return;
+		pw_change(a, t, skey);
 	} else if (strcmp(action, "events_ack") == 0) {
 		/* Reading a notice changes no credential: no step-up. */
 		store_read_end(t);

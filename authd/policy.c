@@ -126,6 +126,14 @@ policy_change_needs(const struct conf *c, const struct policy_session *s,
 	return held >= need ? AAL_NONE : need;
 }
 
+int
+policy_signin_level(int required, int reachable, int ask_second)
+{
+	if (ask_second && reachable >= AAL2 && required < AAL2)
+		return AAL2;
+	return required;
+}
+
 /* RFC 8176 §2 names, in the order they appear in tokens. */
 static const struct {
 	unsigned bit;

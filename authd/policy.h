@@ -73,6 +73,18 @@ struct policy_session {
 int policy_change_needs(const struct conf *c, const struct policy_session *s,
                         const struct policy_cred *creds, size_t n, int64_t now);
 
+/* ---- the level one sign-in must reach ----
+ *
+ * required: what the app asks (its min_aal, acr_values, a step-up); reachable:
+ * the highest level the person's account can reach (policy_reachable_level
+ * over methods_reach); ask_second: the person's preference "ask my second
+ * factor at every sign-in" (user_asks_second_factor: on by default). When the
+ * preference is on and the account has a second factor (reachable AAL2 or
+ * more), every sign-in must reach at least AAL2 — a person who enrolled TOTP or
+ * a key is asked it even by an AAL1 app; never more than the app asks beyond
+ * AAL2. Otherwise the app's level. Pure. */
+int policy_signin_level(int required, int reachable, int ask_second);
+
 /* RFC 8176 amr array (new reference) for the bit set, in a fixed order; adds
  * "mfa" when two or more factors were shown. NULL on allocation failure. */
 json_t *policy_amr_json(unsigned amr, unsigned factors);

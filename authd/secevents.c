@@ -13,8 +13,10 @@
 #include "../lib/util.h"
 #include "users.h"
 
-static const char *const methods[] = { "totp", "webauthn", "x509", "recovery", "password", NULL };
-static const char *const actions[] = { "add", "remove", "rename", "regenerate", "change", NULL };
+static const char *const methods[] = { "totp", "webauthn", "x509", "recovery", "password", "signin",
+	NULL };
+static const char *const actions[] = { "add", "remove", "rename", "regenerate", "change", "ask_on",
+	"ask_off", NULL };
 
 static int
 known(const char *const *list, const char *s)

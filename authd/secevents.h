@@ -27,8 +27,10 @@
 
 struct secevent {
 	int64_t at;                     /* unix seconds; 0: unknown (an older record) */
-	char method[16];                /* "totp", "webauthn", "x509", "recovery", "password" */
-	char action[16];                /* "add", "remove", "rename", "regenerate", "change" */
+	char method[16];                /* "totp", "webauthn", "x509", "recovery", "password",
+	                                   "signin" (the second-factor preference) */
+	char action[16];                /* "add", "remove", "rename", "regenerate", "change",
+	                                   "ask_on", "ask_off" */
 	char label[SECEV_LABEL_MAX + 1]; /* the credential as the person knows it (a key's
 	                                    name, a card holder's name), or "" */
 	char ip[64];                    /* where the change came from; "" for the help desk */

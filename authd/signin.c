@@ -484,8 +484,10 @@ decide(struct signin *s)
 	const char *puid =
 	    json_string_value(json_object_get(json_object_get(s->tx, "partial"), "user"));
 	struct store_txn *t;
+	struct policy_cred c[16];
 	json_t *user = NULL;
-	int rc;
+	size_t n;
+	int rc, app;
 
 	if (s->later_step && (!puid || strcmp(puid, s->proof.user_id) != 0)) {
 		s->result = ST_CONFLICT; /* a later step must prove the same person */
@@ -522,13 +524,34 @@ decide(struct signin *s)
 	s->level = policy_level_of(s->amr, s->factors, s->props);
 	s->outcome = SIGNIN_DONE;
 	s->next = NULL;
+	/* The person's preference: a second factor at every sign-in once one is
+	 * enrolled (policy_signin_level), whatever the app asks. */
+	app = s->required;
+	n = methods_reach(t, s->proof.user_id, NULL, NULL, c, sizeof(c) / sizeof(c[0]) - 1);
+	/* What this sign-in has shown is the person's too (a method outside the
+	 * table, in tests; a credential changed since). */
+	c[n++] = (struct policy_cred){ s->amr, s->factors, s->props };
+	s->required =
+	    policy_signin_level(app, policy_reachable_level(c, n), user_asks_second_factor(user));
 	if (s->level < s->required) {
 		const struct authd_method *m = signin_next_method(
 		    t, s->proof.user_id, s->amr, s->factors, s->props, s->required);
 		if (m && s->front->next_amr && m->amr != s->front->next_amr)
 			m = NULL;
-		s->next = m;
-		s->outcome = m ? SIGNIN_NEXT : SIGNIN_UNMET;
+		/* The preference raises with a step on this page only: the card on
+		 * its own listener is asked for when the app needs it, not for the
+		 * preference (/account promises a code or a key, nothing else). */
+		if (m && !(m->flags & METHOD_STEP) && s->level >= app)
+			m = NULL;
+		if (!m && s->level >= app) {
+			/* Only the preference asked for more, and no method this front end
+			 * can ask reaches it (host login carries one-time codes only; a
+			 * citizen card is a first step): the app's level decides. */
+			s->required = app;
+		} else {
+			s->next = m;
+			s->outcome = m ? SIGNIN_NEXT : SIGNIN_UNMET;
+		}
 	}
 	store_read_end(t);
 }

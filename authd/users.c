@@ -96,6 +96,12 @@ user_is_disabled(const json_t *user)
 }
 
 int
+user_asks_second_factor(const json_t *user)
+{
+	return !json_is_false(json_object_get(user, "ask_second_factor"));
+}
+
+int
 user_by_name(struct store_txn *t, const char *username, json_t **user)
 {
 	char norm[USERNAME_MAX + 1];

@@ -1,7 +1,8 @@
 /* authd/users.h — user accounts (T_USERS, T_USERNAMES).
  *
  * User record: {"id": 32 hex (random; the stable "sub"), "username", "display_name",
- * "email", "disabled": bool, "created": unix seconds, "groups": [names]}. Usernames are compared
+ * "email", "disabled": bool, "created": unix seconds, "groups": [names],
+ * "ask_second_factor": bool (absent: true)}. Usernames are compared
  * after ASCII lower-casing; 1..64 characters of [A-Za-z0-9._@-]. */
 #ifndef AUTHD_USERS_H
 #define AUTHD_USERS_H
@@ -21,6 +22,10 @@ int user_by_id(struct store_txn *t, const char *id, json_t **user);
  * that field: the sign-in core asks it through signin_person (signin.h), the
  * token, userinfo and account code through this. */
 int user_is_disabled(const json_t *user);
+/* The person's preference "ask my second factor at every sign-in"
+ * ("ask_second_factor": bool): 1 unless they turned it off (false). It matters
+ * only once a second factor is enrolled (policy_signin_level). */
+int user_asks_second_factor(const json_t *user);
 /* Creates the user (write txn). STORE_EXISTS when the name is taken. */
 int user_create(struct store_txn *t, const char *username, const char *display_name,
                 const char *email, char id_out[USER_ID_LEN + 1]);

@@ -471,6 +471,64 @@ password_set(struct store_txn *t, const char *user_id, const char *username, con
 	return rc == STORE_OK ? 0 : -1;
 }
 
+int
+password_hash_of(struct store_txn *t, const char *user_id, char out[PASSWORD_HASH_MAX])
+{
+	char key[128];
+	json_t *rec = NULL;
+	const char *h;
+	int rc;
+
+	out[0] = '\0';
+	if (cred_key(key, sizeof(key), user_id) != 0)
+		return STORE_NOTFOUND;
+	if ((rc = store_gets(t, T_CREDS, key, &rec)) != STORE_OK)
+		return rc;
+	h = json_string_value(json_object_get(rec, "hash"));
+	rc = h != NULL && strlen(h) < PASSWORD_HASH_MAX ? STORE_OK : STORE_NOTFOUND;
+	if (rc == STORE_OK)
+		snprintf(out, PASSWORD_HASH_MAX, "%s", h);
+	json_decref(rec);
+	return rc;
+}
+
+int
+password_matches(const char *hash, const char *p)
+{
+	size_t n = p != NULL ? strnlen(p, PASSWORD_MAX_BYTES + 1) : 0;
+
+	if (pw == NULL || n == 0 || n > PASSWORD_MAX_BYTES)
+		return 0;
+	if (hash == NULL || hash[0] == '\0') {
+		int spent = crypto_pwhash_str_verify(pw->dummy, p, n); /* the same work */
+
+		(void)spent; /* never 0: the dummy's password was random */
+		return 0;
+	}
+	return crypto_pwhash_str_verify(hash, p, n) == 0;
+}
+
+int
+password_store(struct store_txn *t, const char *user_id, json_t *rec)
+{
+	char key[128];
+	json_t *old = NULL, *cr;
+	int rc;
+
+	if (cred_key(key, sizeof(key), user_id) != 0 || rec == NULL)
+		return STORE_IO;
+	rc = store_gets(t, T_CREDS, key, &old);
+	if (rc == STORE_OK) {
+		cr = json_object_get(old, "created");
+		if (json_is_integer(cr))
+			json_object_set(rec, "created", cr);
+		json_decref(old);
+	} else if (rc != STORE_NOTFOUND) {
+		return rc;
+	}
+	return store_puts(t, T_CREDS, key, rec, 0);
+}
+
 /* The stored hash of the user, or NULL (then the dummy is used).
  * *rec receives the credential record to release. */
 static const char *

@@ -43,12 +43,27 @@ const char *password_rule_message(enum pw_rule r, const char *lang);
  * "<user_id>/password/0" in T_CREDS inside write txn t (keeps "created" of an
  * existing record). Returns 0, the enum pw_rule value (> 0) when a rule
  * refuses, or -1 on hashing/store error.
- * A self-service change (the password page to come) is a change to the
+ * A self-service change (/account, authd/account.c) is a change to the
  * person's credentials like any other: it asks account_change_allowed(...,
  * "password.change", ...) before it reads the form, and records itself in the
  * same write with account_change_record(method "password", action "change")
  * (authd/account.h). authctl user passwd records the help desk's. */
 int password_set(struct store_txn *t, const char *user_id, const char *username, const char *pw);
+
+/* ---- the self-service change (authd/account.c) ----
+ * The account page reads the stored hash on its loop, checks the current
+ * password and hashes the new one on a worker (Argon2id never on a loop or the
+ * writer thread), and stores the new record in its write. */
+#define PASSWORD_HASH_MAX 128 /* crypto_pwhash_STRBYTES */
+/* user_id's stored hash into out: ST_OK, ST_NOTFOUND (no password), or a
+ * store error. */
+int password_hash_of(struct store_txn *t, const char *user_id, char out[PASSWORD_HASH_MAX]);
+/* 1 when pw matches hash; 0 otherwise, after the same work when hash is empty
+ * (the dummy). Worker thread. */
+int password_matches(const char *hash, const char *pw);
+/* Stores rec (password_record_new) as user_id's password in write txn t,
+ * keeping the "created" of the record it replaces. ST_OK or a store error. */
+int password_store(struct store_txn *t, const char *user_id, json_t *rec);
 
 /* Builds a credential record {"hash","created","updated"} for pw with the
  * current parameters (no rule check: used for rehash). NULL on error. */

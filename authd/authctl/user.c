@@ -1,4 +1,4 @@
-/* authd/authctl/user.c — authctl user add|list|show|disable|enable|passwd|
+/* authd/authctl/user.c — authctl user add|list|show|disable|enable|passwd|second-factor|
  * groups: accounts, their password (read from stdin, never an argument) and
  * their groups (the claim pam_authd's hosts check). */
 #include <errno.h>
@@ -22,13 +22,16 @@ const char usage_user[] =
     "       authctl [-c FILE] user enable NAME\n"
     "       authctl [-c FILE] user passwd NAME --password-stdin\n"
     "       authctl [-c FILE] user groups NAME [G ...]\n"
+    "       authctl [-c FILE] user second-factor NAME on|off\n"
     "  --password-stdin reads one line (at most 4096 bytes) from standard input;\n"
     "  on a terminal it prompts without echo.\n"
     "  --no-password makes an account with no password (a card-only citizen:\n"
     "  link the card next with authctl x509 bind NAME CERT).\n"
     "  --group (repeatable) and user groups set the \"groups\" claim that hosts\n"
     "  running pam_authd check (group=...): at most 64 distinct names of 1-64\n"
-    "  characters A-Z a-z 0-9 . _ -. user groups NAME with no G clears the list.\n";
+    "  characters A-Z a-z 0-9 . _ -. user groups NAME with no G clears the list.\n"
+    "  user second-factor sets the person's \"ask my second factor at every\n"
+    "  sign-in\" (on by default; the person sees the change on /account).\n";
 
 /* Reads one line from stdin into buf (PASSWORD_MAX_BYTES + 2 bytes) without
  * stdio, so no copy is left in a FILE buffer. On a terminal, prompts on stderr
@@ -130,7 +133,7 @@ struct user_ctx {
 	const char *name, *email, *display_name;
 	const char *pw;
 	json_t *groups;        /* user add --group, user groups: the new list (NULL: none given) */
-	int enable;            /* user enable/disable: the wanted state */
+	int enable;            /* user enable/disable, second-factor: the wanted state */
 	int changed;
 	int pw_rule;           /* password_set refusal */
 	char id[USER_ID_LEN + 1];
@@ -262,6 +265,45 @@ user_enable_cb(struct store_txn *t, void *arg)
 	return rc;
 }
 
+/* user second-factor: the preference, audited and shown to the person as the
+ * help desk's change. */
+static int
+user_second_cb(struct store_txn *t, void *arg)
+{
+	struct user_ctx *x = arg;
+	json_t *u = NULL, *f;
+	const char *id;
+	int rc;
+
+	if ((rc = user_by_name(t, x->name, &u)) != STORE_OK)
+		return rc;
+	x->changed = user_asks_second_factor(u) != x->enable;
+	id = json_string_value(json_object_get(u, "id"));
+	if (!x->changed || id == NULL) {
+		json_decref(u);
+		return id == NULL ? STORE_IO : STORE_OK;
+	}
+	if (x->enable)
+		json_object_del(u, "ask_second_factor");
+	else if (json_object_set_new(u, "ask_second_factor", json_false()) != 0) {
+		json_decref(u);
+		return STORE_IO;
+	}
+	if ((rc = user_update(t, u)) == STORE_OK) {
+		f = json_pack(
+		    "{s:s, s:O?}", "user", id, "username", json_object_get(u, "username"));
+		rc = f != NULL ? admin_audit(x->c, t,
+		                     x->enable ? "admin.user.ask_on" : "admin.user.ask_off", f)
+		               : STORE_IO;
+		json_decref(f);
+		if (rc == STORE_OK)
+			rc =
+			    admin_secevent(t, id, "signin", x->enable ? "ask_on" : "ask_off", NULL);
+	}
+	json_decref(u);
+	return rc;
+}
+
 static int
 user_list_cb(const void *key, size_t klen, json_t *value, void *ctx)
 {
@@ -308,7 +350,7 @@ user_cmd(struct admin_ctx *c, int argc, char **argv, struct user_ctx *xp)
 	struct user_ctx x = *xp;
 	char pw[PASSWORD_MAX_BYTES + 2];
 	char norm[USERNAME_MAX + 1];
-	const char *verb, *name = NULL, *g;
+	const char *verb, *name = NULL, *g, *onoff = NULL;
 	int i, want_pw = 0, no_pw = 0, rc, m;
 
 	if (argc < 1) {
@@ -318,7 +360,8 @@ user_cmd(struct admin_ctx *c, int argc, char **argv, struct user_ctx *xp)
 	verb = argv[0];
 	if (strcmp(verb, "add") != 0 && strcmp(verb, "list") != 0 && strcmp(verb, "show") != 0 &&
 	    strcmp(verb, "disable") != 0 && strcmp(verb, "enable") != 0 &&
-	    strcmp(verb, "passwd") != 0 && strcmp(verb, "groups") != 0) {
+	    strcmp(verb, "passwd") != 0 && strcmp(verb, "groups") != 0 &&
+	    strcmp(verb, "second-factor") != 0) {
 		admin_usage_error(c, usage_user, "user: unknown action '%s'", verb);
 		return EXIT_USAGE;
 	}
@@ -347,6 +390,8 @@ user_cmd(struct admin_ctx *c, int argc, char **argv, struct user_ctx *xp)
 			return EXIT_USAGE;
 		} else if (name == NULL) {
 			name = argv[i];
+		} else if (strcmp(verb, "second-factor") == 0 && onoff == NULL) {
+			onoff = argv[i];
 		} else if (strcmp(verb, "groups") == 0) {
 			if (user_group_append(&xp->groups, argv[i]) != 0) {
 				admin_refuse(c, "invalid group name", NULL);
@@ -372,6 +417,11 @@ user_cmd(struct admin_ctx *c, int argc, char **argv, struct user_ctx *xp)
 	if (strcmp(verb, "add") == 0 && !want_pw && !no_pw) {
 		admin_usage_error(
 		    c, usage_user, "user add needs --password-stdin or --no-password");
+		return EXIT_USAGE;
+	}
+	if (strcmp(verb, "second-factor") == 0 &&
+	    (onoff == NULL || (strcmp(onoff, "on") != 0 && strcmp(onoff, "off") != 0))) {
+		admin_usage_error(c, usage_user, "user second-factor NAME needs on or off");
 		return EXIT_USAGE;
 	}
 	if (strcmp(verb, "passwd") == 0 && !want_pw) {
@@ -415,6 +465,20 @@ user_cmd(struct admin_ctx *c, int argc, char **argv, struct user_ctx *xp)
 			return admin_store_failure(c, verb, rc);
 		fprintf(
 		    c->err, "authctl: groups of %s set (%zu)\n", name, json_array_size(x.groups));
+		return 0;
+	}
+
+	if (strcmp(verb, "second-factor") == 0) {
+		x.enable = strcmp(onoff, "on") == 0;
+		rc = store_write_sync(c->store, user_second_cb, &x);
+		if (rc == STORE_NOTFOUND) {
+			admin_refuse(c, "no such user", name);
+			return EXIT_REFUSED;
+		}
+		if (rc != STORE_OK)
+			return admin_store_failure(c, verb, rc);
+		fprintf(c->err, "authctl: %s: second factor at every sign-in %s%s\n", name,
+		    x.changed ? "" : "was already ", x.enable ? "on" : "off");
 		return 0;
 	}
 

@@ -157,6 +157,10 @@ enrol() {
 for u in ben cai dan eva; do
 	enrol $u
 done
+# The node tests step ben's AAL1 session (the password alone at app1) up: ben
+# has turned off "ask my second factor at every sign-in" (on by default once a
+# second factor is enrolled; second-factor.test.sh tests the default).
+ctl user second-factor ben off 2>/dev/null || bail "authctl user second-factor ben off failed"
 
 APP1_R=https://app1.city.example/cb APP2_R=https://app2.city.example/cb
 authd_client app1 --redirect-uri $APP1_R --grant authorization_code \

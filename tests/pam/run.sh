@@ -156,6 +156,10 @@ totp_enrol() {
 }
 AUTHD_TOTP2=$(totp_enrol bob) || bail "totp enrol bob failed: $(tail -n 3 "$T/totp-bob.err")"
 DAVE_TOTP=$(totp_enrol dave) || bail "totp enrol dave failed: $(tail -n 3 "$T/totp-dave.err")"
+# approve.sh approves dave's device login with the password alone (an AAL1
+# host): dave has turned off "ask my second factor at every sign-in" (on by
+# default once TOTP is enrolled; tests/integration/second-factor.test.sh).
+ctl user second-factor dave off 2>/dev/null || bail "authctl user second-factor dave off failed"
 # frank: TOTP enrolled, for test_pam's malformed codes (each one a counted failure).
 export AUTHD_USER4=frank AUTHD_PASSWORD4="$(newpw)"
 adduser frank "$AUTHD_PASSWORD4" --group ops

@@ -431,15 +431,18 @@ test_pages_render_in_both_languages(void **state)
 		    "\"account-x509\", \"has_cards\": true, \"cards\": [{\"cn\": \"林\", \"last4\": \"1234\", \"day\": "
 		    "\"2030-01-01\", \"id\": \"a:b\"}]}, {\"template\": \"account-webauthn\", \"has_keys\": true, "
 		    "\"keys\": [{\"name\": \"K\", \"ref\": \"r\", \"hw\": false, \"why\": \"webauthn.why.synced\", "
-		    "\"denied\": false, \"created\": \"2025-01-01 10:00\", \"last_used\": null, \"suspicious\": true}]}]}" },
+		    "\"denied\": false, \"created\": \"2025-01-01 10:00\", \"last_used\": null, \"suspicious\": true}]}],"
+		    " \"second_factor\": {\"on\": true}}" },
 		{ "account-enrol",
 		    "{\"title\": \"account.enrol.title\", \"error\": \"account.enrol.wrong\", \"qr\": "
 		    "{\"size\": 29, \"px\": 145, \"d\": \"M4 4h7v1h-7z\"}, \"secret\": \"ABCD EFGH\", \"csrf\": \"c\"}" },
 		{ "account-codes",
-		    "{\"title\": \"account.codes.title\", \"codes\": [\"a\", \"b\"]}" },
+		    "{\"title\": \"account.codes.title\", \"codes\": [\"a\", \"b\"], \"download\": "
+		    "\"lin%0D%0A%0D%0Aa%0D%0Ab%0D%0A\"}" },
 		{ "account-confirm",
 		    "{\"title\": \"account.remove.title\", \"text\": \"account.remove.confirm\", "
-		    "\"action\": \"totp_remove\", \"button\": \"account.remove.button\", \"csrf\": \"c\"}" },
+		    "\"action\": \"totp_remove\", \"button\": \"account.remove.button\", \"csrf\": \"c\", "
+		    "\"destructive\": true}" },
 		{ "webauthn-fail",
 		    "{\"title\": \"webauthn.fail.title\", \"msg\": \"webauthn.fail.full\"}" },
 		{ "webauthn-remove",
@@ -487,10 +490,48 @@ test_pages_render_in_both_languages(void **state)
 	assert_non_null(strstr(out, "<span class=\"key-note\">A synced passkey"));
 	assert_non_null(strstr(out, "This key&#39;s counter went backwards"));
 	assert_non_null(strstr(out, "Recovery codes left: 9</p>"));
-	/* what is true of TOTP today: other services take the password alone */
-	assert_non_null(strstr(out, "other services still sign you in with the password alone"));
+	/* what is true of TOTP: every sign-in asks it while the preference is on */
+	assert_non_null(strstr(out, "On: every sign-in asks for your second step</p>"));
+	assert_non_null(strstr(out, "Someone who learns only your password cannot sign in."));
+	assert_null(strstr(out, "still sign you in with the password alone"));
+	assert_non_null(strstr(out,
+	    "<input type=\"hidden\" name=\"ask\" value=\"off\">\n"
+	    "<button type=\"submit\" class=\"secondary\">Ask only where a service requires it"));
 	assert_null(strstr(out, "AAL"));
 	assert_non_null(strstr(out, "id=\"step-up-needed\""));
+	free(out);
+	/* ...and off: the password alone opens the services that do not require it */
+	{
+		json_t *d = json_loads(pages[9].data, 0, NULL);
+		char *off;
+
+		assert_non_null(d);
+		json_object_set_new(d, "second_factor", json_pack("{s:b}", "on", 0));
+		off = json_dumps(d, 0);
+		json_decref(d);
+		assert_non_null(off);
+		out = page("account", "en", off);
+		free(off);
+		assert_non_null(
+		    strstr(out, "Off: only services that require it ask for your second step"));
+		assert_non_null(strstr(out, "Other services sign you in with your password alone"));
+		assert_null(strstr(out, "On: every sign-in asks"));
+		free(out);
+	}
+	out = page("account", "zh-TW", pages[9].data);
+	assert_non_null(strstr(out, "已開啟：每次登入都會要求第二步驟"));
+	free(out);
+	/* new recovery codes: shown once, with a text download and a print button */
+	out = page("account-codes", "en", pages[11].data);
+	assert_non_null(strstr(out,
+	    "<a id=\"download-codes\" href=\"data:text/plain;charset=utf-8,"
+	    "lin%0D%0A%0D%0Aa%0D%0Ab%0D%0A\" download=\"recovery-codes.txt\">"));
+	assert_non_null(strstr(out, "id=\"print-codes\" hidden>Print the codes</button>"));
+	assert_non_null(strstr(out, "<script src=\"/static/print.js?v="));
+	free(out);
+	/* a removal's confirmation: the button styled as destructive */
+	out = page("account-confirm", "en", pages[12].data);
+	assert_non_null(strstr(out, "<button type=\"submit\" class=\"secondary\">Remove</button>"));
 	free(out);
 }
 

@@ -417,6 +417,28 @@ test_acr_names_are_configurable(void **state)
 	assert_string_equal(policy_acr_name(AAL2), "aal2");
 }
 
+/* The person's preference: once a second factor is enrolled (the account
+ * reaches AAL2 or more), every sign-in reaches AAL2 even for an AAL1 app;
+ * turned off, or with nothing but a password, the app's level decides; never
+ * less than the app asks, never more than AAL2 because of the preference. */
+static void
+test_signin_level_asks_second_factor(void **state)
+{
+	(void)state;
+	/* TOTP enrolled, preference on (the default): asked at an AAL1 app. */
+	assert_int_equal(policy_signin_level(AAL1, AAL2, 1), AAL2);
+	assert_int_equal(policy_signin_level(AAL1, AAL3, 1), AAL2);
+	/* Turned off: the password alone for an AAL1 app. */
+	assert_int_equal(policy_signin_level(AAL1, AAL2, 0), AAL1);
+	/* Password only: nothing to ask. */
+	assert_int_equal(policy_signin_level(AAL1, AAL1, 1), AAL1);
+	assert_int_equal(policy_signin_level(AAL1, AAL_NONE, 1), AAL1);
+	/* The app's own level stays whatever the preference. */
+	assert_int_equal(policy_signin_level(AAL3, AAL3, 1), AAL3);
+	assert_int_equal(policy_signin_level(AAL3, AAL3, 0), AAL3);
+	assert_int_equal(policy_signin_level(AAL2, AAL1, 0), AAL2);
+}
+
 int
 main(void)
 {
@@ -445,6 +467,7 @@ main(void)
 		cmocka_unit_test(test_change_password_only_account),
 		cmocka_unit_test(test_change_needs_the_reachable_level),
 		cmocka_unit_test(test_change_needs_a_fresh_level),
+		cmocka_unit_test(test_signin_level_asks_second_factor),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);

@@ -992,12 +992,85 @@ test_later_step_spent(void **state)
 	assert_int_equal(audits(f, "login.failure", "transaction", "spent"), 1);
 }
 
+static int
+w_pref_off(struct store_txn *t, void *ctx)
+{
+	const char *uid = ctx;
+	json_t *u = NULL;
+	int rc = user_by_id(t, uid, &u);
+
+	if (rc == ST_OK) {
+		json_object_set_new(u, "ask_second_factor", json_false());
+		rc = user_update(t, u);
+	}
+	json_decref(u);
+	return rc;
+}
+
+/* A person with TOTP signing in to an AAL1 app: by default the core asks the
+ * second factor (NEXT, TOTP) and the sign-in ends at AAL2; with the preference
+ * turned off, the password-like step alone is DONE at AAL1. A person without a
+ * second factor is never asked for one. */
+static void
+test_second_factor_by_default(void **state)
+{
+	struct fx *f = *state;
+	struct run r = { 0 };
+
+	put_handle(f, "tx-pref", NULL, 0, 0);
+	r.s.required = 1;
+	run_step(f, &r, &browser_like, &demo, "tx-pref", f->lin, ans("right", f->lin, NULL));
+	assert_int_equal(r.s.outcome, SIGNIN_NEXT);
+	assert_ptr_equal(r.s.next, &method_totp);
+	assert_int_equal(r.s.required, 2);
+	assert_int_equal(audits(f, "login.success", NULL, NULL), 0);
+	run_end(&r);
+	r.s.required = 1;
+	run_step(
+	    f, &r, &browser_like, &method_totp, "tx-pref", f->lin, otp_answer(f, now_s() + 30));
+	assert_int_equal(r.s.outcome, SIGNIN_DONE);
+	assert_int_equal(r.s.level, 2);
+	assert_int_equal(audits(f, "login.success", "acr", policy_acr_name(2)), 1);
+	run_end(&r);
+
+	/* Host login asks one-time codes itself: the same rule applies there. */
+	r.s.required = 1;
+	run_step(f, &r, &host_like, &demo, NULL, f->lin, ans("right", f->lin, NULL));
+	assert_int_equal(r.s.outcome, SIGNIN_NEXT);
+	run_end(&r);
+
+	/* chen has only the demo method: nothing more to ask. */
+	put_handle(f, "tx-chen", NULL, 0, 0);
+	r.s.required = 1;
+	run_step(f, &r, &browser_like, &demo, "tx-chen", f->chen, ans("right", f->chen, NULL));
+	assert_int_equal(r.s.outcome, SIGNIN_DONE);
+	assert_int_equal(r.s.level, 1);
+	run_end(&r);
+
+	/* Turned off: the first step alone signs lin in to the AAL1 app... */
+	assert_int_equal(store_write_sync(f->s, w_pref_off, (void *)f->lin), ST_OK);
+	put_handle(f, "tx-off", NULL, 0, 0);
+	r.s.required = 1;
+	run_step(f, &r, &browser_like, &demo, "tx-off", f->lin, ans("right", f->lin, NULL));
+	assert_int_equal(r.s.outcome, SIGNIN_DONE);
+	assert_int_equal(r.s.level, 1);
+	assert_false(has(f, T_LOGINS, "tx-off"));
+	run_end(&r);
+	/* ...while an AAL2 app still asks the code. */
+	put_handle(f, "tx-off2", NULL, 0, 0);
+	r.s.required = 2;
+	run_step(f, &r, &browser_like, &demo, "tx-off2", f->lin, ans("right", f->lin, NULL));
+	assert_int_equal(r.s.outcome, SIGNIN_NEXT);
+	run_end(&r);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_done, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_next_then_done, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_factor_by_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unmet, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_failed_counted_then_throttled, setup, teardown),
