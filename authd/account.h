@@ -18,7 +18,7 @@ void account_page(struct http_req *r);
 /* ---- the gate of every change to a person's credentials ----
  *
  * Every account action that adds, removes or renames a credential, makes new
- * recovery codes or sets a password (the self-service password page will call
+ * recovery codes or sets a password (the password change on /account calls
  * these two with "password.change") asks the gate first, before it reads its
  * input or writes anything, and records the change with account_change_record
  * in the write that makes it. The rule itself is policy_change_needs

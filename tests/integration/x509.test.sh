@@ -509,6 +509,17 @@ ok "... the ID token says acr aal3" eq "$(claim acr)" aal3
 ok "... amr: the password, then the card (sc, pin), mfa" eq "$(claim 'amr.join(",")')" "pwd,sc,pin,mfa"
 ok "... audited: login.success with acr aal3 for chen" sh -c \
 	"'$AUTHCTL_BIN' -c '$T/authd.conf' audit show --last 20 2>/dev/null | grep '\"event\":\"login.success\"' | grep -q '\"acr\":\"aal3\"'"
+# "Ask my second factor at every sign-in" is on for chen (a card is bound), but it
+# raises only with a step on the page: an AAL1 app does not send chen to the card.
+rm -f "$T/aal1c.jar"
+authorize aal1c.az "$T/aal1c.jar" app1 "$R"
+login_page aal1c.az "$T/aal1c.jar"
+req aal1c.pw -b "$T/aal1c.jar" -c "$T/aal1c.jar" -H "$EN" -H "Origin: $I" \
+	--data-urlencode "tx=$(hidden_field aal1c.az.page tx)" \
+	--data-urlencode "csrf=$(hidden_field aal1c.az.page csrf)" \
+	--data-urlencode "username=chen" --data-urlencode "password=Correct-horse-battery-8" "$I/login"
+ok "AAL1 app, password of an account with a card over TLS: signed in, not sent to the card listener" \
+	has "$(status_of aal1c.pw) $(header aal1c.pw location)" "303 $R?code="
 # The same transaction with another browser's cookie, or the card step without a card:
 pw_start lead2 chen Correct-horse-battery-8
 req lead2.cc -b "$T/lead2.jar" -c "$T/lead2.jar" -H "$EN" "$CC/login?tx=$TX"
